@@ -1,0 +1,318 @@
+//===- TfmOps.td - tfm operations --------------------------*- tablegen -*-===//
+//
+// Operations of the tfm dialect. Each op's description gives its exact
+// numerical meaning; docs/Rationale.md explains the choice of ops.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TMC_DIALECT_TFM_IR_TFMOPS_TD
+#define TMC_DIALECT_TFM_IR_TFMOPS_TD
+
+include "tmc/Dialect/Tfm/IR/TfmDialect.td"
+include "tmc/Dialect/Tfm/IR/TfmAttrs.td"
+include "mlir/IR/OpAsmInterface.td"
+include "mlir/IR/RegionKindInterface.td"
+include "mlir/IR/SymbolInterfaces.td"
+include "mlir/Interfaces/ControlFlowInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+def Tfm_FloatTensor : RankedTensorOf<[AnyFloat]>;
+def Tfm_IdsTensor : 2DTensorOf<[I32, I64]>;
+def Tfm_ActTensor : 3DTensorOf<[AnyFloat]>;
+def Tfm_Vector : 1DTensorOf<[AnyFloat]>;
+
+def Tfm_SparsityPattern : Attr<
+    CPred<"::llvm::isa<::mlir::tfm::SparsityPatternAttrInterface>($_self)">,
+    "attention sparsity pattern"> {
+  let storageType = "::mlir::tfm::SparsityPatternAttrInterface";
+  let returnType = "::mlir::tfm::SparsityPatternAttrInterface";
+  let convertFromStorage = "$_self";
+}
+
+//===----------------------------------------------------------------------===//
+// Parameters and inputs
+//===----------------------------------------------------------------------===//
+
+def Tfm_ParamOp : Tfm_Op<"param", [Pure, ConstantLike,
+    DeclareOpInterfaceMethods<OpAsmOpInterface, ["getAsmResultNames"]>]> {
+  let summary = "a named model parameter (weight)";
+  let description = [{
+    A named, statically shaped model parameter. With a `value`, the data is
+    inline (a `dense_resource` blob or a dense attribute of the result type).
+    Without one, the data is the tensor of the same name in the safetensors
+    file that the enclosing module's `tfm.weights_file` attribute names, so a
+    large model never has to be written as text.
+
+    ```mlir
+    %w = tfm.param "h.0.attn.c_attn.weight" : tensor<64x192xf32>
+    %b = tfm.param "h.0.attn.c_attn.bias" {value = dense_resource<b0> : tensor<192xf32>} : tensor<192xf32>
+    ```
+  }];
+  let arguments = (ins StrAttr:$name, OptionalAttr<ElementsAttr>:$value);
+  let results = (outs AnyStaticShapeTensor:$result);
+  let assemblyFormat = "$name attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def Tfm_PositionsOp : Tfm_Op<"positions", [Pure,
+    AllTypesMatch<["ids", "result"]>]> {
+  let summary = "position ids shaped like a tensor of token ids";
+  let description = [{
+    Produces `result[b, s] = offset + stride * s`, shaped like `ids` (whose
+    values are not read): `stride = 1` gives the position ids of a sequence
+    starting at `offset`; `stride = 0` gives a constant id (BERT's token
+    type 0).
+
+    ```mlir
+    %pos = tfm.positions like %ids {offset = 0, stride = 1} : tensor<1x?xi64>
+    ```
+  }];
+  let arguments = (ins Tfm_IdsTensor:$ids,
+                       DefaultValuedAttr<ConfinedAttr<I64Attr,
+                           [IntNonNegative]>, "0">:$offset,
+                       DefaultValuedAttr<ConfinedAttr<I64Attr,
+                           [IntNonNegative]>, "1">:$stride);
+  let results = (outs Tfm_IdsTensor:$result);
+  let assemblyFormat = "`like` $ids attr-dict `:` type($ids)";
+}
+
+//===----------------------------------------------------------------------===//
+// Embeddings, linear layers, norms
+//===----------------------------------------------------------------------===//
+
+def Tfm_EmbeddingOp : Tfm_Op<"embedding", [Pure, InferTypeOpAdaptor]> {
+  let summary = "embedding table lookup";
+  let description = [{
+    `result[b, s, :] = table[ids[b, s], :]` for a table of shape
+    `[vocab, dim]` and ids of shape `[batch, seq]`. An id outside
+    `[0, vocab)` is a run-time error of the compiled model.
+  }];
+  let arguments = (ins Tfm_FloatTensor:$table, Tfm_IdsTensor:$ids);
+  let results = (outs Tfm_ActTensor:$result);
+  let assemblyFormat = [{
+    $table `[` $ids `]` attr-dict `:` type($table) `,` type($ids)
+  }];
+}
+
+def Tfm_LinearOp : Tfm_Op<"linear", [Pure, InferTypeOpAdaptor]> {
+  let summary = "fully connected layer y = x W^T + b";
+  let description = [{
+    `result[..., n] = sum_k x[..., k] * W[n, k] + bias[n]` with the weight
+    stored `[out, in]` (`layout = out_in`, PyTorch's `nn.Linear`) or
+    `[in, out]` (`layout = in_out`, GPT-2's `Conv1D`). The bias is optional.
+    Accumulation is in fp32. An optional `quant` attribute requests a
+    quantization scheme that `tfm-quantize` applies.
+
+    ```mlir
+    %y = tfm.linear %x, %w, %b {layout = #tfm<layout in_out>}
+        : tensor<1x?x64xf32>, tensor<64x192xf32>, tensor<192xf32>
+    ```
+  }];
+  let arguments = (ins Tfm_FloatTensor:$input, Tfm_FloatTensor:$weight,
+                       Optional<Tfm_Vector>:$bias,
+                       DefaultValuedAttr<Tfm_WeightLayoutAttr,
+                           "::mlir::tfm::WeightLayout::out_in">:$layout,
+                       OptionalAttr<Tfm_QuantSchemeAttr>:$quant,
+                       OptionalAttr<Tfm_PruneSchemeAttr>:$prune);
+  let results = (outs Tfm_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`,` $bias^)? attr-dict `:` type($input) `,`
+    type($weight) (`,` type($bias)^)?
+  }];
+  let extraClassDeclaration = [{
+    /// Number of input features (K) read from the weight's shape.
+    int64_t getInFeatures();
+    /// Number of output features (N) read from the weight's shape.
+    int64_t getOutFeatures();
+  }];
+}
+
+def Tfm_LayerNormOp : Tfm_Op<"layer_norm", [Pure, AllTypesMatch<["gamma", "beta"]>,
+    AllTypesMatch<["input", "result"]>]> {
+  let summary = "layer normalization over the last dimension";
+  let description = [{
+    With `D` the last dimension, `mu = mean(x)`, `var = mean((x - mu)^2)`
+    (biased), `result = (x - mu) / sqrt(var + epsilon) * gamma + beta`.
+    The epsilon is added to the variance, inside the square root.
+  }];
+  let arguments = (ins Tfm_FloatTensor:$input, Tfm_Vector:$gamma,
+                       Tfm_Vector:$beta,
+                       DefaultValuedAttr<F64Attr, "1.0e-5">:$epsilon);
+  let results = (outs Tfm_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $gamma `,` $beta attr-dict `:` type($input) `,` type($gamma)
+  }];
+  let hasVerifier = 1;
+}
+
+def Tfm_RMSNormOp : Tfm_Op<"rms_norm", [Pure,
+    AllTypesMatch<["input", "result"]>]> {
+  let summary = "root-mean-square normalization over the last dimension";
+  let description = [{
+    `result = x / sqrt(mean(x^2) + epsilon) * gamma` over the last
+    dimension (LLaMA's RMSNorm; epsilon inside the square root).
+  }];
+  let arguments = (ins Tfm_FloatTensor:$input, Tfm_Vector:$gamma,
+                       DefaultValuedAttr<F64Attr, "1.0e-6">:$epsilon);
+  let results = (outs Tfm_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $gamma attr-dict `:` type($input) `,` type($gamma)
+  }];
+  let hasVerifier = 1;
+}
+
+def Tfm_RotaryOp : Tfm_Op<"rope", [Pure,
+    AllTypesMatch<["input", "result"]>]> {
+  let summary = "rotary position embedding (half-rotation convention)";
+  let description = [{
+    For an input `[batch, seq, heads * head_dim]`, in every head, with
+    `h = head_dim / 2`, position `p = offset + s` and
+    `inv_freq[i] = theta ^ (-2 i / head_dim)`, `angle = p * inv_freq[i]`:
+    `out[i]     = x[i] * cos(angle) - x[i + h] * sin(angle)` and
+    `out[i + h] = x[i + h] * cos(angle) + x[i] * sin(angle)` for `i < h`:
+    the `rotate_half` convention of Hugging Face's LLaMA.
+  }];
+  let arguments = (ins Tfm_ActTensor:$input, I64Attr:$head_dim,
+                       DefaultValuedAttr<F64Attr, "10000.0">:$theta,
+                       DefaultValuedAttr<ConfinedAttr<I64Attr,
+                           [IntNonNegative]>, "0">:$offset);
+  let results = (outs Tfm_ActTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Attention
+//===----------------------------------------------------------------------===//
+
+def Tfm_AttentionOp : Tfm_Op<"attention", [Pure, InferTypeOpAdaptor]> {
+  let summary = "multi-head scaled dot-product attention";
+  let description = [{
+    Queries `[batch, seq_q, num_heads * head_dim]`, keys and values
+    `[batch, seq_k, num_kv_heads * head_dim]`. Query head `h` reads key/value
+    head `h / (num_heads / num_kv_heads)` (grouped-query attention; multi-head
+    when the counts match). For each head:
+    `out = softmax(scale * q k^T + mask) v`, with `scale` defaulting to
+    `1 / sqrt(head_dim)`. The mask keeps key `j` for query `i` when the
+    sparsity pattern (if any) keeps it and, with `causal`, when
+    `j <= i + (seq_k - seq_q)` (queries are the last `seq_q` positions).
+    The result has the query's shape.
+
+    ```mlir
+    %o = tfm.attention %q, %k, %v {num_heads = 4, num_kv_heads = 4,
+        causal, sparsity = #tfm.window<size = 256>}
+        : tensor<1x?x64xf32>, tensor<1x?x64xf32>, tensor<1x?x64xf32>
+    ```
+  }];
+  let arguments = (ins Tfm_ActTensor:$query, Tfm_ActTensor:$key,
+                       Tfm_ActTensor:$value,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$num_heads,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$num_kv_heads,
+                       UnitAttr:$causal, OptionalAttr<F64Attr>:$scale,
+                       OptionalAttr<Tfm_SparsityPattern>:$sparsity);
+  let results = (outs Tfm_ActTensor:$result);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value attr-dict `:` type($query) `,` type($key) `,`
+    type($value)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The per-head feature size.
+    int64_t getHeadDim();
+    /// The scale applied to the scores: `scale` or 1/sqrt(head_dim).
+    double getScaleOrDefault();
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+def Tfm_ActivationOp : Tfm_Op<"activation", [Pure, SameOperandsAndResultType]> {
+  let summary = "elementwise activation function";
+  let description = [{
+    - `gelu_erf`: `0.5 x (1 + erf(x / sqrt(2)))` (BERT);
+    - `gelu_tanh`: `0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))` (GPT-2);
+    - `relu`: `max(x, 0)`;
+    - `silu`: `x / (1 + exp(-x))` (LLaMA).
+  }];
+  let arguments = (ins Tfm_ActivationKindAttr:$kind, Tfm_FloatTensor:$input);
+  let results = (outs Tfm_FloatTensor:$result);
+  let assemblyFormat = "$kind $input attr-dict `:` type($input)";
+}
+
+def Tfm_GatedActivationOp : Tfm_Op<"gated_activation", [Pure,
+    SameOperandsAndResultType]> {
+  let summary = "gated feed-forward unit act(gate) * up";
+  let description = [{
+    `result = act(gate) * up` elementwise: SwiGLU with `silu` (LLaMA's MLP,
+    `down(silu(gate(x)) * up(x))`), GeGLU with a gelu.
+  }];
+  let arguments = (ins Tfm_ActivationKindAttr:$kind, Tfm_FloatTensor:$gate,
+                       Tfm_FloatTensor:$up);
+  let results = (outs Tfm_FloatTensor:$result);
+  let assemblyFormat = "$kind $gate `,` $up attr-dict `:` type($gate)";
+}
+
+def Tfm_AddOp : Tfm_Op<"add", [Pure, Commutative,
+    SameOperandsAndResultType]> {
+  let summary = "elementwise (residual) addition";
+  let description = "`result = lhs + rhs` elementwise, operands of one type.";
+  let arguments = (ins Tfm_FloatTensor:$lhs, Tfm_FloatTensor:$rhs);
+  let results = (outs Tfm_FloatTensor:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
+}
+
+//===----------------------------------------------------------------------===//
+// Structure
+//===----------------------------------------------------------------------===//
+
+def Tfm_LayerOp : Tfm_Op<"layer", [IsolatedFromAbove,
+    SingleBlockImplicitTerminator<"YieldOp">,
+    RecursiveMemoryEffects, RecursivelySpeculatable]> {
+  let summary = "one transformer block, as a unit";
+  let description = [{
+    Groups the ops of one transformer block so that passes can treat blocks
+    as units (rematerialization keeps or recomputes a block, partitioning
+    assigns blocks to stages, sparsification selects blocks by `index`).
+    The region is isolated from above: the block's inputs are its operands,
+    bound to the entry block's arguments, and its parameters are declared
+    inside. `tfm.yield` returns the block's results. Semantically the op is
+    its body inlined.
+
+    ```mlir
+    %y = tfm.layer "h.0" index 0 (%x) : (tensor<1x?x64xf32>) -> tensor<1x?x64xf32> {
+    ^bb0(%a: tensor<1x?x64xf32>):
+      ...
+      tfm.yield %r : tensor<1x?x64xf32>
+    }
+    ```
+  }];
+  let arguments = (ins StrAttr:$name,
+                       ConfinedAttr<I64Attr, [IntNonNegative]>:$index,
+                       Variadic<AnyRankedTensor>:$inputs);
+  let results = (outs Variadic<AnyRankedTensor>:$results);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    $name `index` $index `(` $inputs `)` attr-dict `:`
+    functional-type($inputs, $results) $body
+  }];
+  let hasVerifier = 1;
+  let skipDefaultBuilders = 1;
+  let builders = [
+    OpBuilder<(ins "::llvm::StringRef":$name, "int64_t":$index,
+                   "::mlir::ValueRange":$inputs,
+                   "::mlir::TypeRange":$resultTypes)>
+  ];
+}
+
+def Tfm_YieldOp : Tfm_Op<"yield", [Pure, Terminator, ReturnLike,
+    HasParent<"LayerOp">]> {
+  let summary = "returns the results of a tfm.layer";
+  let arguments = (ins Variadic<AnyType>:$operands);
+  let builders = [OpBuilder<(ins), [{ /* nothing to yield */ }]>];
+  let assemblyFormat = "($operands^ `:` type($operands))? attr-dict";
+}
+
+#endif // TMC_DIALECT_TFM_IR_TFMOPS_TD

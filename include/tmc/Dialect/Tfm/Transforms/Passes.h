@@ -1,0 +1,26 @@
+//===- Passes.h - tfm-level transformation passes ---------------*- C++ -*-===//
+//
+// This file declares the passes that work on the tfm dialect.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TMC_DIALECT_TFM_TRANSFORMS_PASSES_H
+#define TMC_DIALECT_TFM_TRANSFORMS_PASSES_H
+
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir {
+namespace tfm {
+
+#define GEN_PASS_DECL
+#include "tmc/Dialect/Tfm/Transforms/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "tmc/Dialect/Tfm/Transforms/Passes.h.inc"
+
+} // namespace tfm
+} // namespace mlir
+
+#endif // TMC_DIALECT_TFM_TRANSFORMS_PASSES_H

@@ -1,0 +1,309 @@
+//===- TfmOps.cpp - tfm operations ------------------------------*- C++ -*-===//
+//
+// This file implements the tfm operations: type inference and verifiers.
+// Shape rules live in `inferReturnTypes` where the result type follows from
+// the operands, so the parser, the builders and the verifier share them.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tmc/Dialect/Tfm/IR/Tfm.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/TypeUtilities.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::tfm;
+
+/// Merges two sizes of one dimension: a static size refines a dynamic one,
+/// and two different static sizes conflict.
+static std::optional<int64_t> mergeDim(int64_t a, int64_t b) {
+  if (ShapedType::isDynamic(a))
+    return b;
+  if (ShapedType::isDynamic(b) || a == b)
+    return a;
+  return std::nullopt;
+}
+
+/// Prints a dimension for a diagnostic: `?` for a dynamic one.
+static std::string dimStr(int64_t d) {
+  return ShapedType::isDynamic(d) ? std::string("?") : std::to_string(d);
+}
+
+//===----------------------------------------------------------------------===//
+// ParamOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ParamOp::verify() {
+  if (getName().empty())
+    return emitOpError("parameter name must not be empty");
+  if (std::optional<ElementsAttr> value = getValue()) {
+    if (value->getType() != getType())
+      return emitOpError("inline value of type ")
+             << value->getType() << " does not match the parameter type "
+             << getType();
+    return success();
+  }
+  auto module = (*this)->getParentOfType<ModuleOp>();
+  if (!module ||
+      !module->hasAttrOfType<StringAttr>(TfmDialect::getWeightsFileAttrName()))
+    return emitOpError("parameter '")
+           << getName()
+           << "' has no inline value and the enclosing module names no "
+              "weights file ('"
+           << TfmDialect::getWeightsFileAttrName() << "' attribute)";
+  return success();
+}
+
+void ParamOp::getAsmResultNames(OpAsmSetValueNameFn setNameFn) {
+  // Value names are sanitized by the printer; keep the tail of dotted names
+  // short enough to read (`h.0.attn.c_attn.weight` -> `h_0_attn_c_attn_weight`).
+  setNameFn(getResult(), getName());
+}
+
+//===----------------------------------------------------------------------===//
+// EmbeddingOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult EmbeddingOp::inferReturnTypes(
+    MLIRContext *context, std::optional<Location> location, Adaptor adaptor,
+    SmallVectorImpl<Type> &inferredReturnTypes) {
+  auto table = cast<RankedTensorType>(adaptor.getTable().getType());
+  auto ids = cast<RankedTensorType>(adaptor.getIds().getType());
+  if (table.getRank() != 2)
+    return emitOptionalError(location,
+                             "embedding table must be [vocab, dim], got rank ",
+                             table.getRank());
+  inferredReturnTypes.push_back(RankedTensorType::get(
+      {ids.getDimSize(0), ids.getDimSize(1), table.getDimSize(1)},
+      table.getElementType()));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// LinearOp
+//===----------------------------------------------------------------------===//
+
+/// Returns the (in, out) feature sizes read from a linear weight type.
+static std::pair<int64_t, int64_t> linearWeightDims(RankedTensorType weight,
+                                                    WeightLayout layout) {
+  if (layout == WeightLayout::out_in)
+    return {weight.getDimSize(1), weight.getDimSize(0)};
+  return {weight.getDimSize(0), weight.getDimSize(1)};
+}
+
+int64_t LinearOp::getInFeatures() {
+  return linearWeightDims(getWeight().getType(), getLayout()).first;
+}
+
+int64_t LinearOp::getOutFeatures() {
+  return linearWeightDims(getWeight().getType(), getLayout()).second;
+}
+
+LogicalResult
+LinearOp::inferReturnTypes(MLIRContext *context,
+                           std::optional<Location> location, Adaptor adaptor,
+                           SmallVectorImpl<Type> &inferredReturnTypes) {
+  auto input = cast<RankedTensorType>(adaptor.getInput().getType());
+  auto weight = cast<RankedTensorType>(adaptor.getWeight().getType());
+  if (input.getRank() < 1)
+    return emitOptionalError(location, "linear input must have rank >= 1");
+  if (weight.getRank() != 2)
+    return emitOptionalError(location, "linear weight must have rank 2, got ",
+                             weight.getRank());
+  // While parsing, the attribute is still in the dictionary, not yet in the
+  // op's properties.
+  WeightLayoutAttr layoutAttr = adaptor.getLayoutAttr();
+  if (!layoutAttr && adaptor.getAttributes())
+    layoutAttr = dyn_cast_or_null<WeightLayoutAttr>(
+        adaptor.getAttributes().get("layout"));
+  WeightLayout layout =
+      layoutAttr ? layoutAttr.getValue() : WeightLayout::out_in;
+  auto [in, out] = linearWeightDims(weight, layout);
+  int64_t k = input.getShape().back();
+  if (!mergeDim(k, in))
+    return emitOptionalError(location, "linear input has ", dimStr(k),
+                             " features but the weight expects ", dimStr(in),
+                             " (layout ",
+                             stringifyWeightLayout(layout), ")");
+  if (Value bias = adaptor.getBias()) {
+    auto biasType = cast<RankedTensorType>(bias.getType());
+    if (!mergeDim(biasType.getDimSize(0), out))
+      return emitOptionalError(location, "linear bias has ",
+                               dimStr(biasType.getDimSize(0)),
+                               " elements but the layer has ", dimStr(out),
+                               " outputs");
+  }
+  SmallVector<int64_t> shape(input.getShape());
+  shape.back() = out;
+  inferredReturnTypes.push_back(
+      RankedTensorType::get(shape, input.getElementType()));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Norms
+//===----------------------------------------------------------------------===//
+
+/// Checks that a per-feature vector matches the input's last dimension.
+static LogicalResult verifyFeatureVector(Operation *op, Value input,
+                                         Value vector, StringRef name) {
+  auto inputType = cast<RankedTensorType>(input.getType());
+  auto vectorType = cast<RankedTensorType>(vector.getType());
+  if (inputType.getRank() < 1)
+    return op->emitOpError("input must have rank >= 1");
+  int64_t d = inputType.getShape().back();
+  if (!mergeDim(d, vectorType.getDimSize(0)))
+    return op->emitOpError()
+           << name << " has " << dimStr(vectorType.getDimSize(0))
+           << " elements but the input's last dimension is " << dimStr(d);
+  return success();
+}
+
+static LogicalResult verifyEpsilon(Operation *op, double epsilon) {
+  if (!(epsilon > 0.0))
+    return op->emitOpError("epsilon must be positive, got ") << epsilon;
+  return success();
+}
+
+LogicalResult LayerNormOp::verify() {
+  if (failed(verifyEpsilon(*this, getEpsilon().convertToDouble())))
+    return failure();
+  return verifyFeatureVector(*this, getInput(), getGamma(), "gamma");
+}
+
+LogicalResult RMSNormOp::verify() {
+  if (failed(verifyEpsilon(*this, getEpsilon().convertToDouble())))
+    return failure();
+  return verifyFeatureVector(*this, getInput(), getGamma(), "gamma");
+}
+
+//===----------------------------------------------------------------------===//
+// RotaryOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult RotaryOp::verify() {
+  int64_t headDim = getHeadDim();
+  if (headDim <= 0 || headDim % 2 != 0)
+    return emitOpError("head_dim must be positive and even, got ") << headDim;
+  int64_t features = getInput().getType().getDimSize(2);
+  if (!ShapedType::isDynamic(features) && features % headDim != 0)
+    return emitOpError("feature size ")
+           << features << " is not a multiple of head_dim " << headDim;
+  if (!(getTheta().convertToDouble() > 0.0))
+    return emitOpError("theta must be positive, got ")
+           << getTheta().convertToDouble();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// AttentionOp
+//===----------------------------------------------------------------------===//
+
+int64_t AttentionOp::getHeadDim() {
+  int64_t features = getQuery().getType().getDimSize(2);
+  if (ShapedType::isDynamic(features))
+    return ShapedType::kDynamic;
+  return features / getNumHeads();
+}
+
+double AttentionOp::getScaleOrDefault() {
+  if (std::optional<APFloat> scale = getScale())
+    return scale->convertToDouble();
+  return 1.0 / std::sqrt(static_cast<double>(getHeadDim()));
+}
+
+LogicalResult AttentionOp::inferReturnTypes(
+    MLIRContext *context, std::optional<Location> location, Adaptor adaptor,
+    SmallVectorImpl<Type> &inferredReturnTypes) {
+  inferredReturnTypes.push_back(adaptor.getQuery().getType());
+  return success();
+}
+
+LogicalResult AttentionOp::verify() {
+  RankedTensorType q = getQuery().getType(), k = getKey().getType(),
+                   v = getValue().getType();
+  if (q.getElementType() != k.getElementType() ||
+      q.getElementType() != v.getElementType())
+    return emitOpError("query, key and value must have one element type");
+  if (failed(verifyCompatibleShape(k, v)))
+    return emitOpError("key ") << k << " and value " << v
+                               << " must have the same shape";
+  if (!mergeDim(q.getDimSize(0), k.getDimSize(0)))
+    return emitOpError("query batch ")
+           << q.getDimSize(0) << " does not match key batch "
+           << k.getDimSize(0);
+  int64_t heads = getNumHeads(), kvHeads = getNumKvHeads();
+  if (heads % kvHeads != 0)
+    return emitOpError("num_heads (")
+           << heads << ") must be a multiple of num_kv_heads (" << kvHeads
+           << ")";
+  int64_t qFeatures = q.getDimSize(2), kFeatures = k.getDimSize(2);
+  if (!ShapedType::isDynamic(qFeatures)) {
+    if (qFeatures % heads != 0)
+      return emitOpError("query features (")
+             << qFeatures << ") are not divisible by num_heads (" << heads
+             << ")";
+    int64_t headDim = qFeatures / heads;
+    if (!mergeDim(kFeatures, kvHeads * headDim))
+      return emitOpError("key features (")
+             << kFeatures << ") must be num_kv_heads * head_dim = " << kvHeads
+             << " * " << headDim;
+  }
+  if (std::optional<APFloat> scale = getScale())
+    if (!(scale->convertToDouble() > 0.0))
+      return emitOpError("scale must be positive");
+  if (std::optional<SparsityPatternAttrInterface> pattern = getSparsity()) {
+    int64_t seqK = k.getDimSize(1);
+    if (!ShapedType::isDynamic(seqK) &&
+        failed(pattern->verifyForSequence(
+            [&]() { return emitOpError("sparsity pattern: "); }, seqK)))
+      return failure();
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// LayerOp
+//===----------------------------------------------------------------------===//
+
+void LayerOp::build(OpBuilder &builder, OperationState &state, StringRef name,
+                    int64_t index, ValueRange inputs, TypeRange resultTypes) {
+  state.addAttribute(getNameAttrName(state.name), builder.getStringAttr(name));
+  state.addAttribute(getIndexAttrName(state.name),
+                     builder.getI64IntegerAttr(index));
+  state.addOperands(inputs);
+  state.addTypes(resultTypes);
+  Region *body = state.addRegion();
+  Block *block = new Block();
+  body->push_back(block);
+  for (Value input : inputs)
+    block->addArgument(input.getType(), state.location);
+}
+
+LogicalResult LayerOp::verify() {
+  Block &body = getBody().front();
+  if (body.getNumArguments() != getInputs().size())
+    return emitOpError("body has ")
+           << body.getNumArguments() << " arguments but the layer has "
+           << getInputs().size() << " inputs";
+  for (auto [i, input, arg] :
+       llvm::enumerate(getInputs().getTypes(), body.getArgumentTypes()))
+    if (input != arg)
+      return emitOpError("body argument #")
+             << i << " has type " << arg << " but input #" << i << " is "
+             << input;
+  auto yield = cast<YieldOp>(body.getTerminator());
+  if (yield.getOperands().getTypes() != getResultTypes())
+    return emitOpError("yielded types (")
+           << yield.getOperands().getTypes()
+           << ") do not match the layer's result types (" << getResultTypes()
+           << ")";
+  return success();
+}
+
+#define GET_OP_CLASSES
+#include "tmc/Dialect/Tfm/IR/TfmOps.cpp.inc"

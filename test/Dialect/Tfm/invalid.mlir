@@ -1,0 +1,494 @@
+// RUN: tmc-opt %s -split-input-file -verify-diagnostics -allow-unregistered-dialect
+
+// One case for every verifier message of the tfm dialect.
+
+//===----------------------------------------------------------------------===//
+// tfm.param
+//===----------------------------------------------------------------------===//
+
+func.func @param_no_weights_file() -> tensor<4xf32> {
+  // expected-error @+1 {{parameter 'w' has no inline value and the enclosing module names no weights file ('tfm.weights_file' attribute)}}
+  %w = tfm.param "w" : tensor<4xf32>
+  return %w : tensor<4xf32>
+}
+
+// -----
+
+func.func @param_value_type() -> tensor<4xf32> {
+  // expected-error @+1 {{inline value of type 'tensor<2xf32>' does not match the parameter type 'tensor<4xf32>'}}
+  %w = tfm.param "w" {value = dense<1.0> : tensor<2xf32>} : tensor<4xf32>
+  return %w : tensor<4xf32>
+}
+
+// -----
+
+func.func @param_empty_name() -> tensor<2xf32> {
+  // expected-error @+1 {{parameter name must not be empty}}
+  %w = tfm.param "" {value = dense<1.0> : tensor<2xf32>} : tensor<2xf32>
+  return %w : tensor<2xf32>
+}
+
+// -----
+
+func.func @param_dynamic(%x: tensor<?xf32>) -> tensor<?xf32> {
+  // expected-error @+1 {{result #0 must be statically shaped tensor of any type values}}
+  %w = "tfm.param"() {name = "w"} : () -> tensor<?xf32>
+  return %w : tensor<?xf32>
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// tfm.embedding
+//===----------------------------------------------------------------------===//
+
+func.func @embedding_table_rank(%t: tensor<16xf32>, %ids: tensor<1x4xi64>) -> () {
+  // expected-error @+1 {{embedding table must be [vocab, dim], got rank 1}}
+  %e = tfm.embedding %t[%ids] : tensor<16xf32>, tensor<1x4xi64>
+  return
+}
+
+// -----
+
+func.func @embedding_ids_type(%t: tensor<16x8xf32>, %ids: tensor<1x4xf32>) -> () {
+  // expected-error @+1 {{operand #1 must be 2D tensor of 32-bit signless integer or 64-bit signless integer values}}
+  %e = "tfm.embedding"(%t, %ids) : (tensor<16x8xf32>, tensor<1x4xf32>) -> tensor<1x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @embedding_result(%t: tensor<16x8xf32>, %ids: tensor<1x4xi64>) -> () {
+  // expected-error @+2 {{'tfm.embedding' op inferred type(s) 'tensor<1x4x8xf32>' are incompatible with return type(s) of operation 'tensor<1x4x9xf32>'}}
+  // expected-error @+1 {{'tfm.embedding' op failed to infer returned types}}
+  %e = "tfm.embedding"(%t, %ids) : (tensor<16x8xf32>, tensor<1x4xi64>) -> tensor<1x4x9xf32>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// tfm.linear
+//===----------------------------------------------------------------------===//
+
+func.func @linear_features(%x: tensor<1x4x8xf32>, %w: tensor<16x9xf32>) -> () {
+  // expected-error @+1 {{linear input has 8 features but the weight expects 9 (layout out_in)}}
+  %y = tfm.linear %x, %w : tensor<1x4x8xf32>, tensor<16x9xf32>
+  return
+}
+
+// -----
+
+func.func @linear_features_in_out(%x: tensor<1x4x8xf32>, %w: tensor<16x9xf32>) -> () {
+  // expected-error @+1 {{linear input has 8 features but the weight expects 16 (layout in_out)}}
+  %y = tfm.linear %x, %w {layout = #tfm<layout in_out>} : tensor<1x4x8xf32>, tensor<16x9xf32>
+  return
+}
+
+// -----
+
+func.func @linear_bias(%x: tensor<1x4x8xf32>, %w: tensor<16x8xf32>, %b: tensor<8xf32>) -> () {
+  // expected-error @+1 {{linear bias has 8 elements but the layer has 16 outputs}}
+  %y = tfm.linear %x, %w, %b : tensor<1x4x8xf32>, tensor<16x8xf32>, tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @linear_weight_rank(%x: tensor<1x4x8xf32>, %w: tensor<8xf32>) -> () {
+  // expected-error @+1 {{linear weight must have rank 2, got 1}}
+  %y = tfm.linear %x, %w : tensor<1x4x8xf32>, tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @linear_input_rank(%x: tensor<f32>, %w: tensor<8x8xf32>) -> () {
+  // expected-error @+1 {{linear input must have rank >= 1}}
+  %y = tfm.linear %x, %w : tensor<f32>, tensor<8x8xf32>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// Norms
+//===----------------------------------------------------------------------===//
+
+func.func @layer_norm_gamma(%x: tensor<1x4x8xf32>, %g: tensor<4xf32>) -> () {
+  // expected-error @+1 {{gamma has 4 elements but the input's last dimension is 8}}
+  %y = tfm.layer_norm %x, %g, %g : tensor<1x4x8xf32>, tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @layer_norm_epsilon(%x: tensor<1x4x8xf32>, %g: tensor<8xf32>) -> () {
+  // expected-error @+1 {{epsilon must be positive, got 0}}
+  %y = tfm.layer_norm %x, %g, %g {epsilon = 0.0} : tensor<1x4x8xf32>, tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @layer_norm_rank(%x: tensor<f32>, %g: tensor<8xf32>) -> () {
+  // expected-error @+1 {{input must have rank >= 1}}
+  %y = tfm.layer_norm %x, %g, %g : tensor<f32>, tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @rms_norm_gamma(%x: tensor<1x4x8xf32>, %g: tensor<6xf32>) -> () {
+  // expected-error @+1 {{gamma has 6 elements but the input's last dimension is 8}}
+  %y = tfm.rms_norm %x, %g : tensor<1x4x8xf32>, tensor<6xf32>
+  return
+}
+
+// -----
+
+func.func @rms_norm_epsilon(%x: tensor<1x4x8xf32>, %g: tensor<8xf32>) -> () {
+  // expected-error @+1 {{epsilon must be positive, got -1}}
+  %y = tfm.rms_norm %x, %g {epsilon = -1.0} : tensor<1x4x8xf32>, tensor<8xf32>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// tfm.rope
+//===----------------------------------------------------------------------===//
+
+func.func @rope_odd(%x: tensor<1x4x9xf32>) -> () {
+  // expected-error @+1 {{head_dim must be positive and even, got 3}}
+  %y = tfm.rope %x {head_dim = 3} : tensor<1x4x9xf32>
+  return
+}
+
+// -----
+
+func.func @rope_features(%x: tensor<1x4x10xf32>) -> () {
+  // expected-error @+1 {{feature size 10 is not a multiple of head_dim 4}}
+  %y = tfm.rope %x {head_dim = 4} : tensor<1x4x10xf32>
+  return
+}
+
+// -----
+
+func.func @rope_theta(%x: tensor<1x4x8xf32>) -> () {
+  // expected-error @+1 {{theta must be positive, got 0}}
+  %y = tfm.rope %x {head_dim = 4, theta = 0.0} : tensor<1x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @rope_offset(%x: tensor<1x4x8xf32>) -> () {
+  // expected-error @+1 {{attribute 'offset' failed to satisfy constraint: 64-bit signless integer attribute whose value is non-negative}}
+  %y = tfm.rope %x {head_dim = 4, offset = -2} : tensor<1x4x8xf32>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// tfm.attention
+//===----------------------------------------------------------------------===//
+
+func.func @attention_heads(%q: tensor<1x4x64xf32>, %k: tensor<1x4x24xf32>) -> () {
+  // expected-error @+1 {{num_heads (8) must be a multiple of num_kv_heads (3)}}
+  %o = tfm.attention %q, %k, %k {num_heads = 8, num_kv_heads = 3} : tensor<1x4x64xf32>, tensor<1x4x24xf32>, tensor<1x4x24xf32>
+  return
+}
+
+// -----
+
+func.func @attention_divisible(%q: tensor<1x4x60xf32>) -> () {
+  // expected-error @+1 {{query features (60) are not divisible by num_heads (8)}}
+  %o = tfm.attention %q, %q, %q {num_heads = 8, num_kv_heads = 8} : tensor<1x4x60xf32>, tensor<1x4x60xf32>, tensor<1x4x60xf32>
+  return
+}
+
+// -----
+
+func.func @attention_kv_features(%q: tensor<1x4x64xf32>, %k: tensor<1x4x32xf32>) -> () {
+  // expected-error @+1 {{key features (32) must be num_kv_heads * head_dim = 2 * 8}}
+  %o = tfm.attention %q, %k, %k {num_heads = 8, num_kv_heads = 2} : tensor<1x4x64xf32>, tensor<1x4x32xf32>, tensor<1x4x32xf32>
+  return
+}
+
+// -----
+
+func.func @attention_kv_shape(%q: tensor<1x4x64xf32>, %k: tensor<1x4x64xf32>, %v: tensor<1x5x64xf32>) -> () {
+  // expected-error @+1 {{key 'tensor<1x4x64xf32>' and value 'tensor<1x5x64xf32>' must have the same shape}}
+  %o = tfm.attention %q, %k, %v {num_heads = 8, num_kv_heads = 8} : tensor<1x4x64xf32>, tensor<1x4x64xf32>, tensor<1x5x64xf32>
+  return
+}
+
+// -----
+
+func.func @attention_types(%q: tensor<1x4x64xf32>, %k: tensor<1x4x64xf16>) -> () {
+  // expected-error @+1 {{query, key and value must have one element type}}
+  %o = tfm.attention %q, %k, %k {num_heads = 8, num_kv_heads = 8} : tensor<1x4x64xf32>, tensor<1x4x64xf16>, tensor<1x4x64xf16>
+  return
+}
+
+// -----
+
+func.func @attention_batch(%q: tensor<1x4x64xf32>, %k: tensor<2x4x64xf32>) -> () {
+  // expected-error @+1 {{query batch 1 does not match key batch 2}}
+  %o = tfm.attention %q, %k, %k {num_heads = 8, num_kv_heads = 8} : tensor<1x4x64xf32>, tensor<2x4x64xf32>, tensor<2x4x64xf32>
+  return
+}
+
+// -----
+
+func.func @attention_scale(%q: tensor<1x4x64xf32>) -> () {
+  // expected-error @+1 {{scale must be positive}}
+  %o = tfm.attention %q, %q, %q {num_heads = 8, num_kv_heads = 8, scale = -1.0} : tensor<1x4x64xf32>, tensor<1x4x64xf32>, tensor<1x4x64xf32>
+  return
+}
+
+// -----
+
+func.func @attention_zero_heads(%q: tensor<1x4x64xf32>) -> () {
+  // expected-error @+1 {{attribute 'num_heads' failed to satisfy constraint: 64-bit signless integer attribute whose value is positive}}
+  %o = tfm.attention %q, %q, %q {num_heads = 0, num_kv_heads = 8} : tensor<1x4x64xf32>, tensor<1x4x64xf32>, tensor<1x4x64xf32>
+  return
+}
+
+// -----
+
+func.func @attention_not_a_pattern(%q: tensor<1x4x64xf32>) -> () {
+  // expected-error @+1 {{attribute 'sparsity' failed to satisfy constraint: attention sparsity pattern}}
+  %o = tfm.attention %q, %q, %q {num_heads = 8, num_kv_heads = 8, sparsity = 3 : i64} : tensor<1x4x64xf32>, tensor<1x4x64xf32>, tensor<1x4x64xf32>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// Sparsity patterns: attribute rules
+//===----------------------------------------------------------------------===//
+
+// expected-error @+1 {{window size must be positive, got 0}}
+func.func private @window_zero() attributes {p = #tfm.window<size = 0>}
+
+// -----
+
+// expected-error @+1 {{window size must be positive, got -1}}
+func.func private @dilated_size() attributes {p = #tfm.dilated_window<size = -1, dilation = 2>}
+
+// -----
+
+// expected-error @+1 {{dilation must be positive, got 0}}
+func.func private @dilated_zero() attributes {p = #tfm.dilated_window<size = 4, dilation = 0>}
+
+// -----
+
+// expected-error @+1 {{stride must be positive, got 0}}
+func.func private @stride_zero() attributes {p = #tfm.strided<stride = 0, summary = 0>}
+
+// -----
+
+// expected-error @+1 {{summary columns must be in [0, stride = 4], got 5}}
+func.func private @summary_range() attributes {p = #tfm.strided<stride = 4, summary = 5>}
+
+// -----
+
+// expected-error @+1 {{block size must be positive, got 0}}
+func.func private @block_zero() attributes {p = #tfm.block_sparse<block = 0, window = 3, global = 0, random = 0, seed = 0>}
+
+// -----
+
+// expected-error @+1 {{window must be a positive odd number of blocks, got 2}}
+func.func private @block_window() attributes {p = #tfm.block_sparse<block = 4, window = 2, global = 0, random = 0, seed = 0>}
+
+// -----
+
+// expected-error @+1 {{global token count must be non-negative, got -1}}
+func.func private @block_global() attributes {p = #tfm.block_sparse<block = 4, window = 3, global = -1, random = 0, seed = 0>}
+
+// -----
+
+// expected-error @+1 {{random block count must be non-negative, got -2}}
+func.func private @block_random() attributes {p = #tfm.block_sparse<block = 4, window = 3, global = 0, random = -2, seed = 0>}
+
+// -----
+
+// expected-error @+1 {{seed must be non-negative, got -3}}
+func.func private @block_seed() attributes {p = #tfm.block_sparse<block = 4, window = 3, global = 0, random = 1, seed = -3>}
+
+// -----
+
+// expected-error @+2 {{expected valid keyword}}
+// expected-error @+1 {{expected a parameter name in struct}}
+func.func private @window_missing() attributes {p = #tfm.window<>}
+
+// -----
+
+// expected-error @+1 {{duplicate or unknown struct parameter name: width}}
+func.func private @window_unknown() attributes {p = #tfm.window<width = 3>}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// Sparsity patterns: against the sequence length
+//===----------------------------------------------------------------------===//
+
+func.func @window_too_large(%q: tensor<1x8x64xf32>) -> () {
+  // expected-error @+1 {{sparsity pattern: window size 16 is larger than the sequence length 8}}
+  %o = tfm.attention %q, %q, %q {num_heads = 8, num_kv_heads = 8, sparsity = #tfm.window<size = 16>} : tensor<1x8x64xf32>, tensor<1x8x64xf32>, tensor<1x8x64xf32>
+  return
+}
+
+// -----
+
+func.func @dilated_too_large(%q: tensor<1x8x64xf32>) -> () {
+  // expected-error @+1 {{sparsity pattern: dilated window span 12 (size 4 x dilation 3) is larger than the sequence length 8}}
+  %o = tfm.attention %q, %q, %q {num_heads = 8, num_kv_heads = 8, sparsity = #tfm.dilated_window<size = 4, dilation = 3>} : tensor<1x8x64xf32>, tensor<1x8x64xf32>, tensor<1x8x64xf32>
+  return
+}
+
+// -----
+
+func.func @stride_too_large(%q: tensor<1x8x64xf32>) -> () {
+  // expected-error @+1 {{sparsity pattern: stride 16 is larger than the sequence length 8}}
+  %o = tfm.attention %q, %q, %q {num_heads = 8, num_kv_heads = 8, sparsity = #tfm.strided<stride = 16, summary = 1>} : tensor<1x8x64xf32>, tensor<1x8x64xf32>, tensor<1x8x64xf32>
+  return
+}
+
+// -----
+
+func.func @block_too_large(%q: tensor<1x8x64xf32>) -> () {
+  // expected-error @+1 {{sparsity pattern: block size 16 is larger than the sequence length 8}}
+  %o = tfm.attention %q, %q, %q {num_heads = 8, num_kv_heads = 8, sparsity = #tfm.block_sparse<block = 16, window = 1, global = 0, random = 0, seed = 0>} : tensor<1x8x64xf32>, tensor<1x8x64xf32>, tensor<1x8x64xf32>
+  return
+}
+
+// -----
+
+func.func @global_out_of_range(%q: tensor<1x8x64xf32>) -> () {
+  // expected-error @+1 {{sparsity pattern: global token count 9 is out of range for the sequence length 8}}
+  %o = tfm.attention %q, %q, %q {num_heads = 8, num_kv_heads = 8, sparsity = #tfm.block_sparse<block = 4, window = 1, global = 9, random = 0, seed = 0>} : tensor<1x8x64xf32>, tensor<1x8x64xf32>, tensor<1x8x64xf32>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// Quantization and pruning schemes
+//===----------------------------------------------------------------------===//
+
+// expected-error @+1 {{int4 group size must be 32, 64 or 128, got 48}}
+func.func private @int4_group() attributes {q = #tfm.quant<kind = int4, group_size = 48>}
+
+// -----
+
+// expected-error @+1 {{int4 group size must be 32, 64 or 128, got 0}}
+func.func private @int4_no_group() attributes {q = #tfm.quant<kind = int4>}
+
+// -----
+
+// expected-error @+1 {{group size applies only to int4, not to int8}}
+func.func private @int8_group() attributes {q = #tfm.quant<kind = int8, group_size = 32>}
+
+// -----
+
+// expected-error @+1 {{zero-points (symmetric = false) apply only to int4, not to ternary}}
+func.func private @ternary_asym() attributes {q = #tfm.quant<kind = ternary, symmetric = false>}
+
+// -----
+
+// expected-error @+1 {{quantization scale type must be f16 or f32, got 'bf16'}}
+func.func private @scale_type() attributes {q = #tfm.quant<kind = int8, scale_type = bf16>}
+
+// -----
+
+// expected-error @+1 {{fp16 storage has no scales}}
+func.func private @fp16_scale() attributes {q = #tfm.quant<kind = fp16, scale_type = f16>}
+
+// -----
+
+// expected-error @+2 {{expected one of [int8, w8a8, int4, ternary, binary, fp16, bf16] for weight quantization scheme, got: int3}}
+// expected-error @+1 {{failed to parse Tfm_QuantSchemeAttr parameter 'kind'}}
+func.func private @bad_bits() attributes {q = #tfm.quant<kind = int3>}
+
+// -----
+
+// expected-error @+1 {{pruning sparsity must be in [0, 1), got 1}}
+func.func private @prune_full() attributes {p = #tfm.prune<kind = magnitude, sparsity = 1.0>}
+
+// -----
+
+// expected-error @+1 {{2:4 pruning has sparsity 0.5 by construction, got 7.500000e-01}}
+func.func private @prune_two_four() attributes {p = #tfm.prune<kind = two_four, sparsity = 0.75>}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// tfm.layer
+//===----------------------------------------------------------------------===//
+
+func.func @layer_yield(%x: tensor<1x4x8xf32>) -> tensor<1x4x8xf32> {
+  // expected-error @+1 {{yielded types ('tensor<1x4x9xf32>') do not match the layer's result types ('tensor<1x4x8xf32>')}}
+  %r = tfm.layer "h.0" index 0 (%x) : (tensor<1x4x8xf32>) -> tensor<1x4x8xf32> {
+  ^bb0(%a: tensor<1x4x8xf32>):
+    %c = "test.cast"(%a) : (tensor<1x4x8xf32>) -> tensor<1x4x9xf32>
+    tfm.yield %c : tensor<1x4x9xf32>
+  }
+  return %r : tensor<1x4x8xf32>
+}
+
+// -----
+
+func.func @layer_args(%x: tensor<1x4x8xf32>) -> tensor<1x4x8xf32> {
+  // expected-error @+1 {{body has 2 arguments but the layer has 1 inputs}}
+  %r = tfm.layer "h.0" index 0 (%x) : (tensor<1x4x8xf32>) -> tensor<1x4x8xf32> {
+  ^bb0(%a: tensor<1x4x8xf32>, %b: tensor<1x4x8xf32>):
+    tfm.yield %a : tensor<1x4x8xf32>
+  }
+  return %r : tensor<1x4x8xf32>
+}
+
+// -----
+
+func.func @layer_arg_type(%x: tensor<1x4x8xf32>) -> tensor<1x4x8xf32> {
+  // expected-error @+1 {{body argument #0 has type 'tensor<1x4x4xf32>' but input #0 is 'tensor<1x4x8xf32>'}}
+  %r = tfm.layer "h.0" index 0 (%x) : (tensor<1x4x8xf32>) -> tensor<1x4x8xf32> {
+  ^bb0(%a: tensor<1x4x4xf32>):
+    tfm.yield %x : tensor<1x4x8xf32>
+  }
+  return %r : tensor<1x4x8xf32>
+}
+
+// -----
+
+func.func @layer_index(%x: tensor<1x4x8xf32>) -> tensor<1x4x8xf32> {
+  // expected-error @+1 {{attribute 'index' failed to satisfy constraint: 64-bit signless integer attribute whose value is non-negative}}
+  %r = tfm.layer "h.0" index -1 (%x) : (tensor<1x4x8xf32>) -> tensor<1x4x8xf32> {
+  ^bb0(%a: tensor<1x4x8xf32>):
+    tfm.yield %a : tensor<1x4x8xf32>
+  }
+  return %r : tensor<1x4x8xf32>
+}
+
+// -----
+
+func.func @layer_isolated(%x: tensor<1x4x8xf32>) -> tensor<1x4x8xf32> {
+  // expected-note @+1 {{required by region isolation constraints}}
+  %r = tfm.layer "h.0" index 0 (%x) : (tensor<1x4x8xf32>) -> tensor<1x4x8xf32> {
+  ^bb0(%a: tensor<1x4x8xf32>):
+    // expected-error @+1 {{using value defined outside the region}}
+    %s = tfm.add %a, %x : tensor<1x4x8xf32>
+    tfm.yield %s : tensor<1x4x8xf32>
+  }
+  return %r : tensor<1x4x8xf32>
+}
+
+// -----
+
+func.func @yield_outside() -> () {
+  // expected-error @+1 {{'tfm.yield' op expects parent op 'tfm.layer'}}
+  tfm.yield
+}
