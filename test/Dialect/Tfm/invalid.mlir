@@ -427,6 +427,34 @@ func.func private @prune_two_four() attributes {p = #tfm.prune<kind = two_four, 
 // -----
 
 //===----------------------------------------------------------------------===//
+// tfm.split
+//===----------------------------------------------------------------------===//
+
+func.func @split_sum(%x: tensor<1x4x12xf32>) -> () {
+  // expected-error @+1 {{split sizes add up to 10 but the last dimension is 12}}
+  %a, %b = tfm.split %x [4, 6] : tensor<1x4x12xf32>
+  return
+}
+
+// -----
+
+func.func @split_zero(%x: tensor<1x4x12xf32>) -> () {
+  // expected-error @+1 {{split sizes must be positive, got 0}}
+  %a, %b = tfm.split %x [12, 0] : tensor<1x4x12xf32>
+  return
+}
+
+// -----
+
+func.func @split_rank(%x: tensor<f32>) -> () {
+  // expected-error @+1 {{split input must have rank >= 1}}
+  %a = tfm.split %x [1] : tensor<f32>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
 // tfm.layer
 //===----------------------------------------------------------------------===//
 

@@ -113,6 +113,14 @@ func.func @attention(%q: tensor<1x?x64xf32>, %kv: tensor<1x?x16xf32>) -> tensor<
   return %4 : tensor<1x?x64xf32>
 }
 
+// CHECK-LABEL: func.func @split
+func.func @split(%x: tensor<1x?x12xf32>) -> (tensor<1x?x4xf32>, tensor<1x?x8xf32>) {
+  // CHECK: %[[S:.*]]:2 = tfm.split %{{.*}} [4, 8] : tensor<1x?x12xf32>
+  %a, %b = tfm.split %x [4, 8] : tensor<1x?x12xf32>
+  // CHECK: return %[[S]]#0, %[[S]]#1
+  return %a, %b : tensor<1x?x4xf32>, tensor<1x?x8xf32>
+}
+
 // CHECK-LABEL: func.func @layer
 func.func @layer(%x: tensor<1x4x8xf32>) -> tensor<1x4x8xf32> {
   // CHECK: %[[R:.*]] = tfm.layer "h.0" index 0(%{{.*}}) : (tensor<1x4x8xf32>) -> tensor<1x4x8xf32> {

@@ -267,6 +267,43 @@ LogicalResult AttentionOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// SplitOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult SplitOp::inferReturnTypes(
+    MLIRContext *context, std::optional<Location> location, ValueRange operands,
+    DictionaryAttr attributes, OpaqueProperties properties, RegionRange regions,
+    SmallVectorImpl<Type> &inferredReturnTypes) {
+  SplitOp::Adaptor adaptor(operands, attributes, properties, regions);
+  auto input = cast<RankedTensorType>(adaptor.getInput().getType());
+  // While parsing, the attribute is still in the dictionary.
+  DenseI64ArrayAttr sizes = adaptor.getSizesAttr();
+  if (!sizes && attributes)
+    sizes = dyn_cast_or_null<DenseI64ArrayAttr>(attributes.get("sizes"));
+  if (!sizes)
+    return emitOptionalError(location, "split needs its sizes");
+  if (input.getRank() < 1)
+    return emitOptionalError(location, "split input must have rank >= 1");
+  int64_t total = 0;
+  for (int64_t size : sizes.asArrayRef()) {
+    if (size <= 0)
+      return emitOptionalError(location, "split sizes must be positive, got ",
+                               size);
+    total += size;
+  }
+  int64_t last = input.getShape().back();
+  if (!ShapedType::isDynamic(last) && total != last)
+    return emitOptionalError(location, "split sizes add up to ", total,
+                             " but the last dimension is ", last);
+  for (int64_t size : sizes.asArrayRef()) {
+    SmallVector<int64_t> shape(input.getShape());
+    shape.back() = size;
+    inferredReturnTypes.push_back(input.clone(shape));
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // LayerOp
 //===----------------------------------------------------------------------===//
 

@@ -264,6 +264,23 @@ def Tfm_AddOp : Tfm_Op<"add", [Pure, Commutative,
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
 }
 
+def Tfm_SplitOp : Tfm_Op<"split", [Pure,
+    DeclareOpInterfaceMethods<InferTypeOpInterface>]> {
+  let summary = "split the last dimension into consecutive parts";
+  let description = [{
+    Cuts the last dimension of `input` into consecutive parts of the given
+    `sizes`, which must add up to it: GPT-2's fused `c_attn` projection is
+    split into queries, keys and values this way.
+
+    ```mlir
+    %q, %k, %v = tfm.split %qkv [64, 64, 64] : tensor<1x?x192xf32>
+    ```
+  }];
+  let arguments = (ins Tfm_FloatTensor:$input, DenseI64ArrayAttr:$sizes);
+  let results = (outs Variadic<Tfm_FloatTensor>:$results);
+  let assemblyFormat = "$input $sizes attr-dict `:` type($input)";
+}
+
 //===----------------------------------------------------------------------===//
 // Structure
 //===----------------------------------------------------------------------===//
