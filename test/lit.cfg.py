@@ -17,10 +17,11 @@ config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%tmc_src_root", config.tmc_src_root))
 config.substitutions.append(("%examples", os.path.join(config.tmc_src_root, "examples")))
+config.substitutions.append(("%python", config.python_executable))
 
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [config.tmc_tools_dir, config.llvm_tools_dir]
-tools = ["tmc-opt"]
+tools = ["tmc-opt", "tmc-import"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

@@ -11,18 +11,18 @@
 
 namespace mlir {
 class DialectRegistry;
-} // namespace mlir
 
 namespace tmc {
 
 /// Adds every upstream dialect and extension, the LLVM IR translations and
 /// the tfm dialect to `registry`.
-void registerAllDialects(mlir::DialectRegistry &registry);
+void registerAllDialects(DialectRegistry &registry);
 
 /// Registers every upstream pass and TMC's passes and pipelines with the
 /// global pass registry (for command-line tools).
 void registerAllPasses();
 
 } // namespace tmc
+} // namespace mlir
 
 #endif // TMC_INITALL_H

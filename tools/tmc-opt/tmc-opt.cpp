@@ -12,8 +12,8 @@
 
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
-  tmc::registerAllDialects(registry);
-  tmc::registerAllPasses();
+  mlir::tmc::registerAllDialects(registry);
+  mlir::tmc::registerAllPasses();
   return mlir::asMainReturnCode(mlir::MlirOptMain(
       argc, argv, "TMC optimizer driver: the tfm dialect, its passes and "
                   "every upstream dialect and pass\n",

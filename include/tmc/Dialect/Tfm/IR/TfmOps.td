@@ -34,7 +34,7 @@ def Tfm_SparsityPattern : Attr<
 // Parameters and inputs
 //===----------------------------------------------------------------------===//
 
-def Tfm_ParamOp : Tfm_Op<"param", [Pure, ConstantLike,
+def Tfm_ParamOp : Tfm_Op<"param", [Pure,
     DeclareOpInterfaceMethods<OpAsmOpInterface, ["getAsmResultNames"]>]> {
   let summary = "a named model parameter (weight)";
   let description = [{

@@ -30,4 +30,41 @@ def TfmSetSeqLen : Pass<"tfm-set-seq-len", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::tensor::TensorDialect"];
 }
 
+def TfmInlineLayers : Pass<"tfm-inline-layers", "::mlir::func::FuncOp"> {
+  let summary = "Inline the bodies of tfm.layer ops";
+  let description = [{
+    Replaces every `tfm.layer` by its body, binding the body's arguments to
+    the layer's inputs and its results to the yielded values. Layer-level
+    decisions (rematerialization, partitioning) are taken before this pass;
+    code generation works on the flat function.
+  }];
+}
+
+def TfmBindWeights : Pass<"tfm-bind-weights", "::mlir::ModuleOp"> {
+  let summary = "Bind parameters to offsets in one packed weights buffer";
+  let description = [{
+    Gives every function that holds `tfm.param` ops two leading arguments,
+    the packed weights and the activation arena (`memref<?xi8>`, named
+    `weights` and `arena`), assigns each distinct parameter an offset in the
+    weights buffer (in order of first use, each aligned to `alignment`
+    bytes), and replaces each `tfm.param` by a `memref.view` of the weights
+    at its offset, read as a tensor with `bufferization.to_tensor restrict`.
+    The layout is recorded on the module as `tmc.weight_layout` (one entry
+    per parameter: name, offset, type and, for inline parameters, value) and
+    `tmc.weights_bytes`, for the packer and the report. For the model
+    function `forward`, it also records the input/output signature of the
+    compiled-model ABI (`tmc.signature`, docs/ABI.md) and asks for its C
+    interface (`llvm.emit_c_interface`). Parameters must not
+    be inside `tfm.layer` ops (run `tfm-inline-layers` first), and two
+    parameters with one name must have one type.
+  }];
+  let options = [
+    Option<"alignment", "alignment", "int64_t", /*default=*/"64",
+           "Byte alignment of every parameter in the weights buffer">
+  ];
+  let dependentDialects = ["::mlir::memref::MemRefDialect",
+                           "::mlir::bufferization::BufferizationDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 #endif // TMC_DIALECT_TFM_TRANSFORMS_PASSES_TD

@@ -1,0 +1,180 @@
+/*===- tmc-rt/Runtime.h - TMC runtime C API ----------------------*- C -*-===*\
+|*                                                                            *|
+|* The C interface of libtmcrt, the runtime library that compiled models      *|
+|* link against. It loads a compiled-model directory (docs/ABI.md), runs the  *|
+|* model, and provides the matmul kernels the generated code calls. It does   *|
+|* not depend on MLIR or LLVM.                                                *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+
+#ifndef TMC_RT_RUNTIME_H
+#define TMC_RT_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_WIN32)
+#define TMC_RT_API
+#else
+#define TMC_RT_API __attribute__((visibility("default")))
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*===----------------------------------------------------------------------===*\
+|* Status codes and element types                                             *|
+\*===----------------------------------------------------------------------===*/
+
+/// Result of the functions that can fail. On failure, a message is written to
+/// the caller's `err` buffer (when it is not NULL).
+typedef enum tmc_status {
+  TMC_OK = 0,
+  /// A file is missing or cannot be read or mapped.
+  TMC_ERROR_IO = 1,
+  /// The model directory is not a compiled model of a supported ABI version,
+  /// or its signature cannot be parsed.
+  TMC_ERROR_ABI = 2,
+  /// weights.bin does not match the compiled code (size or hash).
+  TMC_ERROR_WEIGHTS = 3,
+  /// A bad argument (index out of range, NULL buffer, unknown name).
+  TMC_ERROR_ARGUMENT = 4,
+  /// Out of memory.
+  TMC_ERROR_MEMORY = 5,
+} tmc_status;
+
+/// Element types of model inputs and outputs (the `dtype` of the signature).
+typedef enum tmc_dtype {
+  TMC_DTYPE_F32 = 0,
+  TMC_DTYPE_F16 = 1,
+  TMC_DTYPE_BF16 = 2,
+  TMC_DTYPE_I64 = 3,
+  TMC_DTYPE_I32 = 4,
+  TMC_DTYPE_I8 = 5,
+} tmc_dtype;
+
+/// The signature spelling of `dtype` ("f32", "i64", ...), or "?".
+TMC_RT_API const char *tmc_dtype_name(tmc_dtype dtype);
+
+/// The size in bytes of one element of `dtype` (0 for an invalid value).
+TMC_RT_API size_t tmc_dtype_size(tmc_dtype dtype);
+
+/*===----------------------------------------------------------------------===*\
+|* Compiled models                                                            *|
+\*===----------------------------------------------------------------------===*/
+
+/// A loaded compiled model: its code, its mapped weights and its arena.
+typedef struct tmc_model tmc_model;
+
+/// Describes one input or output of a model. The pointers stay valid until
+/// the model is freed.
+typedef struct tmc_tensor_info {
+  const char *name;
+  tmc_dtype dtype;
+  int64_t rank;
+  /// `rank` extents, outermost first. Tensors are dense and row-major.
+  const int64_t *dims;
+  /// The product of `dims` (1 for rank 0).
+  int64_t num_elements;
+  /// num_elements * tmc_dtype_size(dtype).
+  uint64_t num_bytes;
+} tmc_tensor_info;
+
+/// Loads the compiled model in directory `dir`: opens `dir/model.so`, checks
+/// its ABI version and signature, maps `dir/weights.bin` and verifies its size
+/// and FNV-1a hash against the code, and allocates the activation arena.
+/// Returns NULL on failure and writes a one-line message naming the offending
+/// file to `err` (of `errlen` bytes; may be NULL).
+TMC_RT_API tmc_model *tmc_model_load(const char *dir, char *err, size_t errlen);
+
+/// Like tmc_model_load, and also reports the status code.
+TMC_RT_API tmc_model *tmc_model_load_ex(const char *dir, tmc_status *status,
+                                        char *err, size_t errlen);
+
+/// Unloads a model and releases its weights mapping and arena. NULL is a no-op.
+TMC_RT_API void tmc_model_free(tmc_model *model);
+
+/// The number of inputs / outputs of the model.
+TMC_RT_API size_t tmc_model_num_inputs(const tmc_model *model);
+TMC_RT_API size_t tmc_model_num_outputs(const tmc_model *model);
+
+/// Describes input / output `index`. Returns TMC_ERROR_ARGUMENT when the index
+/// is out of range.
+TMC_RT_API tmc_status tmc_model_input_info(const tmc_model *model,
+                                           size_t index,
+                                           tmc_tensor_info *info);
+TMC_RT_API tmc_status tmc_model_output_info(const tmc_model *model,
+                                            size_t index,
+                                            tmc_tensor_info *info);
+
+/// The index of the input / output called `name`, or -1.
+TMC_RT_API int64_t tmc_model_find_input(const tmc_model *model,
+                                        const char *name);
+TMC_RT_API int64_t tmc_model_find_output(const tmc_model *model,
+                                         const char *name);
+
+/// The size of weights.bin and of the activation arena, in bytes.
+TMC_RT_API uint64_t tmc_model_weights_size(const tmc_model *model);
+TMC_RT_API uint64_t tmc_model_arena_size(const tmc_model *model);
+
+/// The signature text of the model (docs/ABI.md), as the code reports it.
+TMC_RT_API const char *tmc_model_signature_text(const tmc_model *model);
+
+/// Runs the model once. `inputs[i]` points to the dense row-major data of
+/// input i and `outputs[j]` to a caller-allocated buffer of
+/// `tmc_tensor_info.num_bytes` for output j, which is written in full.
+/// Buffers aligned to 64 bytes are recommended. Calls on one model are
+/// serialized (they share its arena); separate models run concurrently.
+TMC_RT_API tmc_status tmc_model_run(tmc_model *model,
+                                    const void *const *inputs,
+                                    void *const *outputs, char *err,
+                                    size_t errlen);
+
+/*===----------------------------------------------------------------------===*\
+|* Kernels called by generated code                                           *|
+\*===----------------------------------------------------------------------===*/
+
+/// MLIR's strided memref descriptor of rank 2 and element type f32. Element
+/// (i, j) is at `(aligned + offset)[i * strides[0] + j * strides[1]]`.
+typedef struct tmc_memref_2d_f32 {
+  float *allocated;
+  float *aligned;
+  int64_t offset;
+  int64_t sizes[2];
+  int64_t strides[2];
+} tmc_memref_2d_f32;
+
+/// C[M,N] += A[M,K] * B[N,K]^T, with any strides.
+TMC_RT_API void _mlir_ciface_tmc_rt_matmul_nt_f32(tmc_memref_2d_f32 *A,
+                                                  tmc_memref_2d_f32 *B,
+                                                  tmc_memref_2d_f32 *C);
+
+/// C[M,N] += A[M,K] * B[K,N], with any strides.
+TMC_RT_API void _mlir_ciface_tmc_rt_matmul_nn_f32(tmc_memref_2d_f32 *A,
+                                                  tmc_memref_2d_f32 *B,
+                                                  tmc_memref_2d_f32 *C);
+
+/*===----------------------------------------------------------------------===*\
+|* Runtime settings                                                           *|
+\*===----------------------------------------------------------------------===*/
+
+/// The number of threads the kernels use (the caller included): the value of
+/// the environment variable TMC_NUM_THREADS when set, else the number of
+/// hardware threads.
+TMC_RT_API int tmc_rt_num_threads(void);
+
+/// Selects the matmul implementation: "auto" (the best the CPU supports, the
+/// default; also set by TMC_RT_ISA), "avx512", "avx2" or "generic". Returns
+/// TMC_ERROR_ARGUMENT, changing nothing, when the CPU lacks the ISA or the
+/// name is unknown. Meant for tests and benchmarks.
+TMC_RT_API tmc_status tmc_rt_set_matmul_isa(const char *isa);
+
+/// The name of the matmul implementation in use ("avx512", "avx2", "generic").
+TMC_RT_API const char *tmc_rt_matmul_isa(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TMC_RT_RUNTIME_H */

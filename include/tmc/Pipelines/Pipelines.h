@@ -1,0 +1,58 @@
+//===- Pipelines.h - TMC's compilation pipelines ----------------*- C++ -*-===//
+//
+// This file declares the one public function that builds TMC's CPU
+// compilation pipeline, used by tmc-opt, tmc-compile and embedders alike.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TMC_PIPELINES_PIPELINES_H
+#define TMC_PIPELINES_PIPELINES_H
+
+#include "mlir/Pass/PassOptions.h"
+
+#include <string>
+
+namespace mlir {
+class OpPassManager;
+
+namespace tmc {
+
+/// Options of the CPU pipeline; each is also a pipeline option of
+/// `tmc-opt --tmc-cpu-pipeline` and a flag of tmc-compile.
+struct TmcCpuPipelineOptions
+    : public PassPipelineOptions<TmcCpuPipelineOptions> {
+  Option<int64_t> seqLen{*this, "seq-len",
+                         llvm::cl::desc("Static sequence length (0 keeps the "
+                                        "model's shapes as they are)"),
+                         llvm::cl::init(128)};
+  Option<std::string> weightsOutput{
+      *this, "weights-output",
+      llvm::cl::desc("Path of the packed weights file to write (empty: "
+                     "compute the hash only)"),
+      llvm::cl::init("")};
+  Option<std::string> weightsBaseDir{
+      *this, "weights-base-dir",
+      llvm::cl::desc("Directory against which a relative tfm.weights_file "
+                     "resolves"),
+      llvm::cl::init("")};
+  Option<bool> useKernels{
+      *this, "use-kernels",
+      llvm::cl::desc("Call TMC's GEMM kernels for matmuls (otherwise plain "
+                     "loops)"),
+      llvm::cl::init(true)};
+};
+
+/// Builds the pipeline from a tfm model to the LLVM dialect with the
+/// compiled-model ABI: fix the sequence length, inline layers, bind and pack
+/// the weights, lower to linalg, bufferize, call TMC's kernels for matmuls,
+/// lower to loops and to LLVM, and export the ABI entry points.
+void buildTmcCpuPipeline(OpPassManager &pm,
+                         const TmcCpuPipelineOptions &options);
+
+/// Registers `tmc-cpu-pipeline` with the global pass pipeline registry.
+void registerTmcPipelines();
+
+} // namespace tmc
+} // namespace mlir
+
+#endif // TMC_PIPELINES_PIPELINES_H

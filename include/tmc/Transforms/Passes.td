@@ -1,0 +1,70 @@
+//===- Passes.td - TMC memref- and LLVM-level passes -------*- tablegen -*-===//
+//
+// Passes that work below the tfm dialect: on bufferized code and on the
+// LLVM dialect.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TMC_TRANSFORMS_PASSES_TD
+#define TMC_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def TmcPackWeights : Pass<"tmc-pack-weights", "::mlir::ModuleOp"> {
+  let summary = "Write the packed weights file and record its hash";
+  let description = [{
+    Reads the layout that `tfm-bind-weights` recorded (`tmc.weight_layout`),
+    takes every parameter's data from its inline value or from the
+    safetensors file named by the module's `tfm.weights_file` (resolved
+    against `base-dir` when relative), checks its shape and dtype, and
+    writes the packed weights to `output`, zero-padded between parameters.
+    Records the FNV-1a 64 hash of the written bytes as `tmc.weights_hash`,
+    which the exported code checks at load time. Without `output`, only the
+    hash is computed.
+  }];
+  let options = [
+    Option<"output", "output", "std::string", /*default=*/"\"\"",
+           "Path of the packed weights file to write">,
+    Option<"baseDir", "base-dir", "std::string", /*default=*/"\"\"",
+           "Directory against which a relative tfm.weights_file resolves">
+  ];
+}
+
+def TmcLinalgToKernels : Pass<"tmc-linalg-to-kernels", "::mlir::ModuleOp"> {
+  let summary = "Replace f32 matmuls on memrefs by calls to TMC's kernels";
+  let description = [{
+    Rewrites every `linalg.matmul` on f32 memrefs whose indexing maps are
+    the plain `(m, k) x (k, n)` or the transposed-B `(m, k) x (n, k)` form
+    into a call to the runtime's packed, AVX2/FMA-vectorized, multi-threaded
+    GEMM (`tmc_rt_matmul_nn_f32` / `tmc_rt_matmul_nt_f32`, which accumulate
+    into C). Operands are passed as strided memrefs, so views (a head's
+    slice of the queries, say) need no copy. Strided `memref.copy` ops,
+    which would otherwise call MLIR's runtime library, become `linalg.copy`
+    (and then loops): compiled models depend on TMC's runtime only.
+  }];
+  let options = [
+    Option<"matmuls", "matmuls", "bool", /*default=*/"true",
+           "Replace matmuls by kernel calls (copies are rewritten always)">
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+def TmcExportAbi : Pass<"tmc-export-abi", "::mlir::ModuleOp"> {
+  let summary = "Emit the compiled-model ABI entry points";
+  let description = [{
+    Runs on the LLVM dialect, after the model function `forward` was lowered
+    with its C interface (`_mlir_ciface_forward`). Adds the entry points of
+    the compiled-model ABI (docs/ABI.md): `tmc_model_abi_version`,
+    `tmc_model_signature`, `tmc_model_weights_bytes`,
+    `tmc_model_weights_hash`, `tmc_model_arena_bytes` and
+    `tmc_model_forward(void **args)`, from the module attributes
+    `tmc.signature`, `tmc.weights_bytes`, `tmc.weights_hash` and
+    `tmc.arena_bytes` (0 when absent). The attributes stay on the module for
+    the driver's report.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
+#endif // TMC_TRANSFORMS_PASSES_TD

@@ -1,0 +1,272 @@
+//===- Compiler.cpp - Compile a tfm model to a model directory --*- C++ -*-===//
+//
+// This file implements the compile driver: pipeline, in-process code
+// generation with an LLVM TargetMachine, linking, header and report.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tmc/Compiler/Compiler.h"
+
+#include "Report.h"
+#include "tmc/Dialect/Tfm/IR/Tfm.h"
+#include "tmc/Pipelines/Pipelines.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassInstrumentation.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/Target/TargetOptions.h"
+#include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/SubtargetFeature.h"
+
+#include <chrono>
+
+using namespace mlir;
+using namespace mlir::tmc;
+
+namespace {
+
+/// Prints a progress line per stage when asked to.
+class Progress {
+public:
+  explicit Progress(bool enabled) : enabled(enabled) {}
+  void stage(StringRef what) {
+    finish();
+    if (!enabled)
+      return;
+    llvm::errs() << "[tmc-compile] " << what << " ...";
+    llvm::errs().flush();
+    start = std::chrono::steady_clock::now();
+    open = true;
+  }
+  void finish() {
+    if (!open)
+      return;
+    double seconds = std::chrono::duration<double>(
+                         std::chrono::steady_clock::now() - start)
+                         .count();
+    llvm::errs() << llvm::format(" %.2f s\n", seconds);
+    open = false;
+  }
+  ~Progress() { finish(); }
+
+private:
+  bool enabled;
+  bool open = false;
+  std::chrono::steady_clock::time_point start;
+};
+
+/// Records the bufferized model function's allocations after the pass that
+/// finishes the memref level, for the report.
+class BufferSnapshot : public PassInstrumentation {
+public:
+  explicit BufferSnapshot(BufferReport &report) : report(report) {}
+  void runAfterPass(Pass *pass, Operation *op) override {
+    if (pass->getArgument() != "tmc-linalg-to-kernels")
+      return;
+    if (auto module = dyn_cast<ModuleOp>(op))
+      if (auto forward = module.lookupSymbol<func::FuncOp>("forward"))
+        report = collectBuffers(forward);
+  }
+
+private:
+  BufferReport &report;
+};
+
+/// The bytes of every distinct parameter of the tfm module, as imported.
+static int64_t parameterBytes(ModuleOp module) {
+  llvm::StringMap<int64_t> sizes;
+  module.walk([&](tfm::ParamOp param) {
+    auto type = cast<RankedTensorType>(param.getType());
+    sizes[param.getName()] =
+        type.getNumElements() * (type.getElementTypeBitWidth() / 8);
+  });
+  int64_t total = 0;
+  for (const auto &entry : sizes)
+    total += entry.second;
+  return total;
+}
+
+/// Generates code for `llvmModule` and writes an object file.
+static LogicalResult emitObjectFile(Location loc, llvm::Module &llvmModule,
+                                    StringRef cpuName, StringRef path) {
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  std::string tripleName = llvm::sys::getDefaultTargetTriple();
+  llvm::Triple triple(tripleName);
+  std::string error;
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!target)
+    return emitError(loc) << "no LLVM target for " << tripleName << ": "
+                          << error;
+  std::string cpu = cpuName == "native" ? llvm::sys::getHostCPUName().str()
+                                        : cpuName.str();
+  std::string features;
+  if (cpuName == "native") {
+    llvm::SubtargetFeatures subtarget;
+    for (const auto &feature : llvm::sys::getHostCPUFeatures())
+      subtarget.AddFeature(feature.first(), feature.second);
+    features = subtarget.getString();
+  }
+  llvm::TargetOptions targetOptions;
+  std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
+      triple, cpu, features, targetOptions, llvm::Reloc::PIC_,
+      std::nullopt, llvm::CodeGenOptLevel::Aggressive));
+  if (!machine)
+    return emitError(loc) << "cannot create a target machine for " << cpu;
+  llvmModule.setDataLayout(machine->createDataLayout());
+  llvmModule.setTargetTriple(triple);
+
+  auto optimize = makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0,
+                                            machine.get());
+  if (llvm::Error err = optimize(&llvmModule))
+    return emitError(loc) << "LLVM optimization failed: "
+                          << llvm::toString(std::move(err));
+
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec, llvm::sys::fs::OF_None);
+  if (ec)
+    return emitError(loc) << "cannot write '" << path << "': " << ec.message();
+  llvm::legacy::PassManager codegen;
+  if (machine->addPassesToEmitFile(codegen, os, nullptr,
+                                   llvm::CodeGenFileType::ObjectFile))
+    return emitError(loc) << "the target cannot emit object files";
+  codegen.run(llvmModule);
+  os.close();
+  if (os.has_error()) {
+    os.clear_error();
+    return emitError(loc) << "error writing '" << path << "'";
+  }
+  return success();
+}
+
+/// Links `object` into the shared library `output` against TMC's runtime in
+/// `runtimeDir`, with a RUNPATH of $ORIGIN.
+static LogicalResult linkSharedLibrary(Location loc, StringRef object,
+                                       StringRef output, StringRef runtimeDir) {
+  llvm::ErrorOr<std::string> clang =
+      llvm::sys::findProgramByName("clang", {TMC_LLVM_TOOLS_DIR});
+  if (!clang)
+    clang = llvm::sys::findProgramByName("clang-22");
+  if (!clang)
+    return emitError(loc) << "cannot find clang (looked in "
+                          << TMC_LLVM_TOOLS_DIR << " and PATH) to link "
+                          << output;
+  std::string libDir = ("-L" + runtimeDir).str();
+  SmallVector<StringRef> args = {*clang,      "-shared",   "-fuse-ld=lld",
+                                 "-o",        output,      object,
+                                 libDir,      "-ltmcrt",   "-lm",
+                                 "-Wl,-rpath,$ORIGIN", "-Wl,--as-needed"};
+  std::string message;
+  int rc = llvm::sys::ExecuteAndWait(*clang, args, std::nullopt, {}, 0, 0,
+                                     &message);
+  if (rc != 0)
+    return emitError(loc) << "linking " << output << " failed"
+                          << (message.empty() ? "" : ": ") << message;
+  return success();
+}
+
+} // namespace
+
+LogicalResult mlir::tmc::compileModel(ModuleOp module,
+                                      const CompileOptions &options) {
+  Location loc = module.getLoc();
+  Progress progress(options.verbose);
+  SmallString<256> outDir(options.outputDir);
+  if (std::error_code ec = llvm::sys::fs::create_directories(outDir))
+    return emitError(loc) << "cannot create '" << outDir
+                          << "': " << ec.message();
+  auto file = [&](StringRef name) {
+    SmallString<256> path(outDir);
+    llvm::sys::path::append(path, name);
+    return std::string(path);
+  };
+
+  ModelReport report;
+  report.weightsBytesBefore = parameterBytes(module);
+
+  progress.stage("lowering (tfm -> linalg -> memref -> LLVM dialect)");
+  PassManager pm(module.getContext());
+  if (failed(applyPassManagerCLOptions(pm)))
+    return failure();
+  TmcCpuPipelineOptions pipeline;
+  pipeline.seqLen = options.seqLen;
+  pipeline.weightsOutput = file("weights.bin");
+  pipeline.weightsBaseDir = options.weightsBaseDir;
+  pipeline.useKernels = options.useKernels;
+  buildTmcCpuPipeline(pm, pipeline);
+  pm.addInstrumentation(std::make_unique<BufferSnapshot>(report.buffers));
+  if (failed(pm.run(module)))
+    return failure();
+
+  auto signature = module->getAttrOfType<StringAttr>("tmc.signature");
+  auto intAttr = [&](StringRef name) -> int64_t {
+    if (auto attr = module->getAttrOfType<IntegerAttr>(name))
+      return attr.getValue().getZExtValue();
+    return 0;
+  };
+  report.weightsBytesAfter = intAttr("tmc.weights_bytes");
+  report.arenaBytes = intAttr("tmc.arena_bytes");
+  uint64_t weightsHash = intAttr("tmc.weights_hash");
+  std::string signatureText = signature ? signature.getValue().str() : "";
+  // Discardable attributes of no registered dialect mean nothing to LLVM.
+  for (NamedAttribute attr : llvm::to_vector(module->getDiscardableAttrs()))
+    if (attr.getName().getValue().starts_with("tmc.") ||
+        attr.getName().getValue().starts_with("tfm."))
+      module->removeAttr(attr.getName());
+
+  module.walk([](LLVM::LLVMFuncOp func) {
+    for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
+      func.removeArgAttr(i, tfm::TfmDialect::getIONameAttrName());
+  });
+
+  progress.stage("translating to LLVM IR");
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(module, llvmContext, "model");
+  if (!llvmModule)
+    return emitError(loc) << "translation to LLVM IR failed";
+
+  progress.stage("generating code (LLVM -O3, object file)");
+  if (failed(emitObjectFile(loc, *llvmModule, options.cpu, file("model.o"))))
+    return failure();
+
+  progress.stage("linking model.so");
+  SmallString<256> runtimeLib(options.runtimeDir);
+  llvm::sys::path::append(runtimeLib, "libtmcrt.so");
+  if (!llvm::sys::fs::exists(runtimeLib))
+    return emitError(loc) << "TMC's runtime library is missing: "
+                          << runtimeLib;
+  if (std::error_code ec =
+          llvm::sys::fs::copy_file(runtimeLib, file("libtmcrt.so")))
+    return emitError(loc) << "cannot copy " << runtimeLib << ": "
+                          << ec.message();
+  if (failed(linkSharedLibrary(loc, file("model.o"), file("model.so"),
+                               outDir)))
+    return failure();
+
+  progress.stage("writing model.h and report.json");
+  if (failed(writeHeader(loc, file("model.h"), signatureText,
+                         report.weightsBytesAfter, weightsHash,
+                         report.arenaBytes)))
+    return failure();
+  report.seqLen = options.seqLen;
+  if (failed(writeReport(loc, file("report.json"), report)))
+    return failure();
+  progress.finish();
+  return success();
+}

@@ -1,0 +1,146 @@
+//===- Embedding.cpp - Lower position-dependent tfm ops ---------*- C++ -*-===//
+//
+// This file lowers tfm.embedding, tfm.positions and tfm.rope: ops whose
+// elements depend on ids or positions, lowered as gathers inside
+// linalg.generic bodies.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Utils.h"
+#include "tmc/Conversion/TfmToLinalg/TfmToLinalg.h"
+#include "tmc/Dialect/Tfm/IR/Tfm.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+using namespace mlir;
+using namespace mlir::tmc;
+using namespace mlir::tfm;
+
+namespace {
+
+struct EmbeddingLowering : public OpRewritePattern<EmbeddingOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(EmbeddingOp op,
+                                PatternRewriter &rewriter) const override {
+    if (failed(checkStaticF32(rewriter, op)))
+      return failure();
+    Location loc = op.getLoc();
+    auto type = cast<RankedTensorType>(op.getType());
+    Value table = op.getTable();
+    int64_t vocab = op.getTable().getType().getDimSize(0);
+    // ids[b, s] is read through the map (b, s, d) -> (b, s).
+    AffineMap idsMap = AffineMap::get(
+        3, 0, {rewriter.getAffineDimExpr(0), rewriter.getAffineDimExpr(1)},
+        rewriter.getContext());
+    Value result = buildParallel(
+        rewriter, loc, {op.getIds()}, {idsMap},
+        createEmpty(rewriter, loc, type),
+        [&](OpBuilder &b, Location l, ValueRange args) -> Value {
+          Value id = arith::IndexCastOp::create(b, l, b.getIndexType(), args[0]);
+          // Clamp so that an out-of-range id can never read outside the
+          // table; the runtime validates ids before the call.
+          Value zero = arith::ConstantIndexOp::create(b, l, 0);
+          Value last = arith::ConstantIndexOp::create(b, l, vocab - 1);
+          id = arith::MaxSIOp::create(b, l, id, zero);
+          id = arith::MinSIOp::create(b, l, id, last);
+          Value d = linalg::IndexOp::create(b, l, 2);
+          return tensor::ExtractOp::create(b, l, table, ValueRange{id, d});
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct PositionsLowering : public OpRewritePattern<PositionsOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(PositionsOp op,
+                                PatternRewriter &rewriter) const override {
+    if (failed(checkStaticF32(rewriter, op)))
+      return failure();
+    Location loc = op.getLoc();
+    auto type = cast<RankedTensorType>(op.getType());
+    int64_t offset = op.getOffset(), stride = op.getStride();
+    Value result = buildParallel(
+        rewriter, loc, {}, {}, createEmpty(rewriter, loc, type),
+        [&](OpBuilder &b, Location l, ValueRange) -> Value {
+          Value s = linalg::IndexOp::create(b, l, 1);
+          Value s64 = arith::IndexCastOp::create(b, l, type.getElementType(), s);
+          Value strideV = arith::ConstantOp::create(
+              b, l, b.getIntegerAttr(type.getElementType(), stride));
+          Value offsetV = arith::ConstantOp::create(
+              b, l, b.getIntegerAttr(type.getElementType(), offset));
+          return arith::AddIOp::create(
+              b, l, offsetV, arith::MulIOp::create(b, l, strideV, s64));
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct RotaryLowering : public OpRewritePattern<RotaryOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(RotaryOp op,
+                                PatternRewriter &rewriter) const override {
+    if (failed(checkStaticF32(rewriter, op)))
+      return failure();
+    Location loc = op.getLoc();
+    auto type = cast<RankedTensorType>(op.getType());
+    int64_t headDim = op.getHeadDim(), half = headDim / 2;
+    int64_t offset = op.getOffset();
+    // inv_freq[j] = theta^(-2j / head_dim), computed in f32 as Hugging Face
+    // does: exp2(-(2j / head_dim) * log2(theta)).
+    double log2Theta = std::log2(op.getTheta().convertToDouble());
+    Value input = op.getInput();
+    Value result = buildParallel(
+        rewriter, loc, {input}, {rewriter.getMultiDimIdentityMap(3)},
+        createEmpty(rewriter, loc, type),
+        [&](OpBuilder &b, Location l, ValueRange args) -> Value {
+          Value bIdx = linalg::IndexOp::create(b, l, 0);
+          Value s = linalg::IndexOp::create(b, l, 1);
+          Value f = linalg::IndexOp::create(b, l, 2);
+          auto idx = [&](int64_t v) {
+            return arith::ConstantIndexOp::create(b, l, v);
+          };
+          Value i = arith::RemUIOp::create(b, l, f, idx(headDim));
+          Value isLow = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult,
+                                              i, idx(half));
+          Value partner = arith::SelectOp::create(
+              b, l, isLow, arith::AddIOp::create(b, l, f, idx(half)),
+              arith::SubIOp::create(b, l, f, idx(half)));
+          Value xp = tensor::ExtractOp::create(b, l, input,
+                                               ValueRange{bIdx, s, partner});
+          Value j = arith::RemUIOp::create(b, l, i, idx(half));
+          Value jf = arith::UIToFPOp::create(
+              b, l, b.getF32Type(),
+              arith::IndexCastUIOp::create(b, l, b.getI64Type(), j));
+          Value exponent = arith::MulFOp::create(
+              b, l, jf,
+              f32Const(b, l, -2.0 * log2Theta / static_cast<double>(headDim)));
+          Value invFreq = math::Exp2Op::create(b, l, exponent);
+          Value pos = arith::AddIOp::create(b, l, s, idx(offset));
+          Value posF = arith::UIToFPOp::create(
+              b, l, b.getF32Type(),
+              arith::IndexCastUIOp::create(b, l, b.getI64Type(), pos));
+          Value angle = arith::MulFOp::create(b, l, posF, invFreq);
+          Value cos = math::CosOp::create(b, l, angle);
+          Value sin = math::SinOp::create(b, l, angle);
+          Value rotated = arith::SelectOp::create(
+              b, l, isLow, arith::NegFOp::create(b, l, xp), xp);
+          return arith::AddFOp::create(
+              b, l, arith::MulFOp::create(b, l, args[0], cos),
+              arith::MulFOp::create(b, l, rotated, sin));
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+} // namespace
+
+void mlir::tmc::populateTfmEmbeddingToLinalgPatterns(
+    RewritePatternSet &patterns) {
+  patterns.add<EmbeddingLowering, PositionsLowering, RotaryLowering>(
+      patterns.getContext());
+}

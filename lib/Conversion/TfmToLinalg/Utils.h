@@ -1,0 +1,62 @@
+//===- Utils.h - Helpers shared by the tfm lowerings ------------*- C++ -*-===//
+//
+// This file declares small builders shared by the tfm-to-linalg patterns.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TMC_LIB_CONVERSION_TFMTOLINALG_UTILS_H
+#define TMC_LIB_CONVERSION_TFMTOLINALG_UTILS_H
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace mlir {
+namespace tmc {
+
+/// Builds the body of a linalg.generic from its block arguments.
+using BodyFn = function_ref<Value(OpBuilder &, Location, ValueRange)>;
+
+/// A `tensor.empty` of `type`.
+Value createEmpty(OpBuilder &b, Location loc, RankedTensorType type);
+
+/// A tensor of `type` filled with the float `value`.
+Value createFilled(OpBuilder &b, Location loc, RankedTensorType type,
+                   double value);
+
+/// The map from the loops of a rank-`rank` iteration space to its last
+/// dimension (a per-feature vector) or to all but the last (a per-row
+/// value).
+AffineMap lastDimMap(MLIRContext *ctx, unsigned rank);
+AffineMap leadingDimsMap(MLIRContext *ctx, unsigned rank);
+
+/// A linalg.generic over the iteration space of `init` (all dimensions
+/// parallel, `init` indexed by the identity) reading `inputs` through
+/// `inputMaps`; returns its result.
+Value buildParallel(OpBuilder &b, Location loc, ValueRange inputs,
+                    ArrayRef<AffineMap> inputMaps, Value init, BodyFn body);
+
+/// Reduces `input` (rank r) over its last dimension into `init` (rank r - 1)
+/// with `combine(element, accumulator)`; `inputs` beyond the first are read
+/// through `extraMaps` and passed to `combine` after the accumulator.
+Value buildLastDimReduction(OpBuilder &b, Location loc, Value input,
+                            ValueRange extra, ArrayRef<AffineMap> extraMaps,
+                            Value init, BodyFn combine);
+
+/// Fails the match unless every operand and result of `op` is a statically
+/// shaped tensor of f32 (integer id tensors excepted).
+LogicalResult checkStaticF32(PatternRewriter &rewriter, Operation *op);
+
+/// Builds `acc + lhs * rhs` as a linalg.matmul where `rhs` is [K, N], or
+/// [N, K] when `transposeB` (read through a transposed indexing map, never
+/// copied).
+Value buildMatmul(OpBuilder &b, Location loc, Value lhs, Value rhs, Value acc,
+                  bool transposeB);
+
+/// An f32 constant.
+Value f32Const(OpBuilder &b, Location loc, double value);
+
+} // namespace tmc
+} // namespace mlir
+
+#endif // TMC_LIB_CONVERSION_TFMTOLINALG_UTILS_H

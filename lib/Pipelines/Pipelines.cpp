@@ -1,0 +1,88 @@
+//===- Pipelines.cpp - TMC's compilation pipelines --------------*- C++ -*-===//
+//
+// This file implements the CPU pipeline builder and its registration.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tmc/Pipelines/Pipelines.h"
+
+#include "tmc/Conversion/Passes.h"
+#include "tmc/Dialect/Tfm/Transforms/Passes.h"
+#include "tmc/Transforms/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+using namespace mlir::tmc;
+
+void mlir::tmc::buildTmcCpuPipeline(OpPassManager &pm,
+                                    const TmcCpuPipelineOptions &options) {
+  // tfm level.
+  if (options.seqLen > 0) {
+    tfm::TfmSetSeqLenOptions seqLen;
+    seqLen.seqLen = options.seqLen;
+    pm.addPass(tfm::createTfmSetSeqLen(seqLen));
+  }
+  pm.addNestedPass<func::FuncOp>(tfm::createTfmInlineLayers());
+  pm.addPass(tfm::createTfmBindWeights());
+  TmcPackWeightsOptions pack;
+  pack.output = options.weightsOutput;
+  pack.baseDir = options.weightsBaseDir;
+  pm.addPass(createTmcPackWeights(pack));
+
+  // linalg on tensors.
+  pm.addPass(createConvertTfmToLinalg());
+  pm.addPass(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());
+  // No CSE before bufferization: merging two identical fills would make one
+  // buffer the destination of two ops and force a copy.
+  pm.addPass(bufferization::createEmptyTensorEliminationPass());
+
+  // Buffers.
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  bufferization::BufferResultsToOutParamsPassOptions outParams;
+  outParams.hoistStaticAllocs = true;
+  outParams.modifyPublicFunctions = true;
+  pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  bufferization::BufferDeallocationPipelineOptions dealloc;
+  bufferization::buildBufferDeallocationPipeline(pm, dealloc);
+  pm.addPass(createCSEPass());
+  pm.addPass(createCanonicalizerPass());
+
+  // Kernels and loops.
+  // Without kernels, matmuls become loops with the rest.
+  TmcLinalgToKernelsOptions kernels;
+  kernels.matmuls = options.useKernels;
+  pm.addPass(createTmcLinalgToKernels(kernels));
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+
+  // LLVM.
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createConvertToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createTmcExportAbi());
+  pm.addPass(createCanonicalizerPass());
+}
+
+void mlir::tmc::registerTmcPipelines() {
+  PassPipelineRegistration<TmcCpuPipelineOptions>(
+      "tmc-cpu-pipeline",
+      "Compile a tfm model to the LLVM dialect with the compiled-model ABI "
+      "(the pipeline tmc-compile runs)",
+      buildTmcCpuPipeline);
+}

@@ -1,0 +1,585 @@
+//===- Model.cpp - Loading and running compiled models ----------*- C++ -*-===//
+//
+// This file implements the model half of the runtime's C API: it opens a
+// compiled-model directory as docs/ABI.md defines it, checks that the code and
+// the weights belong together, and calls the model's forward function with
+// MLIR memref descriptors for the weights, the arena, the inputs and the
+// outputs.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tmc-rt/Runtime.h"
+
+#include <cerrno>
+#include <cinttypes>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace {
+
+/// The ABI version this runtime implements.
+constexpr uint64_t kAbiVersion = 1;
+/// Alignment of the weights and the arena.
+constexpr size_t kBufferAlignment = 64;
+/// Refuse absurd ranks in a signature.
+constexpr int64_t kMaxRank = 64;
+
+struct TensorSpec {
+  std::string name;
+  tmc_dtype dtype = TMC_DTYPE_F32;
+  std::vector<int64_t> dims;
+  int64_t numElements = 1;
+  uint64_t numBytes = 0;
+};
+
+/// Owns storage for one MLIR memref descriptor: allocated, aligned, offset,
+/// sizes[rank], strides[rank], all 8-byte fields.
+class MemrefDescriptor {
+public:
+  explicit MemrefDescriptor(const std::vector<int64_t> &sizes)
+      : fields(3 + 2 * sizes.size(), 0) {
+    size_t rank = sizes.size();
+    int64_t stride = 1;
+    for (size_t i = rank; i-- > 0;) {
+      fields[3 + i] = sizes[i];
+      fields[3 + rank + i] = stride;
+      stride *= sizes[i] > 0 ? sizes[i] : 1;
+    }
+  }
+
+  void setData(const void *data) {
+    std::memcpy(&fields[0], &data, sizeof(data));
+    std::memcpy(&fields[1], &data, sizeof(data));
+  }
+
+  void *get() { return fields.data(); }
+
+private:
+  std::vector<int64_t> fields;
+};
+
+using AbiVersionFn = uint64_t (*)();
+using SignatureFn = const char *(*)();
+using ForwardFn = void (*)(void **);
+
+/// Formats a message into the caller's buffer, if any.
+__attribute__((format(printf, 3, 4))) void setError(char *err, size_t errlen,
+                                                    const char *fmt, ...) {
+  if (!err || errlen == 0)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  std::vsnprintf(err, errlen, fmt, ap);
+  va_end(ap);
+}
+
+bool parseDtype(const std::string &text, tmc_dtype &dtype) {
+  static const struct {
+    const char *name;
+    tmc_dtype dtype;
+  } kDtypes[] = {{"f32", TMC_DTYPE_F32}, {"f16", TMC_DTYPE_F16},
+                 {"bf16", TMC_DTYPE_BF16}, {"i64", TMC_DTYPE_I64},
+                 {"i32", TMC_DTYPE_I32}, {"i8", TMC_DTYPE_I8}};
+  for (const auto &entry : kDtypes)
+    if (text == entry.name) {
+      dtype = entry.dtype;
+      return true;
+    }
+  return false;
+}
+
+bool parseUnsigned(const std::string &text, uint64_t &value, int base = 10) {
+  if (text.empty() || text[0] == '-' || text[0] == '+')
+    return false;
+  errno = 0;
+  char *end = nullptr;
+  unsigned long long parsed = std::strtoull(text.c_str(), &end, base);
+  if (errno != 0 || *end != '\0')
+    return false;
+  value = parsed;
+  return true;
+}
+
+std::vector<std::string> splitWords(const std::string &line) {
+  std::vector<std::string> words;
+  size_t pos = 0;
+  while (pos < line.size()) {
+    while (pos < line.size() && (line[pos] == ' ' || line[pos] == '\t' ||
+                                 line[pos] == '\r'))
+      ++pos;
+    size_t start = pos;
+    while (pos < line.size() && line[pos] != ' ' && line[pos] != '\t' &&
+           line[pos] != '\r')
+      ++pos;
+    if (pos > start)
+      words.push_back(line.substr(start, pos - start));
+  }
+  return words;
+}
+
+/// 64-bit FNV-1a of `size` bytes.
+uint64_t fnv1a64(const unsigned char *data, size_t size) {
+  uint64_t hash = 0xcbf29ce484222325ull;
+  for (size_t i = 0; i < size; ++i) {
+    hash ^= data[i];
+    hash *= 0x100000001b3ull;
+  }
+  return hash;
+}
+
+std::string joinPath(const std::string &dir, const char *file) {
+  if (!dir.empty() && dir.back() == '/')
+    return dir + file;
+  return dir + "/" + file;
+}
+
+} // namespace
+
+struct tmc_model {
+  std::string dir;
+  void *library = nullptr;
+  ForwardFn forward = nullptr;
+  std::string signature;
+
+  uint64_t weightsBytes = 0;
+  uint64_t weightsHash = 0;
+  uint64_t arenaBytes = 0;
+
+  void *weightsMapping = nullptr;
+  size_t weightsMappingBytes = 0;
+  /// Points to the weights (the mapping, or a placeholder when empty).
+  const void *weights = nullptr;
+  void *arena = nullptr;
+
+  std::vector<TensorSpec> inputs, outputs;
+  /// Weights, arena, inputs, outputs, in signature order.
+  std::vector<MemrefDescriptor> descriptors;
+  std::vector<void *> args;
+  std::mutex runMutex;
+
+  ~tmc_model() {
+    std::free(arena);
+    if (weightsMapping)
+      munmap(weightsMapping, weightsMappingBytes);
+    if (library)
+      dlclose(library);
+  }
+
+  tmc_status load(const char *dirPath, char *err, size_t errlen);
+
+private:
+  tmc_status openLibrary(char *err, size_t errlen);
+  tmc_status parseSignature(char *err, size_t errlen);
+  tmc_status mapWeights(char *err, size_t errlen);
+};
+
+tmc_status tmc_model::load(const char *dirPath, char *err, size_t errlen) {
+  dir = dirPath;
+  struct stat st;
+  if (stat(dirPath, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    setError(err, errlen, "%s: not a directory (expected a compiled model)",
+             dirPath);
+    return TMC_ERROR_IO;
+  }
+  if (tmc_status s = openLibrary(err, errlen))
+    return s;
+  if (tmc_status s = parseSignature(err, errlen))
+    return s;
+  if (tmc_status s = mapWeights(err, errlen))
+    return s;
+
+  if (arenaBytes > 0) {
+    size_t bytes = (arenaBytes + kBufferAlignment - 1) & ~(kBufferAlignment - 1);
+    if (arenaBytes > SIZE_MAX - kBufferAlignment ||
+        posix_memalign(&arena, kBufferAlignment, bytes) != 0) {
+      arena = nullptr;
+      setError(err, errlen,
+               "%s: cannot allocate the activation arena of %" PRIu64 " bytes",
+               dir.c_str(), arenaBytes);
+      return TMC_ERROR_MEMORY;
+    }
+  }
+
+  descriptors.reserve(2 + inputs.size() + outputs.size());
+  descriptors.emplace_back(std::vector<int64_t>{int64_t(weightsBytes)});
+  descriptors.back().setData(weights);
+  descriptors.emplace_back(std::vector<int64_t>{int64_t(arenaBytes)});
+  descriptors.back().setData(arena);
+  for (const TensorSpec &spec : inputs)
+    descriptors.emplace_back(spec.dims);
+  for (const TensorSpec &spec : outputs)
+    descriptors.emplace_back(spec.dims);
+  for (MemrefDescriptor &descriptor : descriptors)
+    args.push_back(descriptor.get());
+  return TMC_OK;
+}
+
+tmc_status tmc_model::openLibrary(char *err, size_t errlen) {
+  std::string path = joinPath(dir, "model.so");
+  if (access(path.c_str(), R_OK) != 0) {
+    setError(err, errlen, "%s: %s (not a compiled model directory?)",
+             path.c_str(), std::strerror(errno));
+    return TMC_ERROR_IO;
+  }
+  library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!library) {
+    const char *why = dlerror();
+    setError(err, errlen, "%s: cannot load: %s", path.c_str(),
+             why ? why : "unknown error");
+    return TMC_ERROR_IO;
+  }
+
+  auto lookup = [&](const char *symbol) -> void * {
+    void *address = dlsym(library, symbol);
+    if (!address)
+      setError(err, errlen, "%s: missing symbol %s (not a TMC compiled model?)",
+               path.c_str(), symbol);
+    return address;
+  };
+  auto abiVersion = reinterpret_cast<AbiVersionFn>(lookup("tmc_model_abi_version"));
+  if (!abiVersion)
+    return TMC_ERROR_ABI;
+  uint64_t version = abiVersion();
+  if (version != kAbiVersion) {
+    setError(err, errlen,
+             "%s: compiled for model ABI version %" PRIu64
+             ", this runtime implements version %" PRIu64,
+             path.c_str(), version, kAbiVersion);
+    return TMC_ERROR_ABI;
+  }
+  auto signatureFn = reinterpret_cast<SignatureFn>(lookup("tmc_model_signature"));
+  auto weightsBytesFn =
+      reinterpret_cast<AbiVersionFn>(lookup("tmc_model_weights_bytes"));
+  auto weightsHashFn =
+      reinterpret_cast<AbiVersionFn>(lookup("tmc_model_weights_hash"));
+  auto arenaBytesFn =
+      reinterpret_cast<AbiVersionFn>(lookup("tmc_model_arena_bytes"));
+  forward = reinterpret_cast<ForwardFn>(lookup("tmc_model_forward"));
+  if (!signatureFn || !weightsBytesFn || !weightsHashFn || !arenaBytesFn ||
+      !forward)
+    return TMC_ERROR_ABI;
+
+  const char *text = signatureFn();
+  signature = text ? text : "";
+  weightsBytes = weightsBytesFn();
+  weightsHash = weightsHashFn();
+  arenaBytes = arenaBytesFn();
+  return TMC_OK;
+}
+
+tmc_status tmc_model::parseSignature(char *err, size_t errlen) {
+  std::string path = joinPath(dir, "model.so");
+  std::vector<std::vector<std::string>> records;
+  size_t start = 0;
+  while (start <= signature.size()) {
+    size_t end = signature.find('\n', start);
+    if (end == std::string::npos)
+      end = signature.size();
+    std::vector<std::string> words =
+        splitWords(signature.substr(start, end - start));
+    if (!words.empty())
+      records.push_back(std::move(words));
+    start = end + 1;
+  }
+
+  auto bad = [&](size_t record, const char *why) {
+    setError(err, errlen, "%s: signature record %zu: %s", path.c_str(),
+             record + 1, why);
+    return TMC_ERROR_ABI;
+  };
+
+  if (records.size() < 2 || records[0][0] != "weights" ||
+      records[1][0] != "arena")
+    return bad(0, "expected 'weights' and 'arena' records first");
+
+  uint64_t value = 0, hash = 0;
+  if (records[0].size() != 3 || !parseUnsigned(records[0][1], value) ||
+      records[0][2].size() != 16 || !parseUnsigned(records[0][2], hash, 16))
+    return bad(0, "expected 'weights <bytes> <16 hex digits>'");
+  if (value != weightsBytes || hash != weightsHash)
+    return bad(0, "weights size or hash differs from tmc_model_weights_bytes "
+                  "/ tmc_model_weights_hash");
+  if (records[1].size() != 2 || !parseUnsigned(records[1][1], value))
+    return bad(1, "expected 'arena <bytes>'");
+  if (value != arenaBytes)
+    return bad(1, "arena size differs from tmc_model_arena_bytes");
+
+  bool seenOutput = false;
+  for (size_t r = 2; r < records.size(); ++r) {
+    const std::vector<std::string> &words = records[r];
+    bool isInput = words[0] == "input";
+    if (!isInput && words[0] != "output")
+      return bad(r, "unknown record kind (expected 'input' or 'output')");
+    if (isInput && seenOutput)
+      return bad(r, "input after an output");
+    seenOutput |= !isInput;
+
+    TensorSpec spec;
+    uint64_t rank = 0;
+    if (words.size() < 4 || !parseDtype(words[2], spec.dtype) ||
+        !parseUnsigned(words[3], rank) || rank > uint64_t(kMaxRank) ||
+        words.size() != 4 + rank)
+      return bad(r, "expected '<kind> <name> <dtype> <rank> <dims...>'");
+    spec.name = words[1];
+    uint64_t elements = 1;
+    for (uint64_t d = 0; d < rank; ++d) {
+      uint64_t dim = 0;
+      if (!parseUnsigned(words[4 + d], dim) || dim > (uint64_t(1) << 40))
+        return bad(r, "bad dimension");
+      if (dim != 0 && elements > (uint64_t(1) << 60) / dim)
+        return bad(r, "tensor too large");
+      elements *= dim;
+      spec.dims.push_back(int64_t(dim));
+    }
+    spec.numElements = int64_t(elements);
+    spec.numBytes = elements * tmc_dtype_size(spec.dtype);
+
+    std::vector<TensorSpec> &list = isInput ? inputs : outputs;
+    for (const TensorSpec &other : list)
+      if (other.name == spec.name)
+        return bad(r, "duplicate name");
+    list.push_back(std::move(spec));
+  }
+  return TMC_OK;
+}
+
+tmc_status tmc_model::mapWeights(char *err, size_t errlen) {
+  std::string path = joinPath(dir, "weights.bin");
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    setError(err, errlen, "%s: %s", path.c_str(), std::strerror(errno));
+    return TMC_ERROR_IO;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    setError(err, errlen, "%s: not a regular file", path.c_str());
+    return TMC_ERROR_IO;
+  }
+  uint64_t fileBytes = uint64_t(st.st_size);
+  if (fileBytes != weightsBytes) {
+    close(fd);
+    setError(err, errlen,
+             "%s: size is %" PRIu64 " bytes but the compiled model expects %" PRIu64
+             " (weights and code are from different compiles?)",
+             path.c_str(), fileBytes, weightsBytes);
+    return TMC_ERROR_WEIGHTS;
+  }
+
+  // An empty weights file cannot be mapped; any aligned address will do.
+  alignas(kBufferAlignment) static const unsigned char kNoWeights[1] = {0};
+  if (fileBytes == 0) {
+    close(fd);
+    weights = kNoWeights;
+  } else {
+    void *mapping = mmap(nullptr, fileBytes, PROT_READ, MAP_PRIVATE, fd, 0);
+    int mapErrno = errno;
+    close(fd);
+    if (mapping == MAP_FAILED) {
+      setError(err, errlen, "%s: cannot map: %s", path.c_str(),
+               std::strerror(mapErrno));
+      return TMC_ERROR_IO;
+    }
+    weightsMapping = mapping;
+    weightsMappingBytes = fileBytes;
+    weights = mapping;
+    if (reinterpret_cast<uintptr_t>(weights) % kBufferAlignment != 0) {
+      setError(err, errlen, "%s: mapping is not %zu-byte aligned",
+               path.c_str(), kBufferAlignment);
+      return TMC_ERROR_IO;
+    }
+  }
+
+  if (weightsMapping)
+    madvise(weightsMapping, weightsMappingBytes, MADV_SEQUENTIAL);
+  uint64_t hash =
+      fnv1a64(static_cast<const unsigned char *>(weights), fileBytes);
+  if (weightsMapping)
+    madvise(weightsMapping, weightsMappingBytes, MADV_NORMAL);
+  if (hash != weightsHash) {
+    setError(err, errlen,
+             "%s: FNV-1a hash %016" PRIx64 " does not match the compiled "
+             "model's %016" PRIx64
+             " (weights and code are from different compiles?)",
+             path.c_str(), hash, weightsHash);
+    return TMC_ERROR_WEIGHTS;
+  }
+  return TMC_OK;
+}
+
+namespace {
+
+tmc_status describe(const std::vector<TensorSpec> &list, size_t index,
+                    tmc_tensor_info *info) {
+  if (index >= list.size() || !info)
+    return TMC_ERROR_ARGUMENT;
+  const TensorSpec &spec = list[index];
+  info->name = spec.name.c_str();
+  info->dtype = spec.dtype;
+  info->rank = int64_t(spec.dims.size());
+  info->dims = spec.dims.data();
+  info->num_elements = spec.numElements;
+  info->num_bytes = spec.numBytes;
+  return TMC_OK;
+}
+
+int64_t findByName(const std::vector<TensorSpec> &list, const char *name) {
+  if (!name)
+    return -1;
+  for (size_t i = 0; i < list.size(); ++i)
+    if (list[i].name == name)
+      return int64_t(i);
+  return -1;
+}
+
+} // namespace
+
+extern "C" {
+
+const char *tmc_dtype_name(tmc_dtype dtype) {
+  switch (dtype) {
+  case TMC_DTYPE_F32:
+    return "f32";
+  case TMC_DTYPE_F16:
+    return "f16";
+  case TMC_DTYPE_BF16:
+    return "bf16";
+  case TMC_DTYPE_I64:
+    return "i64";
+  case TMC_DTYPE_I32:
+    return "i32";
+  case TMC_DTYPE_I8:
+    return "i8";
+  }
+  return "?";
+}
+
+size_t tmc_dtype_size(tmc_dtype dtype) {
+  switch (dtype) {
+  case TMC_DTYPE_F32:
+  case TMC_DTYPE_I32:
+    return 4;
+  case TMC_DTYPE_F16:
+  case TMC_DTYPE_BF16:
+    return 2;
+  case TMC_DTYPE_I64:
+    return 8;
+  case TMC_DTYPE_I8:
+    return 1;
+  }
+  return 0;
+}
+
+tmc_model *tmc_model_load_ex(const char *dir, tmc_status *status, char *err,
+                             size_t errlen) {
+  if (err && errlen)
+    err[0] = '\0';
+  if (!dir) {
+    setError(err, errlen, "no model directory given");
+    if (status)
+      *status = TMC_ERROR_ARGUMENT;
+    return nullptr;
+  }
+  std::unique_ptr<tmc_model> model(new (std::nothrow) tmc_model());
+  if (!model) {
+    setError(err, errlen, "%s: out of memory", dir);
+    if (status)
+      *status = TMC_ERROR_MEMORY;
+    return nullptr;
+  }
+  tmc_status result = model->load(dir, err, errlen);
+  if (status)
+    *status = result;
+  if (result != TMC_OK)
+    return nullptr;
+  return model.release();
+}
+
+tmc_model *tmc_model_load(const char *dir, char *err, size_t errlen) {
+  return tmc_model_load_ex(dir, nullptr, err, errlen);
+}
+
+void tmc_model_free(tmc_model *model) { delete model; }
+
+size_t tmc_model_num_inputs(const tmc_model *model) {
+  return model ? model->inputs.size() : 0;
+}
+
+size_t tmc_model_num_outputs(const tmc_model *model) {
+  return model ? model->outputs.size() : 0;
+}
+
+tmc_status tmc_model_input_info(const tmc_model *model, size_t index,
+                                tmc_tensor_info *info) {
+  return model ? describe(model->inputs, index, info) : TMC_ERROR_ARGUMENT;
+}
+
+tmc_status tmc_model_output_info(const tmc_model *model, size_t index,
+                                 tmc_tensor_info *info) {
+  return model ? describe(model->outputs, index, info) : TMC_ERROR_ARGUMENT;
+}
+
+int64_t tmc_model_find_input(const tmc_model *model, const char *name) {
+  return model ? findByName(model->inputs, name) : -1;
+}
+
+int64_t tmc_model_find_output(const tmc_model *model, const char *name) {
+  return model ? findByName(model->outputs, name) : -1;
+}
+
+uint64_t tmc_model_weights_size(const tmc_model *model) {
+  return model ? model->weightsBytes : 0;
+}
+
+uint64_t tmc_model_arena_size(const tmc_model *model) {
+  return model ? model->arenaBytes : 0;
+}
+
+const char *tmc_model_signature_text(const tmc_model *model) {
+  return model ? model->signature.c_str() : "";
+}
+
+tmc_status tmc_model_run(tmc_model *model, const void *const *inputs,
+                         void *const *outputs, char *err, size_t errlen) {
+  if (err && errlen)
+    err[0] = '\0';
+  if (!model) {
+    setError(err, errlen, "no model");
+    return TMC_ERROR_ARGUMENT;
+  }
+  size_t numInputs = model->inputs.size(), numOutputs = model->outputs.size();
+  for (size_t i = 0; i < numInputs; ++i)
+    if (!inputs || (!inputs[i] && model->inputs[i].numBytes > 0)) {
+      setError(err, errlen, "%s: no buffer for input '%s'", model->dir.c_str(),
+               model->inputs[i].name.c_str());
+      return TMC_ERROR_ARGUMENT;
+    }
+  for (size_t i = 0; i < numOutputs; ++i)
+    if (!outputs || (!outputs[i] && model->outputs[i].numBytes > 0)) {
+      setError(err, errlen, "%s: no buffer for output '%s'",
+               model->dir.c_str(), model->outputs[i].name.c_str());
+      return TMC_ERROR_ARGUMENT;
+    }
+
+  std::lock_guard<std::mutex> lock(model->runMutex);
+  for (size_t i = 0; i < numInputs; ++i)
+    model->descriptors[2 + i].setData(inputs[i]);
+  for (size_t i = 0; i < numOutputs; ++i)
+    model->descriptors[2 + numInputs + i].setData(outputs[i]);
+  model->forward(model->args.data());
+  return TMC_OK;
+}
+
+} // extern "C"

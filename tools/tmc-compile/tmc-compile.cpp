@@ -1,0 +1,176 @@
+//===- tmc-compile.cpp - TMC's compiler driver ------------------*- C++ -*-===//
+//
+// This file implements tmc-compile: a tfm model in, a compiled model
+// directory out (docs/ABI.md).
+//
+//===----------------------------------------------------------------------===//
+
+#include "tmc/Compiler/Compiler.h"
+#include "tmc/InitAll.h"
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Support/FileUtilities.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+namespace cl = llvm::cl;
+
+static cl::OptionCategory category("tmc-compile options");
+
+static cl::opt<std::string> inputFile(cl::Positional, cl::Required,
+                                      cl::desc("<model.mlir|model.mlirbc>"),
+                                      cl::cat(category));
+static cl::opt<std::string> outputDir("o", cl::Required,
+                                      cl::desc("Output directory"),
+                                      cl::value_desc("OUTDIR"),
+                                      cl::cat(category));
+static cl::opt<int64_t>
+    seqLen("seq-len", cl::init(128),
+           cl::desc("Sequence length the model is compiled for (default "
+                    "128)"),
+           cl::cat(category));
+static cl::opt<std::string> target("target", cl::init("cpu"),
+                                   cl::desc("Code generation target: cpu "
+                                            "(cuda is not available yet)"),
+                                   cl::cat(category));
+static cl::opt<std::string>
+    cpu("cpu", cl::init("native"),
+        cl::desc("LLVM CPU to generate code for (default: this machine's)"),
+        cl::cat(category));
+static cl::opt<bool> noKernels("no-kernels",
+                               cl::desc("Lower matmuls to plain loops instead "
+                                        "of calling TMC's GEMM kernels"),
+                               cl::cat(category));
+static cl::opt<bool> quiet("quiet", cl::desc("Do not print progress lines"),
+                           cl::cat(category));
+
+// Memory transforms. Each accepts `none`; the transforms themselves are
+// reported as unavailable until their passes exist.
+static cl::opt<std::string>
+    attention("attention", cl::init("dense"),
+              cl::desc("Attention pattern: dense|window:W|strided:S|"
+                       "bigbird:W,G,R"),
+              cl::cat(category));
+static cl::opt<std::string>
+    quantize("quantize", cl::init("none"),
+             cl::desc("Weight quantization: none|int8|w8a8|int4[:gN]|ternary|"
+                      "binary|fp16|bf16"),
+             cl::cat(category));
+static cl::opt<std::string> prune("prune", cl::init("none"),
+                                  cl::desc("Pruning: none|magnitude:F|2:4"),
+                                  cl::cat(category));
+static cl::opt<std::string>
+    lowRank("low-rank", cl::init("none"),
+            cl::desc("Low-rank factorization: none|rank:R|energy:E|"
+                     "params:F"),
+            cl::cat(category));
+static cl::opt<std::string>
+    remat("remat", cl::init("none"),
+          cl::desc("Rematerialization: none|all|sqrt|optimal"),
+          cl::cat(category));
+static cl::opt<std::string>
+    memoryBudget("memory-budget", cl::init(""),
+                 cl::desc("Activation memory budget for --remat=optimal"),
+                 cl::cat(category));
+static cl::opt<bool> train("train", cl::desc("Emit a training step"),
+                           cl::cat(category));
+static cl::opt<std::string>
+    decode("decode", cl::ValueOptional, cl::init(""),
+           cl::desc("Emit prefill and decode-step entry points with a KV "
+                    "cache of MAX_TOKENS"),
+           cl::cat(category));
+
+/// Refuses options whose transform this version cannot apply.
+static bool checkUnavailable() {
+  auto refuse = [](StringRef flag, StringRef value) {
+    llvm::errs() << "tmc-compile: " << flag << "=" << value
+                 << " is not available in this version of TMC\n";
+    return false;
+  };
+  if (target != "cpu")
+    return refuse("--target", target);
+  if (attention != "dense")
+    return refuse("--attention", attention);
+  if (quantize != "none")
+    return refuse("--quantize", quantize);
+  if (prune != "none")
+    return refuse("--prune", prune);
+  if (lowRank != "none")
+    return refuse("--low-rank", lowRank);
+  if (remat != "none")
+    return refuse("--remat", remat);
+  if (!memoryBudget.empty())
+    return refuse("--memory-budget", memoryBudget);
+  if (train)
+    return refuse("--train", "true");
+  if (decode.getNumOccurrences())
+    return refuse("--decode", decode);
+  return true;
+}
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  registerPassManagerCLOptions();
+  registerMLIRContextCLOptions();
+  registerAsmPrinterCLOptions();
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "tmc-compile: compile a tfm model into a directory holding model.so, "
+      "model.h,\nweights.bin, libtmcrt.so and report.json (see docs/ABI.md). "
+      "Run it with tmc-run.\n\n"
+      "  tmc-compile model.mlir -o out/ --seq-len=256\n");
+  if (!checkUnavailable())
+    return 1;
+  if (seqLen <= 0) {
+    llvm::errs() << "tmc-compile: --seq-len must be positive, got " << seqLen
+                 << "\n";
+    return 1;
+  }
+
+  DialectRegistry registry;
+  tmc::registerAllDialects(registry);
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+  std::string errorMessage;
+  auto file = openInputFile(inputFile, &errorMessage);
+  if (!file) {
+    llvm::errs() << "tmc-compile: " << errorMessage << "\n";
+    return 1;
+  }
+  sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+  if (!module)
+    return 1;
+
+  std::string exe = llvm::sys::fs::getMainExecutable(
+      argv[0], reinterpret_cast<void *>(&checkUnavailable));
+  SmallString<256> runtimeDir(llvm::sys::path::parent_path(exe));
+  llvm::sys::path::append(runtimeDir, "..", "lib");
+
+  tmc::CompileOptions options;
+  options.outputDir = outputDir;
+  options.seqLen = seqLen;
+  options.weightsBaseDir = llvm::sys::path::parent_path(inputFile).str();
+  options.cpu = cpu;
+  options.runtimeDir = std::string(runtimeDir);
+  options.useKernels = !noKernels;
+  options.verbose = !quiet;
+  if (failed(tmc::compileModel(*module, options)))
+    return 1;
+  if (!quiet)
+    llvm::errs() << "[tmc-compile] wrote " << outputDir << "\n";
+  return 0;
+}
