@@ -10,8 +10,9 @@ layers of GPT-2 small: M tokens by (K, N) in (768, 2304), (768, 768),
 Uses the `python3` on PATH with numpy (OpenBLAS-backed from PyPI). Both
 sides get the same thread count (--threads, default 2): numpy through
 OPENBLAS_NUM_THREADS / OMP_NUM_THREADS, the runtime through TMC_NUM_THREADS.
-Each figure is the best of repeated runs (the three contenders interleaved)
-over at least --min-time seconds each.
+Each figure is the best of repeated runs over at least --min-time seconds,
+split into --rounds blocks alternating between the contenders. The machine
+may be shared: run it a few times and keep the best figures.
 
 Example:
     python3 bench/matmul_bench.py --lib build/lib/libtmcrt.so
@@ -38,8 +39,10 @@ def parse_args():
                         help="TMC kernels: auto, avx512, avx2 or generic")
     parser.add_argument("--m", type=int, nargs="+", default=[128, 512, 2048],
                         help="values of M (default 128 512 2048)")
-    parser.add_argument("--min-time", type=float, default=0.5,
+    parser.add_argument("--min-time", type=float, default=0.6,
                         help="seconds to spend on each measurement")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds over the contenders (default 3)")
     return parser.parse_args()
 
 
@@ -95,20 +98,23 @@ def main():
         sys.exit(f"matmul_bench: this CPU cannot run the '{args.isa}' kernels")
 
     def best_seconds(*fns):
-        """Best time of each function, calls interleaved so that all see the
-        same background load (this machine may be shared)."""
-        for fn in fns:
-            fn()  # warm up: page faults, thread start, caches
+        """Best time of each function over a few rounds. Within a round each
+        function runs alone for a block of calls, after a pause: OpenBLAS's
+        workers (and, briefly, the runtime's) spin after a call and would
+        steal a core from the next contender."""
         best = [float("inf")] * len(fns)
-        spent, rounds = 0.0, 0
-        while spent < args.min_time * len(fns) or rounds < 5:
+        for _ in range(args.rounds):
             for i, fn in enumerate(fns):
-                start = time.perf_counter()
-                fn()
-                elapsed = time.perf_counter() - start
-                best[i] = min(best[i], elapsed)
-                spent += elapsed
-            rounds += 1
+                time.sleep(0.2)
+                fn()  # warm up: page faults, thread start, caches
+                spent, runs = 0.0, 0
+                while spent < args.min_time / args.rounds or runs < 3:
+                    start = time.perf_counter()
+                    fn()
+                    elapsed = time.perf_counter() - start
+                    best[i] = min(best[i], elapsed)
+                    spent += elapsed
+                    runs += 1
         return best
 
     rng = np.random.default_rng(0)

@@ -101,8 +101,7 @@ TMC_RT_API size_t tmc_model_num_outputs(const tmc_model *model);
 
 /// Describes input / output `index`. Returns TMC_ERROR_ARGUMENT when the index
 /// is out of range.
-TMC_RT_API tmc_status tmc_model_input_info(const tmc_model *model,
-                                           size_t index,
+TMC_RT_API tmc_status tmc_model_input_info(const tmc_model *model, size_t index,
                                            tmc_tensor_info *info);
 TMC_RT_API tmc_status tmc_model_output_info(const tmc_model *model,
                                             size_t index,
@@ -126,8 +125,7 @@ TMC_RT_API const char *tmc_model_signature_text(const tmc_model *model);
 /// `tmc_tensor_info.num_bytes` for output j, which is written in full.
 /// Buffers aligned to 64 bytes are recommended. Calls on one model are
 /// serialized (they share its arena); separate models run concurrently.
-TMC_RT_API tmc_status tmc_model_run(tmc_model *model,
-                                    const void *const *inputs,
+TMC_RT_API tmc_status tmc_model_run(tmc_model *model, const void *const *inputs,
                                     void *const *outputs, char *err,
                                     size_t errlen);
 

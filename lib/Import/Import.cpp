@@ -34,10 +34,13 @@ static llvm::Error fileError(StringRef file, const Twine &message) {
                                  (file + ": " + message).str());
 }
 
-Expected<OwningOpRef<ModuleOp>>
-tmc::importModel(MLIRContext &context, const llvm::json::Object &config,
-                 StringRef configPath, const SafeTensorsCheckpoint &weights,
-                 const ImportOptions &options) {
+/// Imports a model; `owner`, when set, owns `weights` and lets inline
+/// parameters reference the mapped files instead of copying them.
+static Expected<OwningOpRef<ModuleOp>>
+importModelImpl(MLIRContext &context, const llvm::json::Object &config,
+                StringRef configPath, const SafeTensorsCheckpoint &weights,
+                std::shared_ptr<const SafeTensorsCheckpoint> owner,
+                const ImportOptions &options) {
   context.loadDialect<tfm::TfmDialect, func::FuncDialect>();
 
   std::string supported = llvm::join(
@@ -52,13 +55,22 @@ tmc::importModel(MLIRContext &context, const llvm::json::Object &config,
                      llvm::formatv("unknown model_type {0} (supported: {1})",
                                    *modelType, supported));
 
-  detail::ConfigReader reader(config, configPath);
-  detail::ModelBuilder builder(context, weights, options, configPath);
+  importer::ConfigReader reader(config, configPath);
+  importer::ModelBuilder builder(context, weights, options, configPath,
+                                 std::move(owner));
   if (*type == "gpt2")
-    return detail::importGPT2(reader, builder);
+    return importer::importGPT2(reader, builder);
   if (*type == "bert")
-    return detail::importBert(reader, builder);
-  return detail::importLlama(reader, builder);
+    return importer::importBert(reader, builder);
+  return importer::importLlama(reader, builder);
+}
+
+Expected<OwningOpRef<ModuleOp>>
+tmc::importModel(MLIRContext &context, const llvm::json::Object &config,
+                 StringRef configPath, const SafeTensorsCheckpoint &weights,
+                 const ImportOptions &options) {
+  return importModelImpl(context, config, configPath, weights,
+                         /*owner=*/nullptr, options);
 }
 
 Expected<OwningOpRef<ModuleOp>>
@@ -93,5 +105,6 @@ tmc::importCheckpoint(MLIRContext &context, StringRef checkpointDir,
       SafeTensorsCheckpoint::openDirectory(directory);
   if (!weights)
     return weights.takeError();
-  return importModel(context, *config, configPath, **weights, options);
+  std::shared_ptr<const SafeTensorsCheckpoint> owner = std::move(*weights);
+  return importModelImpl(context, *config, configPath, *owner, owner, options);
 }

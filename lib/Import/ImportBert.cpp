@@ -14,10 +14,10 @@
 using namespace mlir;
 using namespace mlir::tfm;
 using namespace tmc;
-using namespace tmc::detail;
+using namespace tmc::importer;
 
 llvm::Expected<OwningOpRef<ModuleOp>>
-tmc::detail::importBert(ConfigReader &config, ModelBuilder &b) {
+tmc::importer::importBert(ConfigReader &config, ModelBuilder &b) {
   int64_t dim = config.getPositiveInt("hidden_size");
   int64_t heads = config.getPositiveInt("num_attention_heads");
   int64_t layers = config.getPositiveInt("num_hidden_layers");

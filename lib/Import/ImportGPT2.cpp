@@ -14,10 +14,10 @@
 using namespace mlir;
 using namespace mlir::tfm;
 using namespace tmc;
-using namespace tmc::detail;
+using namespace tmc::importer;
 
 llvm::Expected<OwningOpRef<ModuleOp>>
-tmc::detail::importGPT2(ConfigReader &config, ModelBuilder &b) {
+tmc::importer::importGPT2(ConfigReader &config, ModelBuilder &b) {
   int64_t dim = config.getPositiveInt("n_embd");
   int64_t heads = config.getPositiveInt("n_head");
   int64_t layers = config.getPositiveInt("n_layer");

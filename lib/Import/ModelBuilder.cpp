@@ -16,7 +16,7 @@
 using namespace mlir;
 using namespace mlir::tfm;
 using namespace tmc;
-using namespace tmc::detail;
+using namespace tmc::importer;
 using llvm::Error;
 using llvm::Expected;
 
@@ -140,8 +140,10 @@ void ConfigReader::refuseStringNotIn(StringRef key,
 
 ModelBuilder::ModelBuilder(MLIRContext &context,
                            const SafeTensorsCheckpoint &weights,
-                           const ImportOptions &options, StringRef configPath)
-    : weights(weights), options(options), builder(&context),
+                           const ImportOptions &options, StringRef configPath,
+                           std::shared_ptr<const SafeTensorsCheckpoint> owner)
+    : weights(weights), owner(std::move(owner)), options(options),
+      builder(&context),
       fileLoc(FileLineColLoc::get(&context, configPath, 1, 1)), loc(fileLoc) {}
 
 void ModelBuilder::fail(const Twine &message) {
@@ -190,6 +192,20 @@ bool ModelBuilder::hasTensor(StringRef name) const {
   return weights.lookup(name) != nullptr;
 }
 
+AsmResourceBlob ModelBuilder::makeBlob(const SafeTensorsTensor &tensor) {
+  ArrayRef<char> data = tensor.data;
+  if (!owner || reinterpret_cast<uintptr_t>(data.data()) % alignof(float))
+    return HeapAsmResourceBlob::allocateAndCopyWithAlign(data, alignof(float),
+                                                         /*dataIsMutable=*/
+                                                         false);
+  // Reference the mapped bytes; the deleter holds the mapping alive.
+  return UnmanagedAsmResourceBlob::allocateWithAlign(
+      data, alignof(float),
+      [keepAlive = owner](void *, size_t, size_t) mutable {
+        keepAlive.reset();
+      });
+}
+
 Value ModelBuilder::param(StringRef name, ArrayRef<int64_t> shape) {
   auto type = RankedTensorType::get(shape, builder.getF32Type());
   ElementsAttr value;
@@ -206,10 +222,7 @@ Value ModelBuilder::param(StringRef name, ArrayRef<int64_t> shape) {
     fail(tensor->file + ": tensor '" + name + "' has shape " +
          formatShape(tensor->shape) + ", expected " + formatShape(shape));
   } else if (options.inlineWeights) {
-    value = DenseResourceElementsAttr::get(
-        type, name,
-        HeapAsmResourceBlob::allocateAndCopyWithAlign(tensor->data,
-                                                      alignof(float)));
+    value = DenseResourceElementsAttr::get(type, name, makeBlob(*tensor));
   }
   Location paramLoc = NameLoc::get(builder.getStringAttr(name), fileLoc);
   return ParamOp::create(builder, paramLoc, type, name, value);

@@ -14,16 +14,18 @@
 #include "tmc/Import/Import.h"
 #include "tmc/Import/SafeTensors.h"
 
+#include "mlir/IR/AsmState.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/Support/JSON.h"
 
+#include <memory>
 #include <optional>
 #include <string>
 
 namespace tmc {
-namespace detail {
+namespace importer {
 
 /// Reads fields of a config.json. Each getter returns a usable value even on
 /// error and records the first error; `takeError()` reports it.
@@ -78,8 +80,12 @@ private:
 /// ops can be built regardless.
 class ModelBuilder {
 public:
+  /// With inline weights and an `owner` of `weights`, suitably aligned
+  /// tensors are referenced in the mapped files (which `owner` keeps alive
+  /// for as long as the blobs live) instead of copied to the heap.
   ModelBuilder(mlir::MLIRContext &context, const SafeTensorsCheckpoint &weights,
-               const ImportOptions &options, llvm::StringRef configPath);
+               const ImportOptions &options, llvm::StringRef configPath,
+               std::shared_ptr<const SafeTensorsCheckpoint> owner = nullptr);
 
   /// Creates the module and `@forward(%input_ids: tensor<1x?xi64>)` with its
   /// `tfm.model_type` and `tfm.max_positions` attributes, and moves the
@@ -130,10 +136,15 @@ public:
                                        llvm::ArrayRef<int64_t> sizes);
 
 private:
+  /// Returns a resource blob of `tensor`'s bytes: a view of the mapped file
+  /// when it can be shared and is aligned, else a heap copy.
+  mlir::AsmResourceBlob makeBlob(const SafeTensorsTensor &tensor);
+
   /// Records a tensor error unless one is already recorded.
   void fail(const llvm::Twine &message);
 
   const SafeTensorsCheckpoint &weights;
+  std::shared_ptr<const SafeTensorsCheckpoint> owner;
   ImportOptions options;
   mlir::OpBuilder builder;
   mlir::Location fileLoc;
@@ -153,7 +164,7 @@ importBert(ConfigReader &config, ModelBuilder &builder);
 llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
 importLlama(ConfigReader &config, ModelBuilder &builder);
 
-} // namespace detail
+} // namespace importer
 } // namespace tmc
 
 #endif // TMC_LIB_IMPORT_MODELBUILDER_H

@@ -41,7 +41,6 @@ void mlir::tmc::buildTmcCpuPipeline(OpPassManager &pm,
   // linalg on tensors.
   pm.addPass(createConvertTfmToLinalg());
   pm.addPass(createCanonicalizerPass());
-  pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());
   // No CSE before bufferization: merging two identical fills would make one
   // buffer the destination of two ops and force a copy.
   pm.addPass(bufferization::createEmptyTensorEliminationPass());

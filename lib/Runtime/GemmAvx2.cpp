@@ -74,57 +74,47 @@ inline float horizontalSum(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-/// C[i0:i0+R, n0:n1] += A[i0:i0+R, :] * B[:, n0:n1] for B with unit column
-/// stride (rows of B contiguous): each k broadcasts R values of A against 32
-/// consecutive columns of row k of B.
-template <int R>
-void smallRowsNN(const GemmArgs &g, int64_t i0, int64_t n0, int64_t n1) {
-  constexpr int V = 4;
-  const float *a = g.a + i0 * g.rsA;
-  int64_t n = n0;
-  for (; n + V * 8 <= n1; n += V * 8) {
-    __m256 acc[R * V];
-    for (int i = 0; i < R * V; ++i)
-      acc[i] = _mm256_setzero_ps();
-    const float *b = g.b + n;
-    for (int64_t p = 0; p < g.k; ++p) {
-      const float *bRow = b + p * g.rsB;
-      __m256 bv[V];
-      for (int v = 0; v < V; ++v)
-        bv[v] = _mm256_loadu_ps(bRow + v * 8);
+/// C[0:R, n0:n1] += A[0:R, :] * B[:, n0:n1] for B with unit column stride
+/// (rows of B contiguous) and C with unit column stride. B is streamed row by
+/// row, KS rows at a time, and the rows of C are updated in place (they stay
+/// in L1): every row of B is read once, sequentially, for all R rows of A.
+template <int R, int KS>
+void smallRowsNN(const GemmArgs &g, int64_t n0, int64_t n1) {
+  int64_t nVec = n0 + (n1 - n0) / 8 * 8;
+  int64_t p = 0;
+  for (; p + KS <= g.k; p += KS) {
+    __m256 av[R * KS];
+    for (int i = 0; i < R; ++i)
+      for (int q = 0; q < KS; ++q)
+        av[i * KS + q] = _mm256_set1_ps(g.a[i * g.rsA + (p + q) * g.csA]);
+    const float *b = g.b + p * g.rsB;
+    for (int64_t n = n0; n < nVec; n += 8) {
+      __m256 bv[KS];
+      for (int q = 0; q < KS; ++q)
+        bv[q] = _mm256_loadu_ps(b + q * g.rsB + n);
       for (int i = 0; i < R; ++i) {
-        __m256 av = _mm256_set1_ps(a[i * g.rsA + p * g.csA]);
-        for (int v = 0; v < V; ++v)
-          acc[i * V + v] = _mm256_fmadd_ps(av, bv[v], acc[i * V + v]);
+        float *cp = g.c + i * g.rsC + n;
+        __m256 c = _mm256_loadu_ps(cp);
+        for (int q = 0; q < KS; ++q)
+          c = _mm256_fmadd_ps(av[i * KS + q], bv[q], c);
+        _mm256_storeu_ps(cp, c);
       }
     }
-    for (int i = 0; i < R; ++i)
-      for (int v = 0; v < V; ++v) {
-        float *cp = g.c + (i0 + i) * g.rsC + n + v * 8;
-        _mm256_storeu_ps(cp, _mm256_add_ps(_mm256_loadu_ps(cp), acc[i * V + v]));
-      }
   }
-  for (; n + 8 <= n1; n += 8) {
-    __m256 acc[R];
-    for (int i = 0; i < R; ++i)
-      acc[i] = _mm256_setzero_ps();
-    for (int64_t p = 0; p < g.k; ++p) {
-      __m256 bv = _mm256_loadu_ps(g.b + p * g.rsB + n);
-      for (int i = 0; i < R; ++i)
-        acc[i] = _mm256_fmadd_ps(_mm256_set1_ps(a[i * g.rsA + p * g.csA]), bv,
-                                 acc[i]);
-    }
+  for (; p < g.k; ++p)
     for (int i = 0; i < R; ++i) {
-      float *cp = g.c + (i0 + i) * g.rsC + n;
-      _mm256_storeu_ps(cp, _mm256_add_ps(_mm256_loadu_ps(cp), acc[i]));
+      float ai = g.a[i * g.rsA + p * g.csA];
+      const float *b = g.b + p * g.rsB;
+      float *c = g.c + i * g.rsC;
+      for (int64_t n = n0; n < nVec; ++n)
+        c[n] += ai * b[n];
     }
-  }
-  for (; n < n1; ++n)
+  for (int64_t n = nVec; n < n1; ++n)
     for (int i = 0; i < R; ++i) {
       float sum = 0.0f;
-      for (int64_t p = 0; p < g.k; ++p)
-        sum += a[i * g.rsA + p * g.csA] * g.b[p * g.rsB + n];
-      g.c[(i0 + i) * g.rsC + n] += sum;
+      for (int64_t q = 0; q < g.k; ++q)
+        sum += g.a[i * g.rsA + q * g.csA] * g.b[q * g.rsB + n];
+      g.c[i * g.rsC + n] += sum;
     }
 }
 
@@ -158,13 +148,29 @@ inline void dotTile(const GemmArgs &g, int64_t i0, int64_t n0) {
     }
 }
 
-template <int R>
+template <int R, int J>
 void smallRowsNT(const GemmArgs &g, int64_t i0, int64_t n0, int64_t n1) {
   int64_t n = n0;
-  for (; n + 4 <= n1; n += 4)
-    dotTile<R, 4>(g, i0, n);
+  for (; n + J <= n1; n += J)
+    dotTile<R, J>(g, i0, n);
   for (; n < n1; ++n)
     dotTile<R, 1>(g, i0, n);
+}
+
+/// Runs the unpacked kernel for all (at most 4) rows of A over columns
+/// [n0, n1), reading B once. Accumulator tiles are sized to stay within the
+/// 16 vector registers: R x V vectors plus the operands.
+void smallRows(const GemmArgs &g, bool nn, int64_t n0, int64_t n1) {
+  switch (g.m) {
+  case 1:
+    return nn ? smallRowsNN<1, 4>(g, n0, n1) : smallRowsNT<1, 4>(g, 0, n0, n1);
+  case 2:
+    return nn ? smallRowsNN<2, 4>(g, n0, n1) : smallRowsNT<2, 4>(g, 0, n0, n1);
+  case 3:
+    return nn ? smallRowsNN<3, 4>(g, n0, n1) : smallRowsNT<3, 3>(g, 0, n0, n1);
+  default:
+    return nn ? smallRowsNN<4, 4>(g, n0, n1) : smallRowsNT<4, 2>(g, 0, n0, n1);
+  }
 }
 
 /// Rows of A at most this many take the unpacked kernels.
@@ -180,28 +186,18 @@ bool tmc::rt::gemmSmallMAvx2(const GemmArgs &g) {
   if (!nn && !nt)
     return false;
 
-  // Rows are processed in pairs: more would spill the accumulators.
-  auto rows = [&](int64_t n0, int64_t n1) {
-    for (int64_t i = 0; i < g.m; i += 2) {
-      bool pair = i + 1 < g.m;
-      if (nn)
-        pair ? smallRowsNN<2>(g, i, n0, n1) : smallRowsNN<1>(g, i, n0, n1);
-      else
-        pair ? smallRowsNT<2>(g, i, n0, n1) : smallRowsNT<1>(g, i, n0, n1);
-    }
-  };
   double flops = 2.0 * double(g.m) * double(g.n) * double(g.k);
   constexpr int64_t kChunk = 64;
   int64_t chunks = ceilDiv(g.n, kChunk);
   int threads = getNumThreads();
   if (threads == 1 || flops < kMinParallelFlops / 4 || chunks < 2) {
-    rows(0, g.n);
+    smallRows(g, nn, 0, g.n);
     return true;
   }
   int64_t parts = minI64(chunks, int64_t(threads) * 4);
   parallelFor(parts, [&](int64_t part) {
     int64_t c0 = chunks * part / parts, c1 = chunks * (part + 1) / parts;
-    rows(c0 * kChunk, minI64(g.n, c1 * kChunk));
+    smallRows(g, nn, c0 * kChunk, minI64(g.n, c1 * kChunk));
   });
   return true;
 }

@@ -50,16 +50,17 @@ struct Avx512Kernel {
       for (int64_t i = 0; i < mr; ++i)
         for (int v = 0; v < 2; ++v) {
           float *p = c + i * rsC + v * 16;
-          _mm512_storeu_ps(p, _mm512_add_ps(_mm512_loadu_ps(p), acc[2 * i + v]));
+          _mm512_storeu_ps(p,
+                           _mm512_add_ps(_mm512_loadu_ps(p), acc[2 * i + v]));
         }
       return;
     }
     if (csC == 1) {
       // Partial width: masked loads and stores.
       __mmask16 m0 = nr >= 16 ? __mmask16(0xffff) : __mmask16((1u << nr) - 1);
-      __mmask16 m1 =
-          nr >= 32 ? __mmask16(0xffff)
-                   : (nr <= 16 ? __mmask16(0) : __mmask16((1u << (nr - 16)) - 1));
+      __mmask16 m1 = nr >= 32 ? __mmask16(0xffff)
+                              : (nr <= 16 ? __mmask16(0)
+                                          : __mmask16((1u << (nr - 16)) - 1));
       for (int64_t i = 0; i < mr; ++i) {
         float *p = c + i * rsC;
         _mm512_mask_storeu_ps(

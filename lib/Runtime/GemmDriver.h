@@ -131,8 +131,8 @@ inline int64_t packTransposedAvx(const float *src, int64_t sw, int64_t kc,
 /// `width` with zeros. Both micro-panels of A (rows of A) and of B (columns of
 /// B) are packed this way.
 template <int W>
-inline void packPanel(const float *src, int64_t sw, int64_t sk,
-                      int64_t width, int64_t kc, float *dst) {
+inline void packPanel(const float *src, int64_t sw, int64_t sk, int64_t width,
+                      int64_t kc, float *dst) {
   if (width == W && sw == 1) {
     for (int64_t k = 0; k < kc; ++k) {
       const float *s = src + k * sk;
@@ -241,8 +241,8 @@ bool gemmBlock(const GemmArgs &g, int64_t m0, int64_t m1, int64_t n0,
 
 /// Reference loop used when no packing buffer can be had: slow but needs no
 /// memory.
-inline void gemmUnpacked(const GemmArgs &g, int64_t m0, int64_t m1,
-                         int64_t n0, int64_t n1) {
+inline void gemmUnpacked(const GemmArgs &g, int64_t m0, int64_t m1, int64_t n0,
+                         int64_t n1) {
   for (int64_t i = m0; i < m1; ++i)
     for (int64_t j = n0; j < n1; ++j) {
       float sum = 0.0f;
@@ -263,14 +263,12 @@ void gemmRange(const GemmArgs &g, int64_t m0, int64_t m1, int64_t n0,
 /// The split is along N when M <= N (every part packs all of A, which is the
 /// smaller operand then) and along M otherwise, in whole micro-tiles, with a
 /// few parts per thread so that a slow core does not hold up the others.
-template <typename Kernel>
-void gemmParallel(const GemmArgs &g) {
+template <typename Kernel> void gemmParallel(const GemmArgs &g) {
   constexpr int64_t MR = Kernel::MR, NR = Kernel::NR;
   int threads = getNumThreads();
   double flops = 2.0 * double(g.m) * double(g.n) * double(g.k);
   int64_t mTiles = ceilDiv(g.m, MR), nTiles = ceilDiv(g.n, NR);
-  if (threads == 1 || flops < kMinParallelFlops ||
-      (mTiles < 2 && nTiles < 2)) {
+  if (threads == 1 || flops < kMinParallelFlops || (mTiles < 2 && nTiles < 2)) {
     gemmRange<Kernel>(g, 0, g.m, 0, g.n);
     return;
   }

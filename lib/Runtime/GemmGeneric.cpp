@@ -37,6 +37,4 @@ struct GenericKernel {
 
 } // namespace
 
-void tmc::rt::gemmGeneric(const GemmArgs &g) {
-  gemmParallel<GenericKernel>(g);
-}
+void tmc::rt::gemmGeneric(const GemmArgs &g) { gemmParallel<GenericKernel>(g); }

@@ -1,4 +1,4 @@
-//===- Matmul.cpp - Matmul entry points called by compiled models -*- C++ -*-===//
+//===- Matmul.cpp - Matmul entry points for compiled models ----*- C++ -*-===//
 //
 // This file implements the C-interface matmul functions that generated code
 // calls with MLIR memref descriptors, and picks the implementation for the
@@ -27,6 +27,7 @@ struct MatmulIsa {
 
 bool cpuHasAvx512() {
 #if defined(__x86_64__)
+  __builtin_cpu_init();
   return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") &&
          __builtin_cpu_supports("fma");
 #else
@@ -36,6 +37,7 @@ bool cpuHasAvx512() {
 
 bool cpuHasAvx2() {
 #if defined(__x86_64__)
+  __builtin_cpu_init();
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #else
   return false;

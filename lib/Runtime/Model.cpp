@@ -89,9 +89,9 @@ bool parseDtype(const std::string &text, tmc_dtype &dtype) {
   static const struct {
     const char *name;
     tmc_dtype dtype;
-  } kDtypes[] = {{"f32", TMC_DTYPE_F32}, {"f16", TMC_DTYPE_F16},
+  } kDtypes[] = {{"f32", TMC_DTYPE_F32},   {"f16", TMC_DTYPE_F16},
                  {"bf16", TMC_DTYPE_BF16}, {"i64", TMC_DTYPE_I64},
-                 {"i32", TMC_DTYPE_I32}, {"i8", TMC_DTYPE_I8}};
+                 {"i32", TMC_DTYPE_I32},   {"i8", TMC_DTYPE_I8}};
   for (const auto &entry : kDtypes)
     if (text == entry.name) {
       dtype = entry.dtype;
@@ -116,8 +116,8 @@ std::vector<std::string> splitWords(const std::string &line) {
   std::vector<std::string> words;
   size_t pos = 0;
   while (pos < line.size()) {
-    while (pos < line.size() && (line[pos] == ' ' || line[pos] == '\t' ||
-                                 line[pos] == '\r'))
+    while (pos < line.size() &&
+           (line[pos] == ' ' || line[pos] == '\t' || line[pos] == '\r'))
       ++pos;
     size_t start = pos;
     while (pos < line.size() && line[pos] != ' ' && line[pos] != '\t' &&
@@ -201,7 +201,8 @@ tmc_status tmc_model::load(const char *dirPath, char *err, size_t errlen) {
     return s;
 
   if (arenaBytes > 0) {
-    size_t bytes = (arenaBytes + kBufferAlignment - 1) & ~(kBufferAlignment - 1);
+    size_t bytes =
+        (arenaBytes + kBufferAlignment - 1) & ~(kBufferAlignment - 1);
     if (arenaBytes > SIZE_MAX - kBufferAlignment ||
         posix_memalign(&arena, kBufferAlignment, bytes) != 0) {
       arena = nullptr;
@@ -248,7 +249,8 @@ tmc_status tmc_model::openLibrary(char *err, size_t errlen) {
                path.c_str(), symbol);
     return address;
   };
-  auto abiVersion = reinterpret_cast<AbiVersionFn>(lookup("tmc_model_abi_version"));
+  auto abiVersion =
+      reinterpret_cast<AbiVersionFn>(lookup("tmc_model_abi_version"));
   if (!abiVersion)
     return TMC_ERROR_ABI;
   uint64_t version = abiVersion();
@@ -259,7 +261,8 @@ tmc_status tmc_model::openLibrary(char *err, size_t errlen) {
              path.c_str(), version, kAbiVersion);
     return TMC_ERROR_ABI;
   }
-  auto signatureFn = reinterpret_cast<SignatureFn>(lookup("tmc_model_signature"));
+  auto signatureFn =
+      reinterpret_cast<SignatureFn>(lookup("tmc_model_signature"));
   auto weightsBytesFn =
       reinterpret_cast<AbiVersionFn>(lookup("tmc_model_weights_bytes"));
   auto weightsHashFn =
@@ -372,7 +375,8 @@ tmc_status tmc_model::mapWeights(char *err, size_t errlen) {
   if (fileBytes != weightsBytes) {
     close(fd);
     setError(err, errlen,
-             "%s: size is %" PRIu64 " bytes but the compiled model expects %" PRIu64
+             "%s: size is %" PRIu64
+             " bytes but the compiled model expects %" PRIu64
              " (weights and code are from different compiles?)",
              path.c_str(), fileBytes, weightsBytes);
     return TMC_ERROR_WEIGHTS;
@@ -396,8 +400,8 @@ tmc_status tmc_model::mapWeights(char *err, size_t errlen) {
     weightsMappingBytes = fileBytes;
     weights = mapping;
     if (reinterpret_cast<uintptr_t>(weights) % kBufferAlignment != 0) {
-      setError(err, errlen, "%s: mapping is not %zu-byte aligned",
-               path.c_str(), kBufferAlignment);
+      setError(err, errlen, "%s: mapping is not %zu-byte aligned", path.c_str(),
+               kBufferAlignment);
       return TMC_ERROR_IO;
     }
   }
@@ -568,8 +572,8 @@ tmc_status tmc_model_run(tmc_model *model, const void *const *inputs,
     }
   for (size_t i = 0; i < numOutputs; ++i)
     if (!outputs || (!outputs[i] && model->outputs[i].numBytes > 0)) {
-      setError(err, errlen, "%s: no buffer for output '%s'",
-               model->dir.c_str(), model->outputs[i].name.c_str());
+      setError(err, errlen, "%s: no buffer for output '%s'", model->dir.c_str(),
+               model->outputs[i].name.c_str());
       return TMC_ERROR_ARGUMENT;
     }
 

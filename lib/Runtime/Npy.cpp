@@ -287,8 +287,8 @@ bool tmc::rt::readNpy(const std::string &path, NpyArray &array,
   size_t expected = array.getNumBytes();
   size_t got = std::fread(array.getData(), 1, expected, file);
   if (got != expected)
-    return fail("truncated data: shape " + formatShape(shape) + " of " +
-                descr + " needs " + std::to_string(expected) + " bytes, got " +
+    return fail("truncated data: shape " + formatShape(shape) + " of " + descr +
+                " needs " + std::to_string(expected) + " bytes, got " +
                 std::to_string(got));
   if (std::fgetc(file) != EOF)
     return fail("unexpected bytes after the array data");
@@ -346,11 +346,10 @@ bool tmc::rt::writeNpy(const std::string &path, NpyType type,
   FILE *file = std::fopen(tempPath.c_str(), "wb");
   if (!file)
     return fail(describeErrno());
-  bool ok = std::fwrite(prefix.data(), 1, prefix.size(), file) ==
-                prefix.size() &&
-            std::fwrite(dict.data(), 1, dict.size(), file) == dict.size() &&
-            (dataBytes == 0 ||
-             std::fwrite(data, 1, dataBytes, file) == dataBytes);
+  bool ok =
+      std::fwrite(prefix.data(), 1, prefix.size(), file) == prefix.size() &&
+      std::fwrite(dict.data(), 1, dict.size(), file) == dict.size() &&
+      (dataBytes == 0 || std::fwrite(data, 1, dataBytes, file) == dataBytes);
   std::string why = ok ? "" : describeErrno();
   if (std::fclose(file) != 0 && ok) {
     ok = false;

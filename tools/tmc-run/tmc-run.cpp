@@ -26,8 +26,8 @@ using namespace tmc::rt;
 namespace {
 
 const char *const kUsage =
-    R"(usage: tmc-run OUTDIR --input NAME=FILE.npy ... [--output NAME=FILE.npy ...]
-               [--repeat N]
+    R"(usage: tmc-run OUTDIR --input NAME=FILE.npy ...
+               [--output NAME=FILE.npy ...] [--repeat N]
 
 Runs the compiled model in OUTDIR (a directory written by tmc-compile) on
 NumPy .npy inputs.
@@ -107,8 +107,8 @@ std::string describe(const tmc_tensor_info &info) {
 
 std::string listNames(const tmc_model *model, bool inputs) {
   std::string names;
-  size_t count = inputs ? tmc_model_num_inputs(model)
-                        : tmc_model_num_outputs(model);
+  size_t count =
+      inputs ? tmc_model_num_inputs(model) : tmc_model_num_outputs(model);
   for (size_t i = 0; i < count; ++i) {
     tmc_tensor_info info;
     if (inputs)
@@ -210,8 +210,8 @@ int main(int argc, char **argv) {
     if (!bound[i]) {
       tmc_tensor_info info;
       tmc_model_input_info(model, i, &info);
-      die(std::string("missing --input for model input '") + info.name +
-          "' (" + describe(info) + ")");
+      die(std::string("missing --input for model input '") + info.name + "' (" +
+          describe(info) + ")");
     }
 
   // Check the requested outputs and allocate every output.
@@ -259,10 +259,10 @@ int main(int argc, char **argv) {
   }
 
   std::sort(times.begin(), times.end());
-  double median = times.size() % 2
-                      ? times[times.size() / 2]
-                      : 0.5 * (times[times.size() / 2 - 1] +
-                               times[times.size() / 2]);
+  double median =
+      times.size() % 2
+          ? times[times.size() / 2]
+          : 0.5 * (times[times.size() / 2 - 1] + times[times.size() / 2]);
   struct rusage usage;
   getrusage(RUSAGE_SELF, &usage);
 

@@ -63,8 +63,8 @@ EXPORT const char *tmc_model_signature(void) {
            "input ids i64 2 1 3\n"
            "output y f32 2 2 3\n"
            "output ids_out i64 2 1 3\n",
-           FAKE_WEIGHTS_BYTES,
-           (unsigned long long)tmc_model_weights_hash(), FAKE_ARENA_BYTES);
+           FAKE_WEIGHTS_BYTES, (unsigned long long)tmc_model_weights_hash(),
+           FAKE_ARENA_BYTES);
   return text;
 }
 

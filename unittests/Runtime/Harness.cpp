@@ -51,8 +51,8 @@ void tmc::test::reportFailure(const char *file, int line,
 
 TempDir::TempDir() {
   const char *base = std::getenv("TMPDIR");
-  std::string templ = std::string(base && *base ? base : "/tmp") +
-                      "/tmcrt-test-XXXXXX";
+  std::string templ =
+      std::string(base && *base ? base : "/tmp") + "/tmcrt-test-XXXXXX";
   std::vector<char> buffer(templ.begin(), templ.end());
   buffer.push_back('\0');
   if (!mkdtemp(buffer.data())) {

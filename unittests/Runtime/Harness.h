@@ -62,13 +62,13 @@ bool writeFile(const std::string &path, const void *data, size_t size);
   } while (false)
 
 #define EXPECT_TRUE(cond) TMC_CHECK_IMPL(cond, "expected: " #cond, (void)0)
-#define ASSERT_TRUE(cond) TMC_CHECK_IMPL(cond, "expected: " #cond, return)
+#define ASSERT_TRUE(cond) TMC_CHECK_IMPL(cond, "expected: " #cond, return )
 #define EXPECT_EQ(a, b)                                                        \
-  TMC_CHECK_IMPL((a) == (b),                                                   \
-                 #a " == " #b " (" << (a) << " vs " << (b) << ")", (void)0)
+  TMC_CHECK_IMPL((a) == (b), #a " == " #b " (" << (a) << " vs " << (b) << ")", \
+                 (void)0)
 #define ASSERT_EQ(a, b)                                                        \
-  TMC_CHECK_IMPL((a) == (b),                                                   \
-                 #a " == " #b " (" << (a) << " vs " << (b) << ")", return)
+  TMC_CHECK_IMPL((a) == (b), #a " == " #b " (" << (a) << " vs " << (b) << ")", \
+                 return )
 #define EXPECT_CONTAINS(haystack, needle)                                      \
   TMC_CHECK_IMPL(std::string(haystack).find(needle) != std::string::npos,      \
                  "expected '" << (haystack) << "' to contain '" << (needle)    \

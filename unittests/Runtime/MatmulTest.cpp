@@ -52,9 +52,8 @@ struct Matrix {
       s0 = layout.innerStride;
       s1 = rows * s0 + layout.padding;
     }
-    int64_t extent = (rows > 0 && cols > 0)
-                         ? (rows - 1) * s0 + (cols - 1) * s1 + 1
-                         : 0;
+    int64_t extent =
+        (rows > 0 && cols > 0) ? (rows - 1) * s0 + (cols - 1) * s1 + 1 : 0;
     buffer.resize(size_t(layout.offset + extent + 1));
     std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
     for (float &x : buffer)
@@ -100,8 +99,8 @@ bool checkProduct(bool transposedB, int64_t m, int64_t n, int64_t k,
     if (!inView[idx] && c.buffer[idx] != before[idx]) {
       TMC_CHECK_IMPL(false,
                      (transposedB ? "nt" : "nn")
-                         << " " << m << "x" << n << "x" << k << " ("
-                         << la.name << ", " << lb.name << ", " << lc.name
+                         << " " << m << "x" << n << "x" << k << " (" << la.name
+                         << ", " << lb.name << ", " << lc.name
                          << "): wrote outside C at buffer index " << idx,
                      (void)0);
       return false;
@@ -109,8 +108,8 @@ bool checkProduct(bool transposedB, int64_t m, int64_t n, int64_t k,
 
   for (int64_t i = 0; i < m; ++i)
     for (int64_t j = 0; j < n; ++j) {
-      size_t idx = size_t(c.desc.offset + i * c.desc.strides[0] +
-                          j * c.desc.strides[1]);
+      size_t idx =
+          size_t(c.desc.offset + i * c.desc.strides[0] + j * c.desc.strides[1]);
       double ref = before[idx], magnitude = std::fabs(before[idx]);
       for (int64_t p = 0; p < k; ++p) {
         double bv = transposedB ? b.at(j, p) : b.at(p, j);
@@ -126,8 +125,7 @@ bool checkProduct(bool transposedB, int64_t m, int64_t n, int64_t k,
                            << " " << m << "x" << n << "x" << k << " ("
                            << la.name << ", " << lb.name << ", " << lc.name
                            << ") isa " << tmc_rt_matmul_isa() << ": C[" << i
-                           << "," << j << "] = " << got << ", expected "
-                           << ref,
+                           << "," << j << "] = " << got << ", expected " << ref,
                        (void)0);
         return false;
       }
@@ -181,16 +179,16 @@ TEST(Matmul, SmallShapesDense) {
 }
 
 TEST(Matmul, StridedLayouts) {
-  const int64_t shapes[][3] = {{1, 37, 19},  {3, 40, 33},  {5, 17, 1},
-                               {13, 45, 70}, {30, 70, 9},  {2, 130, 300},
+  const int64_t shapes[][3] = {{1, 37, 19},  {3, 40, 33}, {5, 17, 1},
+                               {13, 45, 70}, {30, 70, 9}, {2, 130, 300},
                                {64, 33, 260}};
   forEachIsa([&] {
     uint32_t seed = 100;
     for (const auto &s : shapes)
       for (const Layout &la : kLayouts)
         for (const Layout &lb : kLayouts)
-          for (const Layout &lc : {kLayouts[0], kLayouts[1], kLayouts[2],
-                                   kLayouts[4]})
+          for (const Layout &lc :
+               {kLayouts[0], kLayouts[1], kLayouts[2], kLayouts[4]})
             for (bool nt : {false, true})
               if (!checkProduct(nt, s[0], s[1], s[2], la, lb, lc, seed++))
                 return;
@@ -222,8 +220,8 @@ TEST(Matmul, LargeBlocked) {
     for (bool nt : {false, true}) {
       if (!checkProduct(nt, 203, 1601, 530, kDense, kDense, kDense, seed++))
         return;
-      if (!checkProduct(nt, 517, 45, 301, kLayouts[1], kLayouts[2],
-                        kLayouts[1], seed++))
+      if (!checkProduct(nt, 517, 45, 301, kLayouts[1], kLayouts[2], kLayouts[1],
+                        seed++))
         return;
     }
   });

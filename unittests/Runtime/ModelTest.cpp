@@ -138,7 +138,8 @@ TEST(Model, LoadsAndRuns) {
     int64_t idsRef[3];
     referenceOutputs(kX, kIds, yRef, idsRef);
     for (int i = 0; i < 6; ++i)
-      EXPECT_TRUE(std::fabs(y[i] - yRef[i]) <= 1e-5f * (1 + std::fabs(yRef[i])));
+      EXPECT_TRUE(std::fabs(y[i] - yRef[i]) <=
+                  1e-5f * (1 + std::fabs(yRef[i])));
     for (int i = 0; i < 3; ++i)
       EXPECT_EQ(idsOut[i], idsRef[i]);
   }
@@ -238,11 +239,10 @@ TEST(TmcRun, RunsAndWritesOutputs) {
   ASSERT_TRUE(writeNpy(dir.file("x.npy"), NpyType::F32, {2, 4}, kX, error));
   ASSERT_TRUE(writeNpy(dir.file("ids.npy"), NpyType::I64, {1, 3}, kIds, error));
   std::string base = std::string(TMC_RUN_PATH) + " " + dir.path();
-  CommandResult result =
-      runCommand(base + " --input x=" + dir.file("x.npy") +
-                 " --input=ids=" + dir.file("ids.npy") + " --output y=" +
-                 dir.file("y.npy") + " --output ids_out=" +
-                 dir.file("ids_out.npy") + " --repeat 3");
+  CommandResult result = runCommand(
+      base + " --input x=" + dir.file("x.npy") + " --input=ids=" +
+      dir.file("ids.npy") + " --output y=" + dir.file("y.npy") +
+      " --output ids_out=" + dir.file("ids_out.npy") + " --repeat 3");
   EXPECT_EQ(result.exitCode, 0);
   EXPECT_CONTAINS(result.output, "time per run: min");
   EXPECT_CONTAINS(result.output, "median");
@@ -271,8 +271,8 @@ TEST(TmcRun, RefusesBadArguments) {
   std::string error;
   ASSERT_TRUE(writeNpy(dir.file("x.npy"), NpyType::F32, {2, 4}, kX, error));
   ASSERT_TRUE(writeNpy(dir.file("ids.npy"), NpyType::I64, {1, 3}, kIds, error));
-  ASSERT_TRUE(writeNpy(dir.file("x_short.npy"), NpyType::F32, {2, 3}, kX,
-                       error));
+  ASSERT_TRUE(
+      writeNpy(dir.file("x_short.npy"), NpyType::F32, {2, 3}, kX, error));
   ASSERT_TRUE(writeNpy(dir.file("ids32.npy"), NpyType::I32, {1, 3}, kX, error));
   std::string truncated = dir.file("truncated.npy");
   {
@@ -294,18 +294,18 @@ TEST(TmcRun, RefusesBadArguments) {
   } cases[] = {
       {model + "--input x=" + dir.file("x.npy"),
        "missing --input for model input 'ids'"},
-      {model + "--input x=" + dir.file("x.npy") + ids + " --input z=" +
-           dir.file("x.npy"),
+      {model + "--input x=" + dir.file("x.npy") + ids +
+           " --input z=" + dir.file("x.npy"),
        "no input named 'z'"},
       {model + "--input x=" + dir.file("x_short.npy") + ids,
        "expected [2, 4], got [2, 3]"},
-      {model + "--input x=" + dir.file("x.npy") + " --input ids=" +
-           dir.file("ids32.npy"),
+      {model + "--input x=" + dir.file("x.npy") +
+           " --input ids=" + dir.file("ids32.npy"),
        "dtype mismatch for input 'ids'"},
       {model + "--input x=" + dir.file("nothere.npy") + ids, "nothere.npy"},
       {model + "--input x=" + truncated + ids, "truncated"},
-      {model + "--input x=" + dir.file("x.npy") + ids + " --output q=" +
-           dir.file("q.npy"),
+      {model + "--input x=" + dir.file("x.npy") + ids +
+           " --output q=" + dir.file("q.npy"),
        "no output named 'q'"},
       {model + "--input x" + ids, "NAME=FILE"},
       {model + "--input x=" + dir.file("x.npy") + ids + " --repeat 0",

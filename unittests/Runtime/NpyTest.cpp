@@ -75,7 +75,8 @@ TEST(Npy, RoundTripEveryType) {
       ASSERT_TRUE(original.allocate(type, shape));
       unsigned char *bytes = static_cast<unsigned char *>(original.getData());
       for (size_t i = 0; i < original.getNumBytes(); ++i)
-        bytes[i] = type == NpyType::Bool ? (i % 3 == 0) : (unsigned char)(i * 13 + 1);
+        bytes[i] =
+            type == NpyType::Bool ? (i % 3 == 0) : (unsigned char)(i * 13 + 1);
       std::string path = dir.file("round.npy"), error;
       ASSERT_TRUE(writeNpy(path, type, shape, original.getData(), error));
       NpyArray loaded;
@@ -210,7 +211,7 @@ TEST(Npy, RefusesBadFiles) {
 TEST(Npy, WriteFailureLeavesNoFile) {
   std::string error;
   float value = 1;
-  EXPECT_TRUE(!writeNpy("/nonexistent-dir/out.npy", NpyType::F32, {1}, &value,
-                        error));
+  EXPECT_TRUE(
+      !writeNpy("/nonexistent-dir/out.npy", NpyType::F32, {1}, &value, error));
   EXPECT_CONTAINS(error, "/nonexistent-dir/out.npy");
 }

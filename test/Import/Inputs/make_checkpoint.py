@@ -39,11 +39,11 @@ import numpy as np
 TYPES = ("gpt2", "bert", "llama")
 CORRUPTIONS = {
     "truncate": "cut the end of the data section off the file",
-    "offsets": "point the target tensor's data_offsets past the end of the data",
+    "offsets": "point the target tensor's data_offsets past the data",
     "header-length": "write a header length larger than the file",
     "json": "make the JSON header invalid",
     "overlap": "make the target tensor's bytes overlap the previous tensor's",
-    "size-mismatch": "give the target tensor a shape that disagrees with its bytes",
+    "size-mismatch": "give the target tensor a shape its bytes do not fit",
     "unknown-dtype": "give the target tensor the unknown dtype 'Q4'",
     "shape": "store the target tensor with its last dimension one too small",
     "dtype": "store the target tensor as F16 instead of F32",
@@ -195,9 +195,10 @@ def default_target(model_type, prefixed):
     return "model.layers.0.self_attn.q_proj.weight"
 
 
-def encode_safetensors(tensors, corrupt=None, target=None):
+def encode_safetensors(tensors, corrupt=None, target=None, misalign=False):
     """Returns the bytes of a safetensors file holding `tensors`, damaged as
-    `corrupt` says (target: the tensor to damage)."""
+    `corrupt` says (target: the tensor to damage). With `misalign`, the data
+    section starts at an odd offset (valid, but no tensor is aligned)."""
     header, chunks, offset = {}, [], 0
     names = list(tensors)
     for name in names:
@@ -215,9 +216,11 @@ def encode_safetensors(tensors, corrupt=None, target=None):
         entry = header[target]
         begin, end = entry["data_offsets"]
         if corrupt == "offsets":
-            entry["data_offsets"] = [data_size + 16, data_size + 16 + end - begin]
+            past = data_size + 16
+            entry["data_offsets"] = [past, past + end - begin]
         elif corrupt == "overlap":
-            other = names[names.index(target) - 1] if names.index(target) else names[1]
+            i = names.index(target)
+            other = names[i - 1] if i else names[1]
             ob = header[other]["data_offsets"][0]
             entry["data_offsets"] = [ob, ob + end - begin]
         elif corrupt == "size-mismatch":
@@ -227,6 +230,8 @@ def encode_safetensors(tensors, corrupt=None, target=None):
 
     text = json.dumps(header, separators=(",", ":")).encode("utf-8")
     text += b" " * (-len(text) % 8)  # pad to 8 bytes, as the reference writer
+    if misalign:
+        text += b" "
     if corrupt == "json":
         text = text.replace(b"}", b",", 1)
     length = len(text)
@@ -258,27 +263,27 @@ def read_safetensors(path):
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
+        description=__doc__,
         epilog="corruptions:\n" + "\n".join(
             f"  {k:14} {v}" for k, v in CORRUPTIONS.items()),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--type", required=True, choices=TYPES,
                         help="model family (config model_type)")
-    parser.add_argument("--layers", type=int, default=2,
+    parser.add_argument("--layers", type=int, metavar="N", default=2,
                         help="number of transformer blocks (default 2)")
-    parser.add_argument("--hidden", type=int, default=64,
+    parser.add_argument("--hidden", type=int, metavar="D", default=64,
                         help="hidden size D (default 64)")
-    parser.add_argument("--heads", type=int, default=4,
+    parser.add_argument("--heads", type=int, metavar="H", default=4,
                         help="attention heads (default 4)")
-    parser.add_argument("--kv-heads", type=int, default=None,
+    parser.add_argument("--kv-heads", type=int, metavar="H", default=None,
                         help="llama key/value heads (default: --heads)")
-    parser.add_argument("--ffn", type=int, default=None,
+    parser.add_argument("--ffn", type=int, metavar="F", default=None,
                         help="feed-forward size (default 4*D)")
-    parser.add_argument("--vocab", type=int, default=128,
+    parser.add_argument("--vocab", type=int, metavar="V", default=128,
                         help="vocabulary size (default 128)")
-    parser.add_argument("--max-pos", type=int, default=64,
+    parser.add_argument("--max-pos", type=int, metavar="P", default=64,
                         help="maximum positions (default 64)")
-    parser.add_argument("--seed", type=int, default=0,
+    parser.add_argument("--seed", type=int, metavar="S", default=0,
                         help="random seed (default 0)")
     parser.add_argument("--set", action="append", default=[],
                         metavar="KEY=JSON",
@@ -292,11 +297,16 @@ def parse_args(argv):
                              "gpt2 under 'transformer.', bert under 'bert.'")
     parser.add_argument("--legacy-names", action="store_true",
                         help="bert: name LayerNorm parameters gamma/beta")
-    parser.add_argument("--shards", type=int, default=1,
+    parser.add_argument("--shards", type=int, metavar="N", default=1,
                         help="split the weights over N files with a "
                              "model.safetensors.index.json (default 1)")
+    parser.add_argument("--misalign", action="store_true",
+                        help="pad the JSON header so that the data section "
+                             "starts at an odd offset (valid, but unaligned)")
     parser.add_argument("--corrupt", choices=sorted(CORRUPTIONS),
-                        help="damage the checkpoint (see below)")
+                        metavar="KIND",
+                        help="damage the checkpoint: one of the corruptions "
+                             "below")
     parser.add_argument("--corrupt-tensor", metavar="NAME",
                         help="tensor that --corrupt damages (default: the "
                              "first block's query projection)")
@@ -364,7 +374,7 @@ def main(argv):
         damaged = target in part or args.corrupt in ("truncate", "json",
                                                      "header-length")
         blob = encode_safetensors(
-            part, args.corrupt if damaged else None, target)
+            part, args.corrupt if damaged else None, target, args.misalign)
         with open(os.path.join(args.outdir, file), "wb") as f:
             f.write(blob)
         weight_map.update({n: file for n in group})
