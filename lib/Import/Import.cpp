@@ -19,12 +19,12 @@
 #include "llvm/Support/Path.h"
 
 using namespace mlir;
-using namespace tmc;
+using namespace mlir::tmc;
 using llvm::Expected;
 
 static constexpr llvm::StringLiteral kModelTypes[] = {"gpt2", "bert", "llama"};
 
-ArrayRef<llvm::StringLiteral> tmc::getSupportedModelTypes() {
+ArrayRef<llvm::StringLiteral> mlir::tmc::getSupportedModelTypes() {
   return kModelTypes;
 }
 
@@ -66,7 +66,7 @@ importModelImpl(MLIRContext &context, const llvm::json::Object &config,
 }
 
 Expected<OwningOpRef<ModuleOp>>
-tmc::importModel(MLIRContext &context, const llvm::json::Object &config,
+mlir::tmc::importModel(MLIRContext &context, const llvm::json::Object &config,
                  StringRef configPath, const SafeTensorsCheckpoint &weights,
                  const ImportOptions &options) {
   return importModelImpl(context, config, configPath, weights,
@@ -74,7 +74,7 @@ tmc::importModel(MLIRContext &context, const llvm::json::Object &config,
 }
 
 Expected<OwningOpRef<ModuleOp>>
-tmc::importCheckpoint(MLIRContext &context, StringRef checkpointDir,
+mlir::tmc::importCheckpoint(MLIRContext &context, StringRef checkpointDir,
                       const ImportOptions &options) {
   if (!llvm::sys::fs::is_directory(checkpointDir))
     return fileError(checkpointDir, "not a checkpoint directory");

@@ -13,11 +13,11 @@
 
 using namespace mlir;
 using namespace mlir::tfm;
-using namespace tmc;
-using namespace tmc::importer;
+using namespace mlir::tmc;
+using namespace mlir::tmc::importer;
 
 llvm::Expected<OwningOpRef<ModuleOp>>
-tmc::importer::importBert(ConfigReader &config, ModelBuilder &b) {
+mlir::tmc::importer::importBert(ConfigReader &config, ModelBuilder &b) {
   int64_t dim = config.getPositiveInt("hidden_size");
   int64_t heads = config.getPositiveInt("num_attention_heads");
   int64_t layers = config.getPositiveInt("num_hidden_layers");

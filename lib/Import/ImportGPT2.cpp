@@ -13,11 +13,11 @@
 
 using namespace mlir;
 using namespace mlir::tfm;
-using namespace tmc;
-using namespace tmc::importer;
+using namespace mlir::tmc;
+using namespace mlir::tmc::importer;
 
 llvm::Expected<OwningOpRef<ModuleOp>>
-tmc::importer::importGPT2(ConfigReader &config, ModelBuilder &b) {
+mlir::tmc::importer::importGPT2(ConfigReader &config, ModelBuilder &b) {
   int64_t dim = config.getPositiveInt("n_embd");
   int64_t heads = config.getPositiveInt("n_head");
   int64_t layers = config.getPositiveInt("n_layer");

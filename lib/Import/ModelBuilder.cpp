@@ -15,8 +15,8 @@
 
 using namespace mlir;
 using namespace mlir::tfm;
-using namespace tmc;
-using namespace tmc::importer;
+using namespace mlir::tmc;
+using namespace mlir::tmc::importer;
 using llvm::Error;
 using llvm::Expected;
 

@@ -24,6 +24,7 @@
 #include <optional>
 #include <string>
 
+namespace mlir {
 namespace tmc {
 namespace importer {
 
@@ -166,5 +167,6 @@ importLlama(ConfigReader &config, ModelBuilder &builder);
 
 } // namespace importer
 } // namespace tmc
+} // namespace mlir
 
 #endif // TMC_LIB_IMPORT_MODELBUILDER_H

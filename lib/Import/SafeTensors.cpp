@@ -18,7 +18,7 @@
 #include "llvm/Support/Path.h"
 
 using namespace llvm;
-using namespace tmc;
+using namespace mlir::tmc;
 
 /// Returns an error whose one-line message starts with the file's name.
 static Error fileError(StringRef file, const Twine &message) {
@@ -63,22 +63,22 @@ static const DTypeInfo &getInfo(SafeTensorsDType dtype) {
   llvm_unreachable("every dtype has an entry");
 }
 
-StringRef tmc::stringifySafeTensorsDType(SafeTensorsDType dtype) {
+StringRef mlir::tmc::stringifySafeTensorsDType(SafeTensorsDType dtype) {
   return getInfo(dtype).name;
 }
 
-std::optional<SafeTensorsDType> tmc::parseSafeTensorsDType(StringRef name) {
+std::optional<SafeTensorsDType> mlir::tmc::parseSafeTensorsDType(StringRef name) {
   for (const DTypeInfo &info : kDTypes)
     if (info.name == name)
       return info.dtype;
   return std::nullopt;
 }
 
-unsigned tmc::getSafeTensorsDTypeSize(SafeTensorsDType dtype) {
+unsigned mlir::tmc::getSafeTensorsDTypeSize(SafeTensorsDType dtype) {
   return getInfo(dtype).size;
 }
 
-std::string tmc::formatShape(ArrayRef<int64_t> shape) {
+std::string mlir::tmc::formatShape(ArrayRef<int64_t> shape) {
   return "[" +
          join(map_range(shape, [](int64_t d) { return std::to_string(d); }),
               ", ") +

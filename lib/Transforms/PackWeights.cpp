@@ -44,8 +44,7 @@ private:
 };
 
 /// The safetensors dtype that stores elements of `type`, if any.
-static std::optional<::tmc::SafeTensorsDType> dtypeFor(Type type) {
-  using ::tmc::SafeTensorsDType;
+static std::optional<SafeTensorsDType> dtypeFor(Type type) {
   if (type.isF32())
     return SafeTensorsDType::F32;
   if (type.isF16())
@@ -104,7 +103,7 @@ static FailureOr<std::vector<char>> inlineBytes(ModuleOp module,
 }
 
 struct TmcPackWeightsPass
-    : public mlir::tmc::impl::TmcPackWeightsBase<TmcPackWeightsPass> {
+    : public tmc::impl::TmcPackWeightsBase<TmcPackWeightsPass> {
   using Base::Base;
 
   void runOnOperation() override {
@@ -117,7 +116,7 @@ struct TmcPackWeightsPass
     }
 
     // The external checkpoint, opened only when a parameter needs it.
-    std::unique_ptr<::tmc::SafeTensorsCheckpoint> checkpoint;
+    std::unique_ptr<SafeTensorsCheckpoint> checkpoint;
     auto openCheckpoint = [&]() -> LogicalResult {
       if (checkpoint)
         return success();
@@ -132,7 +131,7 @@ struct TmcPackWeightsPass
         llvm::sys::path::append(joined, path);
         path = joined;
       }
-      auto opened = ::tmc::SafeTensorsCheckpoint::open(path);
+      auto opened = SafeTensorsCheckpoint::open(path);
       if (!opened)
         return module.emitError(llvm::toString(opened.takeError()));
       checkpoint = std::move(*opened);
@@ -182,26 +181,26 @@ struct TmcPackWeightsPass
       }
       if (failed(openCheckpoint()))
         return signalPassFailure();
-      const ::tmc::SafeTensorsTensor *tensor = checkpoint->lookup(name);
+      const SafeTensorsTensor *tensor = checkpoint->lookup(name);
       if (!tensor) {
         module.emitError("'") << checkpoint->getPath()
                               << "': no tensor named '" << name << "'";
         return signalPassFailure();
       }
-      std::optional<::tmc::SafeTensorsDType> dtype =
+      std::optional<SafeTensorsDType> dtype =
           dtypeFor(type.getElementType());
       if (!dtype || *dtype != tensor->dtype) {
         module.emitError("'")
             << tensor->file << "': tensor '" << name << "' has dtype "
-            << ::tmc::stringifySafeTensorsDType(tensor->dtype)
+            << stringifySafeTensorsDType(tensor->dtype)
             << " but the model expects " << type.getElementType();
         return signalPassFailure();
       }
       if (ArrayRef<int64_t>(tensor->shape) != type.getShape()) {
         module.emitError("'")
             << tensor->file << "': tensor '" << name << "' has shape "
-            << ::tmc::formatShape(tensor->shape) << " but the model expects "
-            << ::tmc::formatShape(type.getShape());
+            << formatShape(tensor->shape) << " but the model expects "
+            << formatShape(type.getShape());
         return signalPassFailure();
       }
       emit(tensor->data);

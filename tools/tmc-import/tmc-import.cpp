@@ -72,10 +72,10 @@ int main(int argc, char **argv) {
   mlir::MLIRContext context(registry);
   context.loadAllAvailableDialects();
 
-  tmc::ImportOptions options;
+  mlir::tmc::ImportOptions options;
   options.inlineWeights = inlineWeights;
   Expected<mlir::OwningOpRef<mlir::ModuleOp>> module =
-      tmc::importCheckpoint(context, checkpointDir, options);
+      mlir::tmc::importCheckpoint(context, checkpointDir, options);
   if (!module) {
     WithColor::error(errs(), "tmc-import")
         << toString(module.takeError()) << "\n";

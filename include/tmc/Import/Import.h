@@ -22,6 +22,7 @@ namespace mlir {
 class MLIRContext;
 } // namespace mlir
 
+namespace mlir {
 namespace tmc {
 
 class SafeTensorsCheckpoint;
@@ -56,5 +57,6 @@ importModel(mlir::MLIRContext &context, const llvm::json::Object &config,
             const ImportOptions &options = {});
 
 } // namespace tmc
+} // namespace mlir
 
 #endif // TMC_IMPORT_IMPORT_H

@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+namespace mlir {
 namespace tmc {
 
 /// Element types of the safetensors format.
@@ -166,5 +167,6 @@ private:
 };
 
 } // namespace tmc
+} // namespace mlir
 
 #endif // TMC_IMPORT_SAFETENSORS_H

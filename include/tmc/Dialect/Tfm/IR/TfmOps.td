@@ -239,7 +239,7 @@ def Tfm_ActivationOp : Tfm_Op<"activation", [Pure, SameOperandsAndResultType]> {
   }];
   let arguments = (ins Tfm_ActivationKindAttr:$kind, Tfm_FloatTensor:$input);
   let results = (outs Tfm_FloatTensor:$result);
-  let assemblyFormat = "$kind $input attr-dict `:` type($input)";
+  let assemblyFormat = "``$kind $input attr-dict `:` type($input)";
 }
 
 def Tfm_GatedActivationOp : Tfm_Op<"gated_activation", [Pure,
@@ -252,7 +252,7 @@ def Tfm_GatedActivationOp : Tfm_Op<"gated_activation", [Pure,
   let arguments = (ins Tfm_ActivationKindAttr:$kind, Tfm_FloatTensor:$gate,
                        Tfm_FloatTensor:$up);
   let results = (outs Tfm_FloatTensor:$result);
-  let assemblyFormat = "$kind $gate `,` $up attr-dict `:` type($gate)";
+  let assemblyFormat = "``$kind $gate `,` $up attr-dict `:` type($gate)";
 }
 
 def Tfm_AddOp : Tfm_Op<"add", [Pure, Commutative,
