@@ -66,11 +66,14 @@ void mlir::tmc::buildTmcCpuPipeline(OpPassManager &pm,
   kernels.matmuls = options.useKernels;
   pm.addPass(createTmcLinalgToKernels(kernels));
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addNestedPass<func::FuncOp>(createTmcApproximateMath());
 
   // LLVM.
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
+  // LLVM intrinsics first (fma, sqrt, exp, sin, cos), libm for the rest.
+  pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
   pm.addPass(createConvertToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());

@@ -51,6 +51,22 @@ def TmcLinalgToKernels : Pass<"tmc-linalg-to-kernels", "::mlir::ModuleOp"> {
                            "::mlir::memref::MemRefDialect"];
 }
 
+def TmcApproximateMath : Pass<"tmc-approximate-math"> {
+  let summary = "Replace transcendental math by vectorizable polynomials";
+  let description = [{
+    Rewrites `math.tanh`, `math.erf`, `math.exp` and `math.expm1` on f32 into
+    MLIR's polynomial approximations (arith ops and bit casts), so that the
+    loops computing activations and softmax vectorize instead of calling
+    scalar libm functions. The approximations are accurate to a few ulp,
+    far below the 1e-4 relative tolerance of TMC's fp32 numerics tests;
+    `sin`/`cos` stay libm calls because rotary angles reach thousands of
+    radians.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 def TmcExportAbi : Pass<"tmc-export-abi", "::mlir::ModuleOp"> {
   let summary = "Emit the compiled-model ABI entry points";
   let description = [{
