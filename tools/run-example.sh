@@ -32,9 +32,10 @@ print(f"  weights as imported  {mib(r['weights_bytes_before'])}")
 print(f"  weights as packed    {mib(r['weights_bytes_after'])}")
 print(f"  buffers              {len(r['buffers'])}, {mib(r['buffers_total_bytes'])} in all")
 print(f"  live-bytes bound     {mib(r['lower_bound_bytes'])}  (peak of bytes live at once)")
-print(f"  arena                {mib(r['arena_bytes'])}  (planned: {r['arena_planned']})")
+print(f"  arena                {mib(r['arena_bytes'])}  ({r['arena_over_lower_bound']:.3f} x the bound, "
+      f"{r['arena_bytes'] / max(r['buffers_total_bytes'], 1):.3f} x the sum of buffers)")
 big = sorted(r["buffers"], key=lambda b: -b["size"])[:5]
 print("  largest buffers:")
 for b in big:
-    print(f"    {b['name']:<28} {b['size']:>10} B  live [{b['first_use']}, {b['last_use']}]")
+    print(f"    {b['name']:<28} {b['size']:>10} B  at {b['offset']:>8}  live [{b['first_use']}, {b['last_use']}]")
 PY

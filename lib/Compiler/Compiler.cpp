@@ -69,23 +69,6 @@ private:
   std::chrono::steady_clock::time_point start;
 };
 
-/// Records the bufferized model function's allocations after the pass that
-/// finishes the memref level, for the report.
-class BufferSnapshot : public PassInstrumentation {
-public:
-  explicit BufferSnapshot(BufferReport &report) : report(report) {}
-  void runAfterPass(Pass *pass, Operation *op) override {
-    if (pass->getArgument() != "tmc-linalg-to-kernels")
-      return;
-    if (auto module = dyn_cast<ModuleOp>(op))
-      if (auto forward = module.lookupSymbol<func::FuncOp>("forward"))
-        report = collectBuffers(forward);
-  }
-
-private:
-  BufferReport &report;
-};
-
 /// The bytes of every distinct parameter of the tfm module, as imported.
 static int64_t parameterBytes(ModuleOp module) {
   llvm::StringMap<int64_t> sizes;
@@ -209,7 +192,6 @@ LogicalResult mlir::tmc::compileModel(ModuleOp module,
   pipeline.weightsBaseDir = options.weightsBaseDir;
   pipeline.useKernels = options.useKernels;
   buildTmcCpuPipeline(pm, pipeline);
-  pm.addInstrumentation(std::make_unique<BufferSnapshot>(report.buffers));
   if (failed(pm.run(module)))
     return failure();
 
@@ -220,7 +202,7 @@ LogicalResult mlir::tmc::compileModel(ModuleOp module,
     return 0;
   };
   report.weightsBytesAfter = intAttr("tmc.weights_bytes");
-  report.arenaBytes = intAttr("tmc.arena_bytes");
+  readBufferPlan(module, report);
   uint64_t weightsHash = intAttr("tmc.weights_hash");
   std::string signatureText = signature ? signature.getValue().str() : "";
   // Discardable attributes of no registered dialect mean nothing to LLVM.

@@ -7,9 +7,7 @@
 
 #include "Report.h"
 
-#include "mlir/Dialect/MemRef/IR/MemRef.h"
-#include "mlir/Interfaces/LoopLikeInterface.h"
-#include "mlir/Interfaces/ViewLikeInterface.h"
+#include "mlir/IR/BuiltinAttributes.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
@@ -23,120 +21,48 @@
 using namespace mlir;
 using namespace mlir::tmc;
 
-/// A readable name for an allocation: its location's name or file:line.
-static std::string bufferName(memref::AllocOp alloc, unsigned index) {
-  std::string name;
-  llvm::raw_string_ostream os(name);
-  Location loc = alloc.getLoc();
-  if (auto fused = dyn_cast<FusedLoc>(loc))
-    loc = fused.getLocations().front();
-  if (auto named = dyn_cast<NameLoc>(loc))
-    os << named.getName().getValue();
-  else if (auto file = dyn_cast<FileLineColLoc>(loc))
-    os << llvm::sys::path::filename(file.getFilename().getValue()) << ":"
-       << file.getLine();
-  else
-    os << "buffer";
-  os << "#" << index;
-  return name;
-}
-
-BufferReport mlir::tmc::collectBuffers(func::FuncOp func) {
-  // Number the ops in pre-order; each op's subtree spans [index, end].
-  llvm::DenseMap<Operation *, int64_t> index, end;
-  int64_t counter = 0;
-  std::function<void(Operation *)> number = [&](Operation *op) {
-    index[op] = counter++;
-    for (Region &region : op->getRegions())
-      for (Block &block : region)
-        for (Operation &nested : block)
-          number(&nested);
-    end[op] = counter - 1;
+void mlir::tmc::readBufferPlan(ModuleOp module, ModelReport &report) {
+  auto intAttr = [&](StringRef name) -> int64_t {
+    if (auto attr = module->getAttrOfType<IntegerAttr>(name))
+      return attr.getInt();
+    return 0;
   };
-  for (Operation &op : func.getBody().front())
-    number(&op);
-
-  BufferReport report;
-  std::vector<std::pair<int64_t, int64_t>> events; // (point, +/- bytes)
-  unsigned count = 0;
-  func.walk([&](memref::AllocOp alloc) {
-    MemRefType type = alloc.getType();
-    if (!type.hasStaticShape())
-      return;
+  report.arenaBytes = intAttr("tmc.arena_bytes");
+  report.lowerBoundBytes = intAttr("tmc.lower_bound_bytes");
+  report.buffersTotalBytes = intAttr("tmc.buffers_total_bytes");
+  auto plan = module->getAttrOfType<ArrayAttr>("tmc.buffer_plan");
+  if (!plan)
+    return;
+  for (Attribute attr : plan) {
+    auto entry = cast<DictionaryAttr>(attr);
     BufferInfo info;
-    info.name = bufferName(alloc, count++);
-    info.size = type.getNumElements() *
-                static_cast<int64_t>(
-                    llvm::divideCeil(type.getElementTypeBitWidth(), 8));
-    info.firstUse = index[alloc];
-    info.lastUse = info.firstUse;
-    info.inLoop = alloc->getParentOfType<LoopLikeOpInterface>() != nullptr;
-    // Follow aliases (views, casts) to every real use; a use nested in an
-    // op of the allocation's block keeps the buffer live through that op.
-    SmallVector<Value> worklist = {alloc.getResult()};
-    while (!worklist.empty()) {
-      Value value = worklist.pop_back_val();
-      for (Operation *user : value.getUsers()) {
-        if (isa<memref::DeallocOp>(user))
-          continue;
-        if (auto view = dyn_cast<ViewLikeOpInterface>(user))
-          if (view.getViewSource() == value)
-            worklist.push_back(view->getResult(0));
-        if (isa<memref::CastOp, memref::ReinterpretCastOp,
-                memref::ExpandShapeOp, memref::CollapseShapeOp>(user))
-          worklist.push_back(user->getResult(0));
-        Operation *ancestor = alloc->getBlock()->findAncestorOpInBlock(*user);
-        if (ancestor)
-          info.lastUse = std::max(info.lastUse, end[ancestor]);
-      }
-    }
-    report.totalBytes += info.size;
-    events.push_back({info.firstUse, info.size});
-    events.push_back({info.lastUse + 1, -info.size});
+    info.name = entry.getAs<StringAttr>("name").str();
+    info.size = entry.getAs<IntegerAttr>("size").getInt();
+    info.offset = entry.getAs<IntegerAttr>("offset").getInt();
+    info.firstUse = entry.getAs<IntegerAttr>("first_use").getInt();
+    info.lastUse = entry.getAs<IntegerAttr>("last_use").getInt();
     report.buffers.push_back(info);
-  });
-  // Lay buffers out one after another: the plan without reuse.
-  int64_t offset = 0;
-  for (BufferInfo &info : report.buffers) {
-    info.offset = offset;
-    offset += llvm::alignTo(info.size, 64);
   }
-  // Lower bound: the peak of the live bytes over program points.
-  std::sort(events.begin(), events.end(), [](auto a, auto b) {
-    return a.first != b.first ? a.first < b.first : a.second < b.second;
-  });
-  int64_t live = 0;
-  for (auto [point, delta] : events) {
-    live += delta;
-    report.lowerBoundBytes = std::max(report.lowerBoundBytes, live);
-  }
-  return report;
 }
 
 LogicalResult mlir::tmc::writeReport(Location loc, StringRef path,
                                      const ModelReport &report) {
   llvm::json::Array buffers;
-  int64_t unplannedArena = 0;
-  for (const BufferInfo &info : report.buffers.buffers) {
+  for (const BufferInfo &info : report.buffers)
     buffers.push_back(llvm::json::Object{{"name", info.name},
                                          {"size", info.size},
                                          {"offset", info.offset},
                                          {"first_use", info.firstUse},
-                                         {"last_use", info.lastUse},
-                                         {"in_loop", info.inLoop}});
-    unplannedArena = std::max(unplannedArena,
-                              info.offset + static_cast<int64_t>(
-                                                llvm::alignTo(info.size, 64)));
-  }
+                                         {"last_use", info.lastUse}});
+  double ratio = report.lowerBoundBytes
+                     ? double(report.arenaBytes) / report.lowerBoundBytes
+                     : 1.0;
   llvm::json::Object root{
       {"seq_len", report.seqLen},
-      // Without buffer planning every buffer is a separate heap block: the
-      // arena figure is what laying them out without reuse takes.
-      {"arena_bytes", unplannedArena},
-      {"arena_planned", false},
-      {"model_arena_bytes", report.arenaBytes},
-      {"lower_bound_bytes", report.buffers.lowerBoundBytes},
-      {"buffers_total_bytes", report.buffers.totalBytes},
+      {"arena_bytes", report.arenaBytes},
+      {"lower_bound_bytes", report.lowerBoundBytes},
+      {"arena_over_lower_bound", ratio},
+      {"buffers_total_bytes", report.buffersTotalBytes},
       {"weights_bytes_before", report.weightsBytesBefore},
       {"weights_bytes_after", report.weightsBytesAfter},
       {"buffers", std::move(buffers)},

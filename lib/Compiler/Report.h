@@ -8,7 +8,7 @@
 #ifndef TMC_LIB_COMPILER_REPORT_H
 #define TMC_LIB_COMPILER_REPORT_H
 
-#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Location.h"
 
 #include <string>
@@ -17,38 +17,27 @@
 namespace mlir {
 namespace tmc {
 
-/// One buffer the compiled code allocates, with its live range in program
-/// points (ops of the bufferized model function, numbered in pre-order).
+/// One buffer of the plan, as reported.
 struct BufferInfo {
   std::string name;
   int64_t size = 0;
   int64_t offset = 0;
   int64_t firstUse = 0;
   int64_t lastUse = 0;
-  /// True when the buffer is allocated inside a loop (one instance live at
-  /// a time, allocated per iteration).
-  bool inLoop = false;
 };
-
-struct BufferReport {
-  std::vector<BufferInfo> buffers;
-  /// Max over program points of the bytes live there.
-  int64_t lowerBoundBytes = 0;
-  /// Sum of all buffer sizes.
-  int64_t totalBytes = 0;
-};
-
-/// Collects the allocations of a bufferized function and their live ranges;
-/// offsets lay the buffers out one after another (no reuse).
-BufferReport collectBuffers(func::FuncOp func);
 
 struct ModelReport {
   int64_t seqLen = 0;
   int64_t weightsBytesBefore = 0;
   int64_t weightsBytesAfter = 0;
   int64_t arenaBytes = 0;
-  BufferReport buffers;
+  int64_t lowerBoundBytes = 0;
+  int64_t buffersTotalBytes = 0;
+  std::vector<BufferInfo> buffers;
 };
+
+/// Reads the plan that tmc-plan-buffers recorded on `module`.
+void readBufferPlan(ModuleOp module, ModelReport &report);
 
 /// Writes report.json (CONTRACT.md, docs/MemoryReport.md).
 LogicalResult writeReport(Location loc, StringRef path,

@@ -55,6 +55,12 @@ void mlir::tmc::buildTmcCpuPipeline(OpPassManager &pm,
   outParams.hoistStaticAllocs = true;
   outParams.modifyPublicFunctions = true;
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  pm.addPass(createCanonicalizerPass());
+  if (options.planBuffers) {
+    pm.addPass(createTmcPlanBuffers());
+    if (options.checkBufferPlan)
+      pm.addPass(createTmcCheckBufferPlan());
+  }
   bufferization::BufferDeallocationPipelineOptions dealloc;
   bufferization::buildBufferDeallocationPipeline(pm, dealloc);
   pm.addPass(createCSEPass());

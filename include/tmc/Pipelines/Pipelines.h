@@ -35,6 +35,15 @@ struct TmcCpuPipelineOptions
       llvm::cl::desc("Directory against which a relative tfm.weights_file "
                      "resolves"),
       llvm::cl::init("")};
+  Option<bool> planBuffers{
+      *this, "plan-buffers",
+      llvm::cl::desc("Place intermediate buffers in one arena (otherwise "
+                     "heap allocations)"),
+      llvm::cl::init(true)};
+  Option<bool> checkBufferPlan{
+      *this, "check-buffer-plan",
+      llvm::cl::desc("Verify the buffer plan on the rewritten IR"),
+      llvm::cl::init(true)};
   Option<bool> useKernels{
       *this, "use-kernels",
       llvm::cl::desc("Call TMC's GEMM kernels for matmuls (otherwise plain "
@@ -44,8 +53,9 @@ struct TmcCpuPipelineOptions
 
 /// Builds the pipeline from a tfm model to the LLVM dialect with the
 /// compiled-model ABI: fix the sequence length, inline layers, bind and pack
-/// the weights, lower to linalg, bufferize, call TMC's kernels for matmuls,
-/// lower to loops and to LLVM, and export the ABI entry points.
+/// the weights, lower to linalg, bufferize, plan the buffers in one arena
+/// (and check the plan), call TMC's kernels for matmuls, lower to loops and
+/// to LLVM, and export the ABI entry points.
 void buildTmcCpuPipeline(OpPassManager &pm,
                          const TmcCpuPipelineOptions &options);
 

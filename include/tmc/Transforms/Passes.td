@@ -30,6 +30,44 @@ def TmcPackWeights : Pass<"tmc-pack-weights", "::mlir::ModuleOp"> {
   ];
 }
 
+def TmcPlanBuffers : Pass<"tmc-plan-buffers", "::mlir::ModuleOp"> {
+  let summary = "Place every buffer of the model in one arena";
+  let description = [{
+    Runs on bufferized code, before deallocation. For every function with an
+    `arena` argument (named by `tfm.name = "arena"`, added by
+    `tfm-bind-weights`), computes the live range of each statically shaped
+    `memref.alloc` (following views, casts and loop-carried aliases; see
+    BufferLiveness.h), assigns each an offset in the arena so that buffers
+    live at the same time never overlap, and rewrites the allocation into a
+    `memref.view` of the arena. Several strategies are tried (largest first
+    with best fit, largest first with first fit, in order of first use with
+    first fit) and the smallest arena is kept; offsets are aligned to
+    `alignment` bytes. Records on the module `tmc.arena_bytes`, the plan
+    (`tmc.buffer_plan`: name, size, offset, first and last use of each
+    buffer), `tmc.lower_bound_bytes` (the peak of live bytes over program
+    points, which no plan can beat) and `tmc.buffers_total_bytes`.
+    Allocations that escape (returned) or are dynamically shaped stay heap
+    allocations.
+  }];
+  let options = [
+    Option<"alignment", "alignment", "int64_t", /*default=*/"64",
+           "Byte alignment of every buffer's offset in the arena">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+def TmcCheckBufferPlan : Pass<"tmc-check-buffer-plan", "::mlir::ModuleOp"> {
+  let summary = "Verify that no two live views of the arena overlap";
+  let description = [{
+    An independent check of a buffer plan, on the rewritten IR: collects
+    every `memref.view` of a function's arena argument, recomputes its live
+    range and its byte range from the IR, and fails with a diagnostic naming
+    both views when two of them are live at the same time and overlap, or
+    when one does not fit in `tmc.arena_bytes`.
+  }];
+}
+
 def TmcLinalgToKernels : Pass<"tmc-linalg-to-kernels", "::mlir::ModuleOp"> {
   let summary = "Replace f32 matmuls on memrefs by calls to TMC's kernels";
   let description = [{

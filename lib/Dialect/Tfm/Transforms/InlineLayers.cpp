@@ -31,10 +31,10 @@ struct InlineLayer : public OpRewritePattern<LayerOp> {
                                 PatternRewriter &rewriter) const override {
     Block &body = layer.getBody().front();
     auto yield = cast<YieldOp>(body.getTerminator());
-    SmallVector<Value> results(yield.getOperands());
-    rewriter.eraseOp(yield);
+    // Inline first: a yielded body argument then reads as the layer's input.
     rewriter.inlineBlockBefore(&body, layer, layer.getInputs());
-    rewriter.replaceOp(layer, results);
+    rewriter.replaceOp(layer, yield.getOperands());
+    rewriter.eraseOp(yield);
     return success();
   }
 };
