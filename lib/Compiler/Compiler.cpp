@@ -191,6 +191,9 @@ LogicalResult mlir::tmc::compileModel(ModuleOp module,
   pipeline.weightsOutput = file("weights.bin");
   pipeline.weightsBaseDir = options.weightsBaseDir;
   pipeline.useKernels = options.useKernels;
+  pipeline.planBuffers = options.planBuffers;
+  pipeline.attentionBlockQ = options.attentionBlockQ;
+  pipeline.attentionBlockK = options.attentionBlockK;
   buildTmcCpuPipeline(pm, pipeline);
   if (failed(pm.run(module)))
     return failure();

@@ -39,7 +39,10 @@ void mlir::tmc::buildTmcCpuPipeline(OpPassManager &pm,
   pm.addPass(createTmcPackWeights(pack));
 
   // linalg on tensors.
-  pm.addPass(createConvertTfmToLinalg());
+  ConvertTfmToLinalgOptions lowering;
+  lowering.blockQ = options.attentionBlockQ;
+  lowering.blockK = options.attentionBlockK;
+  pm.addPass(createConvertTfmToLinalg(lowering));
   pm.addPass(createCanonicalizerPass());
   // No CSE before bufferization: merging two identical fills would make one
   // buffer the destination of two ops and force a copy.

@@ -194,7 +194,7 @@ bool tmc::rt::gemmSmallMAvx2(const GemmArgs &g) {
     smallRows(g, nn, 0, g.n);
     return true;
   }
-  int64_t parts = minI64(chunks, int64_t(threads) * 4);
+  int64_t parts = minI64(chunks, int64_t(threads) * (nn ? 1 : 4));
   parallelFor(parts, [&](int64_t part) {
     int64_t c0 = chunks * part / parts, c1 = chunks * (part + 1) / parts;
     smallRows(g, nn, c0 * kChunk, minI64(g.n, c1 * kChunk));

@@ -10,6 +10,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Interfaces/ControlFlowInterfaces.h"
+#include "mlir/Interfaces/LoopLikeInterface.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 #include "llvm/ADT/SetVector.h"
 
@@ -33,8 +34,12 @@ BufferLiveness::BufferLiveness(func::FuncOp func) {
 }
 
 /// Adds to `aliases` every value that may refer to the memory of `root`.
+/// Fails when `root` escapes the function or is defined in a loop and
+/// carried to a later iteration: one fixed place cannot hold the buffers of
+/// two iterations at once.
 static LogicalResult collectAliases(Value root,
                                     llvm::SetVector<Value> &aliases) {
+  Operation *rootDef = root.getDefiningOp();
   SmallVector<Value> worklist = {root};
   aliases.insert(root);
   auto add = [&](Value v) {
@@ -63,6 +68,9 @@ static LogicalResult collectAliases(Value root,
       if (user->hasTrait<OpTrait::IsTerminator>()) {
         Operation *parent = user->getParentOp();
         unsigned n = use.getOperandNumber();
+        if (rootDef && isa<LoopLikeOpInterface>(parent) &&
+            parent->isProperAncestor(rootDef))
+          return failure();
         if (auto forOp = dyn_cast<scf::ForOp>(parent)) {
           add(forOp.getResult(n));
           add(forOp.getRegionIterArgs()[n]);
@@ -82,7 +90,14 @@ static LogicalResult collectAliases(Value root,
           add(forOp.getRegionIterArgs()[n]);
           add(forOp.getResult(n));
         }
+        continue;
       }
+      // Any other op may return the buffer (a call, a select, a while
+      // loop): its memref results alias it. Uses inside the op's regions
+      // are covered by the op itself being a use.
+      for (Value result : user->getResults())
+        if (isa<BaseMemRefType>(result.getType()))
+          add(result);
     }
   }
   return success();

@@ -157,11 +157,23 @@ struct TmcPackWeightsPass
       written += bytes.size();
     };
     for (Attribute entryAttr : layout) {
-      auto entry = cast<DictionaryAttr>(entryAttr);
-      StringRef name = entry.getAs<StringAttr>("name").getValue();
-      int64_t offset = entry.getAs<IntegerAttr>("offset").getInt();
-      auto type = cast<RankedTensorType>(
-          entry.getAs<TypeAttr>("type").getValue());
+      auto entry = dyn_cast<DictionaryAttr>(entryAttr);
+      auto nameAttr = entry ? entry.getAs<StringAttr>("name") : StringAttr();
+      auto offsetAttr =
+          entry ? entry.getAs<IntegerAttr>("offset") : IntegerAttr();
+      auto typeAttr = entry ? entry.getAs<TypeAttr>("type") : TypeAttr();
+      auto type = typeAttr ? dyn_cast<RankedTensorType>(typeAttr.getValue())
+                           : RankedTensorType();
+      if (!nameAttr || !offsetAttr || offsetAttr.getInt() < 0 || !type ||
+          !type.hasStaticShape() || !type.getElementType().isIntOrFloat()) {
+        module.emitError("tmc.weight_layout: malformed entry ")
+            << entryAttr
+            << "; expected {name, offset, type[, value]} as tfm-bind-weights "
+               "records them";
+        return signalPassFailure();
+      }
+      StringRef name = nameAttr.getValue();
+      int64_t offset = offsetAttr.getInt();
       int64_t bytes = type.getNumElements() *
                       (type.getElementTypeBitWidth() / 8);
       if (offset < written) {

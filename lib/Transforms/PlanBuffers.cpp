@@ -11,6 +11,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Builders.h"
 #include "llvm/Support/Path.h"
@@ -61,6 +62,26 @@ static std::string bufferName(Operation *op, unsigned index) {
     os << "buffer";
   os << "#" << index;
   return name;
+}
+
+/// Whether `alloc` can live at one fixed place of `arena`: a statically
+/// shaped, identity-layout buffer of a byte-addressable element type in the
+/// arena's memory space, nested only in sequential control flow. An
+/// allocation in a parallel loop's body exists once per concurrent
+/// iteration, so it stays a heap allocation.
+static bool isPlannable(memref::AllocOp alloc, Value arena) {
+  MemRefType type = alloc.getType();
+  if (!type.hasStaticShape() || !type.getLayout().isIdentity() ||
+      !type.getElementType().isIntOrFloat() ||
+      type.getMemorySpace() !=
+          cast<MemRefType>(arena.getType()).getMemorySpace())
+    return false;
+  for (Operation *parent = alloc->getParentOp(); !isa<func::FuncOp>(parent);
+       parent = parent->getParentOp())
+    if (!isa<scf::ForOp, scf::WhileOp, scf::IfOp, scf::ExecuteRegionOp>(
+            parent))
+      return false;
+  return true;
 }
 
 namespace {
@@ -119,13 +140,22 @@ struct TmcPlanBuffersPass
       Value arena = getArena(func);
       if (!arena || func.isExternal())
         continue;
+      auto arenaType = dyn_cast<MemRefType>(arena.getType());
+      if (!arenaType || arenaType.getRank() != 1 ||
+          !arenaType.getElementType().isInteger(8) ||
+          !arenaType.getLayout().isIdentity()) {
+        func.emitError("tmc-plan-buffers: the arena argument must be a 1-D "
+                       "memref of i8, got ")
+            << arena.getType();
+        return signalPassFailure();
+      }
       BufferLiveness liveness(func);
       SmallVector<memref::AllocOp> allocs;
       SmallVector<PlannedBuffer> buffers;
       func.walk([&](memref::AllocOp alloc) {
-        MemRefType type = alloc.getType();
-        if (!type.hasStaticShape() || !type.getLayout().isIdentity())
+        if (!isPlannable(alloc, arena))
           return;
+        MemRefType type = alloc.getType();
         FailureOr<LiveRange> range = liveness.getLiveRange(alloc);
         if (failed(range))
           return;
@@ -236,7 +266,8 @@ struct TmcCheckBufferPlanPass
         }
         FailureOr<LiveRange> range = liveness.getLiveRange(view);
         if (failed(range)) {
-          view.emitOpError("arena view escapes the function");
+          view.emitOpError("arena view escapes the function or is carried "
+                           "across loop iterations");
           return signalPassFailure();
         }
         PlannedBuffer buffer;

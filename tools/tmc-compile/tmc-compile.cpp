@@ -50,6 +50,17 @@ static cl::opt<bool> noKernels("no-kernels",
                                cl::desc("Lower matmuls to plain loops instead "
                                         "of calling TMC's GEMM kernels"),
                                cl::cat(category));
+static cl::opt<int64_t> attentionBlockQ(
+    "attention-block-q", cl::init(64),
+    cl::desc("Queries per attention tile (default 64)"), cl::cat(category));
+static cl::opt<int64_t> attentionBlockK(
+    "attention-block-k", cl::init(64),
+    cl::desc("Keys per attention tile (default 64)"), cl::cat(category));
+static cl::opt<bool>
+    noPlanBuffers("no-plan-buffers",
+                  cl::desc("Do not plan buffers into one arena: every "
+                           "intermediate buffer is a heap allocation"),
+                  cl::cat(category));
 static cl::opt<bool> quiet("quiet", cl::desc("Do not print progress lines"),
                            cl::cat(category));
 
@@ -167,6 +178,9 @@ int main(int argc, char **argv) {
   options.cpu = cpu;
   options.runtimeDir = std::string(runtimeDir);
   options.useKernels = !noKernels;
+  options.planBuffers = !noPlanBuffers;
+  options.attentionBlockQ = attentionBlockQ;
+  options.attentionBlockK = attentionBlockK;
   options.verbose = !quiet;
   if (failed(tmc::compileModel(*module, options)))
     return 1;

@@ -31,8 +31,14 @@ struct CompileOptions {
   /// Directory holding TMC's runtime library (libtmcrt.so), which the
   /// compiled model links against and which is copied next to it.
   std::string runtimeDir;
+  /// Attention tile sizes (queries x keys).
+  int64_t attentionBlockQ = 64;
+  int64_t attentionBlockK = 64;
   /// Call TMC's GEMM kernels for matmuls (otherwise loops).
   bool useKernels = true;
+  /// Place intermediate buffers in one planned arena (otherwise each is a
+  /// heap allocation and the arena is empty).
+  bool planBuffers = true;
   /// Print one progress line per stage on stderr.
   bool verbose = false;
 };

@@ -19,15 +19,27 @@ def ConvertTfmToLinalg : Pass<"convert-tfm-to-linalg", "::mlir::ModuleOp"> {
     - norms, activations and residual adds become `linalg.generic` ops
       (reductions in fp32 over the last dimension, then elementwise);
     - `tfm.embedding` and `tfm.rope` become gathers in a `linalg.generic`;
-    - `tfm.attention` becomes a loop over batch and heads (`scf.for`) that,
-      per head, computes the scores with a `linalg.matmul` against the
-      transposed keys, masks (causal and sparsity pattern) and applies a
-      numerically safe softmax (row maximum subtracted), and multiplies by
-      the values: the scores of one head at a time are live, never all
-      heads' together.
+    - `tfm.attention` becomes a tiled loop nest with an online softmax
+      (FlashAttention's schedule): per batch, head and block of `block-q`
+      queries, a running row maximum, row sum and output accumulator are
+      updated one block of `block-k` keys at a time (scores by a
+      `linalg.matmul` against the transposed keys, then `p v` by another).
+      Only a `block-q x block-k` tile of scores is live, whatever the
+      sequence length. Causal attention skips the key blocks above the
+      diagonal; a sparsity pattern's kept blocks are enumerated at compile
+      time into constant tables, so the loop visits only those, and a
+      constant element mask serves the blocks kept only in part. Sequence
+      lengths that are not multiples of the block sizes get a tail block
+      of the exact remaining size.
     Parameters must already be bound (`tfm-bind-weights`) and layers
     inlined (`tfm-inline-layers`); shapes must be static (`tfm-set-seq-len`).
   }];
+  let options = [
+    Option<"blockQ", "block-q", "int64_t", /*default=*/"64",
+           "Queries per attention tile">,
+    Option<"blockK", "block-k", "int64_t", /*default=*/"64",
+           "Keys per attention tile">
+  ];
   let dependentDialects = [
     "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
     "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",

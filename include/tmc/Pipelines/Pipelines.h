@@ -35,6 +35,12 @@ struct TmcCpuPipelineOptions
       llvm::cl::desc("Directory against which a relative tfm.weights_file "
                      "resolves"),
       llvm::cl::init("")};
+  Option<int64_t> attentionBlockQ{
+      *this, "attention-block-q",
+      llvm::cl::desc("Queries per attention tile"), llvm::cl::init(64)};
+  Option<int64_t> attentionBlockK{
+      *this, "attention-block-k",
+      llvm::cl::desc("Keys per attention tile"), llvm::cl::init(64)};
   Option<bool> planBuffers{
       *this, "plan-buffers",
       llvm::cl::desc("Place intermediate buffers in one arena (otherwise "

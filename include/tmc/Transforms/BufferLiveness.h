@@ -30,18 +30,23 @@ struct LiveRange {
 ///
 /// A buffer is live from its definition to its last use, where uses are
 /// followed through aliases: view-like ops (subview, view, reinterpret and
-/// ordinary casts, expand/collapse shape) and region control flow (a buffer
-/// yielded by `scf.yield` aliases the loop's block argument and result). A
-/// use nested in an op keeps the buffer live through that whole op when the
-/// buffer was defined outside of it (a buffer used in a loop is live for
-/// the whole loop); a buffer defined inside a loop and used only there is
-/// live for part of one iteration, which is safe for sequential loops.
+/// ordinary casts, expand/collapse shape), region control flow (a buffer
+/// yielded by `scf.yield` aliases the loop's block argument and result) and
+/// the memref results of any other op that uses it (a call, a select, an
+/// `scf.while`). A use nested in an op keeps the buffer live through that
+/// whole op when the buffer was defined outside of it (a buffer used in a
+/// loop is live for the whole loop); a buffer defined inside a loop and
+/// used only there is live for part of one iteration, which is safe for
+/// sequential loops. A buffer defined inside a loop and yielded to the loop
+/// (carried to the next iteration) has no live range: each iteration needs
+/// its own.
 class BufferLiveness {
 public:
   explicit BufferLiveness(func::FuncOp func);
 
   /// Returns the live range of `buffer`, or failure when it escapes the
-  /// function (returned, or passed to a call that may keep it).
+  /// function (returned) or is carried across the iterations of a loop
+  /// that defines it.
   FailureOr<LiveRange> getLiveRange(Value buffer) const;
 
   /// Returns the program point of `op`.

@@ -1,8 +1,16 @@
 //===- Attention.cpp - Lower tfm.attention ----------------------*- C++ -*-===//
 //
-// This file lowers tfm.attention to a loop over batch and heads; each head's
-// scores are computed with a matmul against the transposed keys, masked,
-// put through a max-subtracted softmax and multiplied by the values.
+// This file lowers tfm.attention to a tiled loop nest with an online softmax
+// (FlashAttention's schedule): for each batch, head and block of queries, a
+// running row maximum, a running row sum and an output accumulator are
+// updated one block of keys at a time. Only a block_q x block_k tile of
+// scores is ever live, whatever the sequence length.
+//
+// Causal attention visits only the key blocks at or below the diagonal.
+// With a sparsity pattern, the key blocks each query block keeps are
+// enumerated at compile time (the shapes are static) into constant tables:
+// the loop visits only those blocks, blocks the pattern keeps entirely need
+// no mask, and partially kept blocks read a constant element mask.
 //
 //===----------------------------------------------------------------------===//
 
@@ -23,186 +31,448 @@ using namespace mlir::tfm;
 
 namespace {
 
-/// Extracts the [len, headDim] slice of head `head` of batch `batch` from a
-/// [B, len, heads * headDim] tensor.
-static Value extractHead(OpBuilder &b, Location loc, Value source, Value batch,
-                         Value featureOffset, int64_t len, int64_t headDim) {
-  auto type = RankedTensorType::get(
-      {len, headDim},
-      cast<RankedTensorType>(source.getType()).getElementType());
-  SmallVector<OpFoldResult> offsets = {batch, b.getIndexAttr(0),
-                                       featureOffset};
-  SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), b.getIndexAttr(len),
-                                     b.getIndexAttr(headDim)};
-  SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
-  return tensor::ExtractSliceOp::create(b, loc, type, source, offsets, sizes,
-                                        strides);
+/// The key blocks each query block visits under a sparsity pattern, and the
+/// element masks of the blocks it keeps only in part.
+struct BlockTable {
+  /// For query block qb, entries [offsets[qb], offsets[qb + 1]).
+  SmallVector<int32_t> offsets;
+  /// Key block of each entry (the tail block, if any, is numFullKeyBlocks).
+  SmallVector<int32_t> keyBlocks;
+  /// Index into `masks` of each entry, or -1 when the block is kept whole.
+  SmallVector<int32_t> maskIndex;
+  /// Element masks, blockQ x blockK bytes each (1: kept).
+  SmallVector<int8_t> masks;
+  int64_t numMasks = 0;
+};
+
+/// Enumerates the blocks a pattern keeps (intersected with the causal mask
+/// when `causal`). Queries are the last seqQ of seqK positions.
+static BlockTable buildBlockTable(SparsityPatternAttrInterface pattern,
+                                  bool causal, int64_t seqQ, int64_t seqK,
+                                  int64_t blockQ, int64_t blockK) {
+  BlockTable table;
+  int64_t shift = seqK - seqQ;
+  int64_t numQ = llvm::divideCeil(seqQ, blockQ);
+  int64_t numK = llvm::divideCeil(seqK, blockK);
+  SmallVector<int8_t> mask(blockQ * blockK);
+  table.offsets.push_back(0);
+  for (int64_t qb = 0; qb < numQ; ++qb) {
+    int64_t q0 = qb * blockQ, q1 = std::min(seqQ, q0 + blockQ);
+    for (int64_t kb = 0; kb < numK; ++kb) {
+      int64_t k0 = kb * blockK, k1 = std::min(seqK, k0 + blockK);
+      if (causal && k0 > q1 - 1 + shift)
+        break;
+      int64_t kept = 0, total = (q1 - q0) * (k1 - k0);
+      std::fill(mask.begin(), mask.end(), 0);
+      for (int64_t i = q0; i < q1; ++i)
+        for (int64_t j = k0; j < k1; ++j) {
+          bool keep = pattern.isKept(i + shift, j, seqK) &&
+                      (!causal || j <= i + shift);
+          mask[(i - q0) * blockK + (j - k0)] = keep;
+          kept += keep;
+        }
+      if (kept == 0)
+        continue;
+      table.keyBlocks.push_back(kb);
+      if (kept == total) {
+        table.maskIndex.push_back(-1);
+        continue;
+      }
+      table.maskIndex.push_back(table.numMasks++);
+      table.masks.append(mask.begin(), mask.end());
+    }
+    table.offsets.push_back(table.keyBlocks.size());
+  }
+  return table;
 }
 
+/// Emits the loop nest of one tfm.attention op.
+class AttentionEmitter {
+public:
+  AttentionEmitter(AttentionOp op, int64_t blockQ, int64_t blockK)
+      : op(op), loc(op.getLoc()) {
+    RankedTensorType qType = op.getQuery().getType();
+    batch = qType.getDimSize(0);
+    seqQ = qType.getDimSize(1);
+    seqK = op.getKey().getType().getDimSize(1);
+    heads = op.getNumHeads();
+    group = heads / op.getNumKvHeads();
+    headDim = op.getHeadDim();
+    scale = op.getScaleOrDefault();
+    causal = op.getCausal();
+    shift = seqK - seqQ;
+    this->blockQ = std::min(blockQ, seqQ);
+    this->blockK = std::min(blockK, seqK);
+    numFullQ = seqQ / this->blockQ;
+    tailQ = seqQ % this->blockQ;
+    numFullK = seqK / this->blockK;
+    tailK = seqK % this->blockK;
+  }
+
+  Value emit(PatternRewriter &rewriter) {
+    if (std::optional<SparsityPatternAttrInterface> pattern =
+            op.getSparsity()) {
+      table = buildBlockTable(*pattern, causal, seqQ, seqK, blockQ, blockK);
+      createTableConstants(rewriter);
+    }
+    Value init = createEmpty(rewriter, loc,
+                             cast<RankedTensorType>(op.getType()));
+    auto batchLoop = scf::ForOp::create(
+        rewriter, loc, idx(rewriter, 0), idx(rewriter, batch),
+        idx(rewriter, 1), ValueRange{init},
+        [&](OpBuilder &b, Location, Value bIdx, ValueRange bArgs) {
+          auto headLoop = scf::ForOp::create(
+              b, loc, idx(b, 0), idx(b, heads), idx(b, 1), ValueRange{bArgs[0]},
+              [&](OpBuilder &hb, Location, Value h, ValueRange hArgs) {
+                Value result = hArgs[0];
+                if (numFullQ > 0) {
+                  auto qLoop = scf::ForOp::create(
+                      hb, loc, idx(hb, 0), idx(hb, numFullQ), idx(hb, 1),
+                      ValueRange{result},
+                      [&](OpBuilder &qbb, Location, Value qb, ValueRange qArgs) {
+                        Value out = emitQueryBlock(qbb, bIdx, h, qb, blockQ,
+                                                   qArgs[0]);
+                        scf::YieldOp::create(qbb, loc, out);
+                      });
+                  result = qLoop.getResult(0);
+                }
+                if (tailQ > 0)
+                  result = emitQueryBlock(hb, bIdx, h, idx(hb, numFullQ), tailQ,
+                                          result);
+                scf::YieldOp::create(hb, loc, result);
+              });
+          scf::YieldOp::create(b, loc, headLoop.getResult(0));
+        });
+    return batchLoop.getResult(0);
+  }
+
+private:
+  static Value idx(OpBuilder &b, Location l, int64_t v) {
+    return arith::ConstantIndexOp::create(b, l, v);
+  }
+  Value idx(OpBuilder &b, int64_t v) const { return idx(b, loc, v); }
+
+  RankedTensorType f32Type(OpBuilder &b, ArrayRef<int64_t> shape) const {
+    return RankedTensorType::get(shape, b.getF32Type());
+  }
+
+  /// Extracts rows [row0, row0 + len) of head feature slice `feature0` of
+  /// batch `bIdx` from a [B, len, heads * headDim] tensor as [len, headDim].
+  Value extractRows(OpBuilder &b, Value source, Value bIdx, Value row0,
+                    int64_t len, Value feature0) const {
+    SmallVector<OpFoldResult> offsets = {bIdx, row0, feature0};
+    SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), b.getIndexAttr(len),
+                                       b.getIndexAttr(headDim)};
+    SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
+    return tensor::ExtractSliceOp::create(b, loc, f32Type(b, {len, headDim}),
+                                          source, offsets, sizes, strides);
+  }
+
+  /// A parallel linalg.generic over `dest` that reads `dest` itself (the
+  /// last body argument) and `inputs`, and writes `dest`.
+  Value buildInPlace(OpBuilder &b, ValueRange inputs,
+                     ArrayRef<AffineMap> inputMaps, Value dest,
+                     BodyFn body) const {
+    auto type = cast<RankedTensorType>(dest.getType());
+    SmallVector<AffineMap> maps(inputMaps);
+    maps.push_back(b.getMultiDimIdentityMap(type.getRank()));
+    SmallVector<utils::IteratorType> iterators(type.getRank(),
+                                               utils::IteratorType::parallel);
+    return linalg::GenericOp::create(
+               b, loc, TypeRange{type}, inputs, ValueRange{dest}, maps,
+               iterators,
+               [&](OpBuilder &nb, Location nl, ValueRange args) {
+                 linalg::YieldOp::create(nb, nl, body(nb, nl, args));
+               })
+        .getResult(0);
+  }
+
+  void createTableConstants(OpBuilder &b) {
+    auto i32Tensor = [&](ArrayRef<int32_t> values) -> Value {
+      auto type = RankedTensorType::get({static_cast<int64_t>(values.size())},
+                                        b.getI32Type());
+      return arith::ConstantOp::create(b, loc,
+                                       DenseElementsAttr::get(type, values));
+    };
+    offsetsTable = i32Tensor(table.offsets);
+    keyBlockTable = i32Tensor(table.keyBlocks.empty()
+                                  ? ArrayRef<int32_t>{0}
+                                  : ArrayRef<int32_t>(table.keyBlocks));
+    maskIndexTable = i32Tensor(table.maskIndex.empty()
+                                   ? ArrayRef<int32_t>{-1}
+                                   : ArrayRef<int32_t>(table.maskIndex));
+    if (table.numMasks > 0) {
+      auto type = RankedTensorType::get({table.numMasks, blockQ, blockK},
+                                        b.getIntegerType(8));
+      maskTable = arith::ConstantOp::create(
+          b, loc, DenseElementsAttr::get(type, ArrayRef<int8_t>(table.masks)));
+    }
+  }
+
+  /// Reads element `i` of an i32 table as an index.
+  Value readTable(OpBuilder &b, Value table, Value i) const {
+    Value v = tensor::ExtractOp::create(b, loc, table, ValueRange{i});
+    return arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
+  }
+
+  /// Processes one block of `qLen` queries starting at block `qb`; returns
+  /// `result` with the block's output inserted.
+  Value emitQueryBlock(OpBuilder &b, Value bIdx, Value h, Value qb,
+                       int64_t qLen, Value result) {
+    Value q0 = arith::MulIOp::create(b, loc, qb, idx(b, blockQ));
+    Value qFeature = arith::MulIOp::create(b, loc, h, idx(b, headDim));
+    Value kvHead = arith::DivUIOp::create(b, loc, h, idx(b, group));
+    Value kvFeature = arith::MulIOp::create(b, loc, kvHead, idx(b, headDim));
+    Value qBlock =
+        extractRows(b, op.getQuery(), bIdx, q0, qLen, qFeature);
+
+    double negInf = -std::numeric_limits<double>::infinity();
+    SmallVector<Value> state = {
+        createFilled(b, loc, f32Type(b, {qLen}), negInf),
+        createFilled(b, loc, f32Type(b, {qLen}), 0.0),
+        createFilled(b, loc, f32Type(b, {qLen, headDim}), 0.0)};
+
+    auto keyBlock = [&](OpBuilder &kb, Value k0, int64_t kLen, Value maskIdx,
+                        ValueRange carried) {
+      return emitKeyBlock(kb, bIdx, kvFeature, qBlock, q0, qLen, k0, kLen,
+                          maskIdx, carried);
+    };
+
+    if (!table.offsets.empty()) {
+      // Sparse: visit the key blocks of this query block's table entries.
+      Value begin = readTable(b, offsetsTable, qb);
+      Value end = readTable(
+          b, offsetsTable, arith::AddIOp::create(b, loc, qb, idx(b, 1)));
+      auto loop = scf::ForOp::create(
+          b, loc, begin, end, idx(b, 1), state,
+          [&](OpBuilder &lb, Location, Value entry, ValueRange carried) {
+            Value kbIdx = readTable(lb, keyBlockTable, entry);
+            Value maskIdx = readTable(lb, maskIndexTable, entry);
+            Value k0 = arith::MulIOp::create(lb, loc, kbIdx, idx(lb, blockK));
+            SmallVector<Value> next;
+            if (tailK == 0) {
+              next = keyBlock(lb, k0, blockK, maskIdx, carried);
+            } else {
+              Value isFull = arith::CmpIOp::create(
+                  lb, loc, arith::CmpIPredicate::ult, kbIdx, idx(lb, numFullK));
+              auto ifOp = scf::IfOp::create(
+                  lb, loc, isFull,
+                  [&](OpBuilder &tb, Location) {
+                    scf::YieldOp::create(
+                        tb, loc, keyBlock(tb, k0, blockK, maskIdx, carried));
+                  },
+                  [&](OpBuilder &eb, Location) {
+                    scf::YieldOp::create(
+                        eb, loc, keyBlock(eb, k0, tailK, maskIdx, carried));
+                  });
+              next = SmallVector<Value>(ifOp.getResults().begin(), ifOp.getResults().end());
+            }
+            scf::YieldOp::create(lb, loc, next);
+          });
+      state = SmallVector<Value>(loop.getResults().begin(), loop.getResults().end());
+    } else {
+      // Dense: all key blocks, or with `causal` those that start at or
+      // before the block's last query.
+      Value numKeyBlocks = idx(b, numFullK);
+      Value keyEnd = idx(b, seqK);
+      if (causal) {
+        Value last = arith::AddIOp::create(b, loc, q0,
+                                           idx(b, qLen + shift));
+        keyEnd = arith::MinUIOp::create(b, loc, last, idx(b, seqK));
+        Value needed = arith::CeilDivUIOp::create(b, loc, keyEnd,
+                                                  idx(b, blockK));
+        numKeyBlocks =
+            arith::MinUIOp::create(b, loc, needed, idx(b, numFullK));
+      }
+      Value noMask = idx(b, -1);
+      auto loop = scf::ForOp::create(
+          b, loc, idx(b, 0), numKeyBlocks, idx(b, 1), state,
+          [&](OpBuilder &lb, Location, Value kbIdx, ValueRange carried) {
+            Value k0 = arith::MulIOp::create(lb, loc, kbIdx, idx(lb, blockK));
+            scf::YieldOp::create(lb, loc,
+                                 keyBlock(lb, k0, blockK, noMask, carried));
+          });
+      state = SmallVector<Value>(loop.getResults().begin(), loop.getResults().end());
+      if (tailK > 0) {
+        Value k0 = idx(b, numFullK * blockK);
+        Value visit = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt,
+                                            keyEnd, k0);
+        auto ifOp = scf::IfOp::create(
+            b, loc, visit,
+            [&](OpBuilder &tb, Location) {
+              scf::YieldOp::create(tb, loc,
+                                   keyBlock(tb, k0, tailK, noMask, state));
+            },
+            [&](OpBuilder &eb, Location) {
+              scf::YieldOp::create(eb, loc, state);
+            });
+        state = SmallVector<Value>(ifOp.getResults().begin(), ifOp.getResults().end());
+      }
+    }
+
+    // out = acc / rowSum, written straight into the result's slice.
+    SmallVector<OpFoldResult> offsets = {bIdx, q0, qFeature};
+    SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), b.getIndexAttr(qLen),
+                                       b.getIndexAttr(headDim)};
+    SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
+    auto outType = f32Type(b, {qLen, headDim});
+    Value dest = tensor::ExtractSliceOp::create(b, loc, outType, result,
+                                                offsets, sizes, strides);
+    AffineMap id2 = b.getMultiDimIdentityMap(2);
+    AffineMap rows = leadingDimsMap(b.getContext(), 2);
+    Value out = buildParallel(
+        b, loc, {state[2], state[1]}, {id2, rows}, dest,
+        [](OpBuilder &nb, Location nl, ValueRange args) -> Value {
+          return arith::DivFOp::create(nb, nl, args[0], args[1]);
+        });
+    return tensor::InsertSliceOp::create(b, loc, out, result, offsets, sizes,
+                                         strides);
+  }
+
+  /// One online-softmax step over `kLen` keys starting at `k0`; `carried`
+  /// is (row max, row sum, accumulator); returns their updated values.
+  SmallVector<Value> emitKeyBlock(OpBuilder &b, Value bIdx, Value kvFeature,
+                                  Value qBlock, Value q0, int64_t qLen,
+                                  Value k0, int64_t kLen, Value maskIdx,
+                                  ValueRange carried) {
+    MLIRContext *ctx = b.getContext();
+    Value kBlock = extractRows(b, op.getKey(), bIdx, k0, kLen, kvFeature);
+    Value vBlock = extractRows(b, op.getValue(), bIdx, k0, kLen, kvFeature);
+    auto tileType = f32Type(b, {qLen, kLen});
+    auto rowType = f32Type(b, {qLen});
+    AffineMap id2 = b.getMultiDimIdentityMap(2);
+    AffineMap rows = leadingDimsMap(ctx, 2);
+    double negInf = -std::numeric_limits<double>::infinity();
+
+    Value scores = buildMatmul(b, loc, qBlock, kBlock,
+                               createFilled(b, loc, tileType, 0.0),
+                               /*transposeB=*/true);
+
+    // Whether element (i, j) of the tile is kept, and its scaled score.
+    auto scaled = [&](OpBuilder &nb, Location nl,
+                      Value score) -> std::pair<Value, Value> {
+      Value s = arith::MulFOp::create(nb, nl, score, f32Const(nb, nl, scale));
+      Value keep = arith::ConstantOp::create(nb, nl, nb.getBoolAttr(true));
+      Value i = linalg::IndexOp::create(nb, nl, 0);
+      Value j = linalg::IndexOp::create(nb, nl, 1);
+      if (maskTable) {
+        Value isPartial = arith::CmpIOp::create(
+            nb, nl, arith::CmpIPredicate::sge, maskIdx, idx(nb, nl, 0));
+        Value safeIdx = arith::MaxSIOp::create(nb, nl, maskIdx, idx(nb, nl, 0));
+        Value byte = tensor::ExtractOp::create(nb, nl, maskTable,
+                                               ValueRange{safeIdx, i, j});
+        Value kept = arith::CmpIOp::create(
+            nb, nl, arith::CmpIPredicate::ne, byte,
+            arith::ConstantOp::create(nb, nl, nb.getI8IntegerAttr(0)));
+        Value notPartial = arith::XOrIOp::create(
+            nb, nl, isPartial,
+            arith::ConstantOp::create(nb, nl, nb.getBoolAttr(true)));
+        keep = arith::OrIOp::create(nb, nl, notPartial, kept);
+      } else if (causal && table.offsets.empty()) {
+        Value qi = arith::AddIOp::create(nb, nl, q0, i);
+        Value limit = arith::AddIOp::create(nb, nl, qi, idx(nb, nl, shift));
+        Value kj = arith::AddIOp::create(nb, nl, k0, j);
+        keep = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ule, kj,
+                                     limit);
+      }
+      return {keep, s};
+    };
+
+    // Block row maximum of the kept scaled scores, then the new maximum.
+    Value blockMax = buildLastDimReduction(
+        b, loc, scores, {}, {}, createFilled(b, loc, rowType, negInf),
+        [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
+          auto [keep, s] = scaled(nb, nl, args[0]);
+          Value candidate = arith::SelectOp::create(nb, nl, keep, s,
+                                                    f32Const(nb, nl, negInf));
+          return arith::MaximumFOp::create(nb, nl, candidate, args[1]);
+        });
+    // The carried state is updated in place (each generic writes into the
+    // carried tensor it reads), so that the loop's iteration arguments
+    // bufferize to the same buffers.
+    AffineMap id1 = b.getMultiDimIdentityMap(1);
+    // alpha = exp(oldMax - max(oldMax, blockMax)), 0 while the row has seen
+    // no key.
+    Value alpha = buildParallel(
+        b, loc, {carried[0], blockMax}, {id1, id1},
+        createEmpty(b, loc, rowType),
+        [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
+          Value newMax = arith::MaximumFOp::create(nb, nl, args[0], args[1]);
+          Value seen = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::ONE,
+                                             args[0], f32Const(nb, nl, negInf));
+          Value e = math::ExpOp::create(
+              nb, nl, arith::SubFOp::create(nb, nl, args[0], newMax));
+          return arith::SelectOp::create(nb, nl, seen, e,
+                                         f32Const(nb, nl, 0.0));
+        });
+    Value newMax = buildInPlace(
+        b, {blockMax}, {id1}, carried[0],
+        [](OpBuilder &nb, Location nl, ValueRange args) -> Value {
+          return arith::MaximumFOp::create(nb, nl, args[0], args[1]);
+        });
+    // p = exp(score - newMax) where kept.
+    Value probs = buildParallel(
+        b, loc, {scores, newMax}, {id2, rows}, createEmpty(b, loc, tileType),
+        [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
+          auto [keep, s] = scaled(nb, nl, args[0]);
+          Value e = math::ExpOp::create(
+              nb, nl, arith::SubFOp::create(nb, nl, s, args[1]));
+          return arith::SelectOp::create(nb, nl, keep, e,
+                                         f32Const(nb, nl, 0.0));
+        });
+    Value blockSum = buildLastDimReduction(
+        b, loc, probs, {}, {}, createFilled(b, loc, rowType, 0.0),
+        [](OpBuilder &nb, Location nl, ValueRange args) -> Value {
+          return arith::AddFOp::create(nb, nl, args[0], args[1]);
+        });
+    // sum = sum * alpha + blockSum
+    Value newSum = buildInPlace(
+        b, {alpha, blockSum}, {id1, id1}, carried[1],
+        [](OpBuilder &nb, Location nl, ValueRange args) -> Value {
+          return arith::AddFOp::create(
+              nb, nl, arith::MulFOp::create(nb, nl, args[2], args[0]),
+              args[1]);
+        });
+    // acc = acc * alpha + p v
+    Value rescaled = buildInPlace(
+        b, {alpha}, {rows}, carried[2],
+        [](OpBuilder &nb, Location nl, ValueRange args) -> Value {
+          return arith::MulFOp::create(nb, nl, args[1], args[0]);
+        });
+    Value acc = buildMatmul(b, loc, probs, vBlock, rescaled,
+                            /*transposeB=*/false);
+    return {newMax, newSum, acc};
+  }
+
+  AttentionOp op;
+  Location loc;
+  int64_t batch, seqQ, seqK, heads, group, headDim, shift;
+  int64_t blockQ, blockK, numFullQ, tailQ, numFullK, tailK;
+  double scale;
+  bool causal;
+  BlockTable table;
+  Value offsetsTable, keyBlockTable, maskIndexTable, maskTable;
+};
+
 struct AttentionLowering : public OpRewritePattern<AttentionOp> {
-  using OpRewritePattern::OpRewritePattern;
+  AttentionLowering(MLIRContext *ctx, int64_t blockQ, int64_t blockK)
+      : OpRewritePattern(ctx), blockQ(blockQ), blockK(blockK) {}
 
   LogicalResult matchAndRewrite(AttentionOp op,
                                 PatternRewriter &rewriter) const override {
     if (failed(checkStaticF32(rewriter, op)))
       return failure();
-    Location loc = op.getLoc();
-    MLIRContext *ctx = rewriter.getContext();
-    RankedTensorType qType = op.getQuery().getType();
-    RankedTensorType kType = op.getKey().getType();
-    int64_t batch = qType.getDimSize(0), seqQ = qType.getDimSize(1);
-    int64_t seqK = kType.getDimSize(1);
-    int64_t heads = op.getNumHeads(), kvHeads = op.getNumKvHeads();
-    int64_t headDim = op.getHeadDim(), group = heads / kvHeads;
-    double scale = op.getScaleOrDefault();
-    bool causal = op.getCausal();
-    // Queries are the last seqQ positions of the seqK keys.
-    int64_t queryShift = seqK - seqQ;
-
-    // A sparsity pattern becomes a constant [seqQ, seqK] keep-mask.
-    Value patternMask;
-    if (std::optional<SparsityPatternAttrInterface> pattern = op.getSparsity()) {
-      SmallVector<int8_t> keep(seqQ * seqK);
-      for (int64_t i = 0; i < seqQ; ++i)
-        for (int64_t j = 0; j < seqK; ++j)
-          keep[i * seqK + j] = pattern->isKept(i + queryShift, j, seqK);
-      auto maskType =
-          RankedTensorType::get({seqQ, seqK}, rewriter.getIntegerType(8));
-      patternMask = arith::ConstantOp::create(
-          rewriter, loc,
-          DenseElementsAttr::get(maskType, ArrayRef<int8_t>(keep)));
-    }
-
-    auto idx = [&](OpBuilder &b, Location l, int64_t v) -> Value {
-      return arith::ConstantIndexOp::create(b, l, v);
-    };
-    auto scoresType = RankedTensorType::get({seqQ, seqK}, rewriter.getF32Type());
-    auto rowType = RankedTensorType::get({seqQ}, rewriter.getF32Type());
-    auto headType = RankedTensorType::get({seqQ, headDim}, rewriter.getF32Type());
-    AffineMap id2 = rewriter.getMultiDimIdentityMap(2);
-    AffineMap rows = leadingDimsMap(ctx, 2);
-
-    // Returns the masked, scaled score of element (i, j), -inf when masked.
-    auto maskedScore = [&](OpBuilder &b, Location l, Value score,
-                           Value keepByte) -> std::pair<Value, Value> {
-      Value scaled = arith::MulFOp::create(b, l, score, f32Const(b, l, scale));
-      Value keep = arith::ConstantOp::create(b, l, b.getBoolAttr(true));
-      if (causal) {
-        Value i = linalg::IndexOp::create(b, l, 0);
-        Value j = linalg::IndexOp::create(b, l, 1);
-        Value limit = arith::AddIOp::create(b, l, i, idx(b, l, queryShift));
-        keep = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ule, j, limit);
-      }
-      if (keepByte) {
-        Value kept = arith::CmpIOp::create(
-            b, l, arith::CmpIPredicate::ne, keepByte,
-            arith::ConstantOp::create(b, l, b.getI8IntegerAttr(0)));
-        keep = arith::AndIOp::create(b, l, keep, kept);
-      }
-      return {keep, scaled};
-    };
-
-    Value init = createEmpty(rewriter, loc, cast<RankedTensorType>(op.getType()));
-    auto batchLoop = scf::ForOp::create(
-        rewriter, loc, idx(rewriter, loc, 0), idx(rewriter, loc, batch),
-        idx(rewriter, loc, 1), ValueRange{init},
-        [&](OpBuilder &bb, Location bl, Value bIdx, ValueRange bArgs) {
-          auto headLoop = scf::ForOp::create(
-              bb, bl, idx(bb, bl, 0), idx(bb, bl, heads), idx(bb, bl, 1),
-              ValueRange{bArgs[0]},
-              [&](OpBuilder &b, Location l, Value h, ValueRange hArgs) {
-                Value kvHead = arith::DivUIOp::create(b, l, h, idx(b, l, group));
-                Value qOffset =
-                    arith::MulIOp::create(b, l, h, idx(b, l, headDim));
-                Value kvOffset =
-                    arith::MulIOp::create(b, l, kvHead, idx(b, l, headDim));
-                Value qh = extractHead(b, l, op.getQuery(), bIdx, qOffset, seqQ,
-                                       headDim);
-                Value kh = extractHead(b, l, op.getKey(), bIdx, kvOffset, seqK,
-                                       headDim);
-                Value vh = extractHead(b, l, op.getValue(), bIdx, kvOffset,
-                                       seqK, headDim);
-
-                // scores = q k^T
-                Value scores =
-                    buildMatmul(b, l, qh, kh, createFilled(b, l, scoresType, 0),
-                                /*transposeB=*/true);
-                SmallVector<Value> extra;
-                SmallVector<AffineMap> extraMaps;
-                if (patternMask) {
-                  extra.push_back(patternMask);
-                  extraMaps.push_back(id2);
-                }
-                // Row maximum of the masked, scaled scores.
-                Value rowMax = buildLastDimReduction(
-                    b, l, scores, extra, extraMaps,
-                    createFilled(b, l, rowType,
-                                 -std::numeric_limits<double>::infinity()),
-                    [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
-                      auto [keep, scaled] = maskedScore(
-                          nb, nl, args[0], patternMask ? args[2] : Value());
-                      Value candidate = arith::SelectOp::create(
-                          nb, nl, keep, scaled,
-                          f32Const(nb, nl,
-                                   -std::numeric_limits<double>::infinity()));
-                      return arith::MaximumFOp::create(nb, nl, candidate,
-                                                       args[1]);
-                    });
-                // p = exp(score - max) where kept, 0 elsewhere.
-                SmallVector<Value> pInputs = {scores, rowMax};
-                SmallVector<AffineMap> pMaps = {id2, rows};
-                if (patternMask) {
-                  pInputs.push_back(patternMask);
-                  pMaps.push_back(id2);
-                }
-                Value probs = buildParallel(
-                    b, l, pInputs, pMaps, createEmpty(b, l, scoresType),
-                    [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
-                      auto [keep, scaled] = maskedScore(
-                          nb, nl, args[0], patternMask ? args[2] : Value());
-                      Value e = math::ExpOp::create(
-                          nb, nl, arith::SubFOp::create(nb, nl, scaled, args[1]));
-                      return arith::SelectOp::create(nb, nl, keep, e,
-                                                     f32Const(nb, nl, 0.0));
-                    });
-                Value rowSum = buildLastDimReduction(
-                    b, l, probs, {}, {}, createFilled(b, l, rowType, 0.0),
-                    [](OpBuilder &nb, Location nl, ValueRange args) -> Value {
-                      return arith::AddFOp::create(nb, nl, args[0], args[1]);
-                    });
-                // out = (p v) / sum
-                Value unnormalized =
-                    buildMatmul(b, l, probs, vh, createFilled(b, l, headType, 0),
-                                /*transposeB=*/false);
-                // Normalize straight into the result's slice (destination
-                // passing: no temporary, no copy after bufferization).
-                SmallVector<OpFoldResult> offsets = {bIdx, b.getIndexAttr(0),
-                                                     qOffset};
-                SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1),
-                                                   b.getIndexAttr(seqQ),
-                                                   b.getIndexAttr(headDim)};
-                SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
-                Value dest = tensor::ExtractSliceOp::create(
-                    b, l, headType, hArgs[0], offsets, sizes, strides);
-                Value out = buildParallel(
-                    b, l, {unnormalized, rowSum}, {id2, rows}, dest,
-                    [](OpBuilder &nb, Location nl, ValueRange args) -> Value {
-                      return arith::DivFOp::create(nb, nl, args[0], args[1]);
-                    });
-                Value updated = tensor::InsertSliceOp::create(
-                    b, l, out, hArgs[0], offsets, sizes, strides);
-                scf::YieldOp::create(b, l, updated);
-              });
-          scf::YieldOp::create(bb, bl, headLoop.getResult(0));
-        });
-    rewriter.replaceOp(op, batchLoop.getResult(0));
+    AttentionEmitter emitter(op, blockQ, blockK);
+    rewriter.replaceOp(op, emitter.emit(rewriter));
     return success();
   }
+
+  int64_t blockQ, blockK;
 };
 
 } // namespace
 
 void mlir::tmc::populateTfmAttentionToLinalgPatterns(
-    RewritePatternSet &patterns) {
-  patterns.add<AttentionLowering>(patterns.getContext());
+    RewritePatternSet &patterns, int64_t blockQ, int64_t blockK) {
+  patterns.add<AttentionLowering>(patterns.getContext(), blockQ, blockK);
 }

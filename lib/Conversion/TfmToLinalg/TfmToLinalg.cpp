@@ -24,19 +24,28 @@ namespace tmc {
 using namespace mlir;
 using namespace mlir::tmc;
 
-void mlir::tmc::populateTfmToLinalgPatterns(RewritePatternSet &patterns) {
+void mlir::tmc::populateTfmToLinalgPatterns(RewritePatternSet &patterns,
+                                            int64_t blockQ, int64_t blockK) {
   populateTfmElementwiseToLinalgPatterns(patterns);
   populateTfmLinearToLinalgPatterns(patterns);
   populateTfmNormalizationToLinalgPatterns(patterns);
   populateTfmEmbeddingToLinalgPatterns(patterns);
-  populateTfmAttentionToLinalgPatterns(patterns);
+  populateTfmAttentionToLinalgPatterns(patterns, blockQ, blockK);
 }
 
 namespace {
 
 struct ConvertTfmToLinalgPass
     : public tmc::impl::ConvertTfmToLinalgBase<ConvertTfmToLinalgPass> {
+  using Base::Base;
+
   void runOnOperation() override {
+    if (blockQ <= 0 || blockK <= 0) {
+      getOperation().emitError("convert-tfm-to-linalg: attention block sizes "
+                               "must be positive, got ")
+          << blockQ << " x " << blockK;
+      return signalPassFailure();
+    }
     ModuleOp module = getOperation();
     // Preconditions that a pattern failure would only report vaguely.
     WalkResult check = module.walk([](Operation *op) -> WalkResult {
@@ -67,7 +76,7 @@ struct ConvertTfmToLinalgPass
       return signalPassFailure();
 
     RewritePatternSet patterns(&getContext());
-    populateTfmToLinalgPatterns(patterns);
+    populateTfmToLinalgPatterns(patterns, blockQ, blockK);
     ConversionTarget target(getContext());
     target.addIllegalDialect<tfm::TfmDialect>();
     target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect,

@@ -47,3 +47,14 @@ func.func @forward(%x: tensor<1x4x8xf32>) -> tensor<1x4x8xf32> {
   return %r : tensor<1x4x8xf32>
 }
 }
+
+// -----
+
+// Only integer and float elements have a byte layout in the buffer.
+module {
+func.func @forward() -> tensor<4xindex> {
+  // expected-error @+1 {{'tfm.param' op element type 'index' cannot be stored in the weights buffer}}
+  %p = tfm.param "p" {value = dense<1> : tensor<4xindex>} : tensor<4xindex>
+  return %p : tensor<4xindex>
+}
+}

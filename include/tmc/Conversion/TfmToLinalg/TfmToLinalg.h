@@ -25,11 +25,21 @@ void populateTfmNormalizationToLinalgPatterns(RewritePatternSet &patterns);
 /// tfm.embedding, tfm.positions, tfm.rope.
 void populateTfmEmbeddingToLinalgPatterns(RewritePatternSet &patterns);
 
-/// tfm.attention.
-void populateTfmAttentionToLinalgPatterns(RewritePatternSet &patterns);
+/// Default tile sizes of the attention lowering: a 64 x 64 tile of f32
+/// scores (16 KiB) and its query/key/value rows stay in L1/L2 on this CPU.
+constexpr int64_t kDefaultAttentionBlockQ = 64;
+constexpr int64_t kDefaultAttentionBlockK = 64;
+
+/// tfm.attention, tiled with an online softmax over blocks of `blockQ`
+/// queries and `blockK` keys.
+void populateTfmAttentionToLinalgPatterns(
+    RewritePatternSet &patterns, int64_t blockQ = kDefaultAttentionBlockQ,
+    int64_t blockK = kDefaultAttentionBlockK);
 
 /// All of the above.
-void populateTfmToLinalgPatterns(RewritePatternSet &patterns);
+void populateTfmToLinalgPatterns(RewritePatternSet &patterns,
+                                 int64_t blockQ = kDefaultAttentionBlockQ,
+                                 int64_t blockK = kDefaultAttentionBlockK);
 
 } // namespace tmc
 } // namespace mlir

@@ -80,6 +80,10 @@ struct TfmBindWeightsPass
             "is inside a tfm.layer; run tfm-inline-layers before "
             "tfm-bind-weights");
       auto type = cast<RankedTensorType>(param.getType());
+      if (!type.getElementType().isIntOrFloat())
+        return param.emitOpError("element type ")
+               << type.getElementType()
+               << " cannot be stored in the weights buffer";
       auto it = layout.find(param.getName());
       if (it != layout.end()) {
         if (it->second.type != type)
