@@ -192,6 +192,7 @@ LogicalResult mlir::tmc::compileModel(ModuleOp module,
   pipeline.weightsBaseDir = options.weightsBaseDir;
   pipeline.useKernels = options.useKernels;
   pipeline.planBuffers = options.planBuffers;
+  pipeline.attention = options.attention;
   pipeline.attentionBlockQ = options.attentionBlockQ;
   pipeline.attentionBlockK = options.attentionBlockK;
   buildTmcCpuPipeline(pm, pipeline);

@@ -30,6 +30,23 @@ void mlir::tmc::readBufferPlan(ModuleOp module, ModelReport &report) {
   report.arenaBytes = intAttr("tmc.arena_bytes");
   report.lowerBoundBytes = intAttr("tmc.lower_bound_bytes");
   report.buffersTotalBytes = intAttr("tmc.buffers_total_bytes");
+  if (auto transforms = module->getAttrOfType<ArrayAttr>("tmc.transforms")) {
+    for (Attribute attr : transforms) {
+      llvm::json::Object entry;
+      for (NamedAttribute field : cast<DictionaryAttr>(attr)) {
+        Attribute value = field.getValue();
+        if (auto str = dyn_cast<StringAttr>(value))
+          entry[field.getName().getValue()] = str.getValue().str();
+        else if (auto i = dyn_cast<IntegerAttr>(value))
+          entry[field.getName().getValue()] = i.getInt();
+        else if (auto f = dyn_cast<FloatAttr>(value))
+          entry[field.getName().getValue()] = f.getValueAsDouble();
+      }
+      std::string text;
+      llvm::raw_string_ostream(text) << llvm::json::Value(std::move(entry));
+      report.transforms.push_back(text);
+    }
+  }
   auto plan = module->getAttrOfType<ArrayAttr>("tmc.buffer_plan");
   if (!plan)
     return;
@@ -54,6 +71,12 @@ LogicalResult mlir::tmc::writeReport(Location loc, StringRef path,
                                          {"offset", info.offset},
                                          {"first_use", info.firstUse},
                                          {"last_use", info.lastUse}});
+  llvm::json::Array transforms;
+  for (const std::string &text : report.transforms)
+    if (llvm::Expected<llvm::json::Value> value = llvm::json::parse(text))
+      transforms.push_back(std::move(*value));
+    else
+      llvm::consumeError(value.takeError());
   double ratio = report.lowerBoundBytes
                      ? double(report.arenaBytes) / report.lowerBoundBytes
                      : 1.0;
@@ -66,7 +89,7 @@ LogicalResult mlir::tmc::writeReport(Location loc, StringRef path,
       {"weights_bytes_before", report.weightsBytesBefore},
       {"weights_bytes_after", report.weightsBytesAfter},
       {"buffers", std::move(buffers)},
-      {"transforms", llvm::json::Array{}}};
+      {"transforms", std::move(transforms)}};
   std::error_code ec;
   llvm::raw_fd_ostream os(path, ec);
   if (ec)

@@ -34,6 +34,8 @@ struct ModelReport {
   int64_t lowerBoundBytes = 0;
   int64_t buffersTotalBytes = 0;
   std::vector<BufferInfo> buffers;
+  /// What the tfm-level transforms recorded (`tmc.transforms`), as JSON.
+  std::vector<std::string> transforms;
 };
 
 /// Reads the plan that tmc-plan-buffers recorded on `module`.

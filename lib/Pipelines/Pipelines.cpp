@@ -31,6 +31,12 @@ void mlir::tmc::buildTmcCpuPipeline(OpPassManager &pm,
     seqLen.seqLen = options.seqLen;
     pm.addPass(tfm::createTfmSetSeqLen(seqLen));
   }
+  if (!options.attention.empty()) {
+    tfm::TfmSparsifyAttentionOptions sparsify;
+    sparsify.pattern = options.attention;
+    sparsify.overrideExisting = true;
+    pm.addPass(tfm::createTfmSparsifyAttention(sparsify));
+  }
   pm.addNestedPass<func::FuncOp>(tfm::createTfmInlineLayers());
   pm.addPass(tfm::createTfmBindWeights());
   TmcPackWeightsOptions pack;

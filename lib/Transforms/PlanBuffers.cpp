@@ -251,17 +251,20 @@ struct TmcCheckBufferPlanPass
         continue;
       BufferLiveness liveness(func);
       SmallVector<PlannedBuffer> views;
-      SmallVector<Operation *> ops;
-      for (Operation *user : arena.getUsers()) {
-        auto view = dyn_cast<memref::ViewOp>(user);
-        if (!view)
-          continue;
+      // Views in program order, so that their names number them in order.
+      SmallVector<memref::ViewOp> arenaViews;
+      func.walk([&](memref::ViewOp view) {
+        if (view.getSource() == arena)
+          arenaViews.push_back(view);
+      });
+      for (memref::ViewOp view : arenaViews) {
         std::optional<int64_t> offset =
             getConstantIntValue(view.getByteShift());
         MemRefType type = view.getType();
-        if (!offset || !type.hasStaticShape()) {
-          view.emitOpError("arena view with a dynamic offset or shape cannot "
-                           "be checked");
+        if (!offset || !type.hasStaticShape() ||
+            !type.getElementType().isIntOrFloat()) {
+          view.emitOpError("arena view with a dynamic offset or shape, or "
+                           "elements without a byte size, cannot be checked");
           return signalPassFailure();
         }
         FailureOr<LiveRange> range = liveness.getLiveRange(view);
@@ -276,7 +279,6 @@ struct TmcCheckBufferPlanPass
         buffer.offset = *offset;
         buffer.range = *range;
         views.push_back(buffer);
-        ops.push_back(view);
       }
       std::string message;
       if (!verifyBufferPlan(views, arenaBytes, message)) {

@@ -67,9 +67,10 @@ static cl::opt<bool> quiet("quiet", cl::desc("Do not print progress lines"),
 // Memory transforms. Each accepts `none`; the transforms themselves are
 // reported as unavailable until their passes exist.
 static cl::opt<std::string>
-    attention("attention", cl::init("dense"),
-              cl::desc("Attention pattern: dense|window:W|strided:S|"
-                       "bigbird:W,G,R"),
+    attention("attention", cl::init(""),
+              cl::desc("Attention pattern for every attention op: dense|"
+                       "window:W|dilated:W,D|strided:S[,C]|"
+                       "bigbird:W,G,R[,B[,SEED]] (default: as the model says)"),
               cl::cat(category));
 static cl::opt<std::string>
     quantize("quantize", cl::init("none"),
@@ -109,8 +110,6 @@ static bool checkUnavailable() {
   };
   if (target != "cpu")
     return refuse("--target", target);
-  if (attention != "dense")
-    return refuse("--attention", attention);
   if (quantize != "none")
     return refuse("--quantize", quantize);
   if (prune != "none")
@@ -179,6 +178,7 @@ int main(int argc, char **argv) {
   options.runtimeDir = std::string(runtimeDir);
   options.useKernels = !noKernels;
   options.planBuffers = !noPlanBuffers;
+  options.attention = attention;
   options.attentionBlockQ = attentionBlockQ;
   options.attentionBlockK = attentionBlockK;
   options.verbose = !quiet;

@@ -31,6 +31,9 @@ struct CompileOptions {
   /// Directory holding TMC's runtime library (libtmcrt.so), which the
   /// compiled model links against and which is copied next to it.
   std::string runtimeDir;
+  /// Attention sparsity pattern (tfm-sparsify-attention's `pattern`), empty
+  /// to keep what the model says.
+  std::string attention;
   /// Attention tile sizes (queries x keys).
   int64_t attentionBlockQ = 64;
   int64_t attentionBlockK = 64;

@@ -35,6 +35,12 @@ struct TmcCpuPipelineOptions
       llvm::cl::desc("Directory against which a relative tfm.weights_file "
                      "resolves"),
       llvm::cl::init("")};
+  Option<std::string> attention{
+      *this, "attention",
+      llvm::cl::desc("Attention sparsity pattern for every attention op: "
+                     "dense, window:W, dilated:W,D, strided:S[,C], "
+                     "bigbird:W,G,R[,B[,SEED]] (tfm-sparsify-attention)"),
+      llvm::cl::init("")};
   Option<int64_t> attentionBlockQ{
       *this, "attention-block-q",
       llvm::cl::desc("Queries per attention tile"), llvm::cl::init(64)};

@@ -62,6 +62,15 @@ static BlockTable buildBlockTable(SparsityPatternAttrInterface pattern,
       int64_t k0 = kb * blockK, k1 = std::min(seqK, k0 + blockK);
       if (causal && k0 > q1 - 1 + shift)
         break;
+      int kind = pattern.classifyBlock(q0 + shift, q1 + shift, k0, k1, seqK);
+      if (kind == 0)
+        continue;
+      bool crossesDiagonal = causal && k1 - 1 > q0 + shift;
+      if (kind == 1 && !crossesDiagonal) {
+        table.keyBlocks.push_back(kb);
+        table.maskIndex.push_back(-1);
+        continue;
+      }
       int64_t kept = 0, total = (q1 - q0) * (k1 - k0);
       std::fill(mask.begin(), mask.end(), 0);
       for (int64_t i = q0; i < q1; ++i)

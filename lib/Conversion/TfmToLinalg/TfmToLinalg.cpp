@@ -43,7 +43,8 @@ struct ConvertTfmToLinalgPass
     if (blockQ <= 0 || blockK <= 0) {
       getOperation().emitError("convert-tfm-to-linalg: attention block sizes "
                                "must be positive, got ")
-          << blockQ << " x " << blockK;
+          << static_cast<int64_t>(blockQ) << " x "
+          << static_cast<int64_t>(blockK);
       return signalPassFailure();
     }
     ModuleOp module = getOperation();

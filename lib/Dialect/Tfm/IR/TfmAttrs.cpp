@@ -42,6 +42,26 @@ bool WindowAttr::isKept(int64_t query, int64_t key, int64_t) const {
   return std::abs(query - key) < getSize();
 }
 
+/// The smallest and largest |i - j| over queries [q0, q1) and keys [k0, k1).
+static std::pair<int64_t, int64_t> distanceRange(int64_t q0, int64_t q1,
+                                                 int64_t k0, int64_t k1) {
+  int64_t lo = 0;
+  if (k0 > q1 - 1)
+    lo = k0 - (q1 - 1);
+  else if (q0 > k1 - 1)
+    lo = q0 - (k1 - 1);
+  int64_t hi = std::max(std::abs(q0 - (k1 - 1)), std::abs((q1 - 1) - k0));
+  return {lo, hi};
+}
+
+int WindowAttr::classifyBlock(int64_t q0, int64_t q1, int64_t k0, int64_t k1,
+                              int64_t) const {
+  auto [lo, hi] = distanceRange(q0, q1, k0, k1);
+  if (lo >= getSize())
+    return 0;
+  return hi < getSize() ? 1 : 2;
+}
+
 LogicalResult
 WindowAttr::verifyForSequence(function_ref<InFlightDiagnostic()> emitError,
                               int64_t seqLen) const {
@@ -69,6 +89,17 @@ bool DilatedWindowAttr::isKept(int64_t query, int64_t key, int64_t) const {
   int64_t distance = std::abs(query - key);
   return distance % getDilation() == 0 &&
          distance < getSize() * getDilation();
+}
+
+int DilatedWindowAttr::classifyBlock(int64_t q0, int64_t q1, int64_t k0,
+                                     int64_t k1, int64_t) const {
+  auto [lo, hi] = distanceRange(q0, q1, k0, k1);
+  int64_t span = getSize() * getDilation();
+  if (lo >= span)
+    return 0;
+  if (getDilation() == 1 && hi < span)
+    return 1;
+  return 2;
 }
 
 LogicalResult DilatedWindowAttr::verifyForSequence(
@@ -99,6 +130,30 @@ bool StridedAttr::isKept(int64_t query, int64_t key, int64_t) const {
   int64_t stride = getStride();
   return query / stride == key / stride ||
          key % stride >= stride - getSummary();
+}
+
+int StridedAttr::classifyBlock(int64_t q0, int64_t q1, int64_t k0, int64_t k1,
+                               int64_t) const {
+  int64_t stride = getStride(), summary = getSummary();
+  bool sameStrideBlockPossible =
+      q0 / stride <= (k1 - 1) / stride && k0 / stride <= (q1 - 1) / stride;
+  // Is some key in [k0, k1) a summary column (j mod stride >= stride - C)?
+  bool hasSummary = false;
+  if (summary > 0) {
+    if (k1 - k0 >= stride)
+      hasSummary = true;
+    else
+      for (int64_t j = k0; j < k1 && !hasSummary; ++j)
+        hasSummary = j % stride >= stride - summary;
+  }
+  if (!sameStrideBlockPossible && !hasSummary)
+    return 0;
+  if (summary == stride)
+    return 1;
+  if (q0 / stride == (q1 - 1) / stride && k0 / stride == (k1 - 1) / stride &&
+      q0 / stride == k0 / stride)
+    return 1;
+  return 2;
 }
 
 LogicalResult
@@ -143,24 +198,23 @@ static uint64_t splitMix64(uint64_t x) {
   return x ^ (x >> 31);
 }
 
+SmallVector<int64_t> BlockSparseAttr::getRandomBlocks(int64_t queryBlock,
+                                                     int64_t numBlocks) const {
+  int64_t count = std::min<int64_t>(getRandom(), numBlocks);
+  SmallVector<int64_t> drawn;
+  for (uint64_t t = 0; static_cast<int64_t>(drawn.size()) < count; ++t) {
+    uint64_t x = splitMix64(static_cast<uint64_t>(getSeed()) * 1000003ULL +
+                            static_cast<uint64_t>(queryBlock) * 7919ULL + t);
+    int64_t block = static_cast<int64_t>(x % static_cast<uint64_t>(numBlocks));
+    if (!llvm::is_contained(drawn, block))
+      drawn.push_back(block);
+  }
+  return drawn;
+}
+
 bool BlockSparseAttr::isRandomBlock(int64_t queryBlock, int64_t keyBlock,
                                     int64_t numBlocks) const {
-  int64_t random = std::min<int64_t>(getRandom(), numBlocks);
-  // Draw `random` distinct blocks for this query block: a partial
-  // Fisher-Yates shuffle of [0, numBlocks) driven by the hash.
-  SmallVector<int64_t> order(numBlocks);
-  for (int64_t i = 0; i < numBlocks; ++i)
-    order[i] = i;
-  uint64_t state = splitMix64(static_cast<uint64_t>(getSeed()) * 1000003ULL +
-                              static_cast<uint64_t>(queryBlock));
-  for (int64_t i = 0; i < random; ++i) {
-    state = splitMix64(state);
-    int64_t j = i + static_cast<int64_t>(state % (numBlocks - i));
-    std::swap(order[i], order[j]);
-    if (order[i] == keyBlock)
-      return true;
-  }
-  return false;
+  return llvm::is_contained(getRandomBlocks(queryBlock, numBlocks), keyBlock);
 }
 
 bool BlockSparseAttr::isKept(int64_t query, int64_t key, int64_t seqLen) const {
@@ -171,6 +225,32 @@ bool BlockSparseAttr::isKept(int64_t query, int64_t key, int64_t seqLen) const {
     return true;
   int64_t numBlocks = (seqLen + getBlock() - 1) / getBlock();
   return getRandom() > 0 && isRandomBlock(qb, kb, numBlocks);
+}
+
+int BlockSparseAttr::classifyBlock(int64_t q0, int64_t q1, int64_t k0,
+                                   int64_t k1, int64_t seqLen) const {
+  int64_t global = getGlobal(), block = getBlock();
+  // Rows and columns of global tokens are kept whole.
+  if (q1 <= global || k1 <= global)
+    return 1;
+  bool touchesGlobal = q0 < global || k0 < global;
+  int64_t numBlocks = (seqLen + block - 1) / block;
+  int64_t kept = 0, pairs = 0;
+  for (int64_t qb = q0 / block; qb <= (q1 - 1) / block; ++qb) {
+    SmallVector<int64_t> random;
+    if (getRandom() > 0)
+      random = getRandomBlocks(qb, numBlocks);
+    for (int64_t kb = k0 / block; kb <= (k1 - 1) / block; ++kb) {
+      ++pairs;
+      kept += std::abs(qb - kb) <= getWindow() / 2 ||
+              llvm::is_contained(random, kb);
+    }
+  }
+  if (kept == 0 && !touchesGlobal)
+    return 0;
+  if (kept == pairs)
+    return 1;
+  return 2;
 }
 
 LogicalResult

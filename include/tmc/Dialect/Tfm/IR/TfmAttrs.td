@@ -80,6 +80,17 @@ def Tfm_SparsityPatternAttrInterface
       "bool", "isKept",
       (ins "int64_t":$query, "int64_t":$key, "int64_t":$seqLen)>,
     InterfaceMethod<[{
+        Classifies the block of queries [q0, q1) x keys [k0, k1): returns 0
+        when the pattern keeps none of its elements, 1 when it keeps all of
+        them, 2 when it keeps some. Exact for 0 and 1 (2 may be returned for
+        a block kept whole only where deciding would cost as much as
+        enumerating it). Lets the attention lowering enumerate kept blocks
+        in time proportional to what is kept, not to n^2.
+      }],
+      "int", "classifyBlock",
+      (ins "int64_t":$q0, "int64_t":$q1, "int64_t":$k0, "int64_t":$k1,
+           "int64_t":$seqLen)>,
+    InterfaceMethod<[{
         Checks the pattern against a static key sequence length and reports
         an error through `emitError` when it does not fit.
       }],
@@ -161,7 +172,11 @@ def Tfm_BlockSparseAttr : Tfm_Attr<"BlockSparse", "block_sparse",
     the first `global` tokens (global tokens attend everywhere and are
     attended by all), or when `kb` is one of the `random` blocks drawn for
     `qb` from a generator seeded with `seed`. The random choice is
-    deterministic: the same attribute always keeps the same blocks.
+    deterministic: the same attribute always keeps the same blocks. Draw
+    `t` (t = 0, 1, ...) for query block `qb` among `n` blocks is
+    `splitmix64(seed * 1000003 + qb * 7919 + t) mod n` (splitmix64 as in
+    Vigna's reference), skipping values already drawn, until
+    `min(random, n)` distinct blocks are drawn.
 
     ```mlir
     #tfm.block_sparse<block = 64, window = 3, global = 64, random = 1, seed = 0>
@@ -176,6 +191,9 @@ def Tfm_BlockSparseAttr : Tfm_Attr<"BlockSparse", "block_sparse",
     /// query block `queryBlock` among `numBlocks` blocks.
     bool isRandomBlock(int64_t queryBlock, int64_t keyBlock,
                        int64_t numBlocks) const;
+    /// Returns the random key blocks of query block `queryBlock`.
+    ::llvm::SmallVector<int64_t> getRandomBlocks(int64_t queryBlock,
+                                                 int64_t numBlocks) const;
   }];
 }
 

@@ -30,6 +30,40 @@ def TfmSetSeqLen : Pass<"tfm-set-seq-len", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::tensor::TensorDialect"];
 }
 
+def TfmSparsifyAttention : Pass<"tfm-sparsify-attention", "::mlir::ModuleOp"> {
+  let summary = "Attach a sparsity pattern to attention ops";
+  let description = [{
+    Gives `tfm.attention` ops the sparsity pattern `pattern`:
+    - `window:W` — sliding window, `|i - j| < W` (one-sided when causal);
+    - `dilated:W,D` — every D-th key, W on each side;
+    - `strided:S[,C]` — Sparse Transformer's fixed pattern: blocks of S
+      positions and the last C (default max(1, S/8)) columns of each block;
+    - `bigbird:W,G,R[,B[,SEED]]` — blocks of B (default 64) tokens, a window
+      of W blocks (odd), the first G tokens global, R random blocks per
+      query block drawn from SEED (default 0);
+    - `dense` — removes patterns.
+    It applies to every attention op, or only to those inside the
+    `tfm.layer`s whose index is in `layers` or whose name is in `names`.
+    Ops that already carry a pattern written in the model keep it unless
+    `override` is set. Patterns are checked against the sequence length
+    when it is static (a window larger than the sequence is an error). The
+    change is recorded in the module's `tmc.transforms` for the report: the
+    pattern, the ops, and, for static shapes, the fraction of the score
+    matrix that is kept and the bytes a naive score matrix would take.
+  }];
+  let options = [
+    Option<"pattern", "pattern", "std::string", /*default=*/"\"\"",
+           "Pattern to attach: window:W, dilated:W,D, strided:S[,C], "
+           "bigbird:W,G,R[,B[,SEED]] or dense">,
+    ListOption<"layers", "layers", "int64_t",
+               "Only the attention ops in these layer indices">,
+    ListOption<"names", "names", "std::string",
+               "Only the attention ops in these layers (by name)">,
+    Option<"overrideExisting", "override", "bool", /*default=*/"false",
+           "Replace patterns already written in the model">
+  ];
+}
+
 def TfmInlineLayers : Pass<"tfm-inline-layers", "::mlir::func::FuncOp"> {
   let summary = "Inline the bodies of tfm.layer ops";
   let description = [{
