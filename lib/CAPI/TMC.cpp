@@ -186,9 +186,13 @@ void tmc_free(void *pointer) { std::free(pointer); }
 
 tmc_context *tmc_context_create(void) {
   // Textual pipelines name passes through the global registry; fill it once
-  // per process.
-  static std::once_flag passesRegistered;
-  std::call_once(passesRegistered, [] { tmc::registerAllPasses(); });
+  // per process. compileModel applies the pass manager's command-line
+  // options, which must exist (at their defaults) as in tmc-compile.
+  static std::once_flag registered;
+  std::call_once(registered, [] {
+    tmc::registerAllPasses();
+    registerPassManagerCLOptions();
+  });
 
   DialectRegistry registry;
   tmc::registerAllDialects(registry);

@@ -64,6 +64,7 @@ void mlir::tmc::buildTmcCpuPipeline(OpPassManager &pm,
   outParams.hoistStaticAllocs = true;
   outParams.modifyPublicFunctions = true;
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  pm.addNestedPass<func::FuncOp>(createTmcForwardOutParams());
   pm.addPass(createCanonicalizerPass());
   if (options.planBuffers) {
     pm.addPass(createTmcPlanBuffers());

@@ -41,9 +41,9 @@ func.func @same_place(%arena: memref<?xi8> {tfm.name = "arena"}, %in: memref<16x
 
 // -----
 
-// A partial overlap: [0, 64) and [32, 96), both live at point 4.
+// A partial overlap: [0, 64) and [32, 96), both live from point 3 to 5.
 module attributes {tmc.arena_bytes = 128 : i64} {
-// expected-error @+1 {{buffers 'a#0' and 'b#1' are live at the same time (points [2, 4] and [3, 5]) and overlap in the arena}}
+// expected-error @+1 {{buffers 'a#0' and 'b#1' are live at the same time (points [2, 5] and [3, 5]) and overlap in the arena}}
 func.func @partial_overlap(%arena: memref<?xi8> {tfm.name = "arena"}, %in: memref<16xf32>, %out: memref<16xf32>) {
   %c0 = arith.constant 0 : index
   %c32 = arith.constant 32 : index
@@ -61,7 +61,7 @@ func.func @partial_overlap(%arena: memref<?xi8> {tfm.name = "arena"}, %in: memre
 // whole loop: `t`, defined in the body after the textual last use of
 // `outer`, overwrites it for the next iteration.
 module attributes {tmc.arena_bytes = 128 : i64} {
-// expected-error @+1 {{buffers 'outer#0' and 't#1' are live at the same time (points [4, 12] and [9, 11]) and overlap in the arena}}
+// expected-error @+1 {{buffers 'outer#0' and 't#2' are live at the same time (points [4, 12] and [9, 11]) and overlap in the arena}}
 func.func @loop(%arena: memref<?xi8> {tfm.name = "arena"}, %in: memref<16xf32>, %out: memref<16xf32>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index

@@ -30,6 +30,21 @@ def TmcPackWeights : Pass<"tmc-pack-weights", "::mlir::ModuleOp"> {
   ];
 }
 
+def TmcForwardOutParams : Pass<"tmc-forward-out-params", "::mlir::func::FuncOp"> {
+  let dependentDialects = ["::mlir::scf::SCFDialect"];
+  let summary = "Compute results directly in the caller's output buffers";
+  let description = [{
+    After `buffer-results-to-out-params`, a function's result is computed in
+    a local allocation and copied into the out-parameter at the end
+    (`memref.copy %alloc, %out` before the return): for a model's logits
+    that is a second buffer of the output's size and a copy. When the
+    allocation is in the entry block (possibly carried unchanged through
+    `scf.for` loops that update it in place), has the out-parameter's type,
+    and the copy is its last use, this pass makes the computation write into
+    the out-parameter itself and removes the allocation and the copy.
+  }];
+}
+
 def TmcPlanBuffers : Pass<"tmc-plan-buffers", "::mlir::ModuleOp"> {
   let summary = "Place every buffer of the model in one arena";
   let description = [{
