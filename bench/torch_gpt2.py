@@ -57,6 +57,16 @@ def blas_library():
     return "unknown"
 
 
+def peak_rss_mib():
+    """This process image's peak RSS (VmHWM): ru_maxrss would also count
+    what the parent had resident when it forked us."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("checkpoint")
@@ -79,7 +89,7 @@ def main():
         np.save(args.output, out.numpy())
     print(json.dumps({
         "min_ms": min(times), "median_ms": sorted(times)[len(times) // 2],
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mib": peak_rss_mib(),
         "threads": torch.get_num_threads(), "blas": blas_library(),
         "torch": torch.__version__}))
 

@@ -18,10 +18,15 @@ config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%tmc_src_root", config.tmc_src_root))
 config.substitutions.append(("%examples", os.path.join(config.tmc_src_root, "examples")))
 config.substitutions.append(("%python", config.python_executable))
+# The mlir-opt plugins (test/Plugins).
+config.substitutions.append(("%tmc_dialect_plugin",
+                             os.path.join(config.tmc_lib_dir, "libTMCDialectPlugin.so")))
+config.substitutions.append(("%tmc_pass_plugin",
+                             os.path.join(config.tmc_lib_dir, "libTMCPassPlugin.so")))
 
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [config.tmc_tools_dir, config.llvm_tools_dir]
-tools = ["tmc-opt", "tmc-import", "tmc-report", "tmc-compile", "tmc-run"]
+tools = ["tmc-opt", "tmc-import", "tmc-report", "tmc-compile", "tmc-run", "mlir-opt"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

@@ -14,29 +14,36 @@
 #include "tmc-rt/Runtime.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static int failures = 0;
 
-#define CHECK(cond, ...)                                                       \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);          \
-      fprintf(stderr, __VA_ARGS__);                                            \
-      fprintf(stderr, "\n");                                                   \
-      ++failures;                                                              \
-    }                                                                          \
-  } while (0)
+/* Evaluates `cond` once; on failure prints the message and counts it. */
+#define CHECK(cond, ...) check((cond) != 0, __LINE__, #cond, __VA_ARGS__)
 
 /* Stops the test: what follows depends on the failed step. */
 #define REQUIRE(cond, ...)                                                     \
   do {                                                                         \
-    CHECK(cond, __VA_ARGS__);                                                  \
-    if (!(cond))                                                               \
+    if (!CHECK(cond, __VA_ARGS__))                                             \
       return 1;                                                                \
   } while (0)
+
+static int check(int ok, int line, const char *what, const char *format,
+                 ...) {
+  if (ok)
+    return 1;
+  fprintf(stderr, "FAIL capi-test.c:%d: %s: ", line, what);
+  va_list args;
+  va_start(args, format);
+  vfprintf(stderr, format, args);
+  va_end(args);
+  fprintf(stderr, "\n");
+  ++failures;
+  return 0;
+}
 
 static int contains(const char *text, const char *part) {
   return text && strstr(text, part) != NULL;
