@@ -121,6 +121,16 @@ static double keptFraction(SparsityPatternAttrInterface pattern, bool causal,
   return kept / (double(seqQ) * seqK);
 }
 
+/// The fraction of a seqQ x seqK score matrix that dense attention keeps.
+static double denseFraction(bool causal, int64_t seqQ, int64_t seqK) {
+  if (!causal)
+    return 1.0;
+  double kept = 0;
+  for (int64_t i = 0; i < seqQ; ++i)
+    kept += std::clamp<int64_t>(i + (seqK - seqQ) + 1, 0, seqK);
+  return kept / (double(seqQ) * seqK);
+}
+
 struct TfmSparsifyAttentionPass
     : public tfm::impl::TfmSparsifyAttentionBase<TfmSparsifyAttentionPass> {
   using Base::Base;
@@ -171,7 +181,7 @@ struct TfmSparsifyAttentionPass
           naiveBytes, static_cast<int64_t>(op.getNumHeads()) * seqQ * seqK * 4);
       keptSum += *attr ? keptFraction(cast<SparsityPatternAttrInterface>(*attr),
                                       op.getCausal(), seqQ, seqK)
-                       : 1.0;
+                       : denseFraction(op.getCausal(), seqQ, seqK);
       return WalkResult::advance();
     });
     if (walk.wasInterrupted())
