@@ -50,7 +50,7 @@ def run(cmd, env=None):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--bin-dir", default=os.path.join(ROOT, "build", "bin"))
-    ap.add_argument("--n", type=int, nargs="+", default=[1024, 4096, 16384, 65536])
+    ap.add_argument("--n", type=int, nargs="+", default=[1024, 4096, 8192, 16384, 65536])
     ap.add_argument("--dense-max", type=int, default=16384,
                     help="largest n for TMC dense exact (its time grows as n^2)")
     ap.add_argument("--naive-max", type=int, default=8192)
