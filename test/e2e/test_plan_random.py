@@ -10,8 +10,8 @@ bit-identical outputs required, and each report.json's plan re-checked here.
 The programs are random DAGs on [1, S, D] activations: tfm.linear (both weight
 layouts, with and without bias), tfm.add of two earlier values (long live
 ranges), tfm.activation, tfm.gated_activation, tfm.layer_norm, tfm.rms_norm,
-tfm.rope, tfm.attention (causal or not, grouped-query or not), tfm.split,
-some inside tfm.layer regions, some starting from token ids (tfm.embedding and
+tfm.attention (causal or not, grouped-query or not), tfm.split, some inside
+tfm.layer regions, some starting from token ids (tfm.embedding and
 tfm.positions), with random inline weights (dense<...> and dense_resource).
 
 Both compiles run the same code on the same data; only where the buffers live
@@ -19,6 +19,13 @@ differs. A planner that lets two buffers live at the same time overlap makes
 one overwrite the other, which changes the output, so the outputs must be
 equal bit for bit, not merely close. The planned compile also runs
 tmc-check-buffer-plan, which fails the compile on any overlap it can see.
+
+tfm.rope is left out: its angles are compile-time constants, and LLVM folds
+the sine and cosine of some of them at compile time (correctly rounded) while
+the others call libm's sincosf at run time (which can be 1 ulp off). Which
+ones are folded depends on unrolling decisions, which depend on the alias
+information that arena views and heap allocations give, so the two builds of
+a rope program can differ in the last bit with a correct plan.
 
 The report check is independent of the compiler's code: every two buffers
 whose [first_use, last_use] intersect must be disjoint in [offset, offset +
@@ -154,9 +161,6 @@ class Program:
             q = self.linear(values, prefix, indent, x=x, d_out=dq)
             k = self.linear(values, prefix, indent, x=self.pick(values), d_out=dkv)
             v = self.linear(values, prefix, indent, x=self.pick(values), d_out=dkv)
-        if rng.random() < 0.3:
-            q = self.rope(q, head_dim, indent)
-            k = self.rope(k, head_dim, indent)
         attrs = ["num_heads = %d" % heads, "num_kv_heads = %d" % kv_heads]
         if rng.random() < 0.5:
             attrs.append("causal")
@@ -168,22 +172,12 @@ class Program:
             tensor(dkv), tensor(dkv)))
         return (y, dq)
 
-    def rope(self, x, head_dim, indent):
-        self.used.add(x[0])
-        y = self.new_value()
-        attrs = "head_dim = %d" % head_dim
-        if self.rng.random() < 0.5:
-            attrs += ", theta = 500.0, offset = %d" % self.rng.integers(0, 5)
-        self.lines.append("%s%s = tfm.rope %s {%s} : %s" % (
-            indent, y, x[0], attrs, tensor(x[1])))
-        return (y, x[1])
-
     def op(self, values, prefix, indent):
         """Appends one random op; returns the values it defines."""
         rng = self.rng
         kind = rng.choice(["linear", "linear", "add", "add", "activation",
                            "gated", "layer_norm", "rms_norm", "attention",
-                           "split", "rope"])
+                           "split"])
         if kind == "linear":
             return [self.linear(values, prefix, indent)]
         if kind == "attention":
@@ -221,10 +215,6 @@ class Program:
                 self.lines.append("%s%s = tfm.rms_norm %s, %s%s : %s, %s" % (
                     indent, y, x[0], g, eps, tensor(d), "tensor<%dxf32>" % d))
             return [(y, d)]
-        if kind == "rope":
-            self.n_values -= 1
-            head_dims = [h for h in (2, 4, 6, 8) if d % h == 0]
-            return [self.rope(x, int(rng.choice(head_dims)), indent)]
         # split
         if d < 8:
             self.n_values -= 1

@@ -243,6 +243,14 @@ func.func @attention_batch(%q: tensor<1x4x64xf32>, %k: tensor<2x4x64xf32>) -> ()
 
 // -----
 
+func.func @attention_causal_more_queries(%q: tensor<1x8x64xf32>, %k: tensor<1x4x64xf32>) -> () {
+  // expected-error @+1 {{causal attention needs at least as many keys as queries (the queries are the last positions), got 8 queries and 4 keys}}
+  %o = tfm.attention %q, %k, %k {num_heads = 8, num_kv_heads = 8, causal} : tensor<1x8x64xf32>, tensor<1x4x64xf32>, tensor<1x4x64xf32>
+  return
+}
+
+// -----
+
 func.func @attention_scale(%q: tensor<1x4x64xf32>) -> () {
   // expected-error @+1 {{scale must be positive}}
   %o = tfm.attention %q, %q, %q {num_heads = 8, num_kv_heads = 8, scale = -1.0} : tensor<1x4x64xf32>, tensor<1x4x64xf32>, tensor<1x4x64xf32>

@@ -253,6 +253,12 @@ LogicalResult AttentionOp::verify() {
              << kFeatures << ") must be num_kv_heads * head_dim = " << kvHeads
              << " * " << headDim;
   }
+  int64_t seqQ = q.getDimSize(1), seqK = k.getDimSize(1);
+  if (getCausal() && !ShapedType::isDynamic(seqQ) &&
+      !ShapedType::isDynamic(seqK) && seqQ > seqK)
+    return emitOpError("causal attention needs at least as many keys as "
+                       "queries (the queries are the last positions), got ")
+           << seqQ << " queries and " << seqK << " keys";
   if (std::optional<APFloat> scale = getScale())
     if (!(scale->convertToDouble() > 0.0))
       return emitOpError("scale must be positive");

@@ -44,7 +44,8 @@ struct TfmInlineLayersPass
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<InlineLayer>(&getContext());
-    // Inlining only: no folding or dead-code removal behind the user's back.
+    // Inlining only: no folding. (The driver still erases ops left dead,
+    // such as a layer whose results are unused.)
     GreedyRewriteConfig config;
     config.enableFolding(false);
     config.setRegionSimplificationLevel(GreedySimplifyRegionLevel::Disabled);
