@@ -43,29 +43,43 @@ namespace {
 class Progress {
 public:
   explicit Progress(bool enabled) : enabled(enabled) {}
+  /// Announces a stage (on its own line, so that diagnostics of the stage
+  /// print cleanly after it) and times it.
   void stage(StringRef what) {
     finish();
     if (!enabled)
       return;
-    llvm::errs() << "[tmc-compile] " << what << " ...";
-    llvm::errs().flush();
+    llvm::errs() << "[tmc-compile] " << what << "\n";
+    current = what.str();
     start = std::chrono::steady_clock::now();
-    open = true;
   }
+  /// Ends the current stage and records its time.
   void finish() {
-    if (!open)
+    if (current.empty())
       return;
     double seconds = std::chrono::duration<double>(
                          std::chrono::steady_clock::now() - start)
                          .count();
-    llvm::errs() << llvm::format(" %.2f s\n", seconds);
-    open = false;
+    times.push_back({current, seconds});
+    current.clear();
   }
-  ~Progress() { finish(); }
+  /// Prints how long each stage took.
+  void summary() {
+    finish();
+    if (!enabled || times.empty())
+      return;
+    llvm::errs() << "[tmc-compile] times:";
+    for (auto &[what, seconds] : times)
+      llvm::errs() << llvm::format(" %s %.2f s;",
+                                   StringRef(what).split(' ').first.str().c_str(),
+                                   seconds);
+    llvm::errs() << "\n";
+  }
 
 private:
   bool enabled;
-  bool open = false;
+  std::string current;
+  std::vector<std::pair<std::string, double>> times;
   std::chrono::steady_clock::time_point start;
 };
 
@@ -253,6 +267,6 @@ LogicalResult mlir::tmc::compileModel(ModuleOp module,
   report.seqLen = options.seqLen;
   if (failed(writeReport(loc, file("report.json"), report)))
     return failure();
-  progress.finish();
+  progress.summary();
   return success();
 }

@@ -150,6 +150,9 @@ int main(int argc, char **argv) {
   DialectRegistry registry;
   tmc::registerAllDialects(registry);
   MLIRContext context(registry);
+  // A diagnostic names its location; dumping the op (a whole model function
+  // for a failing pass) helps nobody who compiles a model.
+  context.printOpOnDiagnostic(false);
   context.loadAllAvailableDialects();
 
   llvm::SourceMgr sourceMgr;
@@ -182,8 +185,19 @@ int main(int argc, char **argv) {
   options.attentionBlockQ = attentionBlockQ;
   options.attentionBlockK = attentionBlockK;
   options.verbose = !quiet;
-  if (failed(tmc::compileModel(*module, options)))
+  bool dirExisted = llvm::sys::fs::exists(outputDir);
+  if (failed(tmc::compileModel(*module, options))) {
+    // Never leave a partial model that looks complete.
+    for (const char *name : {"model.so", "model.o", "model.h", "weights.bin",
+                             "report.json", "libtmcrt.so"}) {
+      SmallString<256> path(outputDir);
+      llvm::sys::path::append(path, name);
+      llvm::sys::fs::remove(path);
+    }
+    if (!dirExisted)
+      llvm::sys::fs::remove(outputDir);
     return 1;
+  }
   if (!quiet)
     llvm::errs() << "[tmc-compile] wrote " << outputDir << "\n";
   return 0;

@@ -1,0 +1,106 @@
+"""Compile a tfm model into a model directory, as tmc-compile does."""
+
+import json
+import os
+import tempfile
+
+from tmc import _tools
+from tmc.errors import TmcError
+
+__all__ = ["compile", "CompiledModel"]
+
+
+class CompiledModel:
+    """A compiled model directory (docs/ABI.md): `out_dir`, its memory
+    report as a dict (`report`), and `load()` to run it."""
+
+    def __init__(self, out_dir):
+        self.out_dir = os.path.abspath(out_dir)
+
+    @property
+    def report(self):
+        """report.json as a dict (arena_bytes, buffers, weights_bytes_*, ...)."""
+        with open(os.path.join(self.out_dir, "report.json")) as f:
+            return json.load(f)
+
+    def load(self):
+        """Loads the model with the runtime: a tmc.Model."""
+        from tmc.runtime import Model
+        return Model(self.out_dir)
+
+    def __fspath__(self):
+        return self.out_dir
+
+    def __repr__(self):
+        return "<tmc.CompiledModel %s>" % self.out_dir
+
+
+def _is_mlir_text(model):
+    if "\n" in model:
+        return True
+    head = model.lstrip()
+    return head.startswith(("module", "func.func", "#", "{-#", "//"))
+
+
+def compile(model, out_dir, *, seq_len=128, target="cpu", attention="dense",
+            quantize="none", prune="none", low_rank="none", remat="none",
+            memory_budget=None, train=False, decode=None, cpu="native",
+            kernels=True, progress=True):
+    """Compiles `model` into `out_dir` and returns a CompiledModel.
+
+    `model` is a tmc.ModelBuilder, MLIR text, or the path of a .mlir or
+    .mlirbc file (a relative `tfm.weights_file` resolves against the file's
+    directory). The options are tmc-compile's flags (docs/Python.md):
+    seq_len (--seq-len), target, attention, quantize, prune, low_rank,
+    remat, memory_budget (e.g. "512MiB"), train, decode (True or a maximum
+    number of tokens), cpu, kernels (False: --no-kernels). With progress
+    (the default) tmc-compile's line per stage is shown on stderr as the
+    stage runs; a callable receives each line instead. Raises TmcError with
+    the compiler's message on failure."""
+    args = []
+    if int(seq_len) <= 0:
+        raise ValueError("seq_len must be positive, got %r" % seq_len)
+    args.append("--seq-len=%d" % int(seq_len))
+    # Only what differs from tmc-compile's defaults is passed on.
+    for flag, value, default in (("target", target, "cpu"),
+                                 ("attention", attention, "dense"),
+                                 ("quantize", quantize, "none"),
+                                 ("prune", prune, "none"),
+                                 ("low-rank", low_rank, "none"),
+                                 ("remat", remat, "none"),
+                                 ("cpu", cpu, "native")):
+        if value != default:
+            args.append("--%s=%s" % (flag, value))
+    if memory_budget is not None:
+        args.append("--memory-budget=%s" % memory_budget)
+    if train:
+        args.append("--train")
+    if decode is True:
+        args.append("--decode")
+    elif decode not in (None, False):
+        args.append("--decode=%d" % int(decode))
+    if not kernels:
+        args.append("--no-kernels")
+    if not progress:
+        args.append("--quiet")
+
+    out_dir = os.fspath(out_dir)
+    with tempfile.TemporaryDirectory(prefix="tmc-compile-") as tmp:
+        if hasattr(model, "to_mlir"):
+            path = os.path.join(tmp, "model.mlir")
+            with open(path, "w") as f:
+                f.write(model.to_mlir())
+        elif isinstance(model, str) and _is_mlir_text(model):
+            path = os.path.join(tmp, "model.mlir")
+            with open(path, "w") as f:
+                f.write(model)
+        elif isinstance(model, (str, os.PathLike)):
+            path = os.fspath(model)
+            if not os.path.isfile(path):
+                raise TmcError("%s: no such model file" % path)
+        else:
+            raise TypeError("compile: model must be a ModelBuilder, MLIR text or "
+                            "a path, got %s" % type(model).__name__)
+        _tools.run_tool("tmc-compile", [path, "-o", out_dir] + args,
+                        progress=progress)
+    return CompiledModel(out_dir)
