@@ -231,6 +231,8 @@ class _FxImporter:
                 return _Const(obj)
             self.unsupported(node, "an attribute that is not a tensor")
 
+        if node.op == "call_function" and node.target is torch.arange:
+            return self.fn_arange(node)
         value = self.values.get(node)
         # Shape computations and tensors that do not depend on the inputs.
         if isinstance(value, (int, float, torch.Size)) or (
