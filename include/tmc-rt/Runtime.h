@@ -176,3 +176,106 @@ TMC_RT_API const char *tmc_rt_matmul_isa(void);
 #endif
 
 #endif /* TMC_RT_RUNTIME_H */
+
+/*===----------------------------------------------------------------------===*\
+|* Weight-quantized matmul kernels called by generated code                   *|
+\*===----------------------------------------------------------------------===*/
+
+#ifndef TMC_RT_RUNTIME_QMATMUL_H
+#define TMC_RT_RUNTIME_QMATMUL_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Rank-2 memref descriptors of the packed weight, scale and zero-point
+/// element types (the layout of tmc_memref_2d_f32).
+typedef struct tmc_memref_2d_i8 {
+  int8_t *allocated;
+  int8_t *aligned;
+  int64_t offset;
+  int64_t sizes[2];
+  int64_t strides[2];
+} tmc_memref_2d_i8;
+
+typedef struct tmc_memref_2d_u8 {
+  uint8_t *allocated;
+  uint8_t *aligned;
+  int64_t offset;
+  int64_t sizes[2];
+  int64_t strides[2];
+} tmc_memref_2d_u8;
+
+/// Holds fp16 or bf16 bit patterns.
+typedef struct tmc_memref_2d_u16 {
+  uint16_t *allocated;
+  uint16_t *aligned;
+  int64_t offset;
+  int64_t sizes[2];
+  int64_t strides[2];
+} tmc_memref_2d_u16;
+
+/// All of these compute C[M,N] += A[M,K] * W^T, where W is the N x K weight
+/// dequantized from its packed form, accumulating in fp32. M = A.sizes[0],
+/// K = A.sizes[1], N = C.sizes[1]. A and C may have any strides; W's rows
+/// hold their bytes contiguously (inner stride 1) and may be padded
+/// (strides[0]). Operands a format does not use are [1, 1] dummies.
+
+/// W [N, K] int8: w[n,k] = W[n,k] * S[n,0]; S [N, 1].
+TMC_RT_API void _mlir_ciface_tmc_rt_qmatmul_int8_f32(tmc_memref_2d_f32 *A,
+                                                     tmc_memref_2d_i8 *W,
+                                                     tmc_memref_2d_f32 *S,
+                                                     tmc_memref_2d_f32 *Z,
+                                                     tmc_memref_2d_f32 *C);
+
+/// W [N, K/2]: weight k of row n is the low (even k) or high (odd k) nibble
+/// of byte k/2. S [N, G] holds a scale per group of g = K / G weights. When
+/// Z has S's shape [N, G] (other than [1, 1]) the nibble q is unsigned and
+/// w = (q - Z[n, k/g]) * S[n, k/g]; when Z is [1, 1] q is signed (-8..7)
+/// and w = q * S[n, k/g].
+TMC_RT_API void _mlir_ciface_tmc_rt_qmatmul_int4_f32(tmc_memref_2d_f32 *A,
+                                                     tmc_memref_2d_u8 *W,
+                                                     tmc_memref_2d_f32 *S,
+                                                     tmc_memref_2d_f32 *Z,
+                                                     tmc_memref_2d_f32 *C);
+
+/// As _mlir_ciface_tmc_rt_qmatmul_int4_f32, with fp16 scales and zero points.
+TMC_RT_API void _mlir_ciface_tmc_rt_qmatmul_int4h_f32(tmc_memref_2d_f32 *A,
+                                                      tmc_memref_2d_u8 *W,
+                                                      tmc_memref_2d_u16 *S,
+                                                      tmc_memref_2d_u16 *Z,
+                                                      tmc_memref_2d_f32 *C);
+
+/// W [N, K/4]: weight k is bits 2*(k%4)..2*(k%4)+1 of byte k/4, code 0 -> 0,
+/// 1 -> +1, 2 -> -1; w = code * S[0, 0] (S [1, 1]).
+TMC_RT_API void _mlir_ciface_tmc_rt_qmatmul_ternary_f32(tmc_memref_2d_f32 *A,
+                                                        tmc_memref_2d_u8 *W,
+                                                        tmc_memref_2d_f32 *S,
+                                                        tmc_memref_2d_f32 *Z,
+                                                        tmc_memref_2d_f32 *C);
+
+/// W [N, K/8]: weight k is bit k%8 of byte k/8, 1 -> +1, 0 -> -1;
+/// w = sign * S[n, 0] (S [N, 1]).
+TMC_RT_API void _mlir_ciface_tmc_rt_qmatmul_binary_f32(tmc_memref_2d_f32 *A,
+                                                       tmc_memref_2d_u8 *W,
+                                                       tmc_memref_2d_f32 *S,
+                                                       tmc_memref_2d_f32 *Z,
+                                                       tmc_memref_2d_f32 *C);
+
+/// W [N, K] of fp16 / bf16 bit patterns; S and Z are unused.
+TMC_RT_API void _mlir_ciface_tmc_rt_qmatmul_f16_f32(tmc_memref_2d_f32 *A,
+                                                    tmc_memref_2d_u16 *W,
+                                                    tmc_memref_2d_f32 *S,
+                                                    tmc_memref_2d_f32 *Z,
+                                                    tmc_memref_2d_f32 *C);
+TMC_RT_API void _mlir_ciface_tmc_rt_qmatmul_bf16_f32(tmc_memref_2d_f32 *A,
+                                                     tmc_memref_2d_u16 *W,
+                                                     tmc_memref_2d_f32 *S,
+                                                     tmc_memref_2d_f32 *Z,
+                                                     tmc_memref_2d_f32 *C);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TMC_RT_RUNTIME_QMATMUL_H */

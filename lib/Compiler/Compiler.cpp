@@ -207,6 +207,7 @@ LogicalResult mlir::tmc::compileModel(ModuleOp module,
   pipeline.useKernels = options.useKernels;
   pipeline.planBuffers = options.planBuffers;
   pipeline.attention = options.attention;
+  pipeline.quantize = options.quantize;
   pipeline.attentionBlockQ = options.attentionBlockQ;
   pipeline.attentionBlockK = options.attentionBlockK;
   buildTmcCpuPipeline(pm, pipeline);

@@ -225,7 +225,9 @@ Value ModelBuilder::param(StringRef name, ArrayRef<int64_t> shape) {
     value = DenseResourceElementsAttr::get(type, name, makeBlob(*tensor));
   }
   Location paramLoc = NameLoc::get(builder.getStringAttr(name), fileLoc);
-  return ParamOp::create(builder, paramLoc, type, name, value);
+  return ParamOp::create(builder, paramLoc, type, builder.getStringAttr(name),
+                         value, /*source=*/nullptr, /*quant=*/nullptr,
+                         /*part=*/nullptr, /*source_layout=*/nullptr);
 }
 
 Value ModelBuilder::paramFirstOf(ArrayRef<std::string> names,

@@ -37,6 +37,11 @@ void mlir::tmc::buildTmcCpuPipeline(OpPassManager &pm,
     sparsify.overrideExisting = true;
     pm.addPass(tfm::createTfmSparsifyAttention(sparsify));
   }
+  if (!options.quantize.empty() && options.quantize != "none") {
+    tfm::TfmQuantizeOptions quantize;
+    quantize.scheme = options.quantize;
+    pm.addPass(tfm::createTfmQuantize(quantize));
+  }
   pm.addNestedPass<func::FuncOp>(tfm::createTfmInlineLayers());
   pm.addPass(tfm::createTfmBindWeights());
   TmcPackWeightsOptions pack;

@@ -33,17 +33,25 @@ static MemRefType kernelOperandType(MLIRContext *ctx) {
                          StridedLayoutAttr::get(ctx, dyn, {dyn, dyn}));
 }
 
-/// Returns the kernel declaration `name`, creating it in `module` if needed.
+/// The fully dynamic strided 2-D memref type of `element`.
+static MemRefType stridedType(Type element) {
+  MLIRContext *ctx = element.getContext();
+  int64_t dyn = ShapedType::kDynamic;
+  return MemRefType::get({dyn, dyn}, element,
+                         StridedLayoutAttr::get(ctx, dyn, {dyn, dyn}));
+}
+
+/// Returns the kernel declaration `name` taking `operands`, creating it in
+/// `module` if needed.
 static func::FuncOp getOrCreateKernel(ModuleOp module, StringRef name,
+                                      TypeRange operands,
                                       PatternRewriter &rewriter) {
   if (auto existing = module.lookupSymbol<func::FuncOp>(name))
     return existing;
   OpBuilder::InsertionGuard guard(rewriter);
   rewriter.setInsertionPointToStart(module.getBody());
-  Type operand = kernelOperandType(rewriter.getContext());
-  auto func = func::FuncOp::create(
-      rewriter, module.getLoc(), name,
-      rewriter.getFunctionType({operand, operand, operand}, {}));
+  auto func = func::FuncOp::create(rewriter, module.getLoc(), name,
+                                   rewriter.getFunctionType(operands, {}));
   func.setPrivate();
   func->setAttr("llvm.emit_c_interface", rewriter.getUnitAttr());
   return func;
@@ -79,12 +87,66 @@ struct MatmulToKernelCall : public OpRewritePattern<linalg::MatmulOp> {
       return rewriter.notifyMatchFailure(op, "unsupported B map");
 
     auto module = op->getParentOfType<ModuleOp>();
-    func::FuncOp callee = getOrCreateKernel(module, kernel, rewriter);
     Type operandType = kernelOperandType(ctx);
+    func::FuncOp callee = getOrCreateKernel(
+        module, kernel, {operandType, operandType, operandType}, rewriter);
     SmallVector<Value> args;
     for (Value operand : op->getOperands())
       args.push_back(
           memref::CastOp::create(rewriter, op.getLoc(), operandType, operand));
+    rewriter.replaceOpWithNewOp<func::CallOp>(op, callee, args);
+    return success();
+  }
+};
+
+/// Rewrites a linalg.generic that tfm.quantized_linear's lowering tagged
+/// `tmc.qmatmul = "<kernel>"` into a call to that runtime kernel, which
+/// takes (A, packed W, scales, zero-points, C) as strided memrefs; absent
+/// scales or zero-points are passed as a 1 x 1 placeholder.
+struct QuantizedMatmulToKernelCall
+    : public OpRewritePattern<linalg::GenericOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(linalg::GenericOp op,
+                                PatternRewriter &rewriter) const override {
+    auto kernel = op->getAttrOfType<StringAttr>("tmc.qmatmul");
+    if (!kernel)
+      return rewriter.notifyMatchFailure(op, "not a quantized matmul");
+    if (!op.hasPureBufferSemantics())
+      return rewriter.notifyMatchFailure(op, "not bufferized");
+    Location loc = op.getLoc();
+    SmallVector<Value> inputs(op.getDpsInputs());
+    Value c = op.getDpsInits()[0];
+    if (inputs.size() < 2 || inputs.size() > 4)
+      return rewriter.notifyMatchFailure(op, "unexpected operands");
+    // Scales and zero-points have the scale type (f32, or f16 for int4h).
+    Type scaleElement = rewriter.getF32Type();
+    if (inputs.size() > 2)
+      scaleElement = cast<MemRefType>(inputs[2].getType()).getElementType();
+    Value placeholder;
+    auto operand = [&](unsigned i) -> Value {
+      if (i < inputs.size())
+        return memref::CastOp::create(
+            rewriter, loc,
+            stridedType(cast<MemRefType>(inputs[i].getType()).getElementType()),
+            inputs[i]);
+      if (!placeholder) {
+        OpBuilder::InsertionGuard guard(rewriter);
+        rewriter.setInsertionPointToStart(
+            &op->getParentOfType<func::FuncOp>().getBody().front());
+        placeholder = memref::AllocaOp::create(
+            rewriter, loc, MemRefType::get({1, 1}, scaleElement));
+      }
+      return memref::CastOp::create(rewriter, loc, stridedType(scaleElement),
+                                    placeholder);
+    };
+    SmallVector<Value> args = {operand(0), operand(1), operand(2), operand(3),
+                               memref::CastOp::create(
+                                   rewriter, loc,
+                                   stridedType(rewriter.getF32Type()), c)};
+    auto module = op->getParentOfType<ModuleOp>();
+    func::FuncOp callee = getOrCreateKernel(
+        module, kernel.getValue(), ValueRange(args).getTypes(), rewriter);
     rewriter.replaceOpWithNewOp<func::CallOp>(op, callee, args);
     return success();
   }
@@ -118,7 +180,8 @@ struct TmcLinalgToKernelsPass
     RewritePatternSet patterns(&getContext());
     patterns.add<StridedCopyToLinalg>(&getContext());
     if (matmuls)
-      patterns.add<MatmulToKernelCall>(&getContext());
+      patterns.add<MatmulToKernelCall, QuantizedMatmulToKernelCall>(
+          &getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

@@ -10,6 +10,10 @@
 #include "tmc/Dialect/Tfm/IR/Tfm.h"
 #include "tmc/Import/SafeTensors.h"
 
+#include "QuantizeWeights.h"
+
+#include <cstring>
+
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/Support/FileSystem.h"
@@ -148,6 +152,78 @@ struct TmcPackWeightsPass
       }
     }
 
+    // The fp32 source of derived (quantized) parameters; the parts of one
+    // source are consecutive, so the last one is kept.
+    std::string cachedSource;
+    std::vector<float> cachedData;
+    SmallVector<int64_t> cachedShape;
+    auto loadSource = [&](DictionaryAttr entry,
+                          StringRef source) -> LogicalResult {
+      if (cachedSource == source)
+        return success();
+      cachedData.clear();
+      cachedShape.clear();
+      if (auto value = entry.getAs<ElementsAttr>("value")) {
+        auto valueType = cast<ShapedType>(value.getType());
+        if (!valueType.getElementType().isF32())
+          return module.emitError("quantized parameter '")
+                 << source << "': its source is not f32";
+        FailureOr<std::vector<char>> raw = inlineBytes(
+            module, source, value, valueType.getNumElements() * 4);
+        if (failed(raw))
+          return failure();
+        cachedData.resize(valueType.getNumElements());
+        std::memcpy(cachedData.data(), raw->data(), raw->size());
+        cachedShape.assign(valueType.getShape().begin(),
+                           valueType.getShape().end());
+      } else {
+        if (failed(openCheckpoint()))
+          return failure();
+        const SafeTensorsTensor *tensor = checkpoint->lookup(source);
+        if (!tensor)
+          return module.emitError("'") << checkpoint->getPath()
+                                       << "': no tensor named '" << source
+                                       << "'";
+        if (tensor->dtype != SafeTensorsDType::F32)
+          return module.emitError("'")
+                 << tensor->file << "': tensor '" << source
+                 << "' must be F32 to be quantized, got "
+                 << stringifySafeTensorsDType(tensor->dtype);
+        cachedData.resize(tensor->getNumElements());
+        std::memcpy(cachedData.data(), tensor->data.data(),
+                    tensor->data.size());
+        cachedShape.assign(tensor->shape.begin(), tensor->shape.end());
+      }
+      if (cachedShape.size() != 2)
+        return module.emitError("quantized parameter '")
+               << source << "': its source must be a matrix";
+      cachedSource = source.str();
+      return success();
+    };
+    auto derivedBytes = [&](DictionaryAttr entry, tfm::QuantSchemeAttr quant,
+                            StringRef name,
+                            int64_t bytes) -> FailureOr<std::vector<char>> {
+      auto source = entry.getAs<StringAttr>("source");
+      auto part = entry.getAs<StringAttr>("part");
+      if (!source || !part)
+        return module.emitError("tmc.weight_layout: derived parameter '")
+               << name << "' lacks its source or part";
+      if (failed(loadSource(entry, source.getValue())))
+        return failure();
+      auto layoutAttr = entry.getAs<tfm::WeightLayoutAttr>("source_layout");
+      bool transposed =
+          layoutAttr && layoutAttr.getValue() == tfm::WeightLayout::in_out;
+      int64_t n = transposed ? cachedShape[1] : cachedShape[0];
+      int64_t k = transposed ? cachedShape[0] : cachedShape[1];
+      std::vector<char> data = packQuantizedPart(
+          quant, part.getValue(), cachedData, n, k, transposed);
+      if (static_cast<int64_t>(data.size()) != bytes)
+        return module.emitError("quantized parameter '")
+               << name << "': packing gave " << data.size()
+               << " bytes, its type needs " << bytes;
+      return data;
+    };
+
     Fnv1a64 hash;
     int64_t written = 0;
     auto emit = [&](ArrayRef<char> bytes) {
@@ -183,6 +259,14 @@ struct TmcPackWeightsPass
       }
       emit(std::vector<char>(offset - written, 0));
 
+      if (auto quant = entry.getAs<tfm::QuantSchemeAttr>("quant")) {
+        FailureOr<std::vector<char>> data =
+            derivedBytes(entry, quant, name, bytes);
+        if (failed(data))
+          return signalPassFailure();
+        emit(*data);
+        continue;
+      }
       if (auto value = entry.getAs<ElementsAttr>("value")) {
         FailureOr<std::vector<char>> data =
             inlineBytes(module, name, value, bytes);

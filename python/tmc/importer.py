@@ -122,6 +122,16 @@ class _Tuple:
         self.items = items
 
 
+def _contains_tensor(torch, value):
+    if isinstance(value, torch.Tensor):
+        return True
+    if isinstance(value, (tuple, list)):
+        return any(_contains_tensor(torch, v) for v in value)
+    if isinstance(value, dict):
+        return any(_contains_tensor(torch, v) for v in value.values())
+    return False
+
+
 def _is_scalar(x):
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
@@ -234,10 +244,9 @@ class _FxImporter:
         if node.op == "call_function" and node.target is torch.arange:
             return self.fn_arange(node)
         value = self.values.get(node)
-        # Shape computations and tensors that do not depend on the inputs.
-        if isinstance(value, (int, float, torch.Size)) or (
-                isinstance(value, (tuple, list)) and value and
-                all(isinstance(v, int) for v in value)):
+        # Shape computations (sizes, devices, dtypes) and tensors that do not
+        # depend on the inputs.
+        if not _contains_tensor(torch, value):
             return _Sym(value)
         inputs = [self.env[n] for n in node.all_input_nodes]
         if isinstance(value, torch.Tensor) and all(
@@ -716,6 +725,148 @@ class _FxImporter:
         self.unsupported(node, "indexing or slicing an activation")
 
 
+_VALUE = "tmc_value"
+_FACTORIES = ("arange", "ones", "zeros", "full", "empty")
+
+
+def _forward_argument_names(module):
+    import inspect
+    params = inspect.signature(module.forward).parameters.values()
+    names = []
+    for p in params:
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            raise ValueError("from_torch: forward(*args, **kwargs) cannot be traced; "
+                             "name the arguments")
+        names.append(p.name)
+    return names
+
+
+def _concrete_tracer(torch):
+    """A torch.fx tracer that also runs every op on the example inputs and
+    keeps the value in node.meta: shapes are then known everywhere, and
+    `B, S, D = x.size()` can be traced (plain symbolic tracing cannot
+    iterate a proxy)."""
+    fx = torch.fx
+
+    class ConcreteTracer(fx.Tracer):
+        def __init__(self, example_args):
+            super().__init__()
+            self.example_args = list(example_args)
+            self.placeholders = 0
+            # True while a leaf module runs on concrete values: it is not
+            # traced into the graph.
+            self.concrete = False
+            self.buffer_proxies = {}
+
+        def call_module(self, m, forward, args, kwargs):
+            if self.concrete:
+                return forward(*args, **kwargs)
+            return super().call_module(m, forward, args, kwargs)
+
+        def getattr(self, attr, attr_val, parameter_proxy_cache):
+            if self.concrete:
+                return attr_val
+            # Buffers (masks) become graph nodes too, so that slicing them
+            # by a traced length can be traced.
+            if isinstance(attr_val, torch.Tensor) and \
+                    not isinstance(attr_val, torch.nn.Parameter):
+                for name, buffer in self.root.named_buffers():
+                    if buffer is attr_val:
+                        if name not in self.buffer_proxies:
+                            self.buffer_proxies[name] = self.create_proxy(
+                                "get_attr", name, (), {})
+                        return self.buffer_proxies[name]
+            return super().getattr(attr, attr_val, parameter_proxy_cache)
+
+        def create_proxy(self, kind, target, args, kwargs, name=None,
+                         type_expr=None, proxy_factory_fn=None):
+            proxy = super().create_proxy(kind, target, args, kwargs, name,
+                                         type_expr, proxy_factory_fn)
+            node = proxy.node
+            a = fx.node.map_arg(node.args, self.value_of)
+            k = fx.node.map_arg(node.kwargs, self.value_of)
+            if kind == "placeholder":
+                if self.placeholders >= len(self.example_args):
+                    raise ValueError("from_torch: not enough example inputs")
+                value = self.example_args[self.placeholders]
+                self.placeholders += 1
+            elif kind == "get_attr":
+                value = self.attribute(target)
+            elif kind == "call_function":
+                value = target(*a, **k)
+            elif kind == "call_method":
+                value = getattr(a[0], target)(*a[1:], **k)
+            elif kind == "call_module":
+                self.concrete = True
+                try:
+                    value = self.root.get_submodule(target)(*a, **k)
+                finally:
+                    self.concrete = False
+            else:
+                value = None
+            node.meta[_VALUE] = value
+            return proxy
+
+        def attribute(self, target):
+            saved, self.concrete = self.concrete, True
+            try:
+                value = self.root
+                for part in target.split("."):
+                    value = getattr(value, part)
+                return value
+            finally:
+                self.concrete = saved
+
+        def value_of(self, node):
+            if _VALUE not in node.meta:
+                # Parameters passed as arguments become get_attr nodes
+                # without a proxy.
+                if node.op != "get_attr":
+                    raise ValueError("from_torch: no value for node %s" % node.name)
+                node.meta[_VALUE] = self.attribute(node.target)
+            return node.meta[_VALUE]
+
+        def trace(self, root, concrete_args=None):
+            # Tensor factories called with a traced size (torch.arange(S))
+            # reject proxies before PyTorch's dispatch sees them: record
+            # them as graph nodes instead.
+            originals = {}
+
+            def wrap(name, fn):
+                def wrapper(*args, **kwargs):
+                    found = []
+                    fx.node.map_aggregate((args, kwargs), lambda x: found.append(x)
+                                          if isinstance(x, fx.Proxy) else None)
+                    if found:
+                        return self.create_proxy("call_function", fn, args, kwargs)
+                    return fn(*args, **kwargs)
+                return wrapper
+
+            for name in _FACTORIES:
+                originals[name] = getattr(torch, name)
+                setattr(torch, name, wrap(name, originals[name]))
+            # Unpacking a proxy (`q, k, v = x.split(...)`, `B, T, C =
+            # x.shape`) goes through the tracer, which knows the length from
+            # the concrete value; PyTorch 1.13's own Proxy.__iter__ reads the
+            # caller's bytecode in a way that Python 3.11 breaks.
+            original_iter = fx.Proxy.__iter__
+            fx.Proxy.__iter__ = lambda proxy: proxy.tracer.iter(proxy)
+            try:
+                return super().trace(root, concrete_args)
+            finally:
+                fx.Proxy.__iter__ = original_iter
+                for name, fn in originals.items():
+                    setattr(torch, name, fn)
+
+        def iter(self, obj):
+            value = obj.node.meta.get(_VALUE)
+            if isinstance(value, (tuple, list, torch.Size)):
+                return iter([obj[i] for i in range(len(value))])
+            return super().iter(obj)
+
+    return ConcreteTracer
+
+
 def from_torch(module, example_inputs, *, output_names=None, name=None):
     """Traces `module` (a torch.nn.Module, in eval mode) with torch.fx and
     returns a ModelBuilder holding the same model in the tfm dialect.
@@ -735,36 +886,35 @@ def from_torch(module, example_inputs, *, output_names=None, name=None):
         raise TmcError("from_torch needs PyTorch (%s)" % e)
 
     module = module.eval()
-    try:
-        gm = torch.fx.symbolic_trace(module)
-    except Exception as e:  # torch.fx raises many kinds of errors
-        raise UnsupportedOperationError(
-            "from_torch: torch.fx cannot trace %s: %s: %s"
-            % (type(module).__name__, type(e).__name__, e))
-    placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
+    forward_args = _forward_argument_names(module)
     if isinstance(example_inputs, dict):
-        missing = [p.target for p in placeholders if p.target not in example_inputs]
+        missing = [a for a in forward_args if a not in example_inputs]
         if missing:
             raise ValueError("from_torch: no example input for %r" % missing[0])
-        args = [example_inputs[p.target] for p in placeholders]
+        args = [example_inputs[a] for a in forward_args]
     elif isinstance(example_inputs, (tuple, list)):
         args = list(example_inputs)
     else:
         args = [example_inputs]
-    if len(args) != len(placeholders):
+    if len(args) != len(forward_args):
         raise ValueError("from_torch: %d example inputs for the %d arguments of "
-                         "forward" % (len(args), len(placeholders)))
+                         "forward" % (len(args), len(forward_args)))
 
+    tracer = _concrete_tracer(torch)(args)
+    try:
+        with torch.no_grad():
+            graph = tracer.trace(module)
+    except UnsupportedOperationError:
+        raise
+    except Exception as e:  # torch.fx raises many kinds of errors
+        raise UnsupportedOperationError(
+            "from_torch: torch.fx cannot trace %s: %s: %s"
+            % (type(module).__name__, type(e).__name__, e))
+    gm = torch.fx.GraphModule(tracer.root, graph)
     values = {}
-
-    class Recorder(torch.fx.Interpreter):
-        def run_node(self, n):
-            result = super().run_node(n)
-            values[n] = result
-            return result
-
-    with torch.no_grad():
-        Recorder(gm).run(*args)
+    for node in gm.graph.nodes:
+        if node.op != "output":
+            values[node] = tracer.value_of(node)
 
     builder = ModelBuilder(name or type(module).__name__)
     _FxImporter(torch, gm, values, builder).run(output_names)

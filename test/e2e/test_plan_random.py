@@ -447,10 +447,12 @@ def one_program(index, seed, bin_dir, tmp):
             raise Failure("output %s of the heap build is not finite" % name)
         if a.tobytes() != b.tobytes():
             diff = np.abs(a.astype(np.float64) - b.astype(np.float64))
+            diff[np.isnan(diff)] = np.inf
             raise Failure("output %s differs between the planned and the heap build: "
                           "%d of %d elements, max |diff| %.3g" % (
-                              name, int(np.count_nonzero(a != b)), a.size,
-                              float(np.nanmax(diff))))
+                              name, int(np.count_nonzero(a.view(np.uint32) !=
+                                                         b.view(np.uint32))),
+                              a.size, float(np.max(diff))))
 
     heap = reports["heap"]
     if heap["arena_bytes"] != 0 or heap["buffers"]:

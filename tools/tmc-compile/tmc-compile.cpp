@@ -74,8 +74,8 @@ static cl::opt<std::string>
               cl::cat(category));
 static cl::opt<std::string>
     quantize("quantize", cl::init("none"),
-             cl::desc("Weight quantization: none|int8|w8a8|int4[:gN]|ternary|"
-                      "binary|fp16|bf16"),
+             cl::desc("Weight quantization: none|int8|int4[:gN][:asym][:f16]|"
+                      "ternary|binary|fp16|bf16 (w8a8 is not available yet)"),
              cl::cat(category));
 static cl::opt<std::string> prune("prune", cl::init("none"),
                                   cl::desc("Pruning: none|magnitude:F|2:4"),
@@ -110,7 +110,7 @@ static bool checkUnavailable() {
   };
   if (target != "cpu")
     return refuse("--target", target);
-  if (quantize != "none")
+  if (quantize == "w8a8")
     return refuse("--quantize", quantize);
   if (prune != "none")
     return refuse("--prune", prune);
@@ -182,6 +182,7 @@ int main(int argc, char **argv) {
   options.useKernels = !noKernels;
   options.planBuffers = !noPlanBuffers;
   options.attention = attention;
+  options.quantize = quantize;
   options.attentionBlockQ = attentionBlockQ;
   options.attentionBlockK = attentionBlockK;
   options.verbose = !quiet;

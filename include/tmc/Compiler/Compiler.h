@@ -34,6 +34,8 @@ struct CompileOptions {
   /// Attention sparsity pattern (tfm-sparsify-attention's `pattern`), empty
   /// to keep what the model says.
   std::string attention;
+  /// Weight quantization scheme (tfm-quantize's `scheme`).
+  std::string quantize = "none";
   /// Attention tile sizes (queries x keys).
   int64_t attentionBlockQ = 64;
   int64_t attentionBlockK = 64;

@@ -41,6 +41,12 @@ struct TmcCpuPipelineOptions
                      "dense, window:W, dilated:W,D, strided:S[,C], "
                      "bigbird:W,G,R[,B[,SEED]] (tfm-sparsify-attention)"),
       llvm::cl::init("")};
+  Option<std::string> quantize{
+      *this, "quantize",
+      llvm::cl::desc("Weight quantization of linear layers: none, int8, "
+                     "int4[:gN][:asym][:f16], ternary, binary, fp16, bf16 "
+                     "(tfm-quantize)"),
+      llvm::cl::init("none")};
   Option<int64_t> attentionBlockQ{
       *this, "attention-block-q",
       llvm::cl::desc("Queries per attention tile"), llvm::cl::init(64)};

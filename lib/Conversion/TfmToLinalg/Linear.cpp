@@ -85,3 +85,222 @@ struct LinearLowering : public OpRewritePattern<LinearOp> {
 void mlir::tmc::populateTfmLinearToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<LinearLowering>(patterns.getContext());
 }
+
+//===----------------------------------------------------------------------===//
+// tfm.quantized_linear
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// The runtime kernel that computes a quantized matmul of `quant`.
+static StringRef quantizedKernelName(QuantSchemeAttr quant) {
+  switch (quant.getKind()) {
+  case QuantKind::int8:
+    return "tmc_rt_qmatmul_int8_f32";
+  case QuantKind::int4:
+    return quant.getScaleType().isF16() ? "tmc_rt_qmatmul_int4h_f32"
+                                        : "tmc_rt_qmatmul_int4_f32";
+  case QuantKind::ternary:
+    return "tmc_rt_qmatmul_ternary_f32";
+  case QuantKind::binary:
+    return "tmc_rt_qmatmul_binary_f32";
+  case QuantKind::fp16:
+    return "tmc_rt_qmatmul_f16_f32";
+  case QuantKind::bf16:
+    return "tmc_rt_qmatmul_bf16_f32";
+  case QuantKind::w8a8:
+    break;
+  }
+  return "";
+}
+
+/// Lowers tfm.quantized_linear to a linalg.generic that dequantizes each
+/// packed weight element in its body (the exact semantics; with
+/// `--no-kernels` it becomes loops) and is tagged `tmc.qmatmul` with the
+/// runtime kernel that computes the same thing faster.
+struct QuantizedLinearLowering : public OpRewritePattern<QuantizedLinearOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(QuantizedLinearOp op,
+                                PatternRewriter &rewriter) const override {
+    auto inputType = cast<RankedTensorType>(op.getInput().getType());
+    auto resultType = cast<RankedTensorType>(op.getType());
+    if (!inputType.hasStaticShape() || !inputType.getElementType().isF32())
+      return rewriter.notifyMatchFailure(op, "needs static f32 input");
+    QuantSchemeAttr quant = op.getQuant();
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    int64_t rank = inputType.getRank();
+    int64_t k = op.getInFeatures(), n = op.getOutFeatures();
+    int64_t rows = inputType.getNumElements() / k;
+
+    Value lhs = op.getInput();
+    SmallVector<ReassociationIndices> reassoc;
+    if (rank != 2) {
+      ReassociationIndices leading;
+      for (int64_t i = 0; i + 1 < rank; ++i)
+        leading.push_back(i);
+      reassoc = {leading, {rank - 1}};
+      lhs = tensor::CollapseShapeOp::create(
+          rewriter, loc, RankedTensorType::get({rows, k}, rewriter.getF32Type()),
+          lhs, reassoc);
+    }
+    auto accType = RankedTensorType::get({rows, n}, rewriter.getF32Type());
+    Value acc;
+    if (Value bias = op.getBias())
+      acc = buildParallel(
+          rewriter, loc, {bias}, {lastDimMap(ctx, 2)},
+          createEmpty(rewriter, loc, accType),
+          [](OpBuilder &, Location, ValueRange args) { return args[0]; });
+    else
+      acc = createFilled(rewriter, loc, accType, 0.0);
+
+    AffineExpr m = getAffineDimExpr(0, ctx), nd = getAffineDimExpr(1, ctx),
+               kd = getAffineDimExpr(2, ctx);
+    AffineExpr zero = getAffineConstantExpr(0, ctx);
+    int64_t perByte = 1;
+    switch (quant.getKind()) {
+    case QuantKind::int4:
+      perByte = 2;
+      break;
+    case QuantKind::ternary:
+      perByte = 4;
+      break;
+    case QuantKind::binary:
+      perByte = 8;
+      break;
+    default:
+      break;
+    }
+    auto map = [&](AffineExpr a, AffineExpr b) {
+      return AffineMap::get(3, 0, {a, b}, ctx);
+    };
+    SmallVector<Value> inputs = {lhs, op.getWeight()};
+    SmallVector<AffineMap> maps = {map(m, kd),
+                                   map(nd, perByte == 1 ? kd
+                                                        : kd.floorDiv(perByte))};
+    Value scales = op.getScales(), zeros = op.getZeros();
+    AffineMap scaleMap;
+    if (scales) {
+      if (quant.getKind() == QuantKind::int4)
+        scaleMap = map(nd, kd.floorDiv(quant.getGroupSize()));
+      else if (quant.getKind() == QuantKind::ternary)
+        scaleMap = map(zero, zero);
+      else
+        scaleMap = map(nd, zero);
+      inputs.push_back(scales);
+      maps.push_back(scaleMap);
+    }
+    if (zeros) {
+      inputs.push_back(zeros);
+      maps.push_back(scaleMap);
+    }
+    maps.push_back(map(m, nd));
+    SmallVector<utils::IteratorType> iterators = {
+        utils::IteratorType::parallel, utils::IteratorType::parallel,
+        utils::IteratorType::reduction};
+    QuantKind kind = quant.getKind();
+    bool symmetric = quant.getSymmetric();
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{accType}, inputs, ValueRange{acc}, maps,
+        iterators, [&](OpBuilder &b, Location l, ValueRange args) {
+          Value a = args[0], packed = args[1];
+          Type f32 = b.getF32Type(), i32 = b.getI32Type();
+          auto toF32 = [&](Value v) -> Value {
+            return v.getType().isF32() ? v : arith::ExtFOp::create(b, l, f32, v);
+          };
+          Value scale = scales ? toF32(args[2]) : Value();
+          Value zp = zeros ? toF32(args[3]) : Value();
+          // The element's bits within its byte.
+          auto field = [&](int64_t bitsPerElement) -> Value {
+            Value kIdx = linalg::IndexOp::create(b, l, 2);
+            Value within = arith::RemUIOp::create(
+                b, l, kIdx, arith::ConstantIndexOp::create(b, l, perByte));
+            Value shift = arith::MulIOp::create(
+                b, l, within,
+                arith::ConstantIndexOp::create(b, l, bitsPerElement));
+            Value shift32 = arith::IndexCastUIOp::create(b, l, i32, shift);
+            Value byte = arith::ExtUIOp::create(b, l, i32, packed);
+            Value mask = arith::ConstantOp::create(
+                b, l, b.getI32IntegerAttr((1 << bitsPerElement) - 1));
+            return arith::AndIOp::create(
+                b, l, arith::ShRUIOp::create(b, l, byte, shift32), mask);
+          };
+          auto i32c = [&](int32_t v) -> Value {
+            return arith::ConstantOp::create(b, l, b.getI32IntegerAttr(v));
+          };
+          Value weight;
+          switch (kind) {
+          case QuantKind::int8:
+            weight = arith::MulFOp::create(
+                b, l, arith::SIToFPOp::create(b, l, f32, packed), scale);
+            break;
+          case QuantKind::int4: {
+            Value nibble = field(4);
+            if (symmetric) {
+              Value isNegative = arith::CmpIOp::create(
+                  b, l, arith::CmpIPredicate::uge, nibble, i32c(8));
+              Value value = arith::SelectOp::create(
+                  b, l, isNegative, arith::SubIOp::create(b, l, nibble, i32c(16)),
+                  nibble);
+              weight = arith::MulFOp::create(
+                  b, l, arith::SIToFPOp::create(b, l, f32, value), scale);
+            } else {
+              Value q = arith::UIToFPOp::create(b, l, f32, nibble);
+              weight = arith::MulFOp::create(
+                  b, l, arith::SubFOp::create(b, l, q, zp), scale);
+            }
+            break;
+          }
+          case QuantKind::ternary: {
+            Value code = field(2);
+            Value one = f32Const(b, l, 1.0), minusOne = f32Const(b, l, -1.0);
+            Value isPlus = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq,
+                                                 code, i32c(1));
+            Value isMinus = arith::CmpIOp::create(
+                b, l, arith::CmpIPredicate::eq, code, i32c(2));
+            Value sign = arith::SelectOp::create(
+                b, l, isPlus, one,
+                arith::SelectOp::create(b, l, isMinus, minusOne,
+                                        f32Const(b, l, 0.0)));
+            weight = arith::MulFOp::create(b, l, sign, scale);
+            break;
+          }
+          case QuantKind::binary: {
+            Value bit = field(1);
+            Value isOne = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq,
+                                                bit, i32c(1));
+            weight = arith::SelectOp::create(
+                b, l, isOne, scale, arith::NegFOp::create(b, l, scale));
+            break;
+          }
+          case QuantKind::fp16:
+          case QuantKind::bf16:
+            weight = arith::ExtFOp::create(b, l, f32, packed);
+            break;
+          case QuantKind::w8a8:
+            weight = f32Const(b, l, 0.0);
+            break;
+          }
+          Value c = args.back();
+          Value sum = arith::AddFOp::create(
+              b, l, c, arith::MulFOp::create(b, l, a, weight));
+          linalg::YieldOp::create(b, l, sum);
+        });
+    generic->setAttr("tmc.qmatmul",
+                     rewriter.getStringAttr(quantizedKernelName(quant)));
+    Value result = generic.getResult(0);
+    if (rank != 2)
+      result = tensor::ExpandShapeOp::create(rewriter, loc, resultType, result,
+                                             reassoc);
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+} // namespace
+
+void mlir::tmc::populateTfmQuantizedLinearToLinalgPatterns(
+    RewritePatternSet &patterns) {
+  patterns.add<QuantizedLinearLowering>(patterns.getContext());
+}

@@ -28,6 +28,7 @@ void mlir::tmc::populateTfmToLinalgPatterns(RewritePatternSet &patterns,
                                             int64_t blockQ, int64_t blockK) {
   populateTfmElementwiseToLinalgPatterns(patterns);
   populateTfmLinearToLinalgPatterns(patterns);
+  populateTfmQuantizedLinearToLinalgPatterns(patterns);
   populateTfmNormalizationToLinalgPatterns(patterns);
   populateTfmEmbeddingToLinalgPatterns(patterns);
   populateTfmAttentionToLinalgPatterns(patterns, blockQ, blockK);
@@ -66,7 +67,8 @@ struct ConvertTfmToLinalgPass
                  << tensor << "; fix the sequence length first "
                  << "(tfm-set-seq-len or tmc-compile --seq-len)";
         if (tensor && !tensor.getElementType().isF32() &&
-            !tensor.getElementType().isInteger())
+            !tensor.getElementType().isInteger() &&
+            !isa<tfm::QuantizedLinearOp>(op))
           return op->emitOpError("element type ")
                  << tensor.getElementType()
                  << " is not lowered yet; only f32 models are";

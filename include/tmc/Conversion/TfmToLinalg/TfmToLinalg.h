@@ -19,6 +19,10 @@ void populateTfmElementwiseToLinalgPatterns(RewritePatternSet &patterns);
 /// tfm.linear.
 void populateTfmLinearToLinalgPatterns(RewritePatternSet &patterns);
 
+/// tfm.quantized_linear: a linalg.generic that dequantizes packed weights
+/// in its body, tagged with the runtime kernel that computes it.
+void populateTfmQuantizedLinearToLinalgPatterns(RewritePatternSet &patterns);
+
 /// tfm.layer_norm, tfm.rms_norm.
 void populateTfmNormalizationToLinalgPatterns(RewritePatternSet &patterns);
 

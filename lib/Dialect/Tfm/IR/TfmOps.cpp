@@ -40,8 +40,18 @@ static std::string dimStr(int64_t d) {
 LogicalResult ParamOp::verify() {
   if (getName().empty())
     return emitOpError("parameter name must not be empty");
+  if (getQuant() || getPart() || getSource()) {
+    if (!getQuant() || !getPart() || !getSource())
+      return emitOpError("a derived parameter needs 'quant', 'part' and "
+                         "'source'");
+    StringRef part = *getPart();
+    if (part != "values" && part != "scales" && part != "zeros")
+      return emitOpError("part must be 'values', 'scales' or 'zeros', got '")
+             << part << "'";
+  }
   if (std::optional<ElementsAttr> value = getValue()) {
-    if (value->getType() != getType())
+    // A derived parameter carries its source's value, not its own.
+    if (!getQuant() && value->getType() != getType())
       return emitOpError("inline value of type ")
              << value->getType() << " does not match the parameter type "
              << getType();
@@ -141,6 +151,110 @@ LinearOp::inferReturnTypes(MLIRContext *context,
   shape.back() = out;
   inferredReturnTypes.push_back(
       RankedTensorType::get(shape, input.getElementType()));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// QuantizedLinearOp
+//===----------------------------------------------------------------------===//
+
+int64_t QuantizedLinearOp::getInFeatures() {
+  return getInput().getType().getShape().back();
+}
+
+int64_t QuantizedLinearOp::getOutFeatures() {
+  return cast<RankedTensorType>(getType()).getShape().back();
+}
+
+LogicalResult QuantizedLinearOp::verify() {
+  auto input = cast<RankedTensorType>(getInput().getType());
+  auto result = cast<RankedTensorType>(getType());
+  auto weight = cast<RankedTensorType>(getWeight().getType());
+  if (input.getRank() != result.getRank() ||
+      failed(verifyCompatibleShape(input.getShape().drop_back(),
+                                   result.getShape().drop_back())))
+    return emitOpError("result shape ")
+           << result << " does not match the input's leading dimensions "
+           << input;
+  int64_t k = getInFeatures(), n = getOutFeatures();
+  if (ShapedType::isDynamic(k) || ShapedType::isDynamic(n))
+    return emitOpError("needs static feature sizes");
+  QuantSchemeAttr quant = getQuant();
+  auto expectWeight = [&](int64_t cols, Type element) -> LogicalResult {
+    if (weight.getRank() != 2 || weight.getDimSize(0) != n ||
+        weight.getDimSize(1) != cols || weight.getElementType() != element)
+      return emitOpError("packed ")
+             << stringifyQuantKind(quant.getKind()) << " weight must be "
+             << n << "x" << cols << "x" << element << ", got " << weight;
+    return success();
+  };
+  auto expectScales = [&](Value v, StringRef what, int64_t rows,
+                          int64_t cols) -> LogicalResult {
+    if (!v)
+      return emitOpError(what) << " are required by "
+                               << stringifyQuantKind(quant.getKind());
+    auto type = cast<RankedTensorType>(v.getType());
+    if (type.getRank() != 2 || type.getDimSize(0) != rows ||
+        type.getDimSize(1) != cols ||
+        type.getElementType() != quant.getScaleType())
+      return emitOpError(what) << " must be " << rows << "x" << cols << "x"
+                               << quant.getScaleType() << ", got " << type;
+    return success();
+  };
+  Builder b(getContext());
+  Type i8 = b.getIntegerType(8);
+  if (getBias() &&
+      cast<RankedTensorType>(getBias().getType()).getDimSize(0) != n)
+    return emitOpError("bias must have ") << n << " elements";
+  switch (quant.getKind()) {
+  case QuantKind::int8:
+    if (failed(expectWeight(k, i8)) ||
+        failed(expectScales(getScales(), "scales", n, 1)))
+      return failure();
+    break;
+  case QuantKind::int4: {
+    int64_t group = quant.getGroupSize();
+    if (k % group != 0 || k % 2 != 0)
+      return emitOpError("int4 needs input features divisible by the group "
+                         "size ")
+             << group << ", got " << k;
+    if (failed(expectWeight(k / 2, i8)) ||
+        failed(expectScales(getScales(), "scales", n, k / group)))
+      return failure();
+    if (!quant.getSymmetric() &&
+        failed(expectScales(getZeros(), "zero-points", n, k / group)))
+      return failure();
+    break;
+  }
+  case QuantKind::ternary:
+    if (k % 4 != 0)
+      return emitOpError("ternary needs input features divisible by 4, got ")
+             << k;
+    if (failed(expectWeight(k / 4, i8)) ||
+        failed(expectScales(getScales(), "scales", 1, 1)))
+      return failure();
+    break;
+  case QuantKind::binary:
+    if (k % 8 != 0)
+      return emitOpError("binary needs input features divisible by 8, got ")
+             << k;
+    if (failed(expectWeight(k / 8, i8)) ||
+        failed(expectScales(getScales(), "scales", n, 1)))
+      return failure();
+    break;
+  case QuantKind::fp16:
+    if (failed(expectWeight(k, b.getF16Type())))
+      return failure();
+    break;
+  case QuantKind::bf16:
+    if (failed(expectWeight(k, b.getBF16Type())))
+      return failure();
+    break;
+  case QuantKind::w8a8:
+    return emitOpError("w8a8 (dynamic int8 activations) has no kernel yet");
+  }
+  if (getZeros() && (quant.getKind() != QuantKind::int4 || quant.getSymmetric()))
+    return emitOpError("zero-points apply only to asymmetric int4");
   return success();
 }
 

@@ -33,6 +33,22 @@ static int64_t byteSize(RankedTensorType type) {
              llvm::divideCeil(type.getElementTypeBitWidth(), 8));
 }
 
+/// The attributes that tell the packer how to derive a quantized parameter
+/// from its source, or null for a plain parameter.
+static DictionaryAttr derivationOf(ParamOp param) {
+  if (!param.getQuant())
+    return {};
+  Builder b(param.getContext());
+  SmallVector<NamedAttribute> fields = {
+      b.getNamedAttr("source", param.getSourceAttr()),
+      b.getNamedAttr("quant", param.getQuantAttr()),
+      b.getNamedAttr("part", param.getPartAttr())};
+  if (param.getSourceLayoutAttr())
+    fields.push_back(
+        b.getNamedAttr("source_layout", param.getSourceLayoutAttr()));
+  return b.getDictionaryAttr(fields);
+}
+
 /// The ABI's name of an element type (docs/ABI.md).
 static StringRef dtypeName(Type type) {
   if (type.isF32())
@@ -70,6 +86,7 @@ struct TfmBindWeightsPass
       int64_t offset;
       RankedTensorType type;
       ElementsAttr value; // null for external parameters
+      DictionaryAttr derivation; // source, quant, part, source_layout
     };
     llvm::StringMap<Entry> layout;
     SmallVector<StringRef> order;
@@ -94,7 +111,8 @@ struct TfmBindWeightsPass
       }
       cursor = llvm::alignTo(cursor, align);
       layout[param.getName()] = {cursor, type,
-                                 param.getValue().value_or(ElementsAttr())};
+                                 param.getValue().value_or(ElementsAttr()),
+                                 derivationOf(param)};
       order.push_back(layout.find(param.getName())->getKey());
       cursor += byteSize(type);
       return WalkResult::advance();
@@ -186,6 +204,8 @@ struct TfmBindWeightsPass
           rewriter.getNamedAttr("type", TypeAttr::get(entry.type))};
       if (entry.value)
         fields.push_back(rewriter.getNamedAttr("value", entry.value));
+      if (entry.derivation)
+        fields.append(entry.derivation.begin(), entry.derivation.end());
       entries.push_back(rewriter.getDictionaryAttr(fields));
     }
     module->setAttr("tmc.weight_layout", rewriter.getArrayAttr(entries));

@@ -44,12 +44,23 @@ def Tfm_ParamOp : Tfm_Op<"param", [Pure,
     file that the enclosing module's `tfm.weights_file` attribute names, so a
     large model never has to be written as text.
 
+    A *derived* parameter (`quant` set, written by `tfm-quantize`) is one
+    part (`values`, `scales` or `zeros`) of the quantized form of the fp32
+    parameter `source` (stored `[out, in]`, or `[in, out]` when
+    `source_layout = in_out`): the packer computes it from the source data
+    at compile time. Its `value`, if any, is the source's inline value.
+
     ```mlir
     %w = tfm.param "h.0.attn.c_attn.weight" : tensor<64x192xf32>
     %b = tfm.param "h.0.attn.c_attn.bias" {value = dense_resource<b0> : tensor<192xf32>} : tensor<192xf32>
+    %q = tfm.param "fc.weight:int8:values" {quant = #tfm.quant<kind = int8>, part = "values", source = "fc.weight"} : tensor<256x64xi8>
     ```
   }];
-  let arguments = (ins StrAttr:$name, OptionalAttr<ElementsAttr>:$value);
+  let arguments = (ins StrAttr:$name, OptionalAttr<ElementsAttr>:$value,
+                       OptionalAttr<StrAttr>:$source,
+                       OptionalAttr<Tfm_QuantSchemeAttr>:$quant,
+                       OptionalAttr<StrAttr>:$part,
+                       OptionalAttr<Tfm_WeightLayoutAttr>:$source_layout);
   let results = (outs AnyStaticShapeTensor:$result);
   let assemblyFormat = "$name attr-dict `:` type($result)";
   let hasVerifier = 1;
@@ -124,6 +135,42 @@ def Tfm_LinearOp : Tfm_Op<"linear", [Pure, InferTypeOpAdaptor]> {
     /// Number of input features (K) read from the weight's shape.
     int64_t getInFeatures();
     /// Number of output features (N) read from the weight's shape.
+    int64_t getOutFeatures();
+  }];
+}
+
+def Tfm_QuantizedLinearOp : Tfm_Op<"quantized_linear", [Pure,
+    AttrSizedOperandSegments]> {
+  let summary = "fully connected layer on packed, quantized weights";
+  let description = [{
+    `result[..., n] = sum_k x[..., k] * w[n, k] + bias[n]`, where `w` is the
+    weight dequantized from its packed form, in registers, per `quant`
+    (TfmAttrs.td; the packed layouts are those of docs/Quantization.md):
+    - `int8`: `weight` [N, K] i8, `scales` [N, 1]: `w = q * s[n]`;
+    - `int4` (group g): `weight` [N, K/2] bytes (low nibble first), `scales`
+      (and with zero-points `zeros`) [N, K/g]; symmetric nibbles are signed,
+      `w = q * s`, asymmetric ones unsigned, `w = (q - z) * s`;
+    - `ternary`: `weight` [N, K/4] bytes of 2-bit codes (0, +1, -1),
+      `scales` [1, 1];
+    - `binary`: `weight` [N, K/8] bytes of sign bits (1: +1), `scales` [N, 1];
+    - `fp16` / `bf16`: `weight` [N, K] of that type, no scales.
+    Accumulation is in fp32. Produced by `tfm-quantize` from `tfm.linear`.
+  }];
+  let arguments = (ins Tfm_FloatTensor:$input, AnyRankedTensor:$weight,
+                       Optional<AnyRankedTensor>:$scales,
+                       Optional<AnyRankedTensor>:$zeros,
+                       Optional<Tfm_Vector>:$bias,
+                       Tfm_QuantSchemeAttr:$quant);
+  let results = (outs Tfm_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`scales` $scales^)? (`zeros` $zeros^)?
+    (`bias` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The number of input features (K), from the input.
+    int64_t getInFeatures();
+    /// The number of output features (N), from the result.
     int64_t getOutFeatures();
   }];
 }

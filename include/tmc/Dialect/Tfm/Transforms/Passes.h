@@ -21,6 +21,14 @@ namespace tfm {
 #define GEN_PASS_DECL
 #include "tmc/Dialect/Tfm/Transforms/Passes.h.inc"
 
+class QuantSchemeAttr;
+
+/// Parses a quantization scheme spec of tfm-quantize (`int8`,
+/// `int4:g64:asym:f16`, ...). Returns a null attribute for `none`; fails
+/// with `error` set otherwise.
+FailureOr<QuantSchemeAttr> parseQuantScheme(MLIRContext *ctx, StringRef spec,
+                                            std::string &error);
+
 #define GEN_PASS_REGISTRATION
 #include "tmc/Dialect/Tfm/Transforms/Passes.h.inc"
 

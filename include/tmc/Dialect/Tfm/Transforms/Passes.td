@@ -64,6 +64,33 @@ def TfmSparsifyAttention : Pass<"tfm-sparsify-attention", "::mlir::ModuleOp"> {
   ];
 }
 
+def TfmQuantize : Pass<"tfm-quantize", "::mlir::ModuleOp"> {
+  let summary = "Store linear layers' weights quantized and packed";
+  let description = [{
+    Replaces `tfm.linear` ops whose weight is a `tfm.param` by
+    `tfm.quantized_linear` ops on derived parameters (the packed values and
+    their scales and zero-points), which the packer computes from the fp32
+    weights at compile time. `scheme` is one of `int8`, `int4[:gN][:asym]
+    [:f16]` (group N of 32, 64 or 128, default 128; zero-points; fp16
+    scales), `ternary`, `binary`, `fp16`, `bf16` or `none`. `overrides`
+    gives other schemes to weights whose name matches a glob
+    (`h.0.*=int8`); `keep-first-last` keeps the linear layers of the first
+    and last `tfm.layer` and those outside layers (the LM head) in fp32.
+    A layer whose shape the scheme cannot pack (input features not a
+    multiple of the group) is left in fp32 with a remark. Records the
+    scheme, the layers quantized and the weight bytes before and after in
+    the module's `tmc.transforms`.
+  }];
+  let options = [
+    Option<"scheme", "scheme", "std::string", /*default=*/"\"none\"",
+           "Quantization scheme of every linear layer">,
+    ListOption<"overrides", "overrides", "std::string",
+               "GLOB=SCHEME: the scheme of weights whose name matches GLOB">,
+    Option<"keepFirstLast", "keep-first-last", "bool", /*default=*/"false",
+           "Keep the first and last layers and the LM head in fp32">
+  ];
+}
+
 def TfmInlineLayers : Pass<"tfm-inline-layers", "::mlir::func::FuncOp"> {
   let summary = "Inline the bodies of tfm.layer ops";
   let description = [{

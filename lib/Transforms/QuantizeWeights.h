@@ -1,0 +1,34 @@
+//===- QuantizeWeights.h - Pack quantized weights ---------------*- C++ -*-===//
+//
+// This file declares the compile-time quantization and packing of weights
+// into the layouts that tfm.quantized_linear and TMC's kernels read
+// (docs/Quantization.md).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TMC_LIB_TRANSFORMS_QUANTIZEWEIGHTS_H
+#define TMC_LIB_TRANSFORMS_QUANTIZEWEIGHTS_H
+
+#include "tmc/Dialect/Tfm/IR/Tfm.h"
+
+#include <vector>
+
+namespace mlir {
+namespace tmc {
+
+/// Returns the bytes of `part` ("values", "scales" or "zeros") of the packed
+/// form of the fp32 weight `source`, which holds n x k elements stored
+/// [n, k] (or [k, n] when `transposed`).
+std::vector<char> packQuantizedPart(tfm::QuantSchemeAttr quant, StringRef part,
+                                    ArrayRef<float> source, int64_t n,
+                                    int64_t k, bool transposed);
+
+/// IEEE binary16 and bfloat16 bits of `value`, rounded to nearest even.
+uint16_t floatToHalfBits(float value);
+uint16_t floatToBFloat16Bits(float value);
+float halfBitsToFloat(uint16_t bits);
+
+} // namespace tmc
+} // namespace mlir
+
+#endif // TMC_LIB_TRANSFORMS_QUANTIZEWEIGHTS_H

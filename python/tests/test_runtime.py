@@ -1,0 +1,70 @@
+"""tmc.compile and tmc.Model: options, progress, the report, and errors."""
+
+import numpy as np
+import pytest
+
+import helpers
+
+import tmc
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory):
+    """The bundled GPT-2 example compiled for 8 tokens (compiled once)."""
+    lines = []
+    out = tmc.compile(helpers.EXAMPLES / "gpt2.mlir",
+                      tmp_path_factory.mktemp("gpt2") / "out",
+                      seq_len=8, progress=lines.append)
+    return out, lines
+
+
+def test_compile_reports_progress_and_memory(compiled):
+    out, lines = compiled
+    assert any("generating code" in line for line in lines), lines
+    report = out.report
+    assert {"arena_bytes", "lower_bound_bytes", "weights_bytes_before",
+            "weights_bytes_after", "buffers"} <= set(report)
+    for b in report["buffers"]:
+        assert b["offset"] + b["size"] <= report["arena_bytes"]
+
+
+def test_model_runs_and_describes_itself(compiled):
+    out, _ = compiled
+    with out.load() as model:
+        assert [i.name for i in model.inputs] == ["input_ids"]
+        assert model.outputs[0].shape == (1, 8, 128)
+        assert model.weights_bytes > 0 and "input input_ids i64" in model.signature
+        ids = np.arange(8, dtype=np.int32).reshape(1, 8)  # any integer dtype
+        logits = model.run({"input_ids": ids})["logits"]
+        assert logits.dtype == np.float32 and np.isfinite(logits).all()
+        again = model(input_ids=ids.astype(np.int64))["logits"]
+        np.testing.assert_array_equal(logits, again)
+
+
+def test_model_refuses_bad_inputs(compiled):
+    out, _ = compiled
+    model = out.load()
+    with pytest.raises(ValueError, match=r"expected shape \[1, 8\], got \[1, 7\]"):
+        model.run(input_ids=np.zeros((1, 7), np.int64))
+    with pytest.raises(TypeError, match="expected integers"):
+        model.run(input_ids=np.zeros((1, 8), np.float32))
+    with pytest.raises(ValueError, match="missing input 'input_ids'"):
+        model.run()
+    with pytest.raises(ValueError, match="unknown input 'ids'"):
+        model.run(ids=np.zeros((1, 8), np.int64))
+    model.close()
+    with pytest.raises(tmc.TmcError, match="closed"):
+        model.run(input_ids=np.zeros((1, 8), np.int64))
+
+
+def test_errors_carry_the_tools_message(tmp_path):
+    with pytest.raises(tmc.TmcError, match="no-such-dir"):
+        tmc.Model(tmp_path / "no-such-dir")
+    with pytest.raises(tmc.TmcError, match="error"):
+        tmc.compile("func.func @forward(%x: tensor<2xf32>) {\n  return %y\n}\n",
+                    tmp_path / "bad", progress=False)
+    with pytest.raises(tmc.TmcError, match="quantize=bogus"):
+        tmc.compile(helpers.EXAMPLES / "gpt2.mlir", tmp_path / "q",
+                    quantize="bogus", progress=False)
+    with pytest.raises(tmc.TmcError, match="no such model file"):
+        tmc.compile(tmp_path / "missing.mlir", tmp_path / "m", progress=False)
