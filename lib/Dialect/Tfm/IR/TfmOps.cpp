@@ -13,6 +13,7 @@
 #include "mlir/IR/OpImplementation.h"
 #include "mlir/IR/TypeUtilities.h"
 
+#include <algorithm>
 #include <cmath>
 
 using namespace mlir;
@@ -71,7 +72,9 @@ LogicalResult ParamOp::verify() {
 void ParamOp::getAsmResultNames(OpAsmSetValueNameFn setNameFn) {
   // Value names are sanitized by the printer; keep the tail of dotted names
   // short enough to read (`h.0.attn.c_attn.weight` -> `h_0_attn_c_attn_weight`).
-  setNameFn(getResult(), getName());
+  std::string name = getName().str();
+  std::replace(name.begin(), name.end(), ':', '_');
+  setNameFn(getResult(), name);
 }
 
 //===----------------------------------------------------------------------===//
