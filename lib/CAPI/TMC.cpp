@@ -60,13 +60,16 @@ struct tmc_compile_options {
   std::string target = "cpu";
   std::string cpu = "native";
   bool noKernels = false;
+  bool noPlanBuffers = false;
   bool progress = false;
   std::string weightsBaseDir;
   std::optional<std::string> runtimeDir;
-  // Memory transforms, as tmc-compile spells them. Only their defaults are
-  // available in this version.
-  std::string attention = "dense";
+  // Memory transforms, as tmc-compile spells them (docs/Embedding.md says
+  // which this version applies).
+  std::string attention;
   std::string quantize = "none";
+  int64_t attentionBlockQ = 64;
+  int64_t attentionBlockK = 64;
   std::string prune = "none";
   std::string lowRank = "none";
   std::string remat = "none";
@@ -200,8 +203,8 @@ tmc_context *tmc_context_create(void) {
   if (!ctx)
     return nullptr;
   ctx->context.loadAllAvailableDialects();
-  ctx->handler = ctx->context.getDiagEngine().registerHandler(
-      [ctx](Diagnostic &diag) {
+  ctx->handler =
+      ctx->context.getDiagEngine().registerHandler([ctx](Diagnostic &diag) {
         if (diag.getSeverity() == DiagnosticSeverity::Error ||
             diag.getSeverity() == DiagnosticSeverity::Warning)
           appendDiagnostic(ctx->error, diag);
@@ -241,7 +244,8 @@ tmc_module *tmc_module_load(tmc_context *context, const char *path) {
   ParserConfig config(&context->context);
   OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(path, config);
   if (!module) {
-    failWithDiagnostics(context, llvm::Twine(path) + ": cannot parse the model");
+    failWithDiagnostics(context,
+                        llvm::Twine(path) + ": cannot parse the model");
     return nullptr;
   }
   llvm::SmallString<256> directory(path);
@@ -320,8 +324,8 @@ tmc_result tmc_module_write(tmc_module *module, const char *path) {
     return fail(ctx, llvm::Twine(path) + ": " + ec.message());
   if (llvm::StringRef(path).ends_with(".mlirbc")) {
     if (failed(writeBytecodeToFile(*module->module, os)))
-      return failWithDiagnostics(ctx, llvm::Twine(path) +
-                                          ": cannot write bytecode");
+      return failWithDiagnostics(ctx,
+                                 llvm::Twine(path) + ": cannot write bytecode");
   } else {
     module->module->print(os);
   }
@@ -419,18 +423,27 @@ tmc_result tmc_compile_options_set(tmc_compile_options *options,
     return TMC_SUCCESS;
   };
 
-  if (key == "seq-len") {
-    int64_t seqLen;
-    if (val.getAsInteger(10, seqLen) || seqLen <= 0)
-      return fail(ctx, "option 'seq-len' expects a positive integer, got '" +
-                           val + "'");
-    options->seqLen = seqLen;
+  auto setPositive = [&](int64_t &field) {
+    int64_t parsed;
+    if (val.getAsInteger(10, parsed) || parsed <= 0)
+      return fail(ctx, "option '" + key +
+                           "' expects a positive integer, got '" + val + "'");
+    field = parsed;
     return TMC_SUCCESS;
-  }
+  };
+
+  if (key == "seq-len")
+    return setPositive(options->seqLen);
+  if (key == "attention-block-q")
+    return setPositive(options->attentionBlockQ);
+  if (key == "attention-block-k")
+    return setPositive(options->attentionBlockK);
+  if (key == "no-plan-buffers")
+    return setBool(options->noPlanBuffers);
   if (key == "target") {
     if (val != "cpu" && val != "cuda")
-      return fail(ctx, "option 'target' expects cpu or cuda, got '" + val +
-                           "'");
+      return fail(ctx,
+                  "option 'target' expects cpu or cuda, got '" + val + "'");
     return setString(options->target);
   }
   if (key == "cpu")
@@ -465,13 +478,14 @@ tmc_result tmc_compile_options_set(tmc_compile_options *options,
   }
   return fail(ctx, "unknown compile option '" + key +
                        "' (known: seq-len, target, cpu, no-kernels, "
-                       "attention, quantize, prune, low-rank, remat, "
+                       "no-plan-buffers, attention, attention-block-q, "
+                       "attention-block-k, quantize, prune, low-rank, remat, "
                        "memory-budget, train, decode, weights-base-dir, "
                        "runtime-dir, progress)");
 }
 
-/// Refuses the options whose transform this version cannot apply, with the
-/// message tmc-compile gives.
+/// Refuses the options whose transform this version cannot apply, as
+/// tmc-compile does. The others are checked by the passes they configure.
 static tmc_result checkAvailable(tmc_context *ctx,
                                  const tmc_compile_options &options) {
   auto refuse = [&](llvm::StringRef flag, llvm::StringRef value) {
@@ -480,9 +494,7 @@ static tmc_result checkAvailable(tmc_context *ctx,
   };
   if (options.target != "cpu")
     return refuse("target", options.target);
-  if (options.attention != "dense")
-    return refuse("attention", options.attention);
-  if (options.quantize != "none")
+  if (options.quantize == "w8a8")
     return refuse("quantize", options.quantize);
   if (options.prune != "none")
     return refuse("prune", options.prune);
@@ -521,6 +533,11 @@ tmc_result tmc_compile(tmc_module *module, const char *output_dir,
   compile.cpu = opts.cpu;
   compile.runtimeDir = opts.runtimeDir ? *opts.runtimeDir : libraryDirectory();
   compile.useKernels = !opts.noKernels;
+  compile.planBuffers = !opts.noPlanBuffers;
+  compile.attention = opts.attention;
+  compile.quantize = opts.quantize;
+  compile.attentionBlockQ = opts.attentionBlockQ;
+  compile.attentionBlockK = opts.attentionBlockK;
   compile.verbose = opts.progress;
   if (failed(tmc::compileModel(*module->module, compile)))
     return failWithDiagnostics(ctx, llvm::Twine("compiling into ") +

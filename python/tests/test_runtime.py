@@ -63,8 +63,18 @@ def test_errors_carry_the_tools_message(tmp_path):
     with pytest.raises(tmc.TmcError, match="error"):
         tmc.compile("func.func @forward(%x: tensor<2xf32>) {\n  return %y\n}\n",
                     tmp_path / "bad", progress=False)
-    with pytest.raises(tmc.TmcError, match="quantize=bogus"):
-        tmc.compile(helpers.EXAMPLES / "gpt2.mlir", tmp_path / "q",
+    with pytest.raises(tmc.TmcError, match="bogus"):
+        tmc.compile(helpers.EXAMPLES / "gpt2.mlir", tmp_path / "q", seq_len=8,
                     quantize="bogus", progress=False)
     with pytest.raises(tmc.TmcError, match="no such model file"):
         tmc.compile(tmp_path / "missing.mlir", tmp_path / "m", progress=False)
+
+
+def test_transform_options_reach_the_compiler(tmp_path):
+    rng = np.random.default_rng(5)
+    m = tmc.ModelBuilder("q")
+    x = m.embedding(m.input_ids(), rng.normal(0, 1, (64, 64)), name="wte")
+    m.output("out", m.linear(x, rng.normal(0, 1, (128, 64)), name="proj"))
+    report = tmc.compile(m, tmp_path / "q", seq_len=4, quantize="int8",
+                         progress=False).report
+    assert report["weights_bytes_after"] < report["weights_bytes_before"]

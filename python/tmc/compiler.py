@@ -42,18 +42,21 @@ def _is_mlir_text(model):
     return head.startswith(("module", "func.func", "#", "{-#", "//"))
 
 
-def compile(model, out_dir, *, seq_len=128, target="cpu", attention="dense",
-            quantize="none", prune="none", low_rank="none", remat="none",
-            memory_budget=None, train=False, decode=None, cpu="native",
-            kernels=True, progress=True):
+def compile(model, out_dir, *, seq_len=128, target="cpu", attention=None,
+            attention_block_q=64, attention_block_k=64, quantize="none",
+            prune="none", low_rank="none", remat="none", memory_budget=None,
+            train=False, decode=None, cpu="native", kernels=True,
+            plan_buffers=True, progress=True):
     """Compiles `model` into `out_dir` and returns a CompiledModel.
 
     `model` is a tmc.ModelBuilder, MLIR text, or the path of a .mlir or
     .mlirbc file (a relative `tfm.weights_file` resolves against the file's
     directory). The options are tmc-compile's flags (docs/Python.md):
-    seq_len (--seq-len), target, attention, quantize, prune, low_rank,
-    remat, memory_budget (e.g. "512MiB"), train, decode (True or a maximum
-    number of tokens), cpu, kernels (False: --no-kernels). With progress
+    seq_len (--seq-len), target, attention (None: as the model says),
+    attention_block_q/_k, quantize, prune, low_rank, remat, memory_budget
+    (e.g. "512MiB"), train, decode (True or a maximum number of tokens),
+    cpu, kernels (False: --no-kernels), plan_buffers (False:
+    --no-plan-buffers). With progress
     (the default) tmc-compile's line per stage is shown on stderr as the
     stage runs; a callable receives each line instead. Raises TmcError with
     the compiler's message on failure."""
@@ -63,7 +66,9 @@ def compile(model, out_dir, *, seq_len=128, target="cpu", attention="dense",
     args.append("--seq-len=%d" % int(seq_len))
     # Only what differs from tmc-compile's defaults is passed on.
     for flag, value, default in (("target", target, "cpu"),
-                                 ("attention", attention, "dense"),
+                                 ("attention", attention, None),
+                                 ("attention-block-q", attention_block_q, 64),
+                                 ("attention-block-k", attention_block_k, 64),
                                  ("quantize", quantize, "none"),
                                  ("prune", prune, "none"),
                                  ("low-rank", low_rank, "none"),
@@ -81,6 +86,8 @@ def compile(model, out_dir, *, seq_len=128, target="cpu", attention="dense",
         args.append("--decode=%d" % int(decode))
     if not kernels:
         args.append("--no-kernels")
+    if not plan_buffers:
+        args.append("--no-plan-buffers")
     if not progress:
         args.append("--quiet")
 

@@ -49,8 +49,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   printf("%s: [%lld, %lld, %lld], logits[0] = %f\n", out.name,
-         (long long)out.dims[0], (long long)out.dims[1],
-         (long long)out.dims[2], logits[0]);
+         (long long)out.dims[0], (long long)out.dims[1], (long long)out.dims[2],
+         logits[0]);
   free(ids);
   free(logits);
   tmc_model_free(model);

@@ -61,8 +61,11 @@ def TmcPlanBuffers : Pass<"tmc-plan-buffers", "::mlir::ModuleOp"> {
     (`tmc.buffer_plan`: name, size, offset, first and last use of each
     buffer), `tmc.lower_bound_bytes` (the peak of live bytes over program
     points, which no plan can beat) and `tmc.buffers_total_bytes`.
-    Allocations that escape (returned) or are dynamically shaped stay heap
-    allocations.
+    Allocations that escape (returned), are carried from one loop iteration
+    to the next, sit in a parallel loop, are dynamically shaped, have a
+    non-identity layout, elements without a byte size (index) or another
+    memory space than the arena stay heap allocations. The arena argument
+    must be a 1-D memref of i8.
   }];
   let options = [
     Option<"alignment", "alignment", "int64_t", /*default=*/"64",
