@@ -14,31 +14,31 @@ include(CMakePackageConfigHelpers)
 set(TMC_PACKAGE_VERSION 0.1.0)
 set(TMC_INSTALL_PACKAGE_DIR "${CMAKE_INSTALL_LIBDIR}/cmake/tmc")
 
-# Libraries exported as TMC::<name>. The compiler libraries are static
-# archives linked against the shared libMLIR.so (add_mlir_library installs
-# their files already, in an export set of MLIR's that is never exported);
-# TMC-C and tmcrt are shared libraries.
-set(TMC_EXPORTED_LIBRARIES
-  TMCTfmDialect TfmDialect
-  TMCTfmTransforms TfmTransforms
-  TMCTfmToLinalg TfmToLinalg
-  TMCTransforms Transforms
-  TMCPipelines Pipelines
-  TMCCompiler Compiler
-  TMCImport Import
-  TMCInitAll InitAll
-  TMC-C CAPI
-  tmcrt tmcrt
-  )
-set(TMC_EXPORTED_TOOLS tmc-opt tmc-import tmc-compile tmc-run tmc-report)
+# Libraries exported as TMC::<name>: every library made with
+# add_mlir_library (static archives linked against the shared libMLIR.so;
+# add_mlir_library installs their files already, in an export set of MLIR's
+# that is never exported) under its name without the "TMC" prefix
+# (TMCTfmDialect is TMC::TfmDialect), except the mlir-opt plugins; the C API
+# TMC-C as TMC::CAPI; the runtime tmcrt and its .npy helper tmcrt_npy.
+# Taking the list from add_mlir_library keeps a new library, which exported
+# ones may link, from being left out of the package.
+get_property(_tmc_mlir_libraries GLOBAL PROPERTY MLIR_EXPORTS)
 set(TMC_PLUGINS TMCDialectPlugin TMCPassPlugin)
-
-set(_tmc_targets)
-while(TMC_EXPORTED_LIBRARIES)
-  list(POP_FRONT TMC_EXPORTED_LIBRARIES _tmc_target _tmc_export_name)
-  set_target_properties(${_tmc_target} PROPERTIES EXPORT_NAME ${_tmc_export_name})
+set(TMC_EXPORTED_TOOLS tmc-opt tmc-import tmc-compile tmc-run tmc-report)
+set(_tmc_targets tmcrt tmcrt_npy)
+foreach(_tmc_target IN LISTS _tmc_mlir_libraries)
+  if(NOT TARGET ${_tmc_target} OR _tmc_target IN_LIST TMC_PLUGINS)
+    continue()
+  endif()
+  if(_tmc_target STREQUAL "TMC-C")
+    set(_tmc_export_name CAPI)
+  else()
+    string(REGEX REPLACE "^TMC" "" _tmc_export_name "${_tmc_target}")
+  endif()
+  set_target_properties(${_tmc_target} PROPERTIES
+    EXPORT_NAME ${_tmc_export_name})
   list(APPEND _tmc_targets ${_tmc_target})
-endwhile()
+endforeach()
 
 # Every TMC library includes <tmc/...> headers and needs C++17; the MLIR and
 # LLVM include directories are added by TMCConfig.cmake, from the MLIR
@@ -67,7 +67,6 @@ install(TARGETS ${TMC_PLUGINS}
   )
 
 # Headers: the sources, their TableGen files, and the generated .inc files.
-# Npy.h belongs to a static helper of the tools that is not installed.
 install(DIRECTORY
   ${PROJECT_SOURCE_DIR}/include/tmc
   ${PROJECT_SOURCE_DIR}/include/tmc-c
@@ -76,7 +75,6 @@ install(DIRECTORY
   FILES_MATCHING
   PATTERN "*.h"
   PATTERN "*.td"
-  PATTERN "Npy.h" EXCLUDE
   )
 install(DIRECTORY ${PROJECT_BINARY_DIR}/include/tmc
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}

@@ -38,6 +38,7 @@
 
 using namespace mlir;
 
+/// An MLIR context, its diagnostics handler and the last error.
 struct tmc_context {
   explicit tmc_context(DialectRegistry &registry) : context(registry) {}
 
@@ -47,6 +48,7 @@ struct tmc_context {
   std::optional<DiagnosticEngine::HandlerID> handler;
 };
 
+/// A module owned by a context.
 struct tmc_module {
   tmc_context *owner;
   OwningOpRef<ModuleOp> module;
@@ -54,6 +56,7 @@ struct tmc_module {
   std::string directory;
 };
 
+/// tmc-compile's options, set by name (tmc_compile_options_set).
 struct tmc_compile_options {
   tmc_context *owner;
   int64_t seqLen = 128;
@@ -64,8 +67,8 @@ struct tmc_compile_options {
   bool progress = false;
   std::string weightsBaseDir;
   std::optional<std::string> runtimeDir;
-  // Memory transforms, as tmc-compile spells them (docs/Embedding.md says
-  // which this version applies).
+  // Memory transforms, as tmc-compile spells them. Those that tmc-compile
+  // refuses in this version are refused by tmc_compile (checkAvailable).
   std::string attention;
   std::string quantize = "none";
   int64_t attentionBlockQ = 64;
@@ -78,11 +81,9 @@ struct tmc_compile_options {
   std::optional<std::string> decode;
 };
 
-namespace {
-
 /// Appends one diagnostic (and its notes) to `out` as
 /// `file:line:col: severity: message` lines.
-void appendDiagnostic(std::string &out, Diagnostic &diag) {
+static void appendDiagnostic(std::string &out, Diagnostic &diag) {
   llvm::raw_string_ostream os(out);
   auto printOne = [&](Diagnostic &d) {
     if (auto loc = d.getLocation()->findInstanceOf<FileLineColLoc>())
@@ -110,10 +111,10 @@ void appendDiagnostic(std::string &out, Diagnostic &diag) {
 }
 
 /// Starts an API call on `ctx`: clears the previous error.
-void begin(tmc_context *ctx) { ctx->error.clear(); }
+static void begin(tmc_context *ctx) { ctx->error.clear(); }
 
 /// Records a failure message on `ctx` and returns TMC_FAILURE.
-tmc_result fail(tmc_context *ctx, const llvm::Twine &message) {
+static tmc_result fail(tmc_context *ctx, const llvm::Twine &message) {
   if (!ctx->error.empty() && ctx->error.back() != '\n')
     ctx->error += '\n';
   ctx->error += message.str();
@@ -123,14 +124,15 @@ tmc_result fail(tmc_context *ctx, const llvm::Twine &message) {
 
 /// Records a failure whose diagnostics were already collected, with a
 /// fallback message when there were none.
-tmc_result failWithDiagnostics(tmc_context *ctx, const llvm::Twine &fallback) {
+static tmc_result failWithDiagnostics(tmc_context *ctx,
+                                      const llvm::Twine &fallback) {
   if (ctx->error.empty())
     return fail(ctx, fallback);
   return TMC_FAILURE;
 }
 
 /// Returns a malloc'ed copy of `text` (freed with tmc_free).
-char *copyString(llvm::StringRef text) {
+static char *copyString(llvm::StringRef text) {
   char *out = static_cast<char *>(std::malloc(text.size() + 1));
   if (!out)
     return nullptr;
@@ -140,7 +142,7 @@ char *copyString(llvm::StringRef text) {
 }
 
 /// Parses "true"/"false" (and 1/0, on/off, empty for true).
-std::optional<bool> parseBool(llvm::StringRef value) {
+static std::optional<bool> parseBool(llvm::StringRef value) {
   std::string lower = value.lower();
   if (lower.empty() || lower == "true" || lower == "1" || lower == "on" ||
       lower == "yes")
@@ -152,7 +154,7 @@ std::optional<bool> parseBool(llvm::StringRef value) {
 
 /// The directory holding this library (libTMC-C.so), where the runtime
 /// library libtmcrt.so is installed too.
-std::string libraryDirectory() {
+static std::string libraryDirectory() {
   Dl_info info;
   if (!dladdr(reinterpret_cast<void *>(&tmc_c_api_version), &info) ||
       !info.dli_fname)
@@ -162,8 +164,10 @@ std::string libraryDirectory() {
   return llvm::sys::path::parent_path(path).str();
 }
 
-tmc_module *wrapModule(tmc_context *ctx, OwningOpRef<ModuleOp> module,
-                       llvm::StringRef directory) {
+/// Wraps a module in a handle owned by `ctx`; `directory` is where it was
+/// loaded from.
+static tmc_module *wrapModule(tmc_context *ctx, OwningOpRef<ModuleOp> module,
+                              llvm::StringRef directory) {
   auto *result = new (std::nothrow) tmc_module{ctx, std::move(module), ""};
   if (!result) {
     fail(ctx, "out of memory");
@@ -172,8 +176,6 @@ tmc_module *wrapModule(tmc_context *ctx, OwningOpRef<ModuleOp> module,
   result->directory = directory.str();
   return result;
 }
-
-} // namespace
 
 //===----------------------------------------------------------------------===//
 // Strings and version

@@ -198,8 +198,10 @@ LogicalResult mlir::tmc::compileModel(ModuleOp module,
 
   progress.stage("lowering (tfm -> linalg -> memref -> LLVM dialect)");
   PassManager pm(module.getContext());
-  if (failed(applyPassManagerCLOptions(pm)))
-    return failure();
+  if (options.applyPassManagerCLOptions &&
+      failed(applyPassManagerCLOptions(pm)))
+    return emitError(loc) << "the pass manager's command-line options are "
+                             "not registered (registerPassManagerCLOptions)";
   TmcCpuPipelineOptions pipeline;
   pipeline.seqLen = options.seqLen;
   pipeline.weightsOutput = file("weights.bin");

@@ -183,6 +183,7 @@ int main(int argc, char **argv) {
   options.planBuffers = !noPlanBuffers;
   options.attention = attention;
   options.quantize = quantize;
+  options.applyPassManagerCLOptions = true;
   options.attentionBlockQ = attentionBlockQ;
   options.attentionBlockK = attentionBlockK;
   options.verbose = !quiet;

@@ -44,6 +44,10 @@ struct CompileOptions {
   /// Place intermediate buffers in one planned arena (otherwise each is a
   /// heap allocation and the arena is empty).
   bool planBuffers = true;
+  /// Apply the pass manager's command-line options (-mlir-timing,
+  /// -mlir-print-ir-after, ...): for tools that registered them with
+  /// `mlir::registerPassManagerCLOptions()`.
+  bool applyPassManagerCLOptions = false;
   /// Print one progress line per stage on stderr.
   bool verbose = false;
 };
