@@ -39,6 +39,8 @@ inline int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 /// Products below this many flops run on the calling thread alone.
 constexpr double kMinParallelFlops = 1 << 20;
+/// Rows of B prefetched ahead when packing row by row.
+constexpr int64_t kPrefetchRows = 8;
 /// Parallel parts span at least this many micro-tiles when they can.
 constexpr int64_t kMinTilesPerPart = 4;
 
@@ -179,6 +181,11 @@ inline void packBlockB(const float *src, int64_t rsB, int64_t csB, int64_t kc,
   int64_t fullPanels = nc / NR, tail = nc - fullPanels * NR;
   for (int64_t k = 0; k < kc; ++k) {
     const float *row = src + k * rsB;
+    // Rows lie farther apart than the hardware's stride prefetchers reach:
+    // fetch a few rows ahead by hand.
+    if (k + kPrefetchRows < kc)
+      for (int64_t j = 0; j < nc; j += 16)
+        __builtin_prefetch(row + kPrefetchRows * rsB + j);
     for (int64_t p = 0; p < fullPanels; ++p) {
       const float *s = row + p * NR;
       float *d = dst + p * NR * kc + k * NR;

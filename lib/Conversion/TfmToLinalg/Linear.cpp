@@ -16,6 +16,55 @@ using namespace mlir;
 using namespace mlir::tmc;
 using namespace mlir::tfm;
 
+/// Flattens an input [..., K] into rows [M, K] (the identity for rank 2).
+static Value flattenRows(OpBuilder &b, Location loc, Value input) {
+  auto type = cast<RankedTensorType>(input.getType());
+  int64_t rank = type.getRank(), k = type.getShape().back();
+  if (rank == 2)
+    return input;
+  auto flatType = RankedTensorType::get({type.getNumElements() / k, k},
+                                        type.getElementType());
+  if (rank == 1)
+    return tensor::ExpandShapeOp::create(
+        b, loc, flatType, input, ArrayRef<ReassociationIndices>{{0, 1}});
+  ReassociationIndices leading;
+  for (int64_t i = 0; i + 1 < rank; ++i)
+    leading.push_back(i);
+  return tensor::CollapseShapeOp::create(
+      b, loc, flatType, input,
+      ArrayRef<ReassociationIndices>{leading, {rank - 1}});
+}
+
+/// Restores the leading dimensions of `resultType` on rows [M, N].
+static Value unflattenRows(OpBuilder &b, Location loc, Value rows,
+                           RankedTensorType resultType) {
+  int64_t rank = resultType.getRank();
+  if (rank == 2)
+    return rows;
+  if (rank == 1)
+    return tensor::CollapseShapeOp::create(
+        b, loc, resultType, rows, ArrayRef<ReassociationIndices>{{0, 1}});
+  ReassociationIndices leading;
+  for (int64_t i = 0; i + 1 < rank; ++i)
+    leading.push_back(i);
+  return tensor::ExpandShapeOp::create(
+      b, loc, resultType, rows,
+      ArrayRef<ReassociationIndices>{leading, {rank - 1}});
+}
+
+/// The accumulator [M, N] of a linear layer: the bias broadcast over the
+/// rows, or zeros.
+static Value initAccumulator(OpBuilder &b, Location loc, Value bias,
+                             int64_t rows, int64_t n) {
+  auto type = RankedTensorType::get({rows, n}, b.getF32Type());
+  if (!bias)
+    return createFilled(b, loc, type, 0.0);
+  return buildParallel(
+      b, loc, {bias}, {lastDimMap(b.getContext(), 2)},
+      createEmpty(b, loc, type),
+      [](OpBuilder &, Location, ValueRange args) { return args[0]; });
+}
+
 namespace {
 
 struct LinearLowering : public OpRewritePattern<LinearOp> {
@@ -30,51 +79,13 @@ struct LinearLowering : public OpRewritePattern<LinearOp> {
     Location loc = op.getLoc();
     auto inputType = cast<RankedTensorType>(op.getInput().getType());
     auto resultType = cast<RankedTensorType>(op.getType());
-    int64_t rank = inputType.getRank();
     int64_t k = inputType.getShape().back(), n = op.getOutFeatures();
     int64_t rows = inputType.getNumElements() / k;
-
-    // Flatten the leading dimensions into rows: [..., K] -> [M, K].
-    Value lhs = op.getInput();
-    SmallVector<ReassociationIndices> reassoc;
-    if (rank != 2) {
-      ReassociationIndices leading;
-      for (int64_t i = 0; i + 1 < rank; ++i)
-        leading.push_back(i);
-      reassoc = {leading, {rank - 1}};
-      if (rank == 1)
-        reassoc = {{0}};
-      auto flatType = RankedTensorType::get({rows, k}, inputType.getElementType());
-      if (rank == 1)
-        lhs = tensor::ExpandShapeOp::create(rewriter, loc, flatType, lhs,
-                                            ArrayRef<ReassociationIndices>{{0, 1}});
-      else
-        lhs = tensor::CollapseShapeOp::create(rewriter, loc, flatType, lhs,
-                                              reassoc);
-    }
-
-    // The accumulator starts as the bias broadcast over rows, or zeros.
-    auto accType = RankedTensorType::get({rows, n}, resultType.getElementType());
-    Value acc;
-    if (Value bias = op.getBias()) {
-      acc = buildParallel(
-          rewriter, loc, {bias}, {lastDimMap(rewriter.getContext(), 2)},
-          createEmpty(rewriter, loc, accType),
-          [](OpBuilder &, Location, ValueRange args) { return args[0]; });
-    } else {
-      acc = createFilled(rewriter, loc, accType, 0.0);
-    }
+    Value lhs = flattenRows(rewriter, loc, op.getInput());
+    Value acc = initAccumulator(rewriter, loc, op.getBias(), rows, n);
     Value product = buildMatmul(rewriter, loc, lhs, op.getWeight(), acc,
                                 op.getLayout() == WeightLayout::out_in);
-
-    Value result = product;
-    if (rank == 1)
-      result = tensor::CollapseShapeOp::create(
-          rewriter, loc, resultType, product,
-          ArrayRef<ReassociationIndices>{{0, 1}});
-    else if (rank != 2)
-      result = tensor::ExpandShapeOp::create(rewriter, loc, resultType,
-                                             product, reassoc);
+    Value result = unflattenRows(rewriter, loc, product, resultType);
     rewriter.replaceOp(op, result);
     return success();
   }
@@ -130,30 +141,11 @@ struct QuantizedLinearLowering : public OpRewritePattern<QuantizedLinearOp> {
     QuantSchemeAttr quant = op.getQuant();
     Location loc = op.getLoc();
     MLIRContext *ctx = rewriter.getContext();
-    int64_t rank = inputType.getRank();
     int64_t k = op.getInFeatures(), n = op.getOutFeatures();
     int64_t rows = inputType.getNumElements() / k;
-
-    Value lhs = op.getInput();
-    SmallVector<ReassociationIndices> reassoc;
-    if (rank != 2) {
-      ReassociationIndices leading;
-      for (int64_t i = 0; i + 1 < rank; ++i)
-        leading.push_back(i);
-      reassoc = {leading, {rank - 1}};
-      lhs = tensor::CollapseShapeOp::create(
-          rewriter, loc, RankedTensorType::get({rows, k}, rewriter.getF32Type()),
-          lhs, reassoc);
-    }
-    auto accType = RankedTensorType::get({rows, n}, rewriter.getF32Type());
-    Value acc;
-    if (Value bias = op.getBias())
-      acc = buildParallel(
-          rewriter, loc, {bias}, {lastDimMap(ctx, 2)},
-          createEmpty(rewriter, loc, accType),
-          [](OpBuilder &, Location, ValueRange args) { return args[0]; });
-    else
-      acc = createFilled(rewriter, loc, accType, 0.0);
+    Value lhs = flattenRows(rewriter, loc, op.getInput());
+    Value acc = initAccumulator(rewriter, loc, op.getBias(), rows, n);
+    auto accType = cast<RankedTensorType>(acc.getType());
 
     AffineExpr m = getAffineDimExpr(0, ctx), nd = getAffineDimExpr(1, ctx),
                kd = getAffineDimExpr(2, ctx);
@@ -289,11 +281,8 @@ struct QuantizedLinearLowering : public OpRewritePattern<QuantizedLinearOp> {
         });
     generic->setAttr("tmc.qmatmul",
                      rewriter.getStringAttr(quantizedKernelName(quant)));
-    Value result = generic.getResult(0);
-    if (rank != 2)
-      result = tensor::ExpandShapeOp::create(rewriter, loc, resultType, result,
-                                             reassoc);
-    rewriter.replaceOp(op, result);
+    rewriter.replaceOp(
+        op, unflattenRows(rewriter, loc, generic.getResult(0), resultType));
     return success();
   }
 };
