@@ -2,8 +2,9 @@
 //
 // This file implements the C-interface weight-quantized matmul functions that
 // generated code calls with MLIR memref descriptors, the portable
-// implementation, and the choice between it and the AVX2 one (following the
-// f32 kernels' choice, tmc_rt_matmul_isa).
+// implementation, and the choice between it, the AVX2 one and the AVX-512
+// int4 matrix-vector kernel (following the f32 kernels' choice,
+// tmc_rt_matmul_isa).
 //
 //===----------------------------------------------------------------------===//
 
@@ -58,6 +59,20 @@ bool useAvx2() {
 #endif
 }
 
+/// Whether the f32 kernels run AVX-512 (which implies the CPU has it); the
+/// AVX2 test above must hold too.
+bool useAvx512() {
+#if defined(__x86_64__)
+  static const bool cpuOk = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f");
+  }();
+  return cpuOk && std::strcmp(tmc_rt_matmul_isa(), "avx512") == 0;
+#else
+  return false;
+#endif
+}
+
 template <typename MemRef>
 QMatmulArgs argsFrom(QFormat format, tmc_memref_2d_f32 *a, const MemRef *w,
                      tmc_memref_2d_f32 *c) {
@@ -90,9 +105,10 @@ void setScales(QMatmulArgs &q, const MemRef *s, const MemRef *z) {
 void run(QMatmulArgs &q) {
   if (q.m <= 0 || q.n <= 0 || q.k <= 0)
     return;
-  if (useAvx2())
-    qmatmulAvx2(q);
-  else
+  if (useAvx2()) {
+    if (!(useAvx512() && qmatmulAvx512(q)))
+      qmatmulAvx2(q);
+  } else
     qmatmulGeneric(q);
 }
 

@@ -66,6 +66,11 @@ void qmatmulGeneric(const QMatmulArgs &args);
 /// AVX2 + FMA + F16C implementation.
 void qmatmulAvx2(const QMatmulArgs &args);
 
+/// AVX-512F (+ F16C) implementation of the int4 matrix-vector product (one
+/// row of A, groups a multiple of 32 weights). Returns false, doing nothing,
+/// for any other product.
+bool qmatmulAvx512(const QMatmulArgs &args);
+
 // The helpers below are compiled into each kernel file with that file's target
 // flags; internal linkage keeps code built for one instruction set from being
 // merged into another's.

@@ -362,6 +362,9 @@ TEST(QMatmul, Int4Symmetric) {
   runAll(Kind::Int4, {32, 96, 544}, 32);
   runAll(Kind::Int4, {64, 320}, 64);
   runAll(Kind::Int4, {128, 768}, 128);
+  // Groups of 16 and 48 weights: not whole 32-weight blocks.
+  runAll(Kind::Int4, {48}, 16);
+  runAll(Kind::Int4, {96}, 48);
 }
 
 TEST(QMatmul, Int4Asymmetric) {
