@@ -12,6 +12,7 @@
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/PatternMatch.h"
+#include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/ADT/StringMap.h"
 
 namespace mlir {
@@ -124,6 +125,7 @@ struct TfmBindWeightsPass
     Type bufferType = MemRefType::get({ShapedType::kDynamic},
                                       IntegerType::get(ctx, 8));
     IRRewriter rewriter(ctx);
+    llvm::SmallPtrSet<Operation *, 4> bound;
     for (auto func : module.getOps<func::FuncOp>()) {
       if (func.isExternal())
         continue;
@@ -140,6 +142,7 @@ struct TfmBindWeightsPass
                                       {nameAttr("weights"), nameAttr("arena")},
                                       {func.getLoc(), func.getLoc()})))
         return signalPassFailure();
+      bound.insert(func);
       Value weights = func.getArgument(0);
       for (ParamOp param : params) {
         const Entry &entry = layout.find(param.getName())->second;
@@ -158,8 +161,30 @@ struct TfmBindWeightsPass
       }
     }
 
+    // Calls to a function that now takes the buffers pass the caller's.
+    WalkResult calls = module.walk([&](func::CallOp call) -> WalkResult {
+      auto callee = module.lookupSymbol<func::FuncOp>(call.getCallee());
+      if (!callee || !bound.contains(callee))
+        return WalkResult::advance();
+      auto caller = call->getParentOfType<func::FuncOp>();
+      if (!bound.contains(caller))
+        return call.emitOpError("calls '")
+               << call.getCallee()
+               << "', which reads the weights, from a function that has no "
+                  "weights buffer";
+      SmallVector<Value> operands = {caller.getArgument(0),
+                                     caller.getArgument(1)};
+      llvm::append_range(operands, call.getOperands());
+      rewriter.setInsertionPoint(call);
+      rewriter.replaceOpWithNewOp<func::CallOp>(call, callee, operands);
+      return WalkResult::advance();
+    });
+    if (calls.wasInterrupted())
+      return signalPassFailure();
+
     // Record the I/O signature of the model function for the ABI.
-    if (auto forward = module.lookupSymbol<func::FuncOp>("forward")) {
+    auto forward = module.lookupSymbol<func::FuncOp>("forward");
+    if (forward && !forward.isExternal()) {
       std::string signature;
       llvm::raw_string_ostream os(signature);
       auto record = [&](StringRef kind, Type type, DictionaryAttr attrs,
