@@ -57,6 +57,7 @@ void mlir::tmc::buildTmcCpuPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   // No CSE before bufferization: merging two identical fills would make one
   // buffer the destination of two ops and force a copy.
+  pm.addNestedPass<func::FuncOp>(createTmcReuseDyingOperands());
   pm.addPass(bufferization::createEmptyTensorEliminationPass());
 
   // Buffers.

@@ -30,6 +30,23 @@ def TmcPackWeights : Pass<"tmc-pack-weights", "::mlir::ModuleOp"> {
   ];
 }
 
+def TmcReuseDyingOperands
+    : Pass<"tmc-reuse-dying-operands", "::mlir::func::FuncOp"> {
+  let summary = "Let elementwise ops write their result over a dying input";
+  let description = [{
+    On linalg on tensors, before bufferization: an elementwise
+    `linalg.generic` (all loops parallel, identity maps) whose output starts
+    as a `tensor.empty` and whose payload never reads it gets, as its
+    destination, one of its inputs of the same type that it is the only
+    user of. One-shot bufferization then computes the result in place, in
+    the input's buffer: a residual add, an activation or a normalization
+    needs no second buffer, and the buffer planner's lower bound (and arena)
+    shrink accordingly. Function arguments and weights (read through
+    `bufferization.to_tensor`) are never reused: they belong to the caller.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 def TmcForwardOutParams : Pass<"tmc-forward-out-params", "::mlir::func::FuncOp"> {
   let dependentDialects = ["::mlir::scf::SCFDialect"];
   let summary = "Compute results directly in the caller's output buffers";
