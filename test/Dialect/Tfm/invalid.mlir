@@ -38,6 +38,122 @@ func.func @param_dynamic(%x: tensor<?xf32>) -> tensor<?xf32> {
 
 // -----
 
+func.func @param_derived_incomplete() -> tensor<4x4xi8> {
+  // expected-error @+1 {{a derived parameter needs 'quant', 'part' and 'source'}}
+  %w = tfm.param "w:int8:values" {value = dense<1.0> : tensor<4x4xf32>, quant = #tfm.quant<kind = int8>} : tensor<4x4xi8>
+  return %w : tensor<4x4xi8>
+}
+
+// -----
+
+func.func @param_derived_part() -> tensor<4x4xi8> {
+  // expected-error @+1 {{part must be 'values', 'scales' or 'zeros', got 'bias'}}
+  %w = tfm.param "w:int8:bias" {value = dense<1.0> : tensor<4x4xf32>, quant = #tfm.quant<kind = int8>, part = "bias", source = "w"} : tensor<4x4xi8>
+  return %w : tensor<4x4xi8>
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// tfm.quantized_linear
+//===----------------------------------------------------------------------===//
+
+func.func @qlinear_result(%x: tensor<1x4x64xf32>, %w: tensor<16x64xi8>, %s: tensor<16x1xf32>) -> () {
+  // expected-error @+1 {{result shape 'tensor<1x5x16xf32>' does not match the input's leading dimensions 'tensor<1x4x64xf32>'}}
+  %y = tfm.quantized_linear %x, %w scales %s {quant = #tfm.quant<kind = int8>} : (tensor<1x4x64xf32>, tensor<16x64xi8>, tensor<16x1xf32>) -> tensor<1x5x16xf32>
+  return
+}
+
+// -----
+
+func.func @qlinear_dynamic(%x: tensor<1x4x?xf32>, %w: tensor<16x64xi8>, %s: tensor<16x1xf32>) -> () {
+  // expected-error @+1 {{needs static feature sizes}}
+  %y = tfm.quantized_linear %x, %w scales %s {quant = #tfm.quant<kind = int8>} : (tensor<1x4x?xf32>, tensor<16x64xi8>, tensor<16x1xf32>) -> tensor<1x4x16xf32>
+  return
+}
+
+// -----
+
+func.func @qlinear_weight(%x: tensor<1x4x64xf32>, %w: tensor<16x32xi8>, %s: tensor<16x1xf32>) -> () {
+  // expected-error @+1 {{packed int8 weight must be 'tensor<16x64xi8>', got 'tensor<16x32xi8>'}}
+  %y = tfm.quantized_linear %x, %w scales %s {quant = #tfm.quant<kind = int8>} : (tensor<1x4x64xf32>, tensor<16x32xi8>, tensor<16x1xf32>) -> tensor<1x4x16xf32>
+  return
+}
+
+// -----
+
+func.func @qlinear_no_scales(%x: tensor<1x4x64xf32>, %w: tensor<16x64xi8>) -> () {
+  // expected-error @+1 {{scales are required by int8}}
+  %y = tfm.quantized_linear %x, %w {quant = #tfm.quant<kind = int8>} : (tensor<1x4x64xf32>, tensor<16x64xi8>) -> tensor<1x4x16xf32>
+  return
+}
+
+// -----
+
+func.func @qlinear_scales(%x: tensor<1x4x64xf32>, %w: tensor<16x64xi8>, %s: tensor<16x2xf32>) -> () {
+  // expected-error @+1 {{scales must be 'tensor<16x1xf32>', got 'tensor<16x2xf32>'}}
+  %y = tfm.quantized_linear %x, %w scales %s {quant = #tfm.quant<kind = int8>} : (tensor<1x4x64xf32>, tensor<16x64xi8>, tensor<16x2xf32>) -> tensor<1x4x16xf32>
+  return
+}
+
+// -----
+
+func.func @qlinear_bias(%x: tensor<1x4x64xf32>, %w: tensor<16x64xi8>, %s: tensor<16x1xf32>, %b: tensor<8xf32>) -> () {
+  // expected-error @+1 {{bias must have 16 elements}}
+  %y = tfm.quantized_linear %x, %w scales %s bias %b {quant = #tfm.quant<kind = int8>} : (tensor<1x4x64xf32>, tensor<16x64xi8>, tensor<16x1xf32>, tensor<8xf32>) -> tensor<1x4x16xf32>
+  return
+}
+
+// -----
+
+func.func @qlinear_int4_group(%x: tensor<1x4x48xf32>, %w: tensor<16x24xi8>, %s: tensor<16x1xf32>) -> () {
+  // expected-error @+1 {{int4 needs input features divisible by the group size 32, got 48}}
+  %y = tfm.quantized_linear %x, %w scales %s {quant = #tfm.quant<kind = int4, group_size = 32>} : (tensor<1x4x48xf32>, tensor<16x24xi8>, tensor<16x1xf32>) -> tensor<1x4x16xf32>
+  return
+}
+
+// -----
+
+func.func @qlinear_int4_zeros(%x: tensor<1x4x64xf32>, %w: tensor<16x32xi8>, %s: tensor<16x2xf32>) -> () {
+  // expected-error @+1 {{zero-points are required by int4}}
+  %y = tfm.quantized_linear %x, %w scales %s {quant = #tfm.quant<kind = int4, group_size = 32, symmetric = false>} : (tensor<1x4x64xf32>, tensor<16x32xi8>, tensor<16x2xf32>) -> tensor<1x4x16xf32>
+  return
+}
+
+// -----
+
+func.func @qlinear_ternary(%x: tensor<1x4x62xf32>, %w: tensor<16x15xi8>, %s: tensor<1x1xf32>) -> () {
+  // expected-error @+1 {{ternary needs input features divisible by 4, got 62}}
+  %y = tfm.quantized_linear %x, %w scales %s {quant = #tfm.quant<kind = ternary>} : (tensor<1x4x62xf32>, tensor<16x15xi8>, tensor<1x1xf32>) -> tensor<1x4x16xf32>
+  return
+}
+
+// -----
+
+func.func @qlinear_binary(%x: tensor<1x4x60xf32>, %w: tensor<16x7xi8>, %s: tensor<16x1xf32>) -> () {
+  // expected-error @+1 {{binary needs input features divisible by 8, got 60}}
+  %y = tfm.quantized_linear %x, %w scales %s {quant = #tfm.quant<kind = binary>} : (tensor<1x4x60xf32>, tensor<16x7xi8>, tensor<16x1xf32>) -> tensor<1x4x16xf32>
+  return
+}
+
+// -----
+
+func.func @qlinear_w8a8(%x: tensor<1x4x64xf32>, %w: tensor<16x64xi8>, %s: tensor<16x1xf32>) -> () {
+  // expected-error @+1 {{w8a8 (dynamic int8 activations) has no kernel yet}}
+  %y = tfm.quantized_linear %x, %w scales %s {quant = #tfm.quant<kind = w8a8>} : (tensor<1x4x64xf32>, tensor<16x64xi8>, tensor<16x1xf32>) -> tensor<1x4x16xf32>
+  return
+}
+
+// -----
+
+func.func @qlinear_zeros_symmetric(%x: tensor<1x4x64xf32>, %w: tensor<16x64xf16>, %z: tensor<16x1xf32>) -> () {
+  // expected-error @+1 {{zero-points apply only to asymmetric int4}}
+  %y = tfm.quantized_linear %x, %w zeros %z {quant = #tfm.quant<kind = fp16>} : (tensor<1x4x64xf32>, tensor<16x64xf16>, tensor<16x1xf32>) -> tensor<1x4x16xf32>
+  return
+}
+
+// -----
+
 //===----------------------------------------------------------------------===//
 // tfm.embedding
 //===----------------------------------------------------------------------===//

@@ -53,6 +53,21 @@ func.func @linear(%x: tensor<1x4x8xf32>) -> (tensor<1x4x24xf32>, tensor<1x4x16xf
   return %y, %z, %q : tensor<1x4x24xf32>, tensor<1x4x16xf32>, tensor<1x4x16xf32>
 }
 
+// CHECK-LABEL: func.func @quantized_linear
+func.func @quantized_linear(%x: tensor<1x4x64xf32>) -> (tensor<1x4x16xf32>, tensor<1x4x16xf32>) {
+  // CHECK: %[[V:.*]] = tfm.param "fc.weight:int4:values" {part = "values", quant = #tfm.quant<kind = int4, group_size = 32, symmetric = false, scale_type = f16>, source = "fc.weight", source_layout = #tfm<layout in_out>} : tensor<16x32xi8>
+  %v = tfm.param "fc.weight:int4:values" {source = "fc.weight", quant = #tfm.quant<kind = int4, group_size = 32, symmetric = false, scale_type = f16>, part = "values", source_layout = #tfm<layout in_out>} : tensor<16x32xi8>
+  %s = tfm.param "fc.weight:int4:scales" {source = "fc.weight", quant = #tfm.quant<kind = int4, group_size = 32, symmetric = false, scale_type = f16>, part = "scales"} : tensor<16x2xf16>
+  %z = tfm.param "fc.weight:int4:zeros" {source = "fc.weight", quant = #tfm.quant<kind = int4, group_size = 32, symmetric = false, scale_type = f16>, part = "zeros"} : tensor<16x2xf16>
+  %b = tfm.param "fc.bias" : tensor<16xf32>
+  // CHECK: tfm.quantized_linear %{{.*}}, %[[V]] scales %{{.*}} zeros %{{.*}} bias %{{.*}} {quant = #tfm.quant<kind = int4, group_size = 32, symmetric = false, scale_type = f16>} : (tensor<1x4x64xf32>, tensor<16x32xi8>, tensor<16x2xf16>, tensor<16x2xf16>, tensor<16xf32>) -> tensor<1x4x16xf32>
+  %y = tfm.quantized_linear %x, %v scales %s zeros %z bias %b {quant = #tfm.quant<kind = int4, group_size = 32, symmetric = false, scale_type = f16>} : (tensor<1x4x64xf32>, tensor<16x32xi8>, tensor<16x2xf16>, tensor<16x2xf16>, tensor<16xf32>) -> tensor<1x4x16xf32>
+  %h = tfm.param "g.weight:fp16:values" {source = "g.weight", quant = #tfm.quant<kind = fp16>, part = "values"} : tensor<16x64xf16>
+  // CHECK: tfm.quantized_linear %{{.*}}, %{{.*}} {quant = #tfm.quant<kind = fp16>} : (tensor<1x4x64xf32>, tensor<16x64xf16>) -> tensor<1x4x16xf32>
+  %y2 = tfm.quantized_linear %x, %h {quant = #tfm.quant<kind = fp16>} : (tensor<1x4x64xf32>, tensor<16x64xf16>) -> tensor<1x4x16xf32>
+  return %y, %y2 : tensor<1x4x16xf32>, tensor<1x4x16xf32>
+}
+
 // CHECK-LABEL: func.func @quant_schemes
 func.func @quant_schemes(%x: tensor<1x4x8xf32>) -> () {
   %v = tfm.param "v" : tensor<16x8xf32>

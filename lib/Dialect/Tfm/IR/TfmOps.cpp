@@ -188,7 +188,8 @@ LogicalResult QuantizedLinearOp::verify() {
         weight.getDimSize(1) != cols || weight.getElementType() != element)
       return emitOpError("packed ")
              << stringifyQuantKind(quant.getKind()) << " weight must be "
-             << n << "x" << cols << "x" << element << ", got " << weight;
+             << RankedTensorType::get({n, cols}, element) << ", got "
+             << weight;
     return success();
   };
   auto expectScales = [&](Value v, StringRef what, int64_t rows,
@@ -200,8 +201,10 @@ LogicalResult QuantizedLinearOp::verify() {
     if (type.getRank() != 2 || type.getDimSize(0) != rows ||
         type.getDimSize(1) != cols ||
         type.getElementType() != quant.getScaleType())
-      return emitOpError(what) << " must be " << rows << "x" << cols << "x"
-                               << quant.getScaleType() << ", got " << type;
+      return emitOpError(what)
+             << " must be "
+             << RankedTensorType::get({rows, cols}, quant.getScaleType())
+             << ", got " << type;
     return success();
   };
   Builder b(getContext());
