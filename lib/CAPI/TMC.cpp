@@ -498,8 +498,6 @@ static tmc_result checkAvailable(tmc_context *ctx,
     return refuse("target", options.target);
   if (options.quantize == "w8a8")
     return refuse("quantize", options.quantize);
-  if (options.prune != "none")
-    return refuse("prune", options.prune);
   if (options.lowRank != "none")
     return refuse("low-rank", options.lowRank);
   if (options.remat != "none")
@@ -538,6 +536,7 @@ tmc_result tmc_compile(tmc_module *module, const char *output_dir,
   compile.planBuffers = !opts.noPlanBuffers;
   compile.attention = opts.attention;
   compile.quantize = opts.quantize;
+  compile.prune = opts.prune;
   compile.attentionBlockQ = opts.attentionBlockQ;
   compile.attentionBlockK = opts.attentionBlockK;
   compile.verbose = opts.progress;

@@ -210,6 +210,7 @@ LogicalResult mlir::tmc::compileModel(ModuleOp module,
   pipeline.planBuffers = options.planBuffers;
   pipeline.attention = options.attention;
   pipeline.quantize = options.quantize;
+  pipeline.prune = options.prune;
   pipeline.attentionBlockQ = options.attentionBlockQ;
   pipeline.attentionBlockK = options.attentionBlockK;
   buildTmcCpuPipeline(pm, pipeline);

@@ -227,7 +227,7 @@ Value ModelBuilder::param(StringRef name, ArrayRef<int64_t> shape) {
   Location paramLoc = NameLoc::get(builder.getStringAttr(name), fileLoc);
   return ParamOp::create(builder, paramLoc, type, builder.getStringAttr(name),
                          value, /*source=*/nullptr, /*quant=*/nullptr,
-                         /*part=*/nullptr, /*source_layout=*/nullptr);
+                         /*prune=*/nullptr, /*part=*/nullptr, /*source_layout=*/nullptr);
 }
 
 Value ModelBuilder::paramFirstOf(ArrayRef<std::string> names,

@@ -37,6 +37,11 @@ void mlir::tmc::buildTmcCpuPipeline(OpPassManager &pm,
     sparsify.overrideExisting = true;
     pm.addPass(tfm::createTfmSparsifyAttention(sparsify));
   }
+  if (!options.prune.empty() && options.prune != "none") {
+    tfm::TfmPruneOptions prune;
+    prune.scheme = options.prune;
+    pm.addPass(tfm::createTfmPrune(prune));
+  }
   if (!options.quantize.empty() && options.quantize != "none") {
     tfm::TfmQuantizeOptions quantize;
     quantize.scheme = options.quantize;

@@ -200,7 +200,7 @@ struct TmcPackWeightsPass
       cachedSource = source.str();
       return success();
     };
-    auto derivedBytes = [&](DictionaryAttr entry, tfm::QuantSchemeAttr quant,
+    auto derivedBytes = [&](DictionaryAttr entry, RankedTensorType type,
                             StringRef name,
                             int64_t bytes) -> FailureOr<std::vector<char>> {
       auto source = entry.getAs<StringAttr>("source");
@@ -215,8 +215,15 @@ struct TmcPackWeightsPass
           layoutAttr && layoutAttr.getValue() == tfm::WeightLayout::in_out;
       int64_t n = transposed ? cachedShape[1] : cachedShape[0];
       int64_t k = transposed ? cachedShape[0] : cachedShape[1];
-      std::vector<char> data = packQuantizedPart(
-          quant, part.getValue(), cachedData, n, k, transposed);
+      std::vector<char> data;
+      if (auto quant = entry.getAs<tfm::QuantSchemeAttr>("quant"))
+        data = packQuantizedPart(quant, part.getValue(), cachedData, n, k,
+                                 transposed);
+      else if (auto prune = entry.getAs<tfm::PruneSchemeAttr>("prune"))
+        data = packPrunedPart(prune, part.getValue(), cachedData, n, k,
+                              transposed,
+                              /*dense=*/type.getShape() ==
+                                  ArrayRef<int64_t>{n, k});
       if (static_cast<int64_t>(data.size()) != bytes)
         return module.emitError("quantized parameter '")
                << name << "': packing gave " << data.size()
@@ -259,9 +266,9 @@ struct TmcPackWeightsPass
       }
       emit(std::vector<char>(offset - written, 0));
 
-      if (auto quant = entry.getAs<tfm::QuantSchemeAttr>("quant")) {
+      if (entry.get("quant") || entry.get("prune")) {
         FailureOr<std::vector<char>> data =
-            derivedBytes(entry, quant, name, bytes);
+            derivedBytes(entry, type, name, bytes);
         if (failed(data))
           return signalPassFailure();
         emit(*data);

@@ -7,6 +7,8 @@
 
 #include "QuantizeWeights.h"
 
+#include "tmc/Dialect/Tfm/Transforms/Passes.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -222,6 +224,70 @@ std::vector<char> mlir::tmc::packQuantizedPart(QuantSchemeAttr quant,
     break;
   case QuantKind::w8a8:
     break;
+  }
+  return out;
+}
+
+std::vector<char> mlir::tmc::packPrunedPart(PruneSchemeAttr prune,
+                                            StringRef part,
+                                            ArrayRef<float> source, int64_t n,
+                                            int64_t k, bool transposed,
+                                            bool dense) {
+  WeightView w{source, n, k, transposed};
+  std::vector<char> out;
+  bool values = part == "values";
+  // Kept positions of a row, ascending: the `keep` largest magnitudes of
+  // [begin, end), ties to the lower position.
+  auto topPositions = [&](int64_t row, int64_t begin, int64_t end,
+                          int64_t keep) {
+    std::vector<int64_t> cols(end - begin);
+    for (int64_t c = begin; c < end; ++c)
+      cols[c - begin] = c;
+    std::stable_sort(cols.begin(), cols.end(), [&](int64_t a, int64_t b) {
+      return std::fabs(w(row, a)) > std::fabs(w(row, b));
+    });
+    cols.resize(keep);
+    std::sort(cols.begin(), cols.end());
+    return cols;
+  };
+  if (prune.getKind() == PruneKind::two_four) {
+    for (int64_t r = 0; r < n; ++r) {
+      uint8_t byte = 0;
+      int64_t slot = 0;
+      for (int64_t c0 = 0; c0 < k; c0 += 4) {
+        for (int64_t c : topPositions(r, c0, c0 + 4, 2)) {
+          if (values) {
+            append(out, w(r, c));
+          } else {
+            byte |= static_cast<uint8_t>((c - c0) << (2 * (slot % 4)));
+            if (slot % 4 == 3) {
+              out.push_back(static_cast<char>(byte));
+              byte = 0;
+            }
+          }
+          ++slot;
+        }
+      }
+    }
+    return out;
+  }
+  int64_t keep = tfm::keptPerRow(prune, k);
+  for (int64_t r = 0; r < n; ++r) {
+    std::vector<int64_t> cols = topPositions(r, 0, k, keep);
+    if (dense) {
+      std::vector<float> row(k, 0.0f);
+      for (int64_t c : cols)
+        row[c] = w(r, c);
+      for (float v : row)
+        append(out, v);
+      continue;
+    }
+    for (int64_t c : cols) {
+      if (values)
+        append(out, w(r, c));
+      else
+        append(out, static_cast<int16_t>(c));
+    }
   }
   return out;
 }

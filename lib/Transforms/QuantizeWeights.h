@@ -23,6 +23,14 @@ std::vector<char> packQuantizedPart(tfm::QuantSchemeAttr quant, StringRef part,
                                     ArrayRef<float> source, int64_t n,
                                     int64_t k, bool transposed);
 
+/// Returns the bytes of `part` ("values" or "indices") of the pruned form of
+/// the fp32 weight `source` (n x k elements, [n, k] or [k, n] when
+/// `transposed`). With `dense`, the values are the whole [n, k] matrix with
+/// the pruned weights zeroed.
+std::vector<char> packPrunedPart(tfm::PruneSchemeAttr prune, StringRef part,
+                                 ArrayRef<float> source, int64_t n, int64_t k,
+                                 bool transposed, bool dense);
+
 /// IEEE binary16 and bfloat16 bits of `value`, rounded to nearest even.
 uint16_t floatToHalfBits(float value);
 uint16_t floatToBFloat16Bits(float value);

@@ -112,8 +112,6 @@ static bool checkUnavailable() {
     return refuse("--target", target);
   if (quantize == "w8a8")
     return refuse("--quantize", quantize);
-  if (prune != "none")
-    return refuse("--prune", prune);
   if (lowRank != "none")
     return refuse("--low-rank", lowRank);
   if (remat != "none")
@@ -183,6 +181,7 @@ int main(int argc, char **argv) {
   options.planBuffers = !noPlanBuffers;
   options.attention = attention;
   options.quantize = quantize;
+  options.prune = prune;
   options.applyPassManagerCLOptions = true;
   options.attentionBlockQ = attentionBlockQ;
   options.attentionBlockK = attentionBlockK;

@@ -34,6 +34,8 @@ struct CompileOptions {
   /// Attention sparsity pattern (tfm-sparsify-attention's `pattern`), empty
   /// to keep what the model says.
   std::string attention;
+  /// Pruning scheme (tfm-prune's `scheme`).
+  std::string prune = "none";
   /// Weight quantization scheme (tfm-quantize's `scheme`).
   std::string quantize = "none";
   /// Attention tile sizes (queries x keys).

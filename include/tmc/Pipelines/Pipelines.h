@@ -47,6 +47,11 @@ struct TmcCpuPipelineOptions
                      "int4[:gN][:asym][:f16], ternary, binary, fp16, bf16 "
                      "(tfm-quantize)"),
       llvm::cl::init("none")};
+  Option<std::string> prune{
+      *this, "prune",
+      llvm::cl::desc("Pruning of linear layers: none, 2:4, magnitude:F "
+                     "(tfm-prune)"),
+      llvm::cl::init("none")};
   Option<int64_t> attentionBlockQ{
       *this, "attention-block-q",
       llvm::cl::desc("Queries per attention tile"), llvm::cl::init(64)};

@@ -73,9 +73,9 @@ struct LinearLowering : public OpRewritePattern<LinearOp> {
                                 PatternRewriter &rewriter) const override {
     if (failed(checkStaticF32(rewriter, op)))
       return failure();
-    if (op.getQuantAttr() || op.getPruneAttr())
+    if (op.getQuantAttr())
       return rewriter.notifyMatchFailure(
-          op, "quantization/pruning requests must be applied first");
+          op, "quantization requests must be applied first");
     Location loc = op.getLoc();
     auto inputType = cast<RankedTensorType>(op.getInput().getType());
     auto resultType = cast<RankedTensorType>(op.getType());
@@ -292,4 +292,88 @@ struct QuantizedLinearLowering : public OpRewritePattern<QuantizedLinearOp> {
 void mlir::tmc::populateTfmQuantizedLinearToLinalgPatterns(
     RewritePatternSet &patterns) {
   patterns.add<QuantizedLinearLowering>(patterns.getContext());
+}
+
+//===----------------------------------------------------------------------===//
+// tfm.sparse_linear
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// Lowers tfm.sparse_linear to a linalg.generic over (row, output, kept
+/// weight) that reads each kept weight and its position from the
+/// compressed form and gathers the matching input element: the pruned
+/// weights are never expanded.
+struct SparseLinearLowering : public OpRewritePattern<SparseLinearOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(SparseLinearOp op,
+                                PatternRewriter &rewriter) const override {
+    if (failed(checkStaticF32(rewriter, op)))
+      return failure();
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    auto inputType = cast<RankedTensorType>(op.getInput().getType());
+    auto resultType = cast<RankedTensorType>(op.getType());
+    int64_t k = inputType.getShape().back();
+    int64_t n = resultType.getShape().back();
+    int64_t rows = inputType.getNumElements() / k;
+    Value lhs = flattenRows(rewriter, loc, op.getInput());
+    Value acc = initAccumulator(rewriter, loc, op.getBias(), rows, n);
+    bool twoFour = op.getPrune().getKind() == PruneKind::two_four;
+
+    AffineExpr m = getAffineDimExpr(0, ctx), nd = getAffineDimExpr(1, ctx),
+               j = getAffineDimExpr(2, ctx);
+    auto map = [&](AffineExpr a, AffineExpr b) {
+      return AffineMap::get(3, 0, {a, b}, ctx);
+    };
+    SmallVector<AffineMap> maps = {map(nd, j),
+                                   map(nd, twoFour ? j.floorDiv(4) : j),
+                                   map(m, nd)};
+    SmallVector<utils::IteratorType> iterators = {
+        utils::IteratorType::parallel, utils::IteratorType::parallel,
+        utils::IteratorType::reduction};
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{acc.getType()},
+        ValueRange{op.getValues(), op.getIndices()}, ValueRange{acc}, maps,
+        iterators, [&](OpBuilder &b, Location l, ValueRange args) {
+          Value column;
+          if (twoFour) {
+            // Kept weight j sits at 4 (j / 2) + (2-bit position).
+            Value jIdx = linalg::IndexOp::create(b, l, 2);
+            auto idx = [&](int64_t v) -> Value {
+              return arith::ConstantIndexOp::create(b, l, v);
+            };
+            Value shift = arith::MulIOp::create(
+                b, l, arith::RemUIOp::create(b, l, jIdx, idx(4)), idx(2));
+            Value byte = arith::IndexCastUIOp::create(
+                b, l, b.getIndexType(),
+                arith::ExtUIOp::create(b, l, b.getI32Type(), args[1]));
+            Value position = arith::AndIOp::create(
+                b, l, arith::ShRUIOp::create(b, l, byte, shift), idx(3));
+            Value base = arith::MulIOp::create(
+                b, l, arith::DivUIOp::create(b, l, jIdx, idx(2)), idx(4));
+            column = arith::AddIOp::create(b, l, base, position);
+          } else {
+            column = arith::IndexCastUIOp::create(
+                b, l, b.getIndexType(),
+                arith::ExtUIOp::create(b, l, b.getI32Type(), args[1]));
+          }
+          Value row = linalg::IndexOp::create(b, l, 0);
+          Value a = tensor::ExtractOp::create(b, l, lhs, ValueRange{row, column});
+          Value sum = arith::AddFOp::create(
+              b, l, args[2], arith::MulFOp::create(b, l, a, args[0]));
+          linalg::YieldOp::create(b, l, sum);
+        });
+    rewriter.replaceOp(
+        op, unflattenRows(rewriter, loc, generic.getResult(0), resultType));
+    return success();
+  }
+};
+
+} // namespace
+
+void mlir::tmc::populateTfmSparseLinearToLinalgPatterns(
+    RewritePatternSet &patterns) {
+  patterns.add<SparseLinearLowering>(patterns.getContext());
 }

@@ -29,6 +29,7 @@ void mlir::tmc::populateTfmToLinalgPatterns(RewritePatternSet &patterns,
   populateTfmElementwiseToLinalgPatterns(patterns);
   populateTfmLinearToLinalgPatterns(patterns);
   populateTfmQuantizedLinearToLinalgPatterns(patterns);
+  populateTfmSparseLinearToLinalgPatterns(patterns);
   populateTfmNormalizationToLinalgPatterns(patterns);
   populateTfmEmbeddingToLinalgPatterns(patterns);
   populateTfmAttentionToLinalgPatterns(patterns, blockQ, blockK);

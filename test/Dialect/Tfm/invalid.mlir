@@ -39,7 +39,7 @@ func.func @param_dynamic(%x: tensor<?xf32>) -> tensor<?xf32> {
 // -----
 
 func.func @param_derived_incomplete() -> tensor<4x4xi8> {
-  // expected-error @+1 {{a derived parameter needs 'quant', 'part' and 'source'}}
+  // expected-error @+1 {{a derived parameter needs 'quant' or 'prune', 'part' and 'source'}}
   %w = tfm.param "w:int8:values" {value = dense<1.0> : tensor<4x4xf32>, quant = #tfm.quant<kind = int8>} : tensor<4x4xi8>
   return %w : tensor<4x4xi8>
 }
@@ -47,7 +47,7 @@ func.func @param_derived_incomplete() -> tensor<4x4xi8> {
 // -----
 
 func.func @param_derived_part() -> tensor<4x4xi8> {
-  // expected-error @+1 {{part must be 'values', 'scales' or 'zeros', got 'bias'}}
+  // expected-error @+1 {{part must be 'values', 'scales', 'zeros' or 'indices', got 'bias'}}
   %w = tfm.param "w:int8:bias" {value = dense<1.0> : tensor<4x4xf32>, quant = #tfm.quant<kind = int8>, part = "bias", source = "w"} : tensor<4x4xi8>
   return %w : tensor<4x4xi8>
 }
@@ -149,6 +149,50 @@ func.func @qlinear_w8a8(%x: tensor<1x4x64xf32>, %w: tensor<16x64xi8>, %s: tensor
 func.func @qlinear_zeros_symmetric(%x: tensor<1x4x64xf32>, %w: tensor<16x64xf16>, %z: tensor<16x1xf32>) -> () {
   // expected-error @+1 {{zero-points apply only to asymmetric int4}}
   %y = tfm.quantized_linear %x, %w zeros %z {quant = #tfm.quant<kind = fp16>} : (tensor<1x4x64xf32>, tensor<16x64xf16>, tensor<16x1xf32>) -> tensor<1x4x16xf32>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// tfm.sparse_linear
+//===----------------------------------------------------------------------===//
+
+func.func @sparse_shape(%x: tensor<1x4x64xf32>, %v: tensor<8x32xf32>, %i: tensor<8x8xi8>) -> () {
+  // expected-error @+1 {{values and indices must be [16, ...] matrices over static input features}}
+  %y = tfm.sparse_linear %x, %v, %i {prune = #tfm.prune<kind = two_four, sparsity = 0.5>} : (tensor<1x4x64xf32>, tensor<8x32xf32>, tensor<8x8xi8>) -> tensor<1x4x16xf32>
+  return
+}
+
+// -----
+
+func.func @sparse_two_four(%x: tensor<1x4x64xf32>, %v: tensor<16x32xf32>, %i: tensor<16x16xi8>) -> () {
+  // expected-error @+1 {{2:4 needs values [16, 32] and i8 indices [16, 8]}}
+  %y = tfm.sparse_linear %x, %v, %i {prune = #tfm.prune<kind = two_four, sparsity = 0.5>} : (tensor<1x4x64xf32>, tensor<16x32xf32>, tensor<16x16xi8>) -> tensor<1x4x16xf32>
+  return
+}
+
+// -----
+
+func.func @sparse_two_four_k(%x: tensor<1x4x60xf32>, %v: tensor<16x30xf32>, %i: tensor<16x7xi8>) -> () {
+  // expected-error @+1 {{2:4 needs input features divisible by 8, got 60}}
+  %y = tfm.sparse_linear %x, %v, %i {prune = #tfm.prune<kind = two_four, sparsity = 0.5>} : (tensor<1x4x60xf32>, tensor<16x30xf32>, tensor<16x7xi8>) -> tensor<1x4x16xf32>
+  return
+}
+
+// -----
+
+func.func @sparse_magnitude(%x: tensor<1x4x64xf32>, %v: tensor<16x8xf32>, %i: tensor<16x8xi8>) -> () {
+  // expected-error @+1 {{magnitude pruning needs i16 indices of the values' shape, at most 64 per row}}
+  %y = tfm.sparse_linear %x, %v, %i {prune = #tfm.prune<kind = magnitude, sparsity = 0.875>} : (tensor<1x4x64xf32>, tensor<16x8xf32>, tensor<16x8xi8>) -> tensor<1x4x16xf32>
+  return
+}
+
+// -----
+
+func.func @sparse_bias(%x: tensor<1x4x64xf32>, %v: tensor<16x8xf32>, %i: tensor<16x8xi16>, %b: tensor<4xf32>) -> () {
+  // expected-error @+1 {{bias must have 16 elements}}
+  %y = tfm.sparse_linear %x, %v, %i bias %b {prune = #tfm.prune<kind = magnitude, sparsity = 0.875>} : (tensor<1x4x64xf32>, tensor<16x8xf32>, tensor<16x8xi16>, tensor<4xf32>) -> tensor<1x4x16xf32>
   return
 }
 

@@ -23,6 +23,10 @@ void populateTfmLinearToLinalgPatterns(RewritePatternSet &patterns);
 /// in its body, tagged with the runtime kernel that computes it.
 void populateTfmQuantizedLinearToLinalgPatterns(RewritePatternSet &patterns);
 
+/// tfm.sparse_linear: a linalg.generic over the kept weights that gathers
+/// the matching inputs.
+void populateTfmSparseLinearToLinalgPatterns(RewritePatternSet &patterns);
+
 /// tfm.layer_norm, tfm.rms_norm.
 void populateTfmNormalizationToLinalgPatterns(RewritePatternSet &patterns);
 

@@ -41,18 +41,21 @@ static std::string dimStr(int64_t d) {
 LogicalResult ParamOp::verify() {
   if (getName().empty())
     return emitOpError("parameter name must not be empty");
-  if (getQuant() || getPart() || getSource()) {
-    if (!getQuant() || !getPart() || !getSource())
-      return emitOpError("a derived parameter needs 'quant', 'part' and "
-                         "'source'");
+  bool derived = getQuant() || getPrune();
+  if (derived || getPart() || getSource()) {
+    if (!derived || !getPart() || !getSource())
+      return emitOpError("a derived parameter needs 'quant' or 'prune', "
+                         "'part' and 'source'");
     StringRef part = *getPart();
-    if (part != "values" && part != "scales" && part != "zeros")
-      return emitOpError("part must be 'values', 'scales' or 'zeros', got '")
+    if (part != "values" && part != "scales" && part != "zeros" &&
+        part != "indices")
+      return emitOpError("part must be 'values', 'scales', 'zeros' or "
+                         "'indices', got '")
              << part << "'";
   }
   if (std::optional<ElementsAttr> value = getValue()) {
     // A derived parameter carries its source's value, not its own.
-    if (!getQuant() && value->getType() != getType())
+    if (!derived && value->getType() != getType())
       return emitOpError("inline value of type ")
              << value->getType() << " does not match the parameter type "
              << getType();
@@ -261,6 +264,45 @@ LogicalResult QuantizedLinearOp::verify() {
   }
   if (getZeros() && (quant.getKind() != QuantKind::int4 || quant.getSymmetric()))
     return emitOpError("zero-points apply only to asymmetric int4");
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// SparseLinearOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult SparseLinearOp::verify() {
+  auto input = cast<RankedTensorType>(getInput().getType());
+  auto result = cast<RankedTensorType>(getType());
+  auto values = cast<RankedTensorType>(getValues().getType());
+  auto indices = cast<RankedTensorType>(getIndices().getType());
+  int64_t k = input.getShape().back(), n = result.getShape().back();
+  if (ShapedType::isDynamic(k) || values.getRank() != 2 ||
+      indices.getRank() != 2 || values.getDimSize(0) != n ||
+      indices.getDimSize(0) != n)
+    return emitOpError("values and indices must be [")
+           << n << ", ...] matrices over static input features";
+  Builder b(getContext());
+  if (getPrune().getKind() == PruneKind::two_four) {
+    if (k % 8 != 0)
+      return emitOpError("2:4 needs input features divisible by 8, got ")
+             << k;
+    if (values.getDimSize(1) != k / 2 ||
+        indices != RankedTensorType::get({n, k / 8}, b.getIntegerType(8)))
+      return emitOpError("2:4 needs values [")
+             << n << ", " << k / 2 << "] and i8 indices [" << n << ", "
+             << k / 8 << "]";
+  } else {
+    if (indices != RankedTensorType::get({n, values.getDimSize(1)},
+                                         b.getIntegerType(16)) ||
+        values.getDimSize(1) > k)
+      return emitOpError("magnitude pruning needs i16 indices of the values' "
+                         "shape, at most ")
+             << k << " per row";
+  }
+  if (getBias() &&
+      cast<RankedTensorType>(getBias().getType()).getDimSize(0) != n)
+    return emitOpError("bias must have ") << n << " elements";
   return success();
 }
 

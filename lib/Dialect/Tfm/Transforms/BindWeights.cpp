@@ -37,13 +37,16 @@ static int64_t byteSize(RankedTensorType type) {
 /// The attributes that tell the packer how to derive a quantized parameter
 /// from its source, or null for a plain parameter.
 static DictionaryAttr derivationOf(ParamOp param) {
-  if (!param.getQuant())
+  if (!param.getQuant() && !param.getPrune())
     return {};
   Builder b(param.getContext());
   SmallVector<NamedAttribute> fields = {
       b.getNamedAttr("source", param.getSourceAttr()),
-      b.getNamedAttr("quant", param.getQuantAttr()),
       b.getNamedAttr("part", param.getPartAttr())};
+  if (param.getQuantAttr())
+    fields.push_back(b.getNamedAttr("quant", param.getQuantAttr()));
+  if (param.getPruneAttr())
+    fields.push_back(b.getNamedAttr("prune", param.getPruneAttr()));
   if (param.getSourceLayoutAttr())
     fields.push_back(
         b.getNamedAttr("source_layout", param.getSourceLayoutAttr()));

@@ -207,7 +207,7 @@ struct TfmQuantizePass : public tfm::impl::TfmQuantizeBase<TfmQuantizePass> {
         return ParamOp::create(
             rewriter, param.getLoc(), type, rewriter.getStringAttr(name),
             param.getValueAttr(), param.getNameAttr(), quant,
-            rewriter.getStringAttr(part),
+            /*prune=*/PruneSchemeAttr(), rewriter.getStringAttr(part),
             WeightLayoutAttr::get(ctx, op.getLayout()));
       };
       Value values = derived("values", shapes->values);

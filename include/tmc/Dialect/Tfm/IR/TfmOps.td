@@ -44,7 +44,8 @@ def Tfm_ParamOp : Tfm_Op<"param", [Pure,
     file that the enclosing module's `tfm.weights_file` attribute names, so a
     large model never has to be written as text.
 
-    A *derived* parameter (`quant` set, written by `tfm-quantize`) is one
+    A *derived* parameter (`quant` set by `tfm-quantize`, or `prune` set by
+    `tfm-prune`, whose parts are `values` and `indices`) is one
     part (`values`, `scales` or `zeros`) of the quantized form of the fp32
     parameter `source` (stored `[out, in]`, or `[in, out]` when
     `source_layout = in_out`): the packer computes it from the source data
@@ -59,6 +60,7 @@ def Tfm_ParamOp : Tfm_Op<"param", [Pure,
   let arguments = (ins StrAttr:$name, OptionalAttr<ElementsAttr>:$value,
                        OptionalAttr<StrAttr>:$source,
                        OptionalAttr<Tfm_QuantSchemeAttr>:$quant,
+                       OptionalAttr<Tfm_PruneSchemeAttr>:$prune,
                        OptionalAttr<StrAttr>:$part,
                        OptionalAttr<Tfm_WeightLayoutAttr>:$source_layout);
   let results = (outs AnyStaticShapeTensor:$result);
@@ -173,6 +175,32 @@ def Tfm_QuantizedLinearOp : Tfm_Op<"quantized_linear", [Pure,
     /// The number of output features (N), from the result.
     int64_t getOutFeatures();
   }];
+}
+
+def Tfm_SparseLinearOp : Tfm_Op<"sparse_linear", [Pure]> {
+  let summary = "fully connected layer on pruned, compressed weights";
+  let description = [{
+    `result[..., n] = sum_k x[..., k] * w[n, k] + bias[n]` where the weight
+    is stored compressed per `prune`:
+    - `two_four`: `values` [N, K/2] holds the 2 kept weights of every 4
+      along the input, `indices` [N, K/8] bytes their 2-bit positions in
+      the group (kept value `j` at bits `2 (j mod 4)` of byte `j / 4`):
+      `w[n, 4 (j / 2) + idx(n, j)] = values[n, j]`;
+    - `magnitude`: `values` [N, P] and `indices` [N, P] (i16 column
+      numbers) hold the P weights of largest magnitude of each row:
+      `w[n, indices[n, j]] = values[n, j]`.
+    Every other weight is zero. Produced by `tfm-prune`.
+  }];
+  let arguments = (ins Tfm_FloatTensor:$input, Tfm_FloatTensor:$values,
+                       AnyRankedTensor:$indices,
+                       Optional<Tfm_Vector>:$bias,
+                       Tfm_PruneSchemeAttr:$prune);
+  let results = (outs Tfm_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $values `,` $indices (`bias` $bias^)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
 }
 
 def Tfm_LayerNormOp : Tfm_Op<"layer_norm", [Pure, AllTypesMatch<["gamma", "beta"]>,

@@ -22,6 +22,11 @@ namespace tfm {
 #include "tmc/Dialect/Tfm/Transforms/Passes.h.inc"
 
 class QuantSchemeAttr;
+class PruneSchemeAttr;
+
+/// The number of weights magnitude pruning under `prune` keeps in a row of
+/// `k` (the packer and tfm-prune agree through this function).
+int64_t keptPerRow(PruneSchemeAttr prune, int64_t k);
 
 /// Parses a quantization scheme spec of tfm-quantize (`int8`,
 /// `int4:g64:asym:f16`, ...). Returns a null attribute for `none`; fails

@@ -91,6 +91,26 @@ def TfmQuantize : Pass<"tfm-quantize", "::mlir::ModuleOp"> {
   ];
 }
 
+def TfmPrune : Pass<"tfm-prune", "::mlir::ModuleOp"> {
+  let summary = "Prune linear layers' weights and store them compressed";
+  let description = [{
+    `scheme` is `2:4` (keep the 2 largest of every 4 weights along the
+    input: values plus 2-bit positions, 1.88x fewer bytes), `magnitude:F`
+    (zero the fraction F of each row's weights with the smallest
+    magnitude) or `none`. Magnitude-pruned weights are stored compressed
+    (values plus i16 column numbers) only where that saves bytes, i.e. when
+    F > 1/3; otherwise they stay dense with zeros. The pruned layers become
+    `tfm.sparse_linear` ops (or keep `tfm.linear` on a dense pruned weight)
+    on derived parameters that the packer computes. Records the scheme and
+    the weight bytes before and after in `tmc.transforms`. Quantized layers
+    are left alone (prune before quantizing is not combined yet).
+  }];
+  let options = [
+    Option<"scheme", "scheme", "std::string", /*default=*/"\"none\"",
+           "Pruning scheme: 2:4, magnitude:F or none">
+  ];
+}
+
 def TfmInlineLayers : Pass<"tfm-inline-layers", "::mlir::func::FuncOp"> {
   let summary = "Inline the bodies of tfm.layer ops";
   let description = [{
