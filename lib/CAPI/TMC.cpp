@@ -496,8 +496,6 @@ static tmc_result checkAvailable(tmc_context *ctx,
   };
   if (options.target != "cpu")
     return refuse("target", options.target);
-  if (options.quantize == "w8a8")
-    return refuse("quantize", options.quantize);
   if (options.lowRank != "none")
     return refuse("low-rank", options.lowRank);
   if (options.remat != "none")

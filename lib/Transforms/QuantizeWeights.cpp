@@ -127,7 +127,8 @@ std::vector<char> mlir::tmc::packQuantizedPart(QuantSchemeAttr quant,
        zeros = part == "zeros";
   Type scaleType = quant.getScaleType();
   switch (quant.getKind()) {
-  case QuantKind::int8: {
+  case QuantKind::int8:
+  case QuantKind::w8a8: {
     for (int64_t r = 0; r < n; ++r) {
       float maxAbs = 0;
       for (int64_t c = 0; c < k; ++c)
@@ -221,8 +222,6 @@ std::vector<char> mlir::tmc::packQuantizedPart(QuantSchemeAttr quant,
           append(out, quant.getKind() == QuantKind::fp16
                           ? floatToHalfBits(w(r, c))
                           : floatToBFloat16Bits(w(r, c)));
-    break;
-  case QuantKind::w8a8:
     break;
   }
   return out;

@@ -75,7 +75,7 @@ static cl::opt<std::string>
 static cl::opt<std::string>
     quantize("quantize", cl::init("none"),
              cl::desc("Weight quantization: none|int8|int4[:gN][:asym][:f16]|"
-                      "ternary|binary|fp16|bf16 (w8a8 is not available yet)"),
+                      "ternary|binary|fp16|bf16|w8a8"),
              cl::cat(category));
 static cl::opt<std::string> prune("prune", cl::init("none"),
                                   cl::desc("Pruning: none|magnitude:F|2:4"),
@@ -110,8 +110,6 @@ static bool checkUnavailable() {
   };
   if (target != "cpu")
     return refuse("--target", target);
-  if (quantize == "w8a8")
-    return refuse("--quantize", quantize);
   if (lowRank != "none")
     return refuse("--low-rank", lowRank);
   if (remat != "none")

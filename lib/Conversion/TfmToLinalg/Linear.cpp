@@ -10,6 +10,7 @@
 #include "tmc/Dialect/Tfm/IR/Tfm.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 using namespace mlir;
@@ -125,6 +126,81 @@ static StringRef quantizedKernelName(QuantSchemeAttr quant) {
   return "";
 }
 
+/// W8A8: quantizes each row of `lhs` [M, K] to int8 with its own scale
+/// (max |a| / 127, round to nearest even), multiplies with the int8 weight
+/// [N, K] in int32, and adds `acc + float(dot) * rowScale * weightScale`.
+static Value buildW8A8(OpBuilder &b, Location loc, Value lhs, Value weight,
+                       Value weightScales, Value acc) {
+  MLIRContext *ctx = b.getContext();
+  auto lhsType = cast<RankedTensorType>(lhs.getType());
+  auto accType = cast<RankedTensorType>(acc.getType());
+  int64_t m = lhsType.getDimSize(0), k = lhsType.getDimSize(1);
+  int64_t n = accType.getDimSize(1);
+  Type f32 = b.getF32Type(), i8 = b.getI8Type(), i32 = b.getI32Type();
+  auto rowType = RankedTensorType::get({m}, f32);
+  AffineMap id2 = b.getMultiDimIdentityMap(2), rows = leadingDimsMap(ctx, 2);
+  Value rowMax = buildLastDimReduction(
+      b, loc, lhs, {}, {}, createFilled(b, loc, rowType, 0.0),
+      [](OpBuilder &nb, Location nl, ValueRange args) -> Value {
+        return arith::MaximumFOp::create(
+            nb, nl, math::AbsFOp::create(nb, nl, args[0]), args[1]);
+      });
+  Value rowScale = buildParallel(
+      b, loc, {rowMax}, {b.getMultiDimIdentityMap(1)},
+      createEmpty(b, loc, rowType),
+      [](OpBuilder &nb, Location nl, ValueRange args) -> Value {
+        Value s = arith::DivFOp::create(nb, nl, args[0], f32Const(nb, nl, 127));
+        Value zero = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OEQ,
+                                           s, f32Const(nb, nl, 0));
+        return arith::SelectOp::create(nb, nl, zero, f32Const(nb, nl, 1), s);
+      });
+  Value quantized = buildParallel(
+      b, loc, {lhs, rowScale}, {id2, rows},
+      createEmpty(b, loc, RankedTensorType::get({m, k}, i8)),
+      [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
+        Value q = math::RoundEvenOp::create(
+            nb, nl, arith::DivFOp::create(nb, nl, args[0], args[1]));
+        q = arith::MaximumFOp::create(nb, nl, q, f32Const(nb, nl, -127));
+        q = arith::MinimumFOp::create(nb, nl, q, f32Const(nb, nl, 127));
+        return arith::FPToSIOp::create(nb, nl, i8, q);
+      });
+  Value zero = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
+  Value dots = linalg::FillOp::create(
+                   b, loc, zero,
+                   tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{m, n}, i32)
+                       .getResult())
+                   .getResult(0);
+  AffineExpr dm = getAffineDimExpr(0, ctx), dn = getAffineDimExpr(1, ctx),
+             dk = getAffineDimExpr(2, ctx);
+  dots = linalg::GenericOp::create(
+             b, loc, TypeRange{dots.getType()}, ValueRange{quantized, weight},
+             ValueRange{dots},
+             ArrayRef<AffineMap>{AffineMap::get(3, 0, {dm, dk}, ctx),
+                                 AffineMap::get(3, 0, {dn, dk}, ctx),
+                                 AffineMap::get(3, 0, {dm, dn}, ctx)},
+             ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
+                                           utils::IteratorType::parallel,
+                                           utils::IteratorType::reduction},
+             [&](OpBuilder &nb, Location nl, ValueRange args) {
+               Value a = arith::ExtSIOp::create(nb, nl, i32, args[0]);
+               Value w = arith::ExtSIOp::create(nb, nl, i32, args[1]);
+               Value sum = arith::AddIOp::create(
+                   nb, nl, args[2], arith::MulIOp::create(nb, nl, a, w));
+               linalg::YieldOp::create(nb, nl, sum);
+             })
+             .getResult(0);
+  AffineMap weightScaleMap = AffineMap::get(
+      2, 0, {getAffineDimExpr(1, ctx), getAffineConstantExpr(0, ctx)}, ctx);
+  return buildParallel(
+      b, loc, {dots, rowScale, weightScales}, {id2, rows, weightScaleMap}, acc,
+      [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
+        Value dot = arith::SIToFPOp::create(nb, nl, f32, args[0]);
+        Value scaled = arith::MulFOp::create(
+            nb, nl, arith::MulFOp::create(nb, nl, dot, args[1]), args[2]);
+        return arith::AddFOp::create(nb, nl, args[3], scaled);
+      });
+}
+
 /// Lowers tfm.quantized_linear to a linalg.generic that dequantizes each
 /// packed weight element in its body (the exact semantics; with
 /// `--no-kernels` it becomes loops) and is tagged `tmc.qmatmul` with the
@@ -146,6 +222,12 @@ struct QuantizedLinearLowering : public OpRewritePattern<QuantizedLinearOp> {
     Value lhs = flattenRows(rewriter, loc, op.getInput());
     Value acc = initAccumulator(rewriter, loc, op.getBias(), rows, n);
     auto accType = cast<RankedTensorType>(acc.getType());
+    if (quant.getKind() == QuantKind::w8a8) {
+      Value out = buildW8A8(rewriter, loc, lhs, op.getWeight(), op.getScales(),
+                            acc);
+      rewriter.replaceOp(op, unflattenRows(rewriter, loc, out, resultType));
+      return success();
+    }
 
     AffineExpr m = getAffineDimExpr(0, ctx), nd = getAffineDimExpr(1, ctx),
                kd = getAffineDimExpr(2, ctx);

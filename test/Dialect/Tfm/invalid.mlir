@@ -138,14 +138,6 @@ func.func @qlinear_binary(%x: tensor<1x4x60xf32>, %w: tensor<16x7xi8>, %s: tenso
 
 // -----
 
-func.func @qlinear_w8a8(%x: tensor<1x4x64xf32>, %w: tensor<16x64xi8>, %s: tensor<16x1xf32>) -> () {
-  // expected-error @+1 {{w8a8 (dynamic int8 activations) has no kernel yet}}
-  %y = tfm.quantized_linear %x, %w scales %s {quant = #tfm.quant<kind = w8a8>} : (tensor<1x4x64xf32>, tensor<16x64xi8>, tensor<16x1xf32>) -> tensor<1x4x16xf32>
-  return
-}
-
-// -----
-
 func.func @qlinear_zeros_symmetric(%x: tensor<1x4x64xf32>, %w: tensor<16x64xf16>, %z: tensor<16x1xf32>) -> () {
   // expected-error @+1 {{zero-points apply only to asymmetric int4}}
   %y = tfm.quantized_linear %x, %w zeros %z {quant = #tfm.quant<kind = fp16>} : (tensor<1x4x64xf32>, tensor<16x64xf16>, tensor<16x1xf32>) -> tensor<1x4x16xf32>

@@ -217,6 +217,7 @@ LogicalResult QuantizedLinearOp::verify() {
     return emitOpError("bias must have ") << n << " elements";
   switch (quant.getKind()) {
   case QuantKind::int8:
+  case QuantKind::w8a8:
     if (failed(expectWeight(k, i8)) ||
         failed(expectScales(getScales(), "scales", n, 1)))
       return failure();
@@ -259,8 +260,6 @@ LogicalResult QuantizedLinearOp::verify() {
     if (failed(expectWeight(k, b.getBF16Type())))
       return failure();
     break;
-  case QuantKind::w8a8:
-    return emitOpError("w8a8 (dynamic int8 activations) has no kernel yet");
   }
   if (getZeros() && (quant.getKind() != QuantKind::int4 || quant.getSymmetric()))
     return emitOpError("zero-points apply only to asymmetric int4");

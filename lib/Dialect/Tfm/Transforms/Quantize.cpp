@@ -85,6 +85,7 @@ static FailureOr<PackedShapes> packedShapes(QuantSchemeAttr quant, int64_t n,
   PackedShapes shapes;
   switch (quant.getKind()) {
   case QuantKind::int8:
+  case QuantKind::w8a8:
     shapes.values = RankedTensorType::get({n, k}, i8);
     shapes.scales = RankedTensorType::get({n, 1}, scale);
     break;
@@ -116,8 +117,6 @@ static FailureOr<PackedShapes> packedShapes(QuantSchemeAttr quant, int64_t n,
   case QuantKind::bf16:
     shapes.values = RankedTensorType::get({n, k}, BFloat16Type::get(ctx));
     break;
-  case QuantKind::w8a8:
-    return failure();
   }
   return shapes;
 }
