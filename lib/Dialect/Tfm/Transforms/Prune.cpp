@@ -132,17 +132,13 @@ struct TfmPrunePass : public tfm::impl::TfmPruneBase<TfmPrunePass> {
         rewriter.eraseOp(param);
     }
     Builder b(ctx);
-    SmallVector<Attribute> transforms;
-    if (auto existing = module->getAttrOfType<ArrayAttr>("tmc.transforms"))
-      transforms.append(existing.begin(), existing.end());
-    transforms.push_back(b.getDictionaryAttr({
+    appendTransformRecord(module, {
         b.getNamedAttr("pass", b.getStringAttr("tfm-prune")),
         b.getNamedAttr("scheme", b.getStringAttr(scheme)),
         b.getNamedAttr("linear_layers", b.getI64IntegerAttr(count)),
         b.getNamedAttr("weight_bytes_before", b.getI64IntegerAttr(before)),
         b.getNamedAttr("weight_bytes_after", b.getI64IntegerAttr(after)),
-    }));
-    module->setAttr("tmc.transforms", b.getArrayAttr(transforms));
+    });
   }
 };
 

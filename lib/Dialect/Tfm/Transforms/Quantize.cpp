@@ -225,17 +225,13 @@ struct TfmQuantizePass : public tfm::impl::TfmQuantizeBase<TfmQuantizePass> {
     }
 
     Builder b(ctx);
-    SmallVector<Attribute> transforms;
-    if (auto existing = module->getAttrOfType<ArrayAttr>("tmc.transforms"))
-      transforms.append(existing.begin(), existing.end());
-    transforms.push_back(b.getDictionaryAttr({
+    appendTransformRecord(module, {
         b.getNamedAttr("pass", b.getStringAttr("tfm-quantize")),
         b.getNamedAttr("scheme", b.getStringAttr(scheme)),
         b.getNamedAttr("linear_layers", b.getI64IntegerAttr(count)),
         b.getNamedAttr("weight_bytes_before", b.getI64IntegerAttr(before)),
         b.getNamedAttr("weight_bytes_after", b.getI64IntegerAttr(after)),
-    }));
-    module->setAttr("tmc.transforms", b.getArrayAttr(transforms));
+    });
   }
 };
 

@@ -203,11 +203,7 @@ struct TfmSparsifyAttentionPass
       fields.push_back(b.getNamedAttr("naive_scores_bytes_per_op",
                                       b.getI64IntegerAttr(naiveBytes)));
     }
-    SmallVector<Attribute> transforms;
-    if (auto existing = module->getAttrOfType<ArrayAttr>("tmc.transforms"))
-      transforms.append(existing.begin(), existing.end());
-    transforms.push_back(b.getDictionaryAttr(fields));
-    module->setAttr("tmc.transforms", b.getArrayAttr(transforms));
+    appendTransformRecord(module, fields);
   }
 };
 

@@ -22,6 +22,10 @@ namespace tfm {
 #include "tmc/Dialect/Tfm/Transforms/Passes.h.inc"
 
 class QuantSchemeAttr;
+
+/// Appends a record of what a transform did (`fields`, which name the pass)
+/// to the module's `tmc.transforms` array, which the memory report lists.
+void appendTransformRecord(ModuleOp module, ArrayRef<NamedAttribute> fields);
 class PruneSchemeAttr;
 
 /// The number of weights magnitude pruning under `prune` keeps in a row of
