@@ -17,18 +17,12 @@ Usage: test_prune.py --bin-dir build/bin [-k REGEX]
 import argparse
 import math
 import os
-import re
-import shutil
-import subprocess
 import sys
-import tempfile
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-import reference  # noqa: E402
-from test_quantize import LINEARS, run  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from weight_transform_cases import run_cases  # noqa: E402
 
 TOL = 1e-4
 
@@ -52,72 +46,15 @@ def prune(w, spec):
     return keep_largest(w, keep)
 
 
-def pruned_reference(ckpt, ids, spec):
-    config, tensors = reference.load_checkpoint(ckpt)
-    mt = config["model_type"]
-    tensors = dict(tensors)
-    for name in list(tensors):
-        for pattern, in_out in LINEARS[mt]:
-            if re.search(pattern, name):
-                w = tensors[name].astype(np.float32)
-                tensors[name] = prune(w.T, spec).T if in_out else prune(w, spec)
-    if mt == "gpt2":
-        tensors["lm_head.weight"] = prune(tensors["wte.weight"].astype(np.float32), spec)
-        config = dict(config, tie_word_embeddings=False)
-    return reference.FORWARDS[mt](config, tensors, ids)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--bin-dir", required=True)
     ap.add_argument("-k", default="")
     args = ap.parse_args()
-    b = lambda t: os.path.join(args.bin_dir, t)
-    gen = os.path.join(HERE, "..", "Import", "Inputs", "make_checkpoint.py")
-    work = tempfile.mkdtemp(prefix="tmc-prune-")
-    models = {
-        "gpt2": ["--type", "gpt2", "--layers", "2", "--hidden", "64", "--heads", "4",
-                 "--vocab", "96"],
-        "bert": ["--type", "bert", "--layers", "2", "--hidden", "64", "--heads", "4",
-                 "--vocab", "96"],
-        "llama": ["--type", "llama", "--layers", "2", "--hidden", "64", "--heads", "4",
-                  "--kv-heads", "2", "--ffn", "128", "--vocab", "96"],
-    }
     schemes = ["2:4", "magnitude:0.7", "magnitude:0.2"]
-    seq = 7
-    ids = np.random.default_rng(2).integers(0, 96, (1, seq)).astype(np.int64)
-    ids_path = os.path.join(work, "ids.npy")
-    np.save(ids_path, ids)
-    failed = total = 0
-    for mt, gen_args in models.items():
-        ckpt = os.path.join(work, mt)
-        run([sys.executable, gen, *gen_args, "--seed", "4", ckpt])
-        model = os.path.join(work, mt + ".mlir")
-        run([b("tmc-import"), ckpt, "-o", model])
-        out_name = reference.OUTPUT_NAMES[mt]
-        for spec in schemes:
-            name = "%s %s" % (mt, spec)
-            if args.k and not re.search(args.k, name):
-                continue
-            total += 1
-            out = os.path.join(work, "%s-%s" % (mt, re.sub(r"\W", "_", spec)))
-            try:
-                run([b("tmc-compile"), model, "-o", out, "--seq-len=%d" % seq,
-                     "--prune=" + spec, "--quiet"])
-                result = os.path.join(out, "out.npy")
-                run([b("tmc-run"), out, "--input", "input_ids=" + ids_path,
-                     "--output", "%s=%s" % (out_name, result)])
-                got = np.load(result)
-                ref = pruned_reference(ckpt, ids, spec)
-                err = float(np.abs(got - ref).max() / np.abs(ref).max())
-                ok = err <= TOL
-                msg = "max rel error %.2e" % err
-            except RuntimeError as e:
-                ok, msg = False, str(e)
-            failed += not ok
-            print("%s %-22s %s" % ("PASS" if ok else "FAIL", name, msg))
-    shutil.rmtree(work, ignore_errors=True)
-    print("prune: %d passed, %d failed" % (total - failed, failed))
+    failed = run_cases(args.bin_dir, args.k, "prune", schemes,
+                       lambda spec: lambda w: prune(w, spec), TOL,
+                       checkpoint_seed=4, ids_seed=2)
     return 1 if failed else 0
 
 

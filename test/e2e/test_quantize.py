@@ -20,17 +20,12 @@ Usage: test_quantize.py --bin-dir build/bin [-k REGEX]
 import argparse
 import json
 import os
-import re
-import shutil
-import subprocess
 import sys
-import tempfile
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-import reference  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from weight_transform_cases import run_cases  # noqa: E402
 
 TOL = 1e-4
 F32 = np.float32
@@ -96,35 +91,13 @@ def dequantize(w, spec):
     raise ValueError(spec)
 
 
-# Linear weights per model type: (name regex, stored [in, out]?).
-LINEARS = {
-    "gpt2": [(r"h\.\d+\.(attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)\.weight$", True)],
-    "bert": [(r"encoder\.layer\.\d+\..*(query|key|value|dense)\.weight$", False)],
-    "llama": [(r"layers\.\d+\..*_proj\.weight$", False), (r"^lm_head\.weight$", False)],
-}
-
-
-def quantized_reference(ckpt, ids, spec):
-    config, tensors = reference.load_checkpoint(ckpt)
-    mt = config["model_type"]
-    tensors = dict(tensors)
-    for name in list(tensors):
-        for pattern, in_out in LINEARS[mt]:
-            if re.search(pattern, name):
-                w = tensors[name].astype(F32)
-                tensors[name] = dequantize(w.T, spec).T if in_out else dequantize(w, spec)
-    if mt == "gpt2":
-        # The tied LM head is quantized; the embedding lookup is not.
-        tensors["lm_head.weight"] = dequantize(tensors["wte.weight"].astype(F32), spec)
-        config = dict(config, tie_word_embeddings=False)
-    return reference.FORWARDS[mt](config, tensors, ids)
-
-
-def run(cmd):
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    if p.returncode:
-        raise RuntimeError("%s failed (%d): %s%s" % (os.path.basename(cmd[0]), p.returncode,
-                                                   p.stdout[-500:], p.stderr[-1500:]))
+def check_report(out):
+    """The quantize record: layers quantized and the weight bytes."""
+    report = json.load(open(os.path.join(out, "report.json")))
+    t = [x for x in report["transforms"] if x.get("pass") == "tfm-quantize"][0]
+    return t["linear_layers"] > 0, "%d layers, weights %d -> %d bytes (%.2fx)" % (
+        t["linear_layers"], t["weight_bytes_before"], t["weight_bytes_after"],
+        t["weight_bytes_before"] / t["weight_bytes_after"])
 
 
 def main():
@@ -132,57 +105,11 @@ def main():
     ap.add_argument("--bin-dir", required=True)
     ap.add_argument("-k", default="")
     args = ap.parse_args()
-    b = lambda t: os.path.join(args.bin_dir, t)
-    gen = os.path.join(HERE, "..", "Import", "Inputs", "make_checkpoint.py")
-    work = tempfile.mkdtemp(prefix="tmc-quant-")
-    models = {
-        "gpt2": ["--type", "gpt2", "--layers", "2", "--hidden", "64", "--heads", "4",
-                 "--vocab", "96"],
-        "bert": ["--type", "bert", "--layers", "2", "--hidden", "64", "--heads", "4",
-                 "--vocab", "96"],
-        "llama": ["--type", "llama", "--layers", "2", "--hidden", "64", "--heads", "4",
-                  "--kv-heads", "2", "--ffn", "128", "--vocab", "96"],
-    }
     schemes = ["int8", "int4:g32", "int4:g64:asym", "int4:g32:f16", "int4:g32:asym:f16",
                "ternary", "binary", "fp16", "bf16"]
-    seq = 7
-    ids = np.random.default_rng(1).integers(0, 96, (1, seq)).astype(np.int64)
-    ids_path = os.path.join(work, "ids.npy")
-    np.save(ids_path, ids)
-    failed = total = 0
-    for mt, gen_args in models.items():
-        ckpt = os.path.join(work, mt)
-        run([sys.executable, gen, *gen_args, "--seed", "3", ckpt])
-        model = os.path.join(work, mt + ".mlir")
-        run([b("tmc-import"), ckpt, "-o", model])
-        out_name = reference.OUTPUT_NAMES[mt]
-        for spec in schemes:
-            name = "%s %s" % (mt, spec)
-            if args.k and not re.search(args.k, name):
-                continue
-            total += 1
-            out = os.path.join(work, "%s-%s" % (mt, re.sub(r"\W", "_", spec)))
-            try:
-                run([b("tmc-compile"), model, "-o", out, "--seq-len=%d" % seq,
-                     "--quantize=" + spec, "--quiet"])
-                result = os.path.join(out, "out.npy")
-                run([b("tmc-run"), out, "--input", "input_ids=" + ids_path,
-                     "--output", "%s=%s" % (out_name, result)])
-                got = np.load(result)
-                ref = quantized_reference(ckpt, ids, spec)
-                err = float(np.abs(got - ref).max() / np.abs(ref).max())
-                report = json.load(open(os.path.join(out, "report.json")))
-                t = [x for x in report["transforms"] if x.get("pass") == "tfm-quantize"][0]
-                ok = err <= TOL and t["linear_layers"] > 0
-                msg = "max rel error %.2e; %d layers, weights %d -> %d bytes (%.2fx)" % (
-                    err, t["linear_layers"], t["weight_bytes_before"], t["weight_bytes_after"],
-                    t["weight_bytes_before"] / t["weight_bytes_after"])
-            except RuntimeError as e:
-                ok, msg = False, str(e)
-            failed += not ok
-            print("%s %-26s %s" % ("PASS" if ok else "FAIL", name, msg))
-    shutil.rmtree(work, ignore_errors=True)
-    print("quantize: %d passed, %d failed" % (total - failed, failed))
+    failed = run_cases(args.bin_dir, args.k, "quantize", schemes,
+                       lambda spec: lambda w: dequantize(w, spec), TOL,
+                       checkpoint_seed=3, ids_seed=1, check_report=check_report)
     return 1 if failed else 0
 
 
