@@ -295,6 +295,52 @@ QuantSchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   return success();
 }
 
+LogicalResult QuantSchemeAttr::getPackedShapes(int64_t n, int64_t k,
+                                               RankedTensorType &values,
+                                               RankedTensorType &scales,
+                                               RankedTensorType &zeros) const {
+  MLIRContext *ctx = getContext();
+  Type i8 = IntegerType::get(ctx, 8);
+  Type scale = getScaleType();
+  values = scales = zeros = RankedTensorType();
+  switch (getKind()) {
+  case QuantKind::int8:
+  case QuantKind::w8a8:
+    values = RankedTensorType::get({n, k}, i8);
+    scales = RankedTensorType::get({n, 1}, scale);
+    return success();
+  case QuantKind::int4: {
+    int64_t g = getGroupSize();
+    if (k % g != 0 || k % 2 != 0)
+      return failure();
+    values = RankedTensorType::get({n, k / 2}, i8);
+    scales = RankedTensorType::get({n, k / g}, scale);
+    if (!getSymmetric())
+      zeros = RankedTensorType::get({n, k / g}, scale);
+    return success();
+  }
+  case QuantKind::ternary:
+    if (k % 4 != 0)
+      return failure();
+    values = RankedTensorType::get({n, k / 4}, i8);
+    scales = RankedTensorType::get({1, 1}, scale);
+    return success();
+  case QuantKind::binary:
+    if (k % 8 != 0)
+      return failure();
+    values = RankedTensorType::get({n, k / 8}, i8);
+    scales = RankedTensorType::get({n, 1}, scale);
+    return success();
+  case QuantKind::fp16:
+    values = RankedTensorType::get({n, k}, Float16Type::get(ctx));
+    return success();
+  case QuantKind::bf16:
+    values = RankedTensorType::get({n, k}, BFloat16Type::get(ctx));
+    return success();
+  }
+  llvm_unreachable("unknown quantization kind");
+}
+
 //===----------------------------------------------------------------------===//
 // PruneSchemeAttr
 //===----------------------------------------------------------------------===//

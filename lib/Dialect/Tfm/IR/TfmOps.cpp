@@ -186,81 +186,38 @@ LogicalResult QuantizedLinearOp::verify() {
   if (ShapedType::isDynamic(k) || ShapedType::isDynamic(n))
     return emitOpError("needs static feature sizes");
   QuantSchemeAttr quant = getQuant();
-  auto expectWeight = [&](int64_t cols, Type element) -> LogicalResult {
-    if (weight.getRank() != 2 || weight.getDimSize(0) != n ||
-        weight.getDimSize(1) != cols || weight.getElementType() != element)
-      return emitOpError("packed ")
-             << stringifyQuantKind(quant.getKind()) << " weight must be "
-             << RankedTensorType::get({n, cols}, element) << ", got "
-             << weight;
-    return success();
-  };
-  auto expectScales = [&](Value v, StringRef what, int64_t rows,
-                          int64_t cols) -> LogicalResult {
-    if (!v)
-      return emitOpError(what) << " are required by "
-                               << stringifyQuantKind(quant.getKind());
-    auto type = cast<RankedTensorType>(v.getType());
-    if (type.getRank() != 2 || type.getDimSize(0) != rows ||
-        type.getDimSize(1) != cols ||
-        type.getElementType() != quant.getScaleType())
-      return emitOpError(what)
-             << " must be "
-             << RankedTensorType::get({rows, cols}, quant.getScaleType())
-             << ", got " << type;
-    return success();
-  };
-  Builder b(getContext());
-  Type i8 = b.getIntegerType(8);
   if (getBias() &&
       cast<RankedTensorType>(getBias().getType()).getDimSize(0) != n)
     return emitOpError("bias must have ") << n << " elements";
-  switch (quant.getKind()) {
-  case QuantKind::int8:
-  case QuantKind::w8a8:
-    if (failed(expectWeight(k, i8)) ||
-        failed(expectScales(getScales(), "scales", n, 1)))
-      return failure();
-    break;
-  case QuantKind::int4: {
-    int64_t group = quant.getGroupSize();
-    if (k % group != 0 || k % 2 != 0)
+  StringRef kind = stringifyQuantKind(quant.getKind());
+  RankedTensorType values, scales, zeros;
+  if (failed(quant.getPackedShapes(n, k, values, scales, zeros))) {
+    // Only the sub-byte packings constrain the input features.
+    if (quant.getKind() == QuantKind::int4)
       return emitOpError("int4 needs input features divisible by the group "
                          "size ")
-             << group << ", got " << k;
-    if (failed(expectWeight(k / 2, i8)) ||
-        failed(expectScales(getScales(), "scales", n, k / group)))
-      return failure();
-    if (!quant.getSymmetric() &&
-        failed(expectScales(getZeros(), "zero-points", n, k / group)))
-      return failure();
-    break;
+             << quant.getGroupSize() << ", got " << k;
+    return emitOpError(kind)
+           << " needs input features divisible by "
+           << (quant.getKind() == QuantKind::ternary ? 4 : 8) << ", got " << k;
   }
-  case QuantKind::ternary:
-    if (k % 4 != 0)
-      return emitOpError("ternary needs input features divisible by 4, got ")
-             << k;
-    if (failed(expectWeight(k / 4, i8)) ||
-        failed(expectScales(getScales(), "scales", 1, 1)))
-      return failure();
-    break;
-  case QuantKind::binary:
-    if (k % 8 != 0)
-      return emitOpError("binary needs input features divisible by 8, got ")
-             << k;
-    if (failed(expectWeight(k / 8, i8)) ||
-        failed(expectScales(getScales(), "scales", n, 1)))
-      return failure();
-    break;
-  case QuantKind::fp16:
-    if (failed(expectWeight(k, b.getF16Type())))
-      return failure();
-    break;
-  case QuantKind::bf16:
-    if (failed(expectWeight(k, b.getBF16Type())))
-      return failure();
-    break;
-  }
+  if (weight != values)
+    return emitOpError("packed ")
+           << kind << " weight must be " << values << ", got " << weight;
+  auto expect = [&](Value v, RankedTensorType type,
+                    StringRef what) -> LogicalResult {
+    if (!type)
+      return success();
+    if (!v)
+      return emitOpError(what) << " are required by " << kind;
+    if (v.getType() != type)
+      return emitOpError(what)
+             << " must be " << type << ", got " << v.getType();
+    return success();
+  };
+  if (failed(expect(getScales(), scales, "scales")) ||
+      failed(expect(getZeros(), zeros, "zero-points")))
+    return failure();
   if (getZeros() && (quant.getKind() != QuantKind::int4 || quant.getSymmetric()))
     return emitOpError("zero-points apply only to asymmetric int4");
   return success();

@@ -71,56 +71,6 @@ FailureOr<QuantSchemeAttr> mlir::tfm::parseQuantScheme(MLIRContext *ctx,
 
 namespace {
 
-/// The packed shapes of a [n, k] weight under `quant`: values, scales (or
-/// empty), zero-points (or empty).
-struct PackedShapes {
-  RankedTensorType values, scales, zeros;
-};
-
-static FailureOr<PackedShapes> packedShapes(QuantSchemeAttr quant, int64_t n,
-                                            int64_t k, Type f32) {
-  MLIRContext *ctx = quant.getContext();
-  Type i8 = IntegerType::get(ctx, 8);
-  Type scale = quant.getScaleType();
-  PackedShapes shapes;
-  switch (quant.getKind()) {
-  case QuantKind::int8:
-  case QuantKind::w8a8:
-    shapes.values = RankedTensorType::get({n, k}, i8);
-    shapes.scales = RankedTensorType::get({n, 1}, scale);
-    break;
-  case QuantKind::int4: {
-    int64_t g = quant.getGroupSize();
-    if (k % g != 0 || k % 2 != 0)
-      return failure();
-    shapes.values = RankedTensorType::get({n, k / 2}, i8);
-    shapes.scales = RankedTensorType::get({n, k / g}, scale);
-    if (!quant.getSymmetric())
-      shapes.zeros = RankedTensorType::get({n, k / g}, scale);
-    break;
-  }
-  case QuantKind::ternary:
-    if (k % 4 != 0)
-      return failure();
-    shapes.values = RankedTensorType::get({n, k / 4}, i8);
-    shapes.scales = RankedTensorType::get({1, 1}, scale);
-    break;
-  case QuantKind::binary:
-    if (k % 8 != 0)
-      return failure();
-    shapes.values = RankedTensorType::get({n, k / 8}, i8);
-    shapes.scales = RankedTensorType::get({n, 1}, scale);
-    break;
-  case QuantKind::fp16:
-    shapes.values = RankedTensorType::get({n, k}, Float16Type::get(ctx));
-    break;
-  case QuantKind::bf16:
-    shapes.values = RankedTensorType::get({n, k}, BFloat16Type::get(ctx));
-    break;
-  }
-  return shapes;
-}
-
 static int64_t bytesOf(RankedTensorType type) {
   if (!type)
     return 0;
@@ -187,9 +137,9 @@ struct TfmQuantizePass : public tfm::impl::TfmQuantizeBase<TfmQuantizePass> {
       if (!quant)
         continue;
       int64_t n = op.getOutFeatures(), k = op.getInFeatures();
-      Type f32 = rewriter.getF32Type();
-      FailureOr<PackedShapes> shapes = packedShapes(quant, n, k, f32);
-      if (failed(shapes) ||
+      RankedTensorType valuesType, scalesType, zerosType;
+      if (failed(quant.getPackedShapes(n, k, valuesType, scalesType,
+                                       zerosType)) ||
           !cast<RankedTensorType>(param.getType()).getElementType().isF32()) {
         op.emitRemark("left in fp32: ")
             << stringifyQuantKind(quant.getKind())
@@ -209,9 +159,9 @@ struct TfmQuantizePass : public tfm::impl::TfmQuantizeBase<TfmQuantizePass> {
             /*prune=*/PruneSchemeAttr(), rewriter.getStringAttr(part),
             WeightLayoutAttr::get(ctx, op.getLayout()));
       };
-      Value values = derived("values", shapes->values);
-      Value scales = derived("scales", shapes->scales);
-      Value zeros = derived("zeros", shapes->zeros);
+      Value values = derived("values", valuesType);
+      Value scales = derived("scales", scalesType);
+      Value zeros = derived("zeros", zerosType);
       auto quantized = QuantizedLinearOp::create(
           rewriter, op.getLoc(), op.getType(), op.getInput(), values, scales,
           zeros, op.getBias(), quant);
@@ -220,8 +170,7 @@ struct TfmQuantizePass : public tfm::impl::TfmQuantizeBase<TfmQuantizePass> {
       before += bytesOf(cast<RankedTensorType>(param.getType()));
       if (param->use_empty())
         rewriter.eraseOp(param);
-      after += bytesOf(shapes->values) + bytesOf(shapes->scales) +
-               bytesOf(shapes->zeros);
+      after += bytesOf(valuesType) + bytesOf(scalesType) + bytesOf(zerosType);
     }
 
     Builder b(ctx);

@@ -221,6 +221,15 @@ def Tfm_QuantSchemeAttr : Tfm_Attr<"QuantScheme", "quant"> {
         "::mlir::Float32Type::get($_ctxt)">:$scale_type);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// The packed forms of an [n, k] weight: the values, and the scales and
+    /// zero-points (null types where the scheme has none). Fails when `k`
+    /// is not a multiple of what the packing needs (the group, 2, 4 or 8).
+    ::llvm::LogicalResult getPackedShapes(int64_t n, int64_t k,
+                                          ::mlir::RankedTensorType &values,
+                                          ::mlir::RankedTensorType &scales,
+                                          ::mlir::RankedTensorType &zeros) const;
+  }];
 }
 
 /// A fraction in [0, 1), written as a plain decimal (`sparsity = 0.5`).
