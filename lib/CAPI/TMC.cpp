@@ -59,26 +59,11 @@ struct tmc_module {
 /// tmc-compile's options, set by name (tmc_compile_options_set).
 struct tmc_compile_options {
   tmc_context *owner;
-  int64_t seqLen = 128;
-  std::string target = "cpu";
-  std::string cpu = "native";
-  bool noKernels = false;
-  bool noPlanBuffers = false;
-  bool progress = false;
-  std::string weightsBaseDir;
-  std::optional<std::string> runtimeDir;
-  // Memory transforms, as tmc-compile spells them. Those that tmc-compile
-  // refuses in this version are refused by tmc_compile (checkAvailable).
-  std::string attention;
-  std::string quantize = "none";
-  int64_t attentionBlockQ = 64;
-  int64_t attentionBlockK = 64;
-  std::string prune = "none";
-  std::string lowRank = "none";
-  std::string remat = "none";
-  std::string memoryBudget;
-  bool train = false;
-  std::optional<std::string> decode;
+  tmc::CompileOptions options;
+  /// Whether "runtime-dir" was set (otherwise: next to libTMC-C.so).
+  bool runtimeDirSet = false;
+  /// Whether "weights-base-dir" was set (otherwise: the module's directory).
+  bool weightsBaseDirSet = false;
 };
 
 /// Appends one diagnostic (and its notes) to `out` as
@@ -139,17 +124,6 @@ static char *copyString(llvm::StringRef text) {
   std::memcpy(out, text.data(), text.size());
   out[text.size()] = '\0';
   return out;
-}
-
-/// Parses "true"/"false" (and 1/0, on/off, empty for true).
-static std::optional<bool> parseBool(llvm::StringRef value) {
-  std::string lower = value.lower();
-  if (lower.empty() || lower == "true" || lower == "1" || lower == "on" ||
-      lower == "yes")
-    return true;
-  if (lower == "false" || lower == "0" || lower == "off" || lower == "no")
-    return false;
-  return std::nullopt;
 }
 
 /// The directory holding this library (libTMC-C.so), where the runtime
@@ -411,101 +385,11 @@ tmc_result tmc_compile_options_set(tmc_compile_options *options,
   if (!name)
     return fail(ctx, "tmc_compile_options_set: no option name given");
   llvm::StringRef key(name);
-  llvm::StringRef val(value ? value : "");
-  auto setBool = [&](bool &field) {
-    std::optional<bool> parsed = parseBool(val);
-    if (!parsed)
-      return fail(ctx, "option '" + key + "' expects true or false, got '" +
-                           val + "'");
-    field = *parsed;
-    return TMC_SUCCESS;
-  };
-  auto setString = [&](std::string &field) {
-    field = val.str();
-    return TMC_SUCCESS;
-  };
-
-  auto setPositive = [&](int64_t &field) {
-    int64_t parsed;
-    if (val.getAsInteger(10, parsed) || parsed <= 0)
-      return fail(ctx, "option '" + key +
-                           "' expects a positive integer, got '" + val + "'");
-    field = parsed;
-    return TMC_SUCCESS;
-  };
-
-  if (key == "seq-len")
-    return setPositive(options->seqLen);
-  if (key == "attention-block-q")
-    return setPositive(options->attentionBlockQ);
-  if (key == "attention-block-k")
-    return setPositive(options->attentionBlockK);
-  if (key == "no-plan-buffers")
-    return setBool(options->noPlanBuffers);
-  if (key == "target") {
-    if (val != "cpu" && val != "cuda")
-      return fail(ctx,
-                  "option 'target' expects cpu or cuda, got '" + val + "'");
-    return setString(options->target);
-  }
-  if (key == "cpu")
-    return setString(options->cpu);
-  if (key == "no-kernels")
-    return setBool(options->noKernels);
-  if (key == "progress")
-    return setBool(options->progress);
-  if (key == "train")
-    return setBool(options->train);
-  if (key == "weights-base-dir")
-    return setString(options->weightsBaseDir);
-  if (key == "runtime-dir") {
-    options->runtimeDir = val.str();
-    return TMC_SUCCESS;
-  }
-  if (key == "attention")
-    return setString(options->attention);
-  if (key == "quantize")
-    return setString(options->quantize);
-  if (key == "prune")
-    return setString(options->prune);
-  if (key == "low-rank")
-    return setString(options->lowRank);
-  if (key == "remat")
-    return setString(options->remat);
-  if (key == "memory-budget")
-    return setString(options->memoryBudget);
-  if (key == "decode") {
-    options->decode = val.str();
-    return TMC_SUCCESS;
-  }
-  return fail(ctx, "unknown compile option '" + key +
-                       "' (known: seq-len, target, cpu, no-kernels, "
-                       "no-plan-buffers, attention, attention-block-q, "
-                       "attention-block-k, quantize, prune, low-rank, remat, "
-                       "memory-budget, train, decode, weights-base-dir, "
-                       "runtime-dir, progress)");
-}
-
-/// Refuses the options whose transform this version cannot apply, as
-/// tmc-compile does. The others are checked by the passes they configure.
-static tmc_result checkAvailable(tmc_context *ctx,
-                                 const tmc_compile_options &options) {
-  auto refuse = [&](llvm::StringRef flag, llvm::StringRef value) {
-    return fail(ctx, flag + "=" + value +
-                         " is not available in this version of TMC");
-  };
-  if (options.target != "cpu")
-    return refuse("target", options.target);
-  if (options.lowRank != "none")
-    return refuse("low-rank", options.lowRank);
-  if (options.remat != "none")
-    return refuse("remat", options.remat);
-  if (!options.memoryBudget.empty())
-    return refuse("memory-budget", options.memoryBudget);
-  if (options.train)
-    return refuse("train", "true");
-  if (options.decode)
-    return refuse("decode", *options.decode);
+  if (llvm::Error err =
+          tmc::setCompileOption(options->options, key, value ? value : ""))
+    return fail(ctx, llvm::toString(std::move(err)));
+  options->runtimeDirSet |= key == "runtime-dir";
+  options->weightsBaseDirSet |= key == "weights-base-dir";
   return TMC_SUCCESS;
 }
 
@@ -517,27 +401,18 @@ tmc_result tmc_compile(tmc_module *module, const char *output_dir,
   begin(ctx);
   if (!output_dir || !*output_dir)
     return fail(ctx, "tmc_compile: no output directory given");
-  tmc_compile_options defaults;
-  defaults.owner = ctx;
-  const tmc_compile_options &opts = options ? *options : defaults;
-  if (checkAvailable(ctx, opts) != TMC_SUCCESS)
-    return TMC_FAILURE;
-
   tmc::CompileOptions compile;
+  if (options) {
+    compile = options->options;
+    if (!options->runtimeDirSet)
+      compile.runtimeDir = libraryDirectory();
+    if (!options->weightsBaseDirSet)
+      compile.weightsBaseDir = module->directory;
+  } else {
+    compile.runtimeDir = libraryDirectory();
+    compile.weightsBaseDir = module->directory;
+  }
   compile.outputDir = output_dir;
-  compile.seqLen = opts.seqLen;
-  compile.weightsBaseDir =
-      opts.weightsBaseDir.empty() ? module->directory : opts.weightsBaseDir;
-  compile.cpu = opts.cpu;
-  compile.runtimeDir = opts.runtimeDir ? *opts.runtimeDir : libraryDirectory();
-  compile.useKernels = !opts.noKernels;
-  compile.planBuffers = !opts.noPlanBuffers;
-  compile.attention = opts.attention;
-  compile.quantize = opts.quantize;
-  compile.prune = opts.prune;
-  compile.attentionBlockQ = opts.attentionBlockQ;
-  compile.attentionBlockK = opts.attentionBlockK;
-  compile.verbose = opts.progress;
   if (failed(tmc::compileModel(*module->module, compile)))
     return failWithDiagnostics(ctx, llvm::Twine("compiling into ") +
                                         output_dir + " failed");

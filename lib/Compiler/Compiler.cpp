@@ -177,11 +177,36 @@ static LogicalResult linkSharedLibrary(Location loc, StringRef object,
   return success();
 }
 
+/// Refuses the options whose transform this version cannot apply; the
+/// others are checked by the passes they configure.
+static LogicalResult checkAvailable(Location loc,
+                                    const CompileOptions &options) {
+  auto refuse = [&](StringRef flag, const llvm::Twine &value) {
+    return emitError(loc) << "--" << flag << "=" << value.str()
+                          << " is not available in this version of TMC";
+  };
+  if (options.target != "cpu")
+    return refuse("target", options.target);
+  if (options.lowRank != "none")
+    return refuse("low-rank", options.lowRank);
+  if (options.remat != "none")
+    return refuse("remat", options.remat);
+  if (!options.memoryBudget.empty())
+    return refuse("memory-budget", options.memoryBudget);
+  if (options.train)
+    return refuse("train", "true");
+  if (options.decodeMaxTokens)
+    return refuse("decode", llvm::Twine(*options.decodeMaxTokens));
+  return success();
+}
+
 } // namespace
 
 LogicalResult mlir::tmc::compileModel(ModuleOp module,
                                       const CompileOptions &options) {
   Location loc = module.getLoc();
+  if (failed(checkAvailable(loc, options)))
+    return failure();
   Progress progress(options.verbose);
   SmallString<256> outDir(options.outputDir);
   if (std::error_code ec = llvm::sys::fs::create_directories(outDir))

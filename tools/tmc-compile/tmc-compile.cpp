@@ -64,8 +64,7 @@ static cl::opt<bool>
 static cl::opt<bool> quiet("quiet", cl::desc("Do not print progress lines"),
                            cl::cat(category));
 
-// Memory transforms. Each accepts `none`; the transforms themselves are
-// reported as unavailable until their passes exist.
+// Memory transforms. compileModel refuses those this version cannot apply.
 static cl::opt<std::string>
     attention("attention", cl::init(""),
               cl::desc("Attention pattern for every attention op: dense|"
@@ -101,28 +100,6 @@ static cl::opt<std::string>
                     "cache of MAX_TOKENS"),
            cl::cat(category));
 
-/// Refuses options whose transform this version cannot apply.
-static bool checkUnavailable() {
-  auto refuse = [](StringRef flag, StringRef value) {
-    llvm::errs() << "tmc-compile: " << flag << "=" << value
-                 << " is not available in this version of TMC\n";
-    return false;
-  };
-  if (target != "cpu")
-    return refuse("--target", target);
-  if (lowRank != "none")
-    return refuse("--low-rank", lowRank);
-  if (remat != "none")
-    return refuse("--remat", remat);
-  if (!memoryBudget.empty())
-    return refuse("--memory-budget", memoryBudget);
-  if (train)
-    return refuse("--train", "true");
-  if (decode.getNumOccurrences())
-    return refuse("--decode", decode);
-  return true;
-}
-
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   registerPassManagerCLOptions();
@@ -135,8 +112,6 @@ int main(int argc, char **argv) {
       "model.h,\nweights.bin, libtmcrt.so and report.json (see docs/ABI.md). "
       "Run it with tmc-run.\n\n"
       "  tmc-compile model.mlir -o out/ --seq-len=256\n");
-  if (!checkUnavailable())
-    return 1;
   if (seqLen <= 0) {
     llvm::errs() << "tmc-compile: --seq-len must be positive, got " << seqLen
                  << "\n";
@@ -165,7 +140,7 @@ int main(int argc, char **argv) {
     return 1;
 
   std::string exe = llvm::sys::fs::getMainExecutable(
-      argv[0], reinterpret_cast<void *>(&checkUnavailable));
+      argv[0], reinterpret_cast<void *>(&main));
   SmallString<256> runtimeDir(llvm::sys::path::parent_path(exe));
   llvm::sys::path::append(runtimeDir, "..", "lib");
 
@@ -184,6 +159,18 @@ int main(int argc, char **argv) {
   options.attentionBlockQ = attentionBlockQ;
   options.attentionBlockK = attentionBlockK;
   options.verbose = !quiet;
+  options.target = target;
+  options.lowRank = lowRank;
+  options.remat = remat;
+  options.memoryBudget = memoryBudget;
+  options.train = train;
+  if (decode.getNumOccurrences()) {
+    if (llvm::Error err = tmc::setCompileOption(options, "decode", decode)) {
+      llvm::errs() << "tmc-compile: " << llvm::toString(std::move(err))
+                   << "\n";
+      return 1;
+    }
+  }
   bool dirExisted = llvm::sys::fs::exists(outputDir);
   if (failed(tmc::compileModel(*module, options))) {
     // Never leave a partial model that looks complete.

@@ -12,6 +12,9 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Support/LLVM.h"
 
+#include "llvm/Support/Error.h"
+
+#include <optional>
 #include <string>
 
 namespace mlir {
@@ -41,6 +44,18 @@ struct CompileOptions {
   /// Attention tile sizes (queries x keys).
   int64_t attentionBlockQ = 64;
   int64_t attentionBlockK = 64;
+  /// Code generation target: "cpu" (or "cuda").
+  std::string target = "cpu";
+  /// Low-rank factorization (tfm-low-rank's `scheme`).
+  std::string lowRank = "none";
+  /// Rematerialization mode and the activation memory budget it fits.
+  std::string remat = "none";
+  std::string memoryBudget;
+  /// Emit a training step instead of inference.
+  bool train = false;
+  /// Emit prefill and decode-step entry points with a KV cache of this many
+  /// tokens (0: the model's maximum positions); unset: plain inference.
+  std::optional<int64_t> decodeMaxTokens;
   /// Call TMC's GEMM kernels for matmuls (otherwise loops).
   bool useKernels = true;
   /// Place intermediate buffers in one planned arena (otherwise each is a
@@ -54,10 +69,21 @@ struct CompileOptions {
   bool verbose = false;
 };
 
+/// Sets the option spelled `name` (tmc-compile's flag without its dashes:
+/// "seq-len", "target", "cpu", "no-kernels", "no-plan-buffers", "attention",
+/// "attention-block-q", "attention-block-k", "quantize", "prune", "low-rank",
+/// "remat", "memory-budget", "train", "decode", "weights-base-dir",
+/// "runtime-dir", "progress") to `value`. Booleans take true/false (1/0,
+/// on/off, yes/no; empty is true). Fails on an unknown name or a malformed
+/// value; the transform options' values are checked by their passes.
+llvm::Error setCompileOption(CompileOptions &options, StringRef name,
+                             StringRef value);
+
 /// Compiles `module` (a tfm model, consumed) into `options.outputDir`:
 /// runs the CPU pipeline, emits an object file in-process with an LLVM
 /// TargetMachine, links `model.so` against TMC's runtime, writes `model.h`,
-/// `weights.bin` and `report.json`. Diagnostics go to the module's context.
+/// `weights.bin` and `report.json`. Diagnostics go to the module's context;
+/// options naming what this version cannot do are refused before any work.
 LogicalResult compileModel(ModuleOp module, const CompileOptions &options);
 
 } // namespace tmc
