@@ -255,7 +255,8 @@ Value ModelBuilder::layer(StringRef name, int64_t index, Value input,
 }
 
 Value ModelBuilder::positions(Value ids, int64_t stride) {
-  return PositionsOp::create(builder, loc, ids, /*offset=*/0, stride);
+  return PositionsOp::create(builder, loc, ids, /*start=*/Value(), /*offset=*/0,
+                             stride);
 }
 
 Value ModelBuilder::embedding(Value table, Value ids) {
@@ -279,7 +280,8 @@ Value ModelBuilder::rmsNorm(Value input, Value gamma, double epsilon) {
 }
 
 Value ModelBuilder::rope(Value input, int64_t headDim, double theta) {
-  return RotaryOp::create(builder, loc, input, headDim, llvm::APFloat(theta),
+  return RotaryOp::create(builder, loc, input, /*start=*/Value(), headDim,
+                          llvm::APFloat(theta),
                           /*offset=*/0);
 }
 

@@ -71,6 +71,12 @@ struct PositionsLowering : public OpRewritePattern<PositionsOp> {
               b, l, b.getIntegerAttr(type.getElementType(), stride));
           Value offsetV = arith::ConstantOp::create(
               b, l, b.getIntegerAttr(type.getElementType(), offset));
+          if (Value start = op.getStart()) {
+            if (start.getType() != type.getElementType())
+              start = arith::TruncIOp::create(b, l, type.getElementType(),
+                                              start);
+            offsetV = arith::AddIOp::create(b, l, offsetV, start);
+          }
           return arith::AddIOp::create(
               b, l, offsetV, arith::MulIOp::create(b, l, strideV, s64));
         });
@@ -120,6 +126,10 @@ struct RotaryLowering : public OpRewritePattern<RotaryOp> {
               f32Const(b, l, -2.0 * log2Theta / static_cast<double>(headDim)));
           Value invFreq = math::Exp2Op::create(b, l, exponent);
           Value pos = arith::AddIOp::create(b, l, s, idx(offset));
+          if (Value start = op.getStart())
+            pos = arith::AddIOp::create(
+                b, l, pos,
+                arith::IndexCastUIOp::create(b, l, b.getIndexType(), start));
           Value posF = arith::UIToFPOp::create(
               b, l, b.getF32Type(),
               arith::IndexCastUIOp::create(b, l, b.getI64Type(), pos));

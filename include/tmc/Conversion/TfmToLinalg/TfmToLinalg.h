@@ -44,6 +44,10 @@ void populateTfmAttentionToLinalgPatterns(
     RewritePatternSet &patterns, int64_t blockQ = kDefaultAttentionBlockQ,
     int64_t blockK = kDefaultAttentionBlockK);
 
+/// tfm.cached_attention, as a call of the runtime's KV-cache attention
+/// kernel.
+void populateTfmCachedAttentionToLinalgPatterns(RewritePatternSet &patterns);
+
 /// All of the above.
 void populateTfmToLinalgPatterns(RewritePatternSet &patterns,
                                  int64_t blockQ = kDefaultAttentionBlockQ,

@@ -391,6 +391,101 @@ LogicalResult AttentionOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// CachedAttentionOp
+//===----------------------------------------------------------------------===//
+
+int64_t CachedAttentionOp::getHeadDim() {
+  int64_t features = getQuery().getType().getDimSize(2);
+  if (ShapedType::isDynamic(features))
+    return ShapedType::kDynamic;
+  return features / getNumHeads();
+}
+
+double CachedAttentionOp::getScaleOrDefault() {
+  if (std::optional<APFloat> scale = getScale())
+    return scale->convertToDouble();
+  return 1.0 / std::sqrt(static_cast<double>(getHeadDim()));
+}
+
+int64_t CachedAttentionOp::getCacheBytes(int64_t rows, int64_t kvHeads,
+                                         int64_t headDim, int64_t bits) {
+  int64_t values = rows * kvHeads * headDim;
+  switch (bits) {
+  case 8:
+    return values + rows * kvHeads * 4;
+  case 4:
+    return values / 2 + rows * kvHeads * (headDim / kInt4Group) * 4;
+  default:
+    return values * 4;
+  }
+}
+
+LogicalResult CachedAttentionOp::verify() {
+  RankedTensorType q = getQuery().getType(), k = getKey().getType(),
+                   v = getValue().getType();
+  if (!q.hasStaticShape() || !k.hasStaticShape() || !v.hasStaticShape())
+    return emitOpError("needs statically shaped query, key and value");
+  if (!q.getElementType().isF32() || !k.getElementType().isF32() ||
+      !v.getElementType().isF32())
+    return emitOpError("query, key and value must be f32");
+  if (k != v)
+    return emitOpError("key ") << k << " and value " << v
+                               << " must have the same type";
+  if (q.getDimSize(0) != 1 || k.getDimSize(0) != 1)
+    return emitOpError("works on a batch of 1");
+  if (q.getDimSize(1) != k.getDimSize(1))
+    return emitOpError("query and key chunks must have the same length, got ")
+           << q.getDimSize(1) << " and " << k.getDimSize(1);
+  int64_t heads = getNumHeads(), kvHeads = getNumKvHeads();
+  if (heads % kvHeads != 0)
+    return emitOpError("num_heads (")
+           << heads << ") must be a multiple of num_kv_heads (" << kvHeads
+           << ")";
+  if (q.getDimSize(2) % heads != 0)
+    return emitOpError("query features (")
+           << q.getDimSize(2) << ") are not divisible by num_heads (" << heads
+           << ")";
+  int64_t headDim = q.getDimSize(2) / heads;
+  if (k.getDimSize(2) != kvHeads * headDim)
+    return emitOpError("key features (")
+           << k.getDimSize(2) << ") must be num_kv_heads * head_dim = "
+           << kvHeads << " * " << headDim;
+  int64_t bits = getCacheBits();
+  if (bits != 32 && bits != 8 && bits != 4)
+    return emitOpError("cache_bits must be 32, 8 or 4, got ") << bits;
+  if (bits == 4 && headDim % kInt4Group != 0)
+    return emitOpError("an int4 cache needs head_dim to be a multiple of ")
+           << kInt4Group << ", got " << headDim;
+  int64_t capacity = getCapacity(), window = getWindow(), sinks = getSinks(),
+          chunk = q.getDimSize(1);
+  if (sinks > 0 && window == 0)
+    return emitOpError("attention sinks need a window");
+  if (window > 0 && capacity - sinks < window + chunk - 1)
+    return emitOpError("a ring of ")
+           << capacity - sinks << " rows cannot hold a window of " << window
+           << " positions and a chunk of " << chunk
+           << " (needs window + chunk - 1 rows)";
+  if (window == 0 && capacity < chunk)
+    return emitOpError("capacity ")
+           << capacity << " is smaller than the chunk of " << chunk;
+  if (std::optional<APFloat> scale = getScale())
+    if (!(scale->convertToDouble() > 0.0))
+      return emitOpError("scale must be positive");
+  int64_t bytes = getCacheBytes(capacity, kvHeads, headDim, bits);
+  int64_t kEnd = getKOffset() + bytes, vEnd = getVOffset() + bytes;
+  if (getKOffset() < vEnd && getVOffset() < kEnd)
+    return emitOpError("keys [")
+           << getKOffset() << ", " << kEnd << ") and values [" << getVOffset()
+           << ", " << vEnd << ") overlap in the cache";
+  int64_t cacheSize = getCache().getType().getDimSize(0);
+  if (!ShapedType::isDynamic(cacheSize) && std::max(kEnd, vEnd) > cacheSize)
+    return emitOpError("needs ") << std::max(kEnd, vEnd)
+                                 << " cache bytes but the cache has "
+                                 << cacheSize;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // SplitOp
 //===----------------------------------------------------------------------===//
 

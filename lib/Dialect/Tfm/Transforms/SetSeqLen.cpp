@@ -102,21 +102,25 @@ struct TfmSetSeqLenPass
           return signalPassFailure();
         }
       }
-      Block &entry = func.getBody().front();
-      for (BlockArgument arg : entry.getArguments())
-        arg.setType(makeStatic(arg.getType(), seqLen));
-      if (failed(reinferBlock(entry)))
-        return signalPassFailure();
-      auto ret = cast<func::ReturnOp>(entry.getTerminator());
-      func.setType(FunctionType::get(func.getContext(),
-                                     entry.getArgumentTypes(),
-                                     ret.getOperandTypes()));
-      // Static shapes can expose conflicts that dynamic ones hid (a window
-      // larger than the sequence, say): verify before going on.
-      if (failed(mlir::verify(func)))
+      if (failed(setStaticSequenceLength(func, seqLen)))
         return signalPassFailure();
     }
   }
 };
 
 } // namespace
+
+LogicalResult mlir::tfm::setStaticSequenceLength(func::FuncOp func,
+                                                 int64_t seqLen) {
+  Block &entry = func.getBody().front();
+  for (BlockArgument arg : entry.getArguments())
+    arg.setType(makeStatic(arg.getType(), seqLen));
+  if (failed(reinferBlock(entry)))
+    return failure();
+  auto ret = cast<func::ReturnOp>(entry.getTerminator());
+  func.setType(FunctionType::get(func.getContext(), entry.getArgumentTypes(),
+                                 ret.getOperandTypes()));
+  // Static shapes can expose conflicts that dynamic ones hid (a window
+  // larger than the sequence, say): verify before going on.
+  return mlir::verify(func);
+}

@@ -72,22 +72,25 @@ def Tfm_PositionsOp : Tfm_Op<"positions", [Pure,
     AllTypesMatch<["ids", "result"]>]> {
   let summary = "position ids shaped like a tensor of token ids";
   let description = [{
-    Produces `result[b, s] = offset + stride * s`, shaped like `ids` (whose
-    values are not read): `stride = 1` gives the position ids of a sequence
-    starting at `offset`; `stride = 0` gives a constant id (BERT's token
-    type 0).
+    Produces `result[b, s] = start + offset + stride * s`, shaped like `ids`
+    (whose values are not read): `stride = 1` gives the position ids of a
+    sequence starting at `offset`; `stride = 0` gives a constant id (BERT's
+    token type 0). The optional `start` (a run-time position, 0 when absent)
+    is where a chunk of tokens begins when a KV cache holds the tokens
+    before it.
 
     ```mlir
     %pos = tfm.positions like %ids {offset = 0, stride = 1} : tensor<1x?xi64>
+    %pos = tfm.positions like %ids from %start : tensor<1x1xi64>
     ```
   }];
-  let arguments = (ins Tfm_IdsTensor:$ids,
+  let arguments = (ins Tfm_IdsTensor:$ids, Optional<I64>:$start,
                        DefaultValuedAttr<ConfinedAttr<I64Attr,
                            [IntNonNegative]>, "0">:$offset,
                        DefaultValuedAttr<ConfinedAttr<I64Attr,
                            [IntNonNegative]>, "1">:$stride);
   let results = (outs Tfm_IdsTensor:$result);
-  let assemblyFormat = "`like` $ids attr-dict `:` type($ids)";
+  let assemblyFormat = "`like` $ids (`from` $start^)? attr-dict `:` type($ids)";
 }
 
 //===----------------------------------------------------------------------===//
@@ -246,14 +249,16 @@ def Tfm_RotaryOp : Tfm_Op<"rope", [Pure,
     `inv_freq[i] = theta ^ (-2 i / head_dim)`, `angle = p * inv_freq[i]`:
     `out[i]     = x[i] * cos(angle) - x[i + h] * sin(angle)` and
     `out[i + h] = x[i + h] * cos(angle) + x[i] * sin(angle)` for `i < h`:
-    the `rotate_half` convention of Hugging Face's LLaMA.
+    the `rotate_half` convention of Hugging Face's LLaMA. The optional
+    run-time `start` is added to `p` (a chunk after cached tokens).
   }];
-  let arguments = (ins Tfm_ActTensor:$input, I64Attr:$head_dim,
+  let arguments = (ins Tfm_ActTensor:$input, Optional<I64>:$start,
+                       I64Attr:$head_dim,
                        DefaultValuedAttr<F64Attr, "10000.0">:$theta,
                        DefaultValuedAttr<ConfinedAttr<I64Attr,
                            [IntNonNegative]>, "0">:$offset);
   let results = (outs Tfm_ActTensor:$result);
-  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let assemblyFormat = "$input (`from` $start^)? attr-dict `:` type($input)";
   let hasVerifier = 1;
 }
 
@@ -297,6 +302,73 @@ def Tfm_AttentionOp : Tfm_Op<"attention", [Pure, InferTypeOpAdaptor]> {
     int64_t getHeadDim();
     /// The scale applied to the scores: `scale` or 1/sqrt(head_dim).
     double getScaleOrDefault();
+  }];
+}
+
+def Tfm_CachedAttentionOp : Tfm_Op<"cached_attention", [
+    AllTypesMatch<["query", "result"]>]> {
+  let summary = "causal attention of a chunk of tokens over a KV cache";
+  let description = [{
+    One step of incremental decoding. The chunk's keys and values
+    `[1, seq, num_kv_heads * head_dim]` are written into the cache at the
+    absolute positions `start .. start + seq - 1`, then each query (at
+    absolute position `p = start + s`) attends causally to the cached
+    positions `[0, p]` — or, with `window = W > 0`, to `[p - W + 1, p]` plus
+    the first `sinks` positions (attention sinks, StreamingLLM) — with
+    `softmax(scale * q k^T) v` per head (grouped-query heads as in
+    `tfm.attention`).
+
+    The cache is the byte buffer `cache` (owned by the runtime, persistent
+    across calls). This layer's keys live at byte `k_offset`, its values at
+    `v_offset`, each `capacity` rows of `num_kv_heads * head_dim` values
+    stored with `cache_bits` bits: 32 (f32), 8 (int8, one f32 scale per row
+    and head) or 4 (int4 packed two per byte, one f32 scale per row, head
+    and group of 32 values). A position `a` lives in row `a` without a
+    window; with one, positions below `sinks` keep their rows and the
+    others share the remaining `capacity - sinks` rows as a ring buffer,
+    which must hold at least `window + seq - 1` rows.
+
+    ```mlir
+    %o = tfm.cached_attention %q, %k, %v, %cache from %start {
+        num_heads = 12, num_kv_heads = 12, k_offset = 0, v_offset = 65536,
+        capacity = 1024, cache_bits = 32}
+        : tensor<1x1x768xf32>, tensor<1x1x768xf32>, tensor<1x1x768xf32>,
+          memref<?xi8>
+    ```
+  }];
+  let arguments = (ins Tfm_ActTensor:$query, Tfm_ActTensor:$key,
+                       Tfm_ActTensor:$value,
+                       Arg<MemRefRankOf<[I8], [1]>, "the KV cache",
+                           [MemRead, MemWrite]>:$cache,
+                       I64:$start,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$num_heads,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$num_kv_heads,
+                       OptionalAttr<F64Attr>:$scale,
+                       ConfinedAttr<I64Attr, [IntNonNegative]>:$k_offset,
+                       ConfinedAttr<I64Attr, [IntNonNegative]>:$v_offset,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$capacity,
+                       DefaultValuedAttr<ConfinedAttr<I64Attr,
+                           [IntNonNegative]>, "0">:$window,
+                       DefaultValuedAttr<ConfinedAttr<I64Attr,
+                           [IntNonNegative]>, "0">:$sinks,
+                       DefaultValuedAttr<I64Attr, "32">:$cache_bits);
+  let results = (outs Tfm_ActTensor:$result);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value `,` $cache `from` $start attr-dict `:`
+    type($query) `,` type($key) `,` type($value) `,` type($cache)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The per-head feature size.
+    int64_t getHeadDim();
+    /// The scale applied to the scores: `scale` or 1/sqrt(head_dim).
+    double getScaleOrDefault();
+    /// Bytes of one layer's keys (or values) for `rows` cached positions of
+    /// `kv_heads` heads of `head_dim` values stored with `bits` bits.
+    static int64_t getCacheBytes(int64_t rows, int64_t kvHeads,
+                                 int64_t headDim, int64_t bits);
+    /// Values that share one int4 scale.
+    static constexpr int64_t kInt4Group = 32;
   }];
 }
 

@@ -38,6 +38,11 @@ int64_t keptPerRow(PruneSchemeAttr prune, int64_t k);
 FailureOr<QuantSchemeAttr> parseQuantScheme(MLIRContext *ctx, StringRef spec,
                                             std::string &error);
 
+/// Gives every dynamic dimension of `func`'s arguments the size `seqLen`,
+/// re-infers the result types of its ops (and of `tfm.layer` bodies) and
+/// verifies the function (tfm-set-seq-len on one function).
+LogicalResult setStaticSequenceLength(func::FuncOp func, int64_t seqLen);
+
 #define GEN_PASS_REGISTRATION
 #include "tmc/Dialect/Tfm/Transforms/Passes.h.inc"
 

@@ -121,6 +121,47 @@ def TfmInlineLayers : Pass<"tfm-inline-layers", "::mlir::func::FuncOp"> {
   }];
 }
 
+def TfmKVCache : Pass<"tfm-kv-cache", "::mlir::ModuleOp"> {
+  let summary = "Turn a causal model into prefill and decode steps over a "
+                "KV cache";
+  let description = [{
+    Replaces the model function `forward` (a causal decoder: input token
+    ids, output logits) by two entry points that share a key/value cache:
+    `prefill` runs a chunk of `chunk` tokens and `decode` one token. Each
+    takes the cache (a byte buffer the runtime owns, first argument), the
+    token ids, the absolute `position` of its first token and, for
+    `prefill`, the `length` of the chunk's valid prefix (the rest is
+    padding); each returns the logits of its last valid token
+    (`[1, 1, vocab]`). Position ids and rotary embeddings start at
+    `position`, and every `tfm.attention` becomes a `tfm.cached_attention`
+    that appends the chunk's keys and values to its layer's part of the
+    cache and attends over the cached positions.
+
+    The cache holds `max-tokens` positions (0: the model's
+    `tfm.max_positions`) in `cache-type` `f32`, `int8` or `int4`
+    (per-row-and-head scales; int4 per group of 32 values). A layer whose
+    attention has a sliding `#tfm.window` pattern keeps only a ring buffer
+    of `window + chunk - 1` rows plus `sinks` attention-sink rows
+    (StreamingLLM), so its memory stays flat however long the generation.
+    The cache layout, sizes and limits are recorded on the module as
+    `tmc.decode` for the ABI and the report. Run after `tfm-inline-layers`
+    and before `tfm-bind-weights`.
+  }];
+  let options = [
+    Option<"maxTokens", "max-tokens", "int64_t", /*default=*/"0",
+           "Positions the cache holds (0: the model's maximum positions)">,
+    Option<"chunk", "chunk", "int64_t", /*default=*/"128",
+           "Tokens per prefill call">,
+    Option<"cacheType", "cache-type", "std::string", /*default=*/"\"f32\"",
+           "Storage of cached keys and values: f32, int8 or int4">,
+    Option<"sinks", "sinks", "int64_t", /*default=*/"0",
+           "Attention-sink positions kept beside a sliding window">
+  ];
+  let dependentDialects = ["::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 def TfmBindWeights : Pass<"tfm-bind-weights", "::mlir::ModuleOp"> {
   let summary = "Bind parameters to offsets in one packed weights buffer";
   let description = [{

@@ -1,0 +1,124 @@
+//===- CachedAttention.cpp - Lower tfm.cached_attention ---------*- C++ -*-===//
+//
+// This file lowers tfm.cached_attention to a call of the runtime's KV-cache
+// attention kernel (tmc_rt_cached_attention in libtmcrt), which writes the
+// chunk's keys and values into the cache buffer (quantizing them for int8
+// and int4 caches) and attends over the cached positions. The cache lives
+// outside the tensor program: it is a byte buffer the runtime owns, read
+// and written only by the kernel, so the tensors around the call are just
+// its inputs (read-only buffers) and its output (a fresh buffer the planner
+// places in the arena).
+//
+//===----------------------------------------------------------------------===//
+
+#include "tmc/Conversion/TfmToLinalg/TfmToLinalg.h"
+#include "tmc/Dialect/Tfm/IR/Tfm.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinOps.h"
+
+using namespace mlir;
+using namespace mlir::tmc;
+using namespace mlir::tfm;
+
+namespace {
+
+/// The runtime kernel's name (docs/Runtime.md).
+constexpr StringLiteral kKernel = "tmc_rt_cached_attention";
+
+/// The fully dynamic strided 2-D f32 memref type the kernel takes.
+static MemRefType stridedF32(MLIRContext *ctx) {
+  int64_t dyn = ShapedType::kDynamic;
+  return MemRefType::get({dyn, dyn}, Float32Type::get(ctx),
+                         StridedLayoutAttr::get(ctx, dyn, {dyn, dyn}));
+}
+
+struct CachedAttentionLowering : public OpRewritePattern<CachedAttentionOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(CachedAttentionOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    MemRefType operandType = stridedF32(ctx);
+    Type i64 = rewriter.getI64Type();
+    auto cacheType =
+        MemRefType::get({ShapedType::kDynamic}, rewriter.getI8Type());
+
+    // The kernel's declaration: (q, k, v, cache, out, start, num_heads,
+    // num_kv_heads, k_offset, v_offset, capacity, window, sinks, cache_bits,
+    // scale).
+    auto module = op->getParentOfType<ModuleOp>();
+    auto kernel = module.lookupSymbol<func::FuncOp>(kKernel);
+    if (!kernel) {
+      OpBuilder::InsertionGuard guard(rewriter);
+      rewriter.setInsertionPointToStart(module.getBody());
+      SmallVector<Type> inputs = {operandType, operandType, operandType,
+                                  cacheType,   operandType};
+      inputs.append(9, i64);
+      inputs.push_back(rewriter.getF32Type());
+      kernel = func::FuncOp::create(rewriter, module.getLoc(), kKernel,
+                                    rewriter.getFunctionType(inputs, {}));
+      kernel.setPrivate();
+      kernel->setAttr("llvm.emit_c_interface", rewriter.getUnitAttr());
+    }
+
+    // [1, seq, features] tensors as read-only [seq, features] buffers.
+    SmallVector<ReassociationIndices> collapse = {{0, 1}, {2}};
+    auto asBuffer = [&](Value tensor) -> Value {
+      Value flat = tensor::CollapseShapeOp::create(rewriter, loc, tensor,
+                                                   collapse);
+      return bufferization::ToBufferOp::create(rewriter, loc, operandType,
+                                               flat, /*read_only=*/true);
+    };
+    Value q = asBuffer(op.getQuery());
+    Value k = asBuffer(op.getKey());
+    Value v = asBuffer(op.getValue());
+
+    auto resultType = cast<RankedTensorType>(op.getType());
+    auto flatType = MemRefType::get(
+        {resultType.getDimSize(1), resultType.getDimSize(2)},
+        resultType.getElementType());
+    Value out = memref::AllocOp::create(rewriter, loc, flatType);
+    Value cache = op.getCache();
+    if (cache.getType() != cacheType)
+      cache = memref::CastOp::create(rewriter, loc, cacheType, cache);
+
+    auto constant = [&](int64_t value) -> Value {
+      return arith::ConstantOp::create(rewriter, loc,
+                                       rewriter.getI64IntegerAttr(value));
+    };
+    SmallVector<Value> args = {
+        q, k, v, cache,
+        memref::CastOp::create(rewriter, loc, operandType, out),
+        op.getStart(), constant(op.getNumHeads()),
+        constant(op.getNumKvHeads()), constant(op.getKOffset()),
+        constant(op.getVOffset()), constant(op.getCapacity()),
+        constant(op.getWindow()), constant(op.getSinks()),
+        constant(op.getCacheBits()),
+        arith::ConstantOp::create(
+            rewriter, loc,
+            rewriter.getF32FloatAttr(
+                static_cast<float>(op.getScaleOrDefault())))};
+    func::CallOp::create(rewriter, loc, kernel, args);
+
+    Value result = bufferization::ToTensorOp::create(
+        rewriter, loc, RankedTensorType::get(flatType.getShape(),
+                                             flatType.getElementType()),
+        out, /*restrict=*/true, /*writable=*/true);
+    rewriter.replaceOpWithNewOp<tensor::ExpandShapeOp>(op, resultType, result,
+                                                       collapse);
+    return success();
+  }
+};
+
+} // namespace
+
+void mlir::tmc::populateTfmCachedAttentionToLinalgPatterns(
+    RewritePatternSet &patterns) {
+  patterns.add<CachedAttentionLowering>(patterns.getContext());
+}
