@@ -24,7 +24,8 @@ set(TMC_INSTALL_PACKAGE_DIR "${CMAKE_INSTALL_LIBDIR}/cmake/tmc")
 # ones may link, from being left out of the package.
 get_property(_tmc_mlir_libraries GLOBAL PROPERTY MLIR_EXPORTS)
 set(TMC_PLUGINS TMCDialectPlugin TMCPassPlugin)
-set(TMC_EXPORTED_TOOLS tmc-opt tmc-import tmc-compile tmc-run tmc-report)
+set(TMC_EXPORTED_TOOLS tmc-opt tmc-import tmc-compile tmc-run tmc-generate
+                       tmc-report)
 set(_tmc_targets tmcrt tmcrt_npy)
 foreach(_tmc_target IN LISTS _tmc_mlir_libraries)
   if(NOT TARGET ${_tmc_target} OR _tmc_target IN_LIST TMC_PLUGINS)

@@ -130,6 +130,50 @@ TMC_RT_API tmc_status tmc_model_run(tmc_model *model, const void *const *inputs,
                                     size_t errlen);
 
 /*===----------------------------------------------------------------------===*\
+|* Decoding builds (tmc-compile --decode)                                     *|
+\*===----------------------------------------------------------------------===*/
+
+/// What a decoding build is compiled for (docs/ABI.md).
+typedef struct tmc_decoder_info {
+  /// Bytes of the KV cache the runtime allocates with the model.
+  uint64_t cache_bytes;
+  /// Positions the cache holds; 0 when a sliding window makes it unbounded.
+  int64_t max_tokens;
+  /// Tokens per prefill call (a longer prompt is run in chunks).
+  int64_t chunk;
+  /// Size of the vocabulary: the logits' length and the bound of token ids.
+  int64_t vocab;
+  /// Sliding window (0: none) and attention-sink positions.
+  int64_t window;
+  int64_t sinks;
+  /// "f32", "int8" or "int4".
+  const char *cache_type;
+} tmc_decoder_info;
+
+/// Fills `info` for a decoding build; TMC_ERROR_ARGUMENT for other builds.
+TMC_RT_API tmc_status tmc_decoder_get_info(const tmc_model *model,
+                                           tmc_decoder_info *info);
+
+/// The number of tokens in the cache (the position of the next token).
+TMC_RT_API int64_t tmc_decoder_position(const tmc_model *model);
+
+/// Empties the cache (the next prefill starts at position 0).
+TMC_RT_API void tmc_decoder_reset(tmc_model *model);
+
+/// Appends `n` tokens to the cache, in chunks, and writes the logits of the
+/// last one (`vocab` floats) to `logits`. Fails, changing nothing, when an id
+/// is outside the vocabulary or the tokens do not fit in the cache.
+TMC_RT_API tmc_status tmc_decoder_prefill(tmc_model *model,
+                                          const int64_t *ids, size_t n,
+                                          float *logits, char *err,
+                                          size_t errlen);
+
+/// Appends one token and writes its logits; the same errors as prefill.
+TMC_RT_API tmc_status tmc_decoder_step(tmc_model *model, int64_t id,
+                                       float *logits, char *err,
+                                       size_t errlen);
+
+/*===----------------------------------------------------------------------===*\
 |* Kernels called by generated code                                           *|
 \*===----------------------------------------------------------------------===*/
 
@@ -153,6 +197,29 @@ TMC_RT_API void _mlir_ciface_tmc_rt_matmul_nn_f32(tmc_memref_2d_f32 *A,
                                                   tmc_memref_2d_f32 *B,
                                                   tmc_memref_2d_f32 *C);
 
+/// MLIR's memref descriptor of rank 1 and element type i8 (a byte buffer).
+typedef struct tmc_memref_1d_i8 {
+  int8_t *allocated;
+  int8_t *aligned;
+  int64_t offset;
+  int64_t sizes[1];
+  int64_t strides[1];
+} tmc_memref_1d_i8;
+
+/// tfm.cached_attention: appends the chunk's keys K and values V ([seq,
+/// kv_heads * head_dim]) at positions start .. start + seq - 1 to one layer's
+/// region of the KV cache (keys at byte k_offset, values at v_offset, each
+/// `capacity` rows stored with `bits` = 32, 8 or 4 bits), then writes to O
+/// each query's attention (Q: [seq, heads * head_dim], query s at position
+/// start + s) over the cached positions it sees: all earlier ones, or with a
+/// `window` the last `window` plus the first `sinks`.
+TMC_RT_API void _mlir_ciface_tmc_rt_cached_attention(
+    tmc_memref_2d_f32 *Q, tmc_memref_2d_f32 *K, tmc_memref_2d_f32 *V,
+    tmc_memref_1d_i8 *cache, tmc_memref_2d_f32 *O, int64_t start,
+    int64_t num_heads, int64_t num_kv_heads, int64_t k_offset,
+    int64_t v_offset, int64_t capacity, int64_t window, int64_t sinks,
+    int64_t bits, float scale);
+
 /*===----------------------------------------------------------------------===*\
 |* Runtime settings                                                           *|
 \*===----------------------------------------------------------------------===*/
@@ -170,6 +237,10 @@ TMC_RT_API tmc_status tmc_rt_set_matmul_isa(const char *isa);
 
 /// The name of the matmul implementation in use ("avx512", "avx2", "generic").
 TMC_RT_API const char *tmc_rt_matmul_isa(void);
+
+/// The peak resident memory of this process image in bytes (VmHWM from
+/// /proc/self/status; getrusage's maximum where that cannot be read).
+TMC_RT_API uint64_t tmc_rt_peak_resident_bytes(void);
 
 #ifdef __cplusplus
 }

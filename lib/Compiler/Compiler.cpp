@@ -195,8 +195,6 @@ static LogicalResult checkAvailable(Location loc,
     return refuse("memory-budget", options.memoryBudget);
   if (options.train)
     return refuse("train", "true");
-  if (options.decodeMaxTokens)
-    return refuse("decode", llvm::Twine(*options.decodeMaxTokens));
   return success();
 }
 
@@ -238,6 +236,11 @@ LogicalResult mlir::tmc::compileModel(ModuleOp module,
   pipeline.prune = options.prune;
   pipeline.attentionBlockQ = options.attentionBlockQ;
   pipeline.attentionBlockK = options.attentionBlockK;
+  if (options.decodeMaxTokens) {
+    pipeline.decode = *options.decodeMaxTokens;
+    pipeline.kvCache = options.kvCache;
+    pipeline.kvSinks = options.kvSinks;
+  }
   buildTmcCpuPipeline(pm, pipeline);
   if (failed(pm.run(module)))
     return failure();
@@ -289,9 +292,8 @@ LogicalResult mlir::tmc::compileModel(ModuleOp module,
     return failure();
 
   progress.stage("writing model.h and report.json");
-  if (failed(writeHeader(loc, file("model.h"), signatureText,
-                         report.weightsBytesAfter, weightsHash,
-                         report.arenaBytes)))
+  if (failed(writeHeader(loc, file("model.h"), signatureText, report,
+                         weightsHash)))
     return failure();
   report.seqLen = options.seqLen;
   if (failed(writeReport(loc, file("report.json"), report)))

@@ -86,6 +86,16 @@ llvm::Error mlir::tmc::setCompileOption(CompileOptions &options,
     return setString(options.remat);
   if (name == "memory-budget")
     return setString(options.memoryBudget);
+  if (name == "kv-cache")
+    return setString(options.kvCache);
+  if (name == "kv-sinks") {
+    int64_t sinks;
+    if (value.getAsInteger(10, sinks) || sinks < 0)
+      return error("option 'kv-sinks' expects a number of positions, got '" +
+                   value + "'");
+    options.kvSinks = sinks;
+    return llvm::Error::success();
+  }
   if (name == "decode") {
     int64_t maxTokens = 0;
     if (!value.empty() && (value.getAsInteger(10, maxTokens) || maxTokens <= 0))
@@ -97,6 +107,7 @@ llvm::Error mlir::tmc::setCompileOption(CompileOptions &options,
   return error("unknown compile option '" + name +
                "' (known: seq-len, target, cpu, no-kernels, no-plan-buffers, "
                "attention, attention-block-q, attention-block-k, quantize, "
-               "prune, low-rank, remat, memory-budget, train, decode, "
+               "prune, low-rank, remat, memory-budget, train, decode, kv-cache, "
+               "kv-sinks, "
                "weights-base-dir, runtime-dir, progress)");
 }

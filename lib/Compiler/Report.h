@@ -11,6 +11,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Location.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,19 @@ struct BufferInfo {
   int64_t lastUse = 0;
 };
 
+/// The KV cache of a decoding build (tfm-kv-cache's `tmc.decode`).
+struct DecodeInfo {
+  int64_t cacheBytes = 0;
+  int64_t bytesPerToken = 0;
+  /// Positions the cache can hold (0: unbounded, a sliding window).
+  int64_t maxTokens = 0;
+  int64_t chunk = 0;
+  int64_t vocab = 0;
+  int64_t window = 0;
+  int64_t sinks = 0;
+  std::string cacheType;
+};
+
 struct ModelReport {
   int64_t seqLen = 0;
   int64_t weightsBytesBefore = 0;
@@ -34,11 +48,14 @@ struct ModelReport {
   int64_t lowerBoundBytes = 0;
   int64_t buffersTotalBytes = 0;
   std::vector<BufferInfo> buffers;
+  /// Set for a decoding build.
+  std::optional<DecodeInfo> decode;
   /// What the tfm-level transforms recorded (`tmc.transforms`), as JSON.
   std::vector<std::string> transforms;
 };
 
-/// Reads the plan that tmc-plan-buffers recorded on `module`.
+/// Reads the plan that tmc-plan-buffers recorded on `module`, and the KV
+/// cache that tfm-kv-cache recorded, if any.
 void readBufferPlan(ModuleOp module, ModelReport &report);
 
 /// Writes report.json (CONTRACT.md, docs/MemoryReport.md).
@@ -47,8 +64,7 @@ LogicalResult writeReport(Location loc, StringRef path,
 
 /// Writes the C header of a compiled model (docs/ABI.md).
 LogicalResult writeHeader(Location loc, StringRef path, StringRef signature,
-                          int64_t weightsBytes, uint64_t weightsHash,
-                          int64_t arenaBytes);
+                          const ModelReport &report, uint64_t weightsHash);
 
 } // namespace tmc
 } // namespace mlir

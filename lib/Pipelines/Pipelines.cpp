@@ -25,8 +25,9 @@ using namespace mlir::tmc;
 
 void mlir::tmc::buildTmcCpuPipeline(OpPassManager &pm,
                                     const TmcCpuPipelineOptions &options) {
-  // tfm level.
-  if (options.seqLen > 0) {
+  // tfm level. A decoding build fixes its chunk lengths in tfm-kv-cache.
+  bool decoding = options.decode >= 0;
+  if (options.seqLen > 0 && !decoding) {
     tfm::TfmSetSeqLenOptions seqLen;
     seqLen.seqLen = options.seqLen;
     pm.addPass(tfm::createTfmSetSeqLen(seqLen));
@@ -48,6 +49,15 @@ void mlir::tmc::buildTmcCpuPipeline(OpPassManager &pm,
     pm.addPass(tfm::createTfmQuantize(quantize));
   }
   pm.addNestedPass<func::FuncOp>(tfm::createTfmInlineLayers());
+  if (decoding) {
+    tfm::TfmKVCacheOptions cache;
+    cache.maxTokens = options.decode;
+    if (options.seqLen > 0)
+      cache.chunk = options.seqLen;
+    cache.cacheType = options.kvCache;
+    cache.sinks = options.kvSinks;
+    pm.addPass(tfm::createTfmKVCache(cache));
+  }
   pm.addPass(tfm::createTfmBindWeights());
   TmcPackWeightsOptions pack;
   pack.output = options.weightsOutput;

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include <dlfcn.h>
+#include <sys/resource.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -147,11 +148,36 @@ std::string joinPath(const std::string &dir, const char *file) {
 
 } // namespace
 
+/// The KV cache and entry points of a decoding build.
+struct Decoder {
+  uint64_t cacheBytes = 0;
+  int64_t maxTokens = 0, chunk = 0, vocab = 0, window = 0, sinks = 0;
+  std::string cacheType;
+  ForwardFn prefill = nullptr, step = nullptr;
+  /// Zero-filled anonymous mapping: pages become resident as tokens fill it.
+  void *cache = nullptr;
+  /// Tokens in the cache.
+  int64_t position = 0;
+  /// Arguments of the two entries: weights, arena, cache, input_ids,
+  /// position, [length,] logits.
+  std::vector<int64_t> chunkIds;
+  int64_t stepId = 0, start = 0, length = 0;
+  std::vector<MemrefDescriptor> prefillDescriptors, stepDescriptors;
+  std::vector<void *> prefillArgs, stepArgs;
+
+  ~Decoder() {
+    if (cache)
+      munmap(cache, cacheBytes);
+  }
+};
+
 struct tmc_model {
   std::string dir;
   void *library = nullptr;
   ForwardFn forward = nullptr;
   std::string signature;
+  /// Set for a decoding build (a `decode` record in the signature).
+  std::unique_ptr<Decoder> decoder;
 
   uint64_t weightsBytes = 0;
   uint64_t weightsHash = 0;
@@ -180,6 +206,7 @@ struct tmc_model {
   tmc_status load(const char *dirPath, char *err, size_t errlen);
 
 private:
+  tmc_status setUpDecoder(char *err, size_t errlen);
   tmc_status openLibrary(char *err, size_t errlen);
   tmc_status parseSignature(char *err, size_t errlen);
   tmc_status mapWeights(char *err, size_t errlen);
@@ -213,6 +240,9 @@ tmc_status tmc_model::load(const char *dirPath, char *err, size_t errlen) {
     }
   }
 
+  if (decoder)
+    return setUpDecoder(err, errlen);
+
   descriptors.reserve(2 + inputs.size() + outputs.size());
   descriptors.emplace_back(std::vector<int64_t>{int64_t(weightsBytes)});
   descriptors.back().setData(weights);
@@ -224,6 +254,67 @@ tmc_status tmc_model::load(const char *dirPath, char *err, size_t errlen) {
     descriptors.emplace_back(spec.dims);
   for (MemrefDescriptor &descriptor : descriptors)
     args.push_back(descriptor.get());
+  return TMC_OK;
+}
+
+tmc_status tmc_model::setUpDecoder(char *err, size_t errlen) {
+  Decoder &d = *decoder;
+  std::string path = joinPath(dir, "model.so");
+  d.prefill = reinterpret_cast<ForwardFn>(dlsym(library, "tmc_model_prefill"));
+  d.step = reinterpret_cast<ForwardFn>(dlsym(library, "tmc_model_decode"));
+  auto cacheBytesFn =
+      reinterpret_cast<AbiVersionFn>(dlsym(library, "tmc_model_cache_bytes"));
+  if (!d.prefill || !d.step || !cacheBytesFn) {
+    setError(err, errlen,
+             "%s: a decoding build must export tmc_model_prefill, "
+             "tmc_model_decode and tmc_model_cache_bytes",
+             path.c_str());
+    return TMC_ERROR_ABI;
+  }
+  if (cacheBytesFn() != d.cacheBytes) {
+    setError(err, errlen,
+             "%s: cache size differs between the signature and "
+             "tmc_model_cache_bytes",
+             path.c_str());
+    return TMC_ERROR_ABI;
+  }
+  if (d.cacheBytes > 0) {
+    void *mapping = mmap(nullptr, d.cacheBytes, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mapping == MAP_FAILED) {
+      setError(err, errlen,
+               "%s: cannot allocate the KV cache of %" PRIu64 " bytes",
+               dir.c_str(), d.cacheBytes);
+      return TMC_ERROR_MEMORY;
+    }
+    d.cache = mapping;
+  }
+  d.chunkIds.assign(size_t(d.chunk), 0);
+  auto build = [&](std::vector<MemrefDescriptor> &list,
+                   std::vector<void *> &args, int64_t seq, void *ids,
+                   bool withLength) {
+    list.reserve(8);
+    list.emplace_back(std::vector<int64_t>{int64_t(weightsBytes)});
+    list.back().setData(weights);
+    list.emplace_back(std::vector<int64_t>{int64_t(arenaBytes)});
+    list.back().setData(arena);
+    list.emplace_back(std::vector<int64_t>{int64_t(d.cacheBytes)});
+    list.back().setData(d.cache);
+    list.emplace_back(std::vector<int64_t>{1, seq});
+    list.back().setData(ids);
+    list.emplace_back(std::vector<int64_t>{1});
+    list.back().setData(&d.start);
+    if (withLength) {
+      list.emplace_back(std::vector<int64_t>{1});
+      list.back().setData(&d.length);
+    }
+    list.emplace_back(std::vector<int64_t>{1, 1, d.vocab});
+    for (MemrefDescriptor &descriptor : list)
+      args.push_back(descriptor.get());
+  };
+  build(d.prefillDescriptors, d.prefillArgs, d.chunk, d.chunkIds.data(),
+        /*withLength=*/true);
+  build(d.stepDescriptors, d.stepArgs, 1, &d.stepId, /*withLength=*/false);
   return TMC_OK;
 }
 
@@ -269,10 +360,12 @@ tmc_status tmc_model::openLibrary(char *err, size_t errlen) {
       reinterpret_cast<AbiVersionFn>(lookup("tmc_model_weights_hash"));
   auto arenaBytesFn =
       reinterpret_cast<AbiVersionFn>(lookup("tmc_model_arena_bytes"));
-  forward = reinterpret_cast<ForwardFn>(lookup("tmc_model_forward"));
-  if (!signatureFn || !weightsBytesFn || !weightsHashFn || !arenaBytesFn ||
-      !forward)
+  if (!signatureFn || !weightsBytesFn || !weightsHashFn || !arenaBytesFn)
     return TMC_ERROR_ABI;
+  // A decoding build has prefill and decode entries instead (setUpDecoder).
+  forward = reinterpret_cast<ForwardFn>(dlsym(library, "tmc_model_forward"));
+  if (!forward && !dlsym(library, "tmc_model_decode"))
+    return lookup("tmc_model_forward") ? TMC_OK : TMC_ERROR_ABI;
 
   const char *text = signatureFn();
   signature = text ? text : "";
@@ -319,8 +412,34 @@ tmc_status tmc_model::parseSignature(char *err, size_t errlen) {
   if (value != arenaBytes)
     return bad(1, "arena size differs from tmc_model_arena_bytes");
 
+  size_t first = 2;
+  if (records.size() > 2 && records[2][0] == "decode") {
+    // decode <cache bytes> <max tokens> <chunk> <vocab> <window> <sinks>
+    //        <cache type>
+    const std::vector<std::string> &words = records[2];
+    uint64_t fields[6];
+    bool ok = words.size() == 8;
+    for (int i = 0; ok && i < 6; ++i)
+      ok = parseUnsigned(words[1 + i], fields[i]) &&
+           fields[i] <= (uint64_t(1) << 40);
+    if (!ok || fields[2] == 0 || fields[3] == 0)
+      return bad(2, "expected 'decode <cache bytes> <max tokens> <chunk> "
+                    "<vocab> <window> <sinks> <cache type>'");
+    decoder = std::make_unique<Decoder>();
+    decoder->cacheBytes = fields[0];
+    decoder->maxTokens = int64_t(fields[1]);
+    decoder->chunk = int64_t(fields[2]);
+    decoder->vocab = int64_t(fields[3]);
+    decoder->window = int64_t(fields[4]);
+    decoder->sinks = int64_t(fields[5]);
+    decoder->cacheType = words[7];
+    first = 3;
+  }
+  if (!decoder && !forward)
+    return bad(0, "no tmc_model_forward and no 'decode' record");
+
   bool seenOutput = false;
-  for (size_t r = 2; r < records.size(); ++r) {
+  for (size_t r = first; r < records.size(); ++r) {
     const std::vector<std::string> &words = records[r];
     bool isInput = words[0] == "input";
     if (!isInput && words[0] != "output")
@@ -577,12 +696,153 @@ tmc_status tmc_model_run(tmc_model *model, const void *const *inputs,
       return TMC_ERROR_ARGUMENT;
     }
 
+  if (model->decoder) {
+    setError(err, errlen,
+             "%s: a decoding build (tmc-compile --decode) runs with "
+             "tmc-generate or tmc_decoder_prefill / tmc_decoder_step",
+             model->dir.c_str());
+    return TMC_ERROR_ARGUMENT;
+  }
   std::lock_guard<std::mutex> lock(model->runMutex);
   for (size_t i = 0; i < numInputs; ++i)
     model->descriptors[2 + i].setData(inputs[i]);
   for (size_t i = 0; i < numOutputs; ++i)
     model->descriptors[2 + numInputs + i].setData(outputs[i]);
   model->forward(model->args.data());
+  return TMC_OK;
+}
+
+uint64_t tmc_rt_peak_resident_bytes(void) {
+  // VmHWM is this process image's own peak; ru_maxrss also counts what the
+  // parent had resident when it forked us.
+  if (FILE *status = std::fopen("/proc/self/status", "r")) {
+    char line[256];
+    long kib = -1;
+    while (std::fgets(line, sizeof(line), status))
+      if (std::sscanf(line, "VmHWM: %ld kB", &kib) == 1)
+        break;
+    std::fclose(status);
+    if (kib > 0)
+      return uint64_t(kib) * 1024;
+  }
+  struct rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  return uint64_t(usage.ru_maxrss) * 1024;
+}
+
+//===----------------------------------------------------------------------===//
+// Decoding builds
+//===----------------------------------------------------------------------===//
+
+/// Checks that `n` more tokens with ids `ids` can be appended.
+static tmc_status checkTokens(tmc_model *model, const int64_t *ids, size_t n,
+                              char *err, size_t errlen) {
+  Decoder &d = *model->decoder;
+  for (size_t i = 0; i < n; ++i)
+    if (ids[i] < 0 || ids[i] >= d.vocab) {
+      setError(err, errlen,
+               "%s: token id %" PRId64 " (at index %zu) is outside the "
+               "vocabulary of %" PRId64 " tokens",
+               model->dir.c_str(), ids[i], i, d.vocab);
+      return TMC_ERROR_ARGUMENT;
+    }
+  if (d.maxTokens > 0 && d.position + int64_t(n) > d.maxTokens) {
+    setError(err, errlen,
+             "%s: %zu more tokens after %" PRId64 " exceed the %" PRId64
+             " positions the model holds (compile with a larger "
+             "--decode=MAX_TOKENS, or a sliding window)",
+             model->dir.c_str(), n, d.position, d.maxTokens);
+    return TMC_ERROR_ARGUMENT;
+  }
+  return TMC_OK;
+}
+
+/// Checks that `model` is a decoding build.
+static tmc_status checkDecoder(tmc_model *model, char *err, size_t errlen) {
+  if (err && errlen)
+    err[0] = '\0';
+  if (!model) {
+    setError(err, errlen, "no model");
+    return TMC_ERROR_ARGUMENT;
+  }
+  if (!model->decoder) {
+    setError(err, errlen,
+             "%s: not a decoding build (compile it with tmc-compile "
+             "--decode)",
+             model->dir.c_str());
+    return TMC_ERROR_ARGUMENT;
+  }
+  return TMC_OK;
+}
+
+tmc_status tmc_decoder_get_info(const tmc_model *model,
+                                tmc_decoder_info *info) {
+  if (!model || !model->decoder || !info)
+    return TMC_ERROR_ARGUMENT;
+  const Decoder &d = *model->decoder;
+  info->cache_bytes = d.cacheBytes;
+  info->max_tokens = d.maxTokens;
+  info->chunk = d.chunk;
+  info->vocab = d.vocab;
+  info->window = d.window;
+  info->sinks = d.sinks;
+  info->cache_type = d.cacheType.c_str();
+  return TMC_OK;
+}
+
+int64_t tmc_decoder_position(const tmc_model *model) {
+  return model && model->decoder ? model->decoder->position : 0;
+}
+
+void tmc_decoder_reset(tmc_model *model) {
+  if (model && model->decoder)
+    model->decoder->position = 0;
+}
+
+tmc_status tmc_decoder_prefill(tmc_model *model, const int64_t *ids, size_t n,
+                               float *logits, char *err, size_t errlen) {
+  if (tmc_status s = checkDecoder(model, err, errlen))
+    return s;
+  if (n == 0 || !ids || !logits) {
+    setError(err, errlen, "%s: prefill needs at least one token and a logits "
+             "buffer", model->dir.c_str());
+    return TMC_ERROR_ARGUMENT;
+  }
+  if (tmc_status s = checkTokens(model, ids, n, err, errlen))
+    return s;
+  std::lock_guard<std::mutex> lock(model->runMutex);
+  Decoder &d = *model->decoder;
+  d.prefillDescriptors.back().setData(logits);
+  for (size_t done = 0; done < n;) {
+    size_t count = std::min<size_t>(n - done, size_t(d.chunk));
+    std::fill(d.chunkIds.begin(), d.chunkIds.end(), 0);
+    std::memcpy(d.chunkIds.data(), ids + done, count * sizeof(int64_t));
+    d.start = d.position;
+    d.length = int64_t(count);
+    d.prefill(d.prefillArgs.data());
+    d.position += int64_t(count);
+    done += count;
+  }
+  return TMC_OK;
+}
+
+tmc_status tmc_decoder_step(tmc_model *model, int64_t id, float *logits,
+                            char *err, size_t errlen) {
+  if (tmc_status s = checkDecoder(model, err, errlen))
+    return s;
+  if (!logits) {
+    setError(err, errlen, "%s: no logits buffer", model->dir.c_str());
+    return TMC_ERROR_ARGUMENT;
+  }
+  if (tmc_status s = checkTokens(model, &id, 1, err, errlen))
+    return s;
+  std::lock_guard<std::mutex> lock(model->runMutex);
+  Decoder &d = *model->decoder;
+  d.stepDescriptors.back().setData(logits);
+  d.stepId = id;
+  d.start = d.position;
+  d.step(d.stepArgs.data());
+  d.position += 1;
   return TMC_OK;
 }
 

@@ -31,15 +31,28 @@ struct TmcExportAbiPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();
-    auto entry = module.lookupSymbol<LLVM::LLVMFuncOp>("_mlir_ciface_forward");
-    if (!entry) {
-      module.emitError("tmc-export-abi: no '_mlir_ciface_forward' function; "
-                       "the model function 'forward' must be lowered with "
-                       "llvm.emit_c_interface");
-      return signalPassFailure();
+    // A decoding build (tfm-kv-cache) has prefill and decode steps over a
+    // KV cache instead of one forward function.
+    auto decode = module->getAttrOfType<DictionaryAttr>("tmc.decode");
+    SmallVector<StringRef> entryNames;
+    if (decode)
+      entryNames = {"prefill", "decode"};
+    else
+      entryNames = {"forward"};
+    SmallVector<LLVM::LLVMFuncOp> entries;
+    for (StringRef name : entryNames) {
+      std::string symbol = ("_mlir_ciface_" + name).str();
+      auto entry = module.lookupSymbol<LLVM::LLVMFuncOp>(symbol);
+      if (!entry) {
+        module.emitError("tmc-export-abi: no '")
+            << symbol << "' function; the model function '" << name
+            << "' must be lowered with llvm.emit_c_interface";
+        return signalPassFailure();
+      }
+      entries.push_back(entry);
     }
     auto signature = module->getAttrOfType<StringAttr>("tmc.signature");
-    if (!signature) {
+    if (!signature && !decode) {
       module.emitError("tmc-export-abi: the module has no 'tmc.signature' "
                        "(recorded by tfm-bind-weights)");
       return signalPassFailure();
@@ -72,6 +85,13 @@ struct TmcExportAbiPass
     addConstantGetter("tmc_model_weights_bytes", weightsBytes);
     addConstantGetter("tmc_model_weights_hash", weightsHash);
     addConstantGetter("tmc_model_arena_bytes", arenaBytes);
+    auto decodeInt = [&](StringRef name) -> int64_t {
+      if (auto attr = decode.getAs<IntegerAttr>(name))
+        return attr.getInt();
+      return 0;
+    };
+    if (decode)
+      addConstantGetter("tmc_model_cache_bytes", decodeInt("cache_bytes"));
 
     {
       auto func = LLVM::LLVMFuncOp::create(
@@ -83,8 +103,17 @@ struct TmcExportAbiPass
       llvm::raw_string_ostream os(text);
       os << "weights " << weightsBytes << " "
          << llvm::format_hex_no_prefix(static_cast<uint64_t>(weightsHash), 16)
-         << "\narena " << arenaBytes << "\n"
-         << signature.getValue();
+         << "\narena " << arenaBytes << "\n";
+      if (decode) {
+        auto cacheType = decode.getAs<StringAttr>("cache_type");
+        os << "decode " << decodeInt("cache_bytes") << " "
+           << decodeInt("max_tokens") << " " << decodeInt("chunk") << " "
+           << decodeInt("vocab") << " " << decodeInt("window") << " "
+           << decodeInt("sinks") << " "
+           << (cacheType ? cacheType.getValue() : "f32") << "\n";
+      } else {
+        os << signature.getValue();
+      }
       text.push_back('\0');
       Value str = LLVM::createGlobalString(loc, builder,
                                            "tmc_model_signature_text", text,
@@ -92,11 +121,11 @@ struct TmcExportAbiPass
       LLVM::ReturnOp::create(builder, loc, str);
     }
 
-    // tmc_model_forward(void **args): unpack the descriptor pointers and
-    // call the C interface of the model function.
-    {
+    // tmc_model_<entry>(void **args): unpack the descriptor pointers and
+    // call the C interface of the entry's function.
+    for (auto [name, entry] : llvm::zip(entryNames, entries)) {
       auto func = LLVM::LLVMFuncOp::create(
-          builder, loc, "tmc_model_forward",
+          builder, loc, ("tmc_model_" + name).str(),
           LLVM::LLVMFunctionType::get(voidType, {ptr}));
       OpBuilder::InsertionGuard guard(builder);
       Block *body = func.addEntryBlock(builder);
@@ -111,7 +140,6 @@ struct TmcExportAbiPass
       LLVM::CallOp::create(builder, loc, entry, pointers);
       LLVM::ReturnOp::create(builder, loc, ValueRange{});
     }
-
   }
 };
 

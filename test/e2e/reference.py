@@ -194,12 +194,15 @@ def merge_heads(x):
     return x.transpose(0, 2, 1, 3).reshape(b, s, h * dh)
 
 
-def attention(q, k, v, causal, scale):
-    """q, k, v: [B, H, S, dh] (k, v already expanded for grouped-query attention)."""
+def attention(q, k, v, causal, scale, window=0):
+    """q, k, v: [B, H, S, dh] (k, v already expanded for grouped-query attention).
+    With causal and window W > 0, query i sees keys i - W < j <= i."""
     scores = np.einsum("bhqd,bhkd->bhqk", q, k) * scale
     if causal:
         s = q.shape[2]
         future = np.triu(np.ones((s, s), dtype=bool), k=1)
+        if window:
+            future |= np.tril(np.ones((s, s), dtype=bool), k=-window)
         scores = np.where(future, -np.inf, scores)
     return np.einsum("bhqk,bhkd->bhqd", softmax(scores), v)
 
@@ -208,7 +211,7 @@ def attention(q, k, v, causal, scale):
 # gpt2 (GPT2LMHeadModel)
 # --------------------------------------------------------------------------
 
-def gpt2_forward(config, tensors, ids):
+def gpt2_forward(config, tensors, ids, window=0):
     W = _Weights(tensors, ["", "transformer."])
     n_layer = int(config.get("n_layer", 12))
     n_head = int(config.get("n_head", 12))
@@ -237,7 +240,8 @@ def gpt2_forward(config, tensors, ids):
         if by_layer:
             scale /= float(i + 1)
         a = attention(split_heads(q, n_head), split_heads(k, n_head),
-                      split_heads(v, n_head), causal=True, scale=scale)
+                      split_heads(v, n_head), causal=True, scale=scale,
+                      window=window)
         x = x + (merge_heads(a) @ W(p + "attn.c_proj.weight") + W(p + "attn.c_proj.bias"))
         h = layer_norm(x, W(p + "ln_2.weight"), W(p + "ln_2.bias"), eps)
         h = act(h @ W(p + "mlp.c_fc.weight") + W(p + "mlp.c_fc.bias"))
@@ -311,7 +315,7 @@ def rope_cos_sin(s, dh, theta):
     return np.cos(emb), np.sin(emb)
 
 
-def llama_forward(config, tensors, ids):
+def llama_forward(config, tensors, ids, window=0):
     W = _Weights(tensors, ["model.", ""])
     n_layer = int(config.get("num_hidden_layers", 32))
     n_head = int(config.get("num_attention_heads", 32))
@@ -349,7 +353,8 @@ def llama_forward(config, tensors, ids):
         # query head j reads key/value head j // group
         k = np.repeat(k, group, axis=1)
         v = np.repeat(v, group, axis=1)
-        a = merge_heads(attention(q, k, v, causal=True, scale=1.0 / math.sqrt(dh)))
+        a = merge_heads(attention(q, k, v, causal=True, scale=1.0 / math.sqrt(dh),
+                                  window=window))
         x = x + lin(p + "self_attn.o_proj", a)
         h = rms_norm(x, W(p + "post_attention_layernorm.weight"), eps)
         h = act(lin(p + "mlp.gate_proj", h)) * lin(p + "mlp.up_proj", h)
@@ -370,8 +375,9 @@ FORWARDS = {"gpt2": gpt2_forward, "bert": bert_forward, "llama": llama_forward}
 OUTPUT_NAMES = {"gpt2": "logits", "bert": "last_hidden_state", "llama": "logits"}
 
 
-def forward(ckpt_dir, ids, dtype=np.float32):
-    """Reference output for int ids of shape [B, S] (or [S]); returns (name, array)."""
+def forward(ckpt_dir, ids, dtype=np.float32, window=0):
+    """Reference output for int ids of shape [B, S] (or [S]); returns (name, array).
+    window > 0 gives decoders sliding-window causal attention."""
     config, tensors = load_checkpoint(ckpt_dir)
     mt = config.get("model_type")
     if mt not in FORWARDS:
@@ -380,7 +386,8 @@ def forward(ckpt_dir, ids, dtype=np.float32):
     ids = np.asarray(ids).astype(np.int64)
     if ids.ndim == 1:
         ids = ids[None]
-    out = FORWARDS[mt](config, tensors, ids)
+    out = (FORWARDS[mt](config, tensors, ids, window=window) if window
+           else FORWARDS[mt](config, tensors, ids))
     return OUTPUT_NAMES[mt], out.astype(dtype)
 
 

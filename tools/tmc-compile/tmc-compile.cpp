@@ -96,9 +96,21 @@ static cl::opt<bool> train("train", cl::desc("Emit a training step"),
                            cl::cat(category));
 static cl::opt<std::string>
     decode("decode", cl::ValueOptional, cl::init(""),
-           cl::desc("Emit prefill and decode-step entry points with a KV "
-                    "cache of MAX_TOKENS"),
+           cl::value_desc("MAX_TOKENS"),
+           cl::desc("Emit prefill and decode-step entry points over a KV "
+                    "cache of MAX_TOKENS positions (default: the model's "
+                    "maximum); --seq-len is then the prefill chunk. Run "
+                    "with tmc-generate"),
            cl::cat(category));
+static cl::opt<std::string>
+    kvCache("kv-cache", cl::init("f32"),
+            cl::desc("KV cache storage with --decode: f32|int8|int4"),
+            cl::cat(category));
+static cl::opt<int64_t> kvSinks(
+    "kv-sinks", cl::init(0),
+    cl::desc("Attention-sink positions kept beside a window:W cache "
+             "(StreamingLLM) with --decode"),
+    cl::cat(category));
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
@@ -164,6 +176,8 @@ int main(int argc, char **argv) {
   options.remat = remat;
   options.memoryBudget = memoryBudget;
   options.train = train;
+  options.kvCache = kvCache;
+  options.kvSinks = kvSinks;
   if (decode.getNumOccurrences()) {
     if (llvm::Error err = tmc::setCompileOption(options, "decode", decode)) {
       llvm::errs() << "tmc-compile: " << llvm::toString(std::move(err))

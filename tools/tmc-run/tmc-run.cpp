@@ -122,21 +122,6 @@ std::string listNames(const tmc_model *model, bool inputs) {
 
 double mib(double bytes) { return bytes / (1024.0 * 1024.0); }
 
-/// The peak resident set size of this process image (VmHWM in
-/// /proc/self/status) in KiB, or -1 where it cannot be read.
-long peakResidentKiB() {
-  FILE *status = std::fopen("/proc/self/status", "r");
-  if (!status)
-    return -1;
-  char line[256];
-  long kib = -1;
-  while (std::fgets(line, sizeof(line), status))
-    if (std::sscanf(line, "VmHWM: %ld kB", &kib) == 1)
-      break;
-  std::fclose(status);
-  return kib;
-}
-
 } // namespace
 
 int main(int argc, char **argv) {
@@ -278,8 +263,6 @@ int main(int argc, char **argv) {
       times.size() % 2
           ? times[times.size() / 2]
           : 0.5 * (times[times.size() / 2 - 1] + times[times.size() / 2]);
-  struct rusage usage;
-  getrusage(RUSAGE_SELF, &usage);
 
   std::printf("model: %s\n", modelDir.c_str());
   for (size_t i = 0; i < numInputs; ++i) {
@@ -304,12 +287,7 @@ int main(int argc, char **argv) {
               times.front(), median, repeat, repeat == 1 ? "" : "s",
               tmc_rt_num_threads(), tmc_rt_num_threads() == 1 ? "" : "s",
               tmc_rt_matmul_isa());
-  // VmHWM is this process image's own peak; ru_maxrss also counts what the
-  // parent had resident when it forked us.
-  double peakBytes = double(usage.ru_maxrss) * 1024.0;
-  if (long hwm = peakResidentKiB(); hwm > 0)
-    peakBytes = double(hwm) * 1024.0;
-  std::printf("peak RSS: %.2f MiB\n", mib(peakBytes));
+  std::printf("peak RSS: %.2f MiB\n", mib(double(tmc_rt_peak_resident_bytes())));
   for (size_t b = 0; b < outputBindings.size(); ++b)
     std::printf("wrote %s: %s\n", outputBindings[b].name.c_str(),
                 outputBindings[b].path.c_str());

@@ -56,6 +56,10 @@ struct CompileOptions {
   /// Emit prefill and decode-step entry points with a KV cache of this many
   /// tokens (0: the model's maximum positions); unset: plain inference.
   std::optional<int64_t> decodeMaxTokens;
+  /// Storage of the KV cache (f32, int8, int4) and the attention-sink
+  /// positions kept beside a sliding window, for a decoding build.
+  std::string kvCache = "f32";
+  int64_t kvSinks = 0;
   /// Call TMC's GEMM kernels for matmuls (otherwise loops).
   bool useKernels = true;
   /// Place intermediate buffers in one planned arena (otherwise each is a
@@ -72,7 +76,8 @@ struct CompileOptions {
 /// Sets the option spelled `name` (tmc-compile's flag without its dashes:
 /// "seq-len", "target", "cpu", "no-kernels", "no-plan-buffers", "attention",
 /// "attention-block-q", "attention-block-k", "quantize", "prune", "low-rank",
-/// "remat", "memory-budget", "train", "decode", "weights-base-dir",
+/// "remat", "memory-budget", "train", "decode", "kv-cache", "kv-sinks",
+/// "weights-base-dir",
 /// "runtime-dir", "progress") to `value`. Booleans take true/false (1/0,
 /// on/off, yes/no; empty is true). Fails on an unknown name or a malformed
 /// value; the transform options' values are checked by their passes.

@@ -52,6 +52,22 @@ struct TmcCpuPipelineOptions
       llvm::cl::desc("Pruning of linear layers: none, 2:4, magnitude:F "
                      "(tfm-prune)"),
       llvm::cl::init("none")};
+  Option<int64_t> decode{
+      *this, "decode",
+      llvm::cl::desc("Emit prefill and decode-step entry points over a KV "
+                     "cache of this many tokens (0: the model's maximum "
+                     "positions; -1: plain inference); seq-len is the "
+                     "prefill chunk (tfm-kv-cache)"),
+      llvm::cl::init(-1)};
+  Option<std::string> kvCache{
+      *this, "kv-cache",
+      llvm::cl::desc("Storage of the KV cache: f32, int8 or int4"),
+      llvm::cl::init("f32")};
+  Option<int64_t> kvSinks{
+      *this, "kv-sinks",
+      llvm::cl::desc("Attention-sink positions kept beside a sliding-window "
+                     "KV cache"),
+      llvm::cl::init(0)};
   Option<int64_t> attentionBlockQ{
       *this, "attention-block-q",
       llvm::cl::desc("Queries per attention tile"), llvm::cl::init(64)};

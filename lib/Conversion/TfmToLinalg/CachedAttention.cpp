@@ -72,8 +72,14 @@ struct CachedAttentionLowering : public OpRewritePattern<CachedAttentionOp> {
     auto asBuffer = [&](Value tensor) -> Value {
       Value flat = tensor::CollapseShapeOp::create(rewriter, loc, tensor,
                                                    collapse);
-      return bufferization::ToBufferOp::create(rewriter, loc, operandType,
-                                               flat, /*read_only=*/true);
+      auto flatType = cast<RankedTensorType>(flat.getType());
+      int64_t dyn = ShapedType::kDynamic;
+      auto bufferType = MemRefType::get(
+          flatType.getShape(), flatType.getElementType(),
+          StridedLayoutAttr::get(ctx, dyn, {dyn, dyn}));
+      Value buffer = bufferization::ToBufferOp::create(
+          rewriter, loc, bufferType, flat, /*read_only=*/true);
+      return memref::CastOp::create(rewriter, loc, operandType, buffer);
     };
     Value q = asBuffer(op.getQuery());
     Value k = asBuffer(op.getKey());

@@ -92,6 +92,9 @@ Value mlir::tmc::buildLastDimReduction(OpBuilder &b, Location loc, Value input,
 LogicalResult mlir::tmc::checkStaticF32(PatternRewriter &rewriter,
                                         Operation *op) {
   auto check = [&](Type type) -> LogicalResult {
+    // Scalars (a run-time start position) need no checks.
+    if (type.isIntOrIndex())
+      return success();
     auto tensor = dyn_cast<RankedTensorType>(type);
     if (!tensor || !tensor.hasStaticShape())
       return rewriter.notifyMatchFailure(
