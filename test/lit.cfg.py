@@ -28,5 +28,6 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [config.tmc_tools_dir, config.llvm_tools_dir]
-tools = ["tmc-opt", "tmc-import", "tmc-report", "tmc-compile", "tmc-run", "mlir-opt"]
+tools = ["tmc-opt", "tmc-import", "tmc-report", "tmc-compile", "tmc-run",
+         "tmc-generate", "mlir-opt"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

@@ -136,6 +136,9 @@ struct TmcPlanBuffersPass
     Builder b(&getContext());
     int64_t arenaBytes = 0, lowerBound = 0, total = 0;
     SmallVector<Attribute> planAttrs;
+    // Program points of the report are numbered across the module: each
+    // function's follow the previous one's (they never run at once).
+    int64_t pointBase = 0;
     for (auto func : module.getOps<func::FuncOp>()) {
       Value arena = getArena(func);
       if (!arena || func.isExternal())
@@ -223,11 +226,17 @@ struct TmcPlanBuffersPass
             b.getNamedAttr("name", b.getStringAttr(p.name)),
             b.getNamedAttr("size", b.getI64IntegerAttr(p.size)),
             b.getNamedAttr("offset", b.getI64IntegerAttr(p.offset)),
-            b.getNamedAttr("first_use", b.getI64IntegerAttr(p.range.first)),
-            b.getNamedAttr("last_use", b.getI64IntegerAttr(p.range.last)),
+            b.getNamedAttr("first_use",
+                           b.getI64IntegerAttr(pointBase + p.range.first)),
+            b.getNamedAttr("last_use",
+                           b.getI64IntegerAttr(pointBase + p.range.last)),
         }));
         total += p.size;
       }
+      int64_t lastPoint = 0;
+      for (const PlannedBuffer &p : bestPlan)
+        lastPoint = std::max(lastPoint, p.range.last);
+      pointBase += lastPoint + 1;
       arenaBytes = std::max(arenaBytes, best);
       lowerBound = std::max(lowerBound, computeLiveBytesLowerBound(bestPlan));
     }

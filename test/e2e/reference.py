@@ -194,15 +194,18 @@ def merge_heads(x):
     return x.transpose(0, 2, 1, 3).reshape(b, s, h * dh)
 
 
-def attention(q, k, v, causal, scale, window=0):
+def attention(q, k, v, causal, scale, window=0, sinks=0):
     """q, k, v: [B, H, S, dh] (k, v already expanded for grouped-query attention).
-    With causal and window W > 0, query i sees keys i - W < j <= i."""
+    With causal and window W > 0, query i sees keys i - W < j <= i and the
+    first `sinks` keys."""
     scores = np.einsum("bhqd,bhkd->bhqk", q, k) * scale
     if causal:
         s = q.shape[2]
         future = np.triu(np.ones((s, s), dtype=bool), k=1)
         if window:
-            future |= np.tril(np.ones((s, s), dtype=bool), k=-window)
+            old = np.tril(np.ones((s, s), dtype=bool), k=-window)
+            old[:, :sinks] = False
+            future |= old
         scores = np.where(future, -np.inf, scores)
     return np.einsum("bhqk,bhkd->bhqd", softmax(scores), v)
 
@@ -211,7 +214,7 @@ def attention(q, k, v, causal, scale, window=0):
 # gpt2 (GPT2LMHeadModel)
 # --------------------------------------------------------------------------
 
-def gpt2_forward(config, tensors, ids, window=0):
+def gpt2_forward(config, tensors, ids, window=0, sinks=0, kv_quant=None):
     W = _Weights(tensors, ["", "transformer."])
     n_layer = int(config.get("n_layer", 12))
     n_head = int(config.get("n_head", 12))
@@ -239,9 +242,11 @@ def gpt2_forward(config, tensors, ids, window=0):
             scale /= math.sqrt(dh)
         if by_layer:
             scale /= float(i + 1)
+        if kv_quant:
+            k, v = kv_quant(k, n_head), kv_quant(v, n_head)
         a = attention(split_heads(q, n_head), split_heads(k, n_head),
                       split_heads(v, n_head), causal=True, scale=scale,
-                      window=window)
+                      window=window, sinks=sinks)
         x = x + (merge_heads(a) @ W(p + "attn.c_proj.weight") + W(p + "attn.c_proj.bias"))
         h = layer_norm(x, W(p + "ln_2.weight"), W(p + "ln_2.bias"), eps)
         h = act(h @ W(p + "mlp.c_fc.weight") + W(p + "mlp.c_fc.bias"))
@@ -315,7 +320,7 @@ def rope_cos_sin(s, dh, theta):
     return np.cos(emb), np.sin(emb)
 
 
-def llama_forward(config, tensors, ids, window=0):
+def llama_forward(config, tensors, ids, window=0, sinks=0, kv_quant=None):
     W = _Weights(tensors, ["model.", ""])
     n_layer = int(config.get("num_hidden_layers", 32))
     n_head = int(config.get("num_attention_heads", 32))
@@ -350,11 +355,14 @@ def llama_forward(config, tensors, ids, window=0):
         v = split_heads(lin(p + "self_attn.v_proj", h), n_kv)
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
+        if kv_quant:
+            k = split_heads(kv_quant(merge_heads(k), n_kv), n_kv)
+            v = split_heads(kv_quant(merge_heads(v), n_kv), n_kv)
         # query head j reads key/value head j // group
         k = np.repeat(k, group, axis=1)
         v = np.repeat(v, group, axis=1)
         a = merge_heads(attention(q, k, v, causal=True, scale=1.0 / math.sqrt(dh),
-                                  window=window))
+                                  window=window, sinks=sinks))
         x = x + lin(p + "self_attn.o_proj", a)
         h = rms_norm(x, W(p + "post_attention_layernorm.weight"), eps)
         h = act(lin(p + "mlp.gate_proj", h)) * lin(p + "mlp.up_proj", h)
@@ -375,9 +383,11 @@ FORWARDS = {"gpt2": gpt2_forward, "bert": bert_forward, "llama": llama_forward}
 OUTPUT_NAMES = {"gpt2": "logits", "bert": "last_hidden_state", "llama": "logits"}
 
 
-def forward(ckpt_dir, ids, dtype=np.float32, window=0):
+def forward(ckpt_dir, ids, dtype=np.float32, **decoder_options):
     """Reference output for int ids of shape [B, S] (or [S]); returns (name, array).
-    window > 0 gives decoders sliding-window causal attention."""
+    Decoders (gpt2, llama) also take window=W and sinks=K (sliding-window
+    causal attention with attention sinks) and kv_quant=f(x, heads), applied
+    to the keys and values ([B, S, heads * dh]) before attention."""
     config, tensors = load_checkpoint(ckpt_dir)
     mt = config.get("model_type")
     if mt not in FORWARDS:
@@ -386,8 +396,7 @@ def forward(ckpt_dir, ids, dtype=np.float32, window=0):
     ids = np.asarray(ids).astype(np.int64)
     if ids.ndim == 1:
         ids = ids[None]
-    out = (FORWARDS[mt](config, tensors, ids, window=window) if window
-           else FORWARDS[mt](config, tensors, ids))
+    out = FORWARDS[mt](config, tensors, ids, **decoder_options)
     return OUTPUT_NAMES[mt], out.astype(dtype)
 
 

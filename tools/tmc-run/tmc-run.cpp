@@ -176,6 +176,10 @@ int main(int argc, char **argv) {
                       std::chrono::steady_clock::now() - loadStart)
                       .count();
 
+  tmc_decoder_info decoder;
+  if (tmc_decoder_get_info(model, &decoder) == TMC_OK)
+    die(modelDir + ": a decoding build (tmc-compile --decode) runs with "
+                   "tmc-generate");
   size_t numInputs = tmc_model_num_inputs(model);
   size_t numOutputs = tmc_model_num_outputs(model);
 

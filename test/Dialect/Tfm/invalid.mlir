@@ -680,3 +680,63 @@ func.func @yield_outside() -> () {
   // expected-error @+1 {{'tfm.yield' op expects parent op 'tfm.layer'}}
   tfm.yield
 }
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// tfm.cached_attention
+//===----------------------------------------------------------------------===//
+
+func.func @cached_bits(%q: tensor<1x4x64xf32>, %c: memref<?xi8>, %s: i64) -> () {
+  // expected-error @+1 {{cache_bits must be 32, 8 or 4, got 2}}
+  %o = tfm.cached_attention %q, %q, %q, %c from %s {num_heads = 2, num_kv_heads = 2, k_offset = 0, v_offset = 65536, capacity = 64, cache_bits = 2} : tensor<1x4x64xf32>, tensor<1x4x64xf32>, tensor<1x4x64xf32>, memref<?xi8>
+  return
+}
+
+// -----
+
+func.func @cached_int4_head_dim(%q: tensor<1x4x64xf32>, %c: memref<?xi8>, %s: i64) -> () {
+  // expected-error @+1 {{an int4 cache needs head_dim to be a multiple of 32, got 16}}
+  %o = tfm.cached_attention %q, %q, %q, %c from %s {num_heads = 4, num_kv_heads = 4, k_offset = 0, v_offset = 65536, capacity = 64, cache_bits = 4} : tensor<1x4x64xf32>, tensor<1x4x64xf32>, tensor<1x4x64xf32>, memref<?xi8>
+  return
+}
+
+// -----
+
+func.func @cached_ring(%q: tensor<1x4x64xf32>, %c: memref<?xi8>, %s: i64) -> () {
+  // expected-error @+1 {{a ring of 8 rows cannot hold a window of 6 positions and a chunk of 4 (needs window + chunk - 1 rows)}}
+  %o = tfm.cached_attention %q, %q, %q, %c from %s {num_heads = 2, num_kv_heads = 2, k_offset = 0, v_offset = 65536, capacity = 10, window = 6, sinks = 2} : tensor<1x4x64xf32>, tensor<1x4x64xf32>, tensor<1x4x64xf32>, memref<?xi8>
+  return
+}
+
+// -----
+
+func.func @cached_overlap(%q: tensor<1x4x64xf32>, %c: memref<?xi8>, %s: i64) -> () {
+  // expected-error @+1 {{keys [0, 16384) and values [8192, 24576) overlap in the cache}}
+  %o = tfm.cached_attention %q, %q, %q, %c from %s {num_heads = 2, num_kv_heads = 2, k_offset = 0, v_offset = 8192, capacity = 64} : tensor<1x4x64xf32>, tensor<1x4x64xf32>, tensor<1x4x64xf32>, memref<?xi8>
+  return
+}
+
+// -----
+
+func.func @cached_size(%q: tensor<1x4x64xf32>, %c: memref<1024xi8>, %s: i64) -> () {
+  // expected-error @+1 {{needs 32768 cache bytes but the cache has 1024}}
+  %o = tfm.cached_attention %q, %q, %q, %c from %s {num_heads = 2, num_kv_heads = 2, k_offset = 0, v_offset = 16384, capacity = 64} : tensor<1x4x64xf32>, tensor<1x4x64xf32>, tensor<1x4x64xf32>, memref<1024xi8>
+  return
+}
+
+// -----
+
+func.func @cached_sinks(%q: tensor<1x4x64xf32>, %c: memref<?xi8>, %s: i64) -> () {
+  // expected-error @+1 {{attention sinks need a window}}
+  %o = tfm.cached_attention %q, %q, %q, %c from %s {num_heads = 2, num_kv_heads = 2, k_offset = 0, v_offset = 65536, capacity = 64, sinks = 2} : tensor<1x4x64xf32>, tensor<1x4x64xf32>, tensor<1x4x64xf32>, memref<?xi8>
+  return
+}
+
+// -----
+
+func.func @cached_chunk(%q: tensor<1x4x64xf32>, %k: tensor<1x2x64xf32>, %c: memref<?xi8>, %s: i64) -> () {
+  // expected-error @+1 {{query and key chunks must have the same length, got 4 and 2}}
+  %o = tfm.cached_attention %q, %k, %k, %c from %s {num_heads = 2, num_kv_heads = 2, k_offset = 0, v_offset = 65536, capacity = 64} : tensor<1x4x64xf32>, tensor<1x2x64xf32>, tensor<1x2x64xf32>, memref<?xi8>
+  return
+}

@@ -162,3 +162,14 @@ func.func @layer(%x: tensor<1x4x8xf32>) -> tensor<1x4x8xf32> {
     }
   }
 #-}
+
+// CHECK-LABEL: func.func @decode_step
+// CHECK: tfm.positions like %{{.*}} from %{{.*}} : tensor<1x1xi64>
+// CHECK: tfm.rope %{{.*}} from %{{.*}} {head_dim = 32 : i64} : tensor<1x1x64xf32>
+// CHECK: tfm.cached_attention %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} from %{{.*}} {cache_bits = 8 : i64, capacity = 11 : i64, k_offset = 0 : i64, num_heads = 2 : i64, num_kv_heads = 1 : i64, sinks = 2 : i64, v_offset = 1024 : i64, window = 8 : i64} : tensor<1x1x64xf32>, tensor<1x1x32xf32>, tensor<1x1x32xf32>, memref<?xi8>
+func.func @decode_step(%ids: tensor<1x1xi64>, %q: tensor<1x1x64xf32>, %k: tensor<1x1x32xf32>, %cache: memref<?xi8>, %start: i64) -> (tensor<1x1xi64>, tensor<1x1x64xf32>) {
+  %pos = tfm.positions like %ids from %start : tensor<1x1xi64>
+  %r = tfm.rope %q from %start {head_dim = 32} : tensor<1x1x64xf32>
+  %o = tfm.cached_attention %r, %k, %k, %cache from %start {num_heads = 2, num_kv_heads = 1, k_offset = 0, v_offset = 1024, capacity = 11, window = 8, sinks = 2, cache_bits = 8} : tensor<1x1x64xf32>, tensor<1x1x32xf32>, tensor<1x1x32xf32>, memref<?xi8>
+  return %pos, %o : tensor<1x1xi64>, tensor<1x1x64xf32>
+}
