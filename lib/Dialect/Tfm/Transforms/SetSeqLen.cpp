@@ -54,6 +54,16 @@ static LogicalResult reinferBlock(Block &block) {
     }
     if (op.hasTrait<OpTrait::IsTerminator>() || op.getNumResults() == 0)
       continue;
+    // The packed linear layers' output features are their result's last
+    // dimension; the leading ones follow the input.
+    if (isa<QuantizedLinearOp, SparseLinearOp>(op)) {
+      auto input = cast<RankedTensorType>(op.getOperand(0).getType());
+      auto result = cast<RankedTensorType>(op.getResult(0).getType());
+      SmallVector<int64_t> shape(input.getShape().drop_back());
+      shape.push_back(result.getShape().back());
+      op.getResult(0).setType(result.clone(shape));
+      continue;
+    }
     auto infer = dyn_cast<InferTypeOpInterface>(op);
     if (!infer) {
       bool allStatic = llvm::all_of(op.getResultTypes(), [](Type t) {
