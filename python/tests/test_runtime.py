@@ -78,3 +78,29 @@ def test_transform_options_reach_the_compiler(tmp_path):
     report = tmc.compile(m, tmp_path / "q", seq_len=4, quantize="int8",
                          progress=False).report
     assert report["weights_bytes_after"] < report["weights_bytes_before"]
+
+
+def test_decoding_build_generates_like_full_recomputation(tmp_path):
+    """A --decode build's greedy ids equal argmax of the plain build's logits
+    recomputed on the whole sequence; errors come back as TmcError."""
+    prompt = [3, 1, 4, 1, 5]
+    decoder = tmc.compile(helpers.EXAMPLES / "gpt2.mlir", tmp_path / "decode",
+                          seq_len=4, decode=16, kv_cache="f32", progress=False)
+    with decoder.load() as model:
+        info = model.decoder_info
+        assert info["max_tokens"] == 16 and info["chunk"] == 4 and info["vocab"] == 128
+        ids = model.generate(prompt, max_new_tokens=6)
+        assert model.position == len(prompt) + 5
+        with pytest.raises(tmc.TmcError, match="exceed the 16 positions"):
+            model.prefill(list(range(12)))
+        with pytest.raises(tmc.TmcError, match="outside the vocabulary of 128"):
+            model.step(500)
+        with pytest.raises(tmc.TmcError, match="runs with prefill/step/generate"):
+            model.run(input_ids=np.zeros((1, 4), dtype=np.int64))
+    seq = prompt + ids
+    plain = tmc.compile(helpers.EXAMPLES / "gpt2.mlir", tmp_path / "plain",
+                        seq_len=len(seq) - 1, progress=False)
+    with plain.load() as model:
+        assert model.decoder_info is None
+        logits = model.run(input_ids=np.array([seq[:-1]]))["logits"][0]
+    assert ids == [int(np.argmax(logits[len(prompt) - 1 + i])) for i in range(len(ids))]

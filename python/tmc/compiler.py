@@ -45,8 +45,8 @@ def _is_mlir_text(model):
 def compile(model, out_dir, *, seq_len=128, target="cpu", attention=None,
             attention_block_q=64, attention_block_k=64, quantize="none",
             prune="none", low_rank="none", remat="none", memory_budget=None,
-            train=False, decode=None, cpu="native", kernels=True,
-            plan_buffers=True, progress=True):
+            train=False, decode=None, kv_cache="f32", kv_sinks=0,
+            cpu="native", kernels=True, plan_buffers=True, progress=True):
     """Compiles `model` into `out_dir` and returns a CompiledModel.
 
     `model` is a tmc.ModelBuilder, MLIR text, or the path of a .mlir or
@@ -54,8 +54,9 @@ def compile(model, out_dir, *, seq_len=128, target="cpu", attention=None,
     directory). The options are tmc-compile's flags (docs/Python.md):
     seq_len (--seq-len), target, attention (None: as the model says),
     attention_block_q/_k, quantize, prune, low_rank, remat, memory_budget
-    (e.g. "512MiB"), train, decode (True or a maximum number of tokens),
-    cpu, kernels (False: --no-kernels), plan_buffers (False:
+    (e.g. "512MiB"), train, decode (True or a maximum number of tokens;
+    seq_len is then the prefill chunk), kv_cache ("f32", "int8", "int4"),
+    kv_sinks, cpu, kernels (False: --no-kernels), plan_buffers (False:
     --no-plan-buffers). With progress
     (the default) tmc-compile's line per stage is shown on stderr as the
     stage runs; a callable receives each line instead. Raises TmcError with
@@ -73,6 +74,8 @@ def compile(model, out_dir, *, seq_len=128, target="cpu", attention=None,
                                  ("prune", prune, "none"),
                                  ("low-rank", low_rank, "none"),
                                  ("remat", remat, "none"),
+                                 ("kv-cache", kv_cache, "f32"),
+                                 ("kv-sinks", kv_sinks, 0),
                                  ("cpu", cpu, "native")):
         if value != default:
             args.append("--%s=%s" % (flag, value))

@@ -3,6 +3,9 @@
     model = tmc.Model("out/")
     outputs = model.run(input_ids=np.array([[1, 2, 3]]))   # {"logits": array}
 
+    decoder = tmc.Model("decode-out/")                      # tmc-compile --decode
+    ids = decoder.generate([1, 2, 3], max_new_tokens=16)    # greedy
+
 The runtime library is loaded once per process (tmc._tools.runtime_library,
 else the copy in the first model directory opened); every compiled model
 links it by its soname, so all models share that one copy.
@@ -23,6 +26,16 @@ __all__ = ["Model", "TensorInfo"]
 _DTYPES = {0: np.dtype(np.float32), 1: np.dtype(np.float16), 2: np.dtype(np.uint16),
            3: np.dtype(np.int64), 4: np.dtype(np.int32), 5: np.dtype(np.int8)}
 _DTYPE_NAMES = {0: "f32", 1: "f16", 2: "bf16", 3: "i64", 4: "i32", 5: "i8"}
+
+
+class _CDecoderInfo(ctypes.Structure):
+    _fields_ = [("cache_bytes", ctypes.c_uint64),
+                ("max_tokens", ctypes.c_int64),
+                ("chunk", ctypes.c_int64),
+                ("vocab", ctypes.c_int64),
+                ("window", ctypes.c_int64),
+                ("sinks", ctypes.c_int64),
+                ("cache_type", ctypes.c_char_p)]
 
 
 class _CTensorInfo(ctypes.Structure):
@@ -59,6 +72,18 @@ def _declare(lib):
     lib.tmc_model_run.restype = ctypes.c_int
     lib.tmc_rt_num_threads.argtypes = []
     lib.tmc_rt_num_threads.restype = ctypes.c_int
+    lib.tmc_decoder_get_info.argtypes = [vp, ctypes.POINTER(_CDecoderInfo)]
+    lib.tmc_decoder_get_info.restype = ctypes.c_int
+    lib.tmc_decoder_prefill.argtypes = [vp, ctypes.POINTER(ctypes.c_int64), sz,
+                                        ctypes.POINTER(ctypes.c_float), cp, sz]
+    lib.tmc_decoder_prefill.restype = ctypes.c_int
+    lib.tmc_decoder_step.argtypes = [vp, ctypes.c_int64, ctypes.POINTER(ctypes.c_float),
+                                     cp, sz]
+    lib.tmc_decoder_step.restype = ctypes.c_int
+    lib.tmc_decoder_position.argtypes = [vp]
+    lib.tmc_decoder_position.restype = ctypes.c_int64
+    lib.tmc_decoder_reset.argtypes = [vp]
+    lib.tmc_decoder_reset.restype = None
 
 
 def _runtime(model_dir):
@@ -140,6 +165,9 @@ class Model:
         must have the input's shape; integer inputs take any integer array,
         float inputs any float array (converted to the input's dtype)."""
         handle = self._check_open()
+        if self.decoder_info is not None:
+            raise TmcError("%s: a decoding build runs with prefill/step/generate"
+                           % self.out_dir)
         given = dict(inputs or {}, **named)
         unknown = sorted(set(given) - {i.name for i in self.inputs})
         if unknown:
@@ -172,6 +200,79 @@ class Model:
         return {info.name: r for info, r in zip(self.outputs, results)}
 
     __call__ = run
+
+    # ---- decoding builds (tmc-compile --decode, docs/Decoding.md) ----------
+
+    @property
+    def decoder_info(self):
+        """For a decoding build, {cache_bytes, max_tokens, chunk, vocab,
+        window, sinks, cache_type}; None for other builds."""
+        info = _CDecoderInfo()
+        if self._lib.tmc_decoder_get_info(self._check_open(), ctypes.byref(info)) != 0:
+            return None
+        return {"cache_bytes": int(info.cache_bytes), "max_tokens": int(info.max_tokens),
+                "chunk": int(info.chunk), "vocab": int(info.vocab),
+                "window": int(info.window), "sinks": int(info.sinks),
+                "cache_type": info.cache_type.decode()}
+
+    def _decoder_call(self, call, *args):
+        info = self.decoder_info
+        if info is None:
+            raise TmcError("%s: not a decoding build (compile it with decode=...)"
+                           % self.out_dir)
+        logits = np.empty(info["vocab"], dtype=np.float32)
+        err = ctypes.create_string_buffer(1024)
+        status = call(self._handle, *args,
+                      logits.ctypes.data_as(ctypes.POINTER(ctypes.c_float)), err, len(err))
+        if status != 0:
+            raise TmcError(err.value.decode("utf-8", "replace")
+                           or "decoding failed (status %d)" % status)
+        return logits
+
+    def prefill(self, ids):
+        """Appends the token ids to the KV cache and returns the last one's
+        logits (float32 [vocab])."""
+        ids = np.ascontiguousarray(np.asarray(ids).reshape(-1), dtype=np.int64)
+        if ids.size == 0:
+            raise ValueError("prefill needs at least one token")
+        return self._decoder_call(self._lib.tmc_decoder_prefill,
+                                  ids.ctypes.data_as(ctypes.POINTER(ctypes.c_int64)),
+                                  ids.size)
+
+    def step(self, token):
+        """Appends one token and returns its logits."""
+        return self._decoder_call(self._lib.tmc_decoder_step, int(token))
+
+    @property
+    def position(self):
+        """The number of tokens in the KV cache."""
+        return int(self._lib.tmc_decoder_position(self._check_open()))
+
+    def reset(self):
+        """Empties the KV cache."""
+        self._lib.tmc_decoder_reset(self._check_open())
+
+    def generate(self, prompt, max_new_tokens, top_k=0, temperature=0.0, seed=0):
+        """Empties the cache, runs the prompt and returns `max_new_tokens`
+        new ids: greedy, or sampled from softmax(logits / temperature) over
+        the top_k most likely tokens (0: all) when either is given."""
+        if max_new_tokens <= 0:
+            raise ValueError("max_new_tokens must be positive, got %r" % max_new_tokens)
+        rng = np.random.default_rng(seed)
+
+        def choose(logits):
+            if not top_k and not temperature:
+                return int(np.argmax(logits))
+            order = np.argsort(-logits, kind="stable")[:top_k or logits.size]
+            z = (logits[order] - logits[order[0]]) / (temperature or 1.0)
+            p = np.exp(z.astype(np.float64))
+            return int(order[rng.choice(order.size, p=p / p.sum())])
+
+        self.reset()
+        ids = [choose(self.prefill(prompt))]
+        while len(ids) < max_new_tokens:
+            ids.append(choose(self.step(ids[-1])))
+        return ids
 
     def close(self):
         """Unloads the model (also done when the object is collected)."""
