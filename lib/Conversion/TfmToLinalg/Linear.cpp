@@ -232,20 +232,7 @@ struct QuantizedLinearLowering : public OpRewritePattern<QuantizedLinearOp> {
     AffineExpr m = getAffineDimExpr(0, ctx), nd = getAffineDimExpr(1, ctx),
                kd = getAffineDimExpr(2, ctx);
     AffineExpr zero = getAffineConstantExpr(0, ctx);
-    int64_t perByte = 1;
-    switch (quant.getKind()) {
-    case QuantKind::int4:
-      perByte = 2;
-      break;
-    case QuantKind::ternary:
-      perByte = 4;
-      break;
-    case QuantKind::binary:
-      perByte = 8;
-      break;
-    default:
-      break;
-    }
+    int64_t perByte = getWeightsPerByte(quant.getKind());
     auto map = [&](AffineExpr a, AffineExpr b) {
       return AffineMap::get(3, 0, {a, b}, ctx);
     };
@@ -273,89 +260,13 @@ struct QuantizedLinearLowering : public OpRewritePattern<QuantizedLinearOp> {
     SmallVector<utils::IteratorType> iterators = {
         utils::IteratorType::parallel, utils::IteratorType::parallel,
         utils::IteratorType::reduction};
-    QuantKind kind = quant.getKind();
-    bool symmetric = quant.getSymmetric();
     auto generic = linalg::GenericOp::create(
         rewriter, loc, TypeRange{accType}, inputs, ValueRange{acc}, maps,
         iterators, [&](OpBuilder &b, Location l, ValueRange args) {
-          Value a = args[0], packed = args[1];
-          Type f32 = b.getF32Type(), i32 = b.getI32Type();
-          auto toF32 = [&](Value v) -> Value {
-            return v.getType().isF32() ? v : arith::ExtFOp::create(b, l, f32, v);
-          };
-          Value scale = scales ? toF32(args[2]) : Value();
-          Value zp = zeros ? toF32(args[3]) : Value();
-          // The element's bits within its byte.
-          auto field = [&](int64_t bitsPerElement) -> Value {
-            Value kIdx = linalg::IndexOp::create(b, l, 2);
-            Value within = arith::RemUIOp::create(
-                b, l, kIdx, arith::ConstantIndexOp::create(b, l, perByte));
-            Value shift = arith::MulIOp::create(
-                b, l, within,
-                arith::ConstantIndexOp::create(b, l, bitsPerElement));
-            Value shift32 = arith::IndexCastUIOp::create(b, l, i32, shift);
-            Value byte = arith::ExtUIOp::create(b, l, i32, packed);
-            Value mask = arith::ConstantOp::create(
-                b, l, b.getI32IntegerAttr((1 << bitsPerElement) - 1));
-            return arith::AndIOp::create(
-                b, l, arith::ShRUIOp::create(b, l, byte, shift32), mask);
-          };
-          auto i32c = [&](int32_t v) -> Value {
-            return arith::ConstantOp::create(b, l, b.getI32IntegerAttr(v));
-          };
-          Value weight;
-          switch (kind) {
-          case QuantKind::int8:
-            weight = arith::MulFOp::create(
-                b, l, arith::SIToFPOp::create(b, l, f32, packed), scale);
-            break;
-          case QuantKind::int4: {
-            Value nibble = field(4);
-            if (symmetric) {
-              Value isNegative = arith::CmpIOp::create(
-                  b, l, arith::CmpIPredicate::uge, nibble, i32c(8));
-              Value value = arith::SelectOp::create(
-                  b, l, isNegative, arith::SubIOp::create(b, l, nibble, i32c(16)),
-                  nibble);
-              weight = arith::MulFOp::create(
-                  b, l, arith::SIToFPOp::create(b, l, f32, value), scale);
-            } else {
-              Value q = arith::UIToFPOp::create(b, l, f32, nibble);
-              weight = arith::MulFOp::create(
-                  b, l, arith::SubFOp::create(b, l, q, zp), scale);
-            }
-            break;
-          }
-          case QuantKind::ternary: {
-            Value code = field(2);
-            Value one = f32Const(b, l, 1.0), minusOne = f32Const(b, l, -1.0);
-            Value isPlus = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq,
-                                                 code, i32c(1));
-            Value isMinus = arith::CmpIOp::create(
-                b, l, arith::CmpIPredicate::eq, code, i32c(2));
-            Value sign = arith::SelectOp::create(
-                b, l, isPlus, one,
-                arith::SelectOp::create(b, l, isMinus, minusOne,
-                                        f32Const(b, l, 0.0)));
-            weight = arith::MulFOp::create(b, l, sign, scale);
-            break;
-          }
-          case QuantKind::binary: {
-            Value bit = field(1);
-            Value isOne = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq,
-                                                bit, i32c(1));
-            weight = arith::SelectOp::create(
-                b, l, isOne, scale, arith::NegFOp::create(b, l, scale));
-            break;
-          }
-          case QuantKind::fp16:
-          case QuantKind::bf16:
-            weight = arith::ExtFOp::create(b, l, f32, packed);
-            break;
-          case QuantKind::w8a8:
-            weight = f32Const(b, l, 0.0);
-            break;
-          }
+          Value a = args[0];
+          Value weight = buildDequantizedWeight(
+              b, l, quant, args[1], scales ? args[2] : Value(),
+              zeros ? args[3] : Value(), linalg::IndexOp::create(b, l, 2));
           Value c = args.back();
           Value sum = arith::AddFOp::create(
               b, l, c, arith::MulFOp::create(b, l, a, weight));

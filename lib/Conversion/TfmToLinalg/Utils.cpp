@@ -129,3 +129,89 @@ Value mlir::tmc::buildMatmul(OpBuilder &b, Location loc, Value lhs, Value rhs, V
                                   ValueRange{lhs, rhs}, ValueRange{acc}, attrs)
       .getResult(0);
 }
+
+int64_t mlir::tmc::getWeightsPerByte(tfm::QuantKind kind) {
+  switch (kind) {
+  case tfm::QuantKind::int4:
+    return 2;
+  case tfm::QuantKind::ternary:
+    return 4;
+  case tfm::QuantKind::binary:
+    return 8;
+  default:
+    return 1;
+  }
+}
+
+Value mlir::tmc::buildDequantizedWeight(OpBuilder &b, Location l,
+                                        tfm::QuantSchemeAttr quant,
+                                        Value packed, Value scale, Value zero,
+                                        Value column) {
+  using tfm::QuantKind;
+  Type f32 = b.getF32Type(), i32 = b.getI32Type();
+  int64_t perByte = getWeightsPerByte(quant.getKind());
+  auto toF32 = [&](Value v) -> Value {
+    return !v || v.getType().isF32() ? v : arith::ExtFOp::create(b, l, f32, v);
+  };
+  scale = toF32(scale);
+  zero = toF32(zero);
+  // The element's bits within its byte.
+  auto field = [&](int64_t bitsPerElement) -> Value {
+    Value within = arith::RemUIOp::create(
+        b, l, column, arith::ConstantIndexOp::create(b, l, perByte));
+    Value shift = arith::MulIOp::create(
+        b, l, within, arith::ConstantIndexOp::create(b, l, bitsPerElement));
+    Value shift32 = arith::IndexCastUIOp::create(b, l, i32, shift);
+    Value byte = arith::ExtUIOp::create(b, l, i32, packed);
+    Value mask = arith::ConstantOp::create(
+        b, l, b.getI32IntegerAttr((1 << bitsPerElement) - 1));
+    return arith::AndIOp::create(
+        b, l, arith::ShRUIOp::create(b, l, byte, shift32), mask);
+  };
+  auto i32c = [&](int32_t v) -> Value {
+    return arith::ConstantOp::create(b, l, b.getI32IntegerAttr(v));
+  };
+  switch (quant.getKind()) {
+  case QuantKind::int8:
+  case QuantKind::w8a8:
+    return arith::MulFOp::create(
+        b, l, arith::SIToFPOp::create(b, l, f32, packed), scale);
+  case QuantKind::int4: {
+    Value nibble = field(4);
+    if (quant.getSymmetric()) {
+      Value isNegative = arith::CmpIOp::create(
+          b, l, arith::CmpIPredicate::uge, nibble, i32c(8));
+      Value value = arith::SelectOp::create(
+          b, l, isNegative, arith::SubIOp::create(b, l, nibble, i32c(16)),
+          nibble);
+      return arith::MulFOp::create(
+          b, l, arith::SIToFPOp::create(b, l, f32, value), scale);
+    }
+    Value q = arith::UIToFPOp::create(b, l, f32, nibble);
+    return arith::MulFOp::create(b, l, arith::SubFOp::create(b, l, q, zero),
+                                 scale);
+  }
+  case QuantKind::ternary: {
+    Value code = field(2);
+    Value isPlus = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, code,
+                                         i32c(1));
+    Value isMinus = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq,
+                                          code, i32c(2));
+    Value sign = arith::SelectOp::create(
+        b, l, isPlus, f32Const(b, l, 1.0),
+        arith::SelectOp::create(b, l, isMinus, f32Const(b, l, -1.0),
+                                f32Const(b, l, 0.0)));
+    return arith::MulFOp::create(b, l, sign, scale);
+  }
+  case QuantKind::binary: {
+    Value isOne = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq,
+                                        field(1), i32c(1));
+    return arith::SelectOp::create(b, l, isOne, scale,
+                                   arith::NegFOp::create(b, l, scale));
+  }
+  case QuantKind::fp16:
+  case QuantKind::bf16:
+    return arith::ExtFOp::create(b, l, f32, packed);
+  }
+  llvm_unreachable("unknown quantization kind");
+}

@@ -7,6 +7,8 @@
 #ifndef TMC_LIB_CONVERSION_TFMTOLINALG_UTILS_H
 #define TMC_LIB_CONVERSION_TFMTOLINALG_UTILS_H
 
+#include "tmc/Dialect/Tfm/IR/Tfm.h"
+
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/PatternMatch.h"
@@ -55,6 +57,19 @@ Value buildMatmul(OpBuilder &b, Location loc, Value lhs, Value rhs, Value acc,
 
 /// An f32 constant.
 Value f32Const(OpBuilder &b, Location loc, double value);
+
+/// The number of weights one byte of packed `kind` values holds (1 for
+/// byte-sized and wider storage).
+int64_t getWeightsPerByte(tfm::QuantKind kind);
+
+/// Dequantizes one packed weight: `packed` is the byte (or int8, f16, bf16
+/// value) holding the weight in column `column` of its row, `scale` and
+/// `zero` (null when the scheme has none) its group's scale and zero-point.
+/// The exact semantics of tfm.quantized_linear's weights (Rationale.md),
+/// shared by the quantized matmul and embedding lowerings.
+Value buildDequantizedWeight(OpBuilder &b, Location loc,
+                             tfm::QuantSchemeAttr quant, Value packed,
+                             Value scale, Value zero, Value column);
 
 } // namespace tmc
 } // namespace mlir
