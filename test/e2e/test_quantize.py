@@ -92,12 +92,13 @@ def dequantize(w, spec):
 
 
 def check_report(out):
-    """The quantize record: layers quantized and the weight bytes."""
+    """The quantize record: layers and lookups quantized, the weight bytes."""
     report = json.load(open(os.path.join(out, "report.json")))
     t = [x for x in report["transforms"] if x.get("pass") == "tfm-quantize"][0]
-    return t["linear_layers"] > 0, "%d layers, weights %d -> %d bytes (%.2fx)" % (
-        t["linear_layers"], t["weight_bytes_before"], t["weight_bytes_after"],
-        t["weight_bytes_before"] / t["weight_bytes_after"])
+    ok = t["linear_layers"] > 0 and t["embedding_lookups"] > 0
+    return ok, "%d layers, %d lookups, weights %d -> %d bytes (%.2fx)" % (
+        t["linear_layers"], t["embedding_lookups"], t["weight_bytes_before"],
+        t["weight_bytes_after"], t["weight_bytes_before"] / t["weight_bytes_after"])
 
 
 def main():
@@ -109,7 +110,8 @@ def main():
                "ternary", "binary", "fp16", "bf16"]
     failed = run_cases(args.bin_dir, args.k, "quantize", schemes,
                        lambda spec: lambda w: dequantize(w, spec), TOL,
-                       checkpoint_seed=3, ids_seed=1, check_report=check_report)
+                       checkpoint_seed=3, ids_seed=1, check_report=check_report,
+                       embeddings=True)
     return 1 if failed else 0
 
 

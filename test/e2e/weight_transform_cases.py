@@ -43,9 +43,19 @@ def run(cmd):
                                                    p.stdout[-500:], p.stderr[-1500:]))
 
 
-def transformed_reference(ckpt, ids, transform):
+# Embedding tables per model type ([vocab, dim], transformed as a weight of
+# `vocab` outputs when the transform covers embeddings).
+EMBEDDINGS = {
+    "gpt2": r"^(wte|wpe)\.weight$",
+    "bert": r"embeddings\.(word|position|token_type)_embeddings\.weight$",
+    "llama": r"embed_tokens\.weight$",
+}
+
+
+def transformed_reference(ckpt, ids, transform, embeddings=False):
     """The reference output with `transform` ([out, in] float32 -> same)
-    applied to every linear layer's weight."""
+    applied to every linear layer's weight and, with `embeddings`, to every
+    embedding table."""
     config, tensors = reference.load_checkpoint(ckpt)
     mt = config["model_type"]
     tensors = dict(tensors)
@@ -55,16 +65,21 @@ def transformed_reference(ckpt, ids, transform):
                 w = tensors[name].astype(np.float32)
                 tensors[name] = transform(w.T).T if in_out else transform(w)
     if mt == "gpt2":
-        # The tied LM head is transformed; the embedding lookup is not.
+        # The tied LM head is transformed, as a linear layer.
         tensors["lm_head.weight"] = transform(tensors["wte.weight"].astype(np.float32))
         config = dict(config, tie_word_embeddings=False)
+    if embeddings:
+        for name in list(tensors):
+            if re.search(EMBEDDINGS[mt], name):
+                tensors[name] = transform(tensors[name].astype(np.float32))
     return reference.FORWARDS[mt](config, tensors, ids)
 
 
 def run_cases(bin_dir, name_filter, flag, schemes, transform_for, tolerance,
-              checkpoint_seed, ids_seed, check_report=None):
+              checkpoint_seed, ids_seed, check_report=None, embeddings=False):
     """Compiles each model with `--FLAG=SCHEME` for every scheme and compares
-    with the reference on weights transformed by `transform_for(scheme)`.
+    with the reference on weights (and, with `embeddings`, embedding tables)
+    transformed by `transform_for(scheme)`.
     `check_report(report_dir)` may add a condition and a message. Prints a
     line per case; returns the number of failures."""
     b = lambda t: os.path.join(bin_dir, t)
@@ -94,7 +109,7 @@ def run_cases(bin_dir, name_filter, flag, schemes, transform_for, tolerance,
                 run([b("tmc-run"), out, "--input", "input_ids=" + ids_path,
                      "--output", "%s=%s" % (out_name, result)])
                 got = np.load(result)
-                ref = transformed_reference(ckpt, ids, transform_for(spec))
+                ref = transformed_reference(ckpt, ids, transform_for(spec), embeddings)
                 err = float(np.abs(got - ref).max() / np.abs(ref).max())
                 ok, msg = err <= tolerance, "max rel error %.2e" % err
                 if check_report:

@@ -53,6 +53,66 @@ struct EmbeddingLowering : public OpRewritePattern<EmbeddingOp> {
   }
 };
 
+/// Gathers rows of a packed table and dequantizes each element in the
+/// generic's body: only the rows that are read are ever expanded.
+struct QuantizedEmbeddingLowering
+    : public OpRewritePattern<QuantizedEmbeddingOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(QuantizedEmbeddingOp op,
+                                PatternRewriter &rewriter) const override {
+    auto type = cast<RankedTensorType>(op.getType());
+    if (!type.hasStaticShape() ||
+        !cast<ShapedType>(op.getIds().getType()).hasStaticShape())
+      return rewriter.notifyMatchFailure(op, "needs static shapes");
+    Location loc = op.getLoc();
+    QuantSchemeAttr quant = op.getQuant();
+    int64_t vocab = op.getValues().getType().getDimSize(0);
+    int64_t perByte = getWeightsPerByte(quant.getKind());
+    QuantKind kind = quant.getKind();
+    AffineMap idsMap = AffineMap::get(
+        3, 0, {rewriter.getAffineDimExpr(0), rewriter.getAffineDimExpr(1)},
+        rewriter.getContext());
+    Value result = buildParallel(
+        rewriter, loc, {op.getIds()}, {idsMap},
+        createEmpty(rewriter, loc, type),
+        [&](OpBuilder &b, Location l, ValueRange args) -> Value {
+          auto idx = [&](int64_t v) -> Value {
+            return arith::ConstantIndexOp::create(b, l, v);
+          };
+          Value row = arith::IndexCastOp::create(b, l, b.getIndexType(),
+                                                 args[0]);
+          // Clamped like tfm.embedding: never a read outside the table.
+          row = arith::MinSIOp::create(
+              b, l, arith::MaxSIOp::create(b, l, row, idx(0)), idx(vocab - 1));
+          Value d = linalg::IndexOp::create(b, l, 2);
+          Value column =
+              perByte == 1
+                  ? d
+                  : arith::DivUIOp::create(b, l, d, idx(perByte)).getResult();
+          Value packed = tensor::ExtractOp::create(b, l, op.getValues(),
+                                                   ValueRange{row, column});
+          // The group of (row, d): per row, per group of the row, or one.
+          Value groupRow = row, groupColumn = idx(0);
+          if (kind == QuantKind::int4)
+            groupColumn = arith::DivUIOp::create(b, l, d,
+                                                 idx(quant.getGroupSize()));
+          if (kind == QuantKind::ternary)
+            groupRow = idx(0);
+          auto read = [&](Value v) -> Value {
+            if (!v)
+              return Value();
+            return tensor::ExtractOp::create(b, l, v,
+                                             ValueRange{groupRow, groupColumn});
+          };
+          return buildDequantizedWeight(b, l, quant, packed,
+                                        read(op.getScales()),
+                                        read(op.getZeros()), d);
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
 struct PositionsLowering : public OpRewritePattern<PositionsOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(PositionsOp op,
@@ -151,6 +211,6 @@ struct RotaryLowering : public OpRewritePattern<RotaryOp> {
 
 void mlir::tmc::populateTfmEmbeddingToLinalgPatterns(
     RewritePatternSet &patterns) {
-  patterns.add<EmbeddingLowering, PositionsLowering, RotaryLowering>(
-      patterns.getContext());
+  patterns.add<EmbeddingLowering, QuantizedEmbeddingLowering,
+               PositionsLowering, RotaryLowering>(patterns.getContext());
 }

@@ -70,7 +70,7 @@ struct ConvertTfmToLinalgPass
                  << "(tfm-set-seq-len or tmc-compile --seq-len)";
         if (tensor && !tensor.getElementType().isF32() &&
             !tensor.getElementType().isInteger() &&
-            !isa<tfm::QuantizedLinearOp>(op))
+            !isa<tfm::QuantizedLinearOp, tfm::QuantizedEmbeddingOp>(op))
           return op->emitOpError("element type ")
                  << tensor.getElementType()
                  << " is not lowered yet; only f32 models are";

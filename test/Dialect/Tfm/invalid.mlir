@@ -740,3 +740,39 @@ func.func @cached_chunk(%q: tensor<1x4x64xf32>, %k: tensor<1x2x64xf32>, %c: memr
   %o = tfm.cached_attention %q, %k, %k, %c from %s {num_heads = 2, num_kv_heads = 2, k_offset = 0, v_offset = 65536, capacity = 64} : tensor<1x4x64xf32>, tensor<1x2x64xf32>, tensor<1x2x64xf32>, memref<?xi8>
   return
 }
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// tfm.quantized_embedding
+//===----------------------------------------------------------------------===//
+
+func.func @qembed_w8a8(%v: tensor<96x64xi8>, %ids: tensor<1x4xi64>, %s: tensor<96x1xf32>) -> () {
+  // expected-error @+1 {{w8a8 quantizes activations and does not apply to an embedding lookup}}
+  %e = tfm.quantized_embedding %v[%ids] scales %s {quant = #tfm.quant<kind = w8a8>} : (tensor<96x64xi8>, tensor<1x4xi64>, tensor<96x1xf32>) -> tensor<1x4x64xf32>
+  return
+}
+
+// -----
+
+func.func @qembed_scales(%v: tensor<96x64xi8>, %ids: tensor<1x4xi64>) -> () {
+  // expected-error @+1 {{scales are required by int8}}
+  %e = tfm.quantized_embedding %v[%ids] {quant = #tfm.quant<kind = int8>} : (tensor<96x64xi8>, tensor<1x4xi64>) -> tensor<1x4x64xf32>
+  return
+}
+
+// -----
+
+func.func @qembed_scale_shape(%v: tensor<96x32xi8>, %ids: tensor<1x4xi64>, %s: tensor<96x1xf32>) -> () {
+  // expected-error @+1 {{scales must be 'tensor<96x2xf32>', got 'tensor<96x1xf32>'}}
+  %e = tfm.quantized_embedding %v[%ids] scales %s {quant = #tfm.quant<kind = int4, group_size = 32>} : (tensor<96x32xi8>, tensor<1x4xi64>, tensor<96x1xf32>) -> tensor<1x4x64xf32>
+  return
+}
+
+// -----
+
+func.func @qembed_zeros(%v: tensor<96x64xi8>, %ids: tensor<1x4xi64>, %s: tensor<96x1xf32>) -> () {
+  // expected-error @+1 {{zero-points are not used by int8}}
+  %e = tfm.quantized_embedding %v[%ids] scales %s zeros %s {quant = #tfm.quant<kind = int8>} : (tensor<96x64xi8>, tensor<1x4xi64>, tensor<96x1xf32>, tensor<96x1xf32>) -> tensor<1x4x64xf32>
+  return
+}

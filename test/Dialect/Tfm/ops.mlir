@@ -173,3 +173,10 @@ func.func @decode_step(%ids: tensor<1x1xi64>, %q: tensor<1x1x64xf32>, %k: tensor
   %o = tfm.cached_attention %r, %k, %k, %cache from %start {num_heads = 2, num_kv_heads = 1, k_offset = 0, v_offset = 1024, capacity = 11, window = 8, sinks = 2, cache_bits = 8} : tensor<1x1x64xf32>, tensor<1x1x32xf32>, tensor<1x1x32xf32>, memref<?xi8>
   return %pos, %o : tensor<1x1xi64>, tensor<1x1x64xf32>
 }
+
+// CHECK-LABEL: func.func @quantized_lookup
+// CHECK: tfm.quantized_embedding %{{.*}}[%{{.*}}] scales %{{.*}} zeros %{{.*}} {quant = #tfm.quant<kind = int4, group_size = 32, symmetric = false>} : (tensor<96x32xi8>, tensor<1x4xi64>, tensor<96x2xf32>, tensor<96x2xf32>) -> tensor<1x4x64xf32>
+func.func @quantized_lookup(%v: tensor<96x32xi8>, %ids: tensor<1x4xi64>, %s: tensor<96x2xf32>) -> tensor<1x4x64xf32> {
+  %e = tfm.quantized_embedding %v[%ids] scales %s zeros %s {quant = #tfm.quant<kind = int4, group_size = 32, symmetric = false>} : (tensor<96x32xi8>, tensor<1x4xi64>, tensor<96x2xf32>, tensor<96x2xf32>) -> tensor<1x4x64xf32>
+  return %e : tensor<1x4x64xf32>
+}

@@ -34,7 +34,9 @@ func.func @forward(%x: tensor<1x4x64xf32>) -> tensor<1x4x32xf32> {
 }
 }
 
-// INT8: tmc.transforms = [{linear_layers = 4 : i64, pass = "tfm-quantize", scheme = "int8", weight_bytes_after = 15232 : i64, weight_bytes_before = 57344 : i64}]
+// Per parameter and in total: 64 x 64 int8 values + 64 f32 scales = 4352
+// bytes instead of 16384.
+// INT8: tmc.transforms = [{embedding_lookups = 0 : i64, linear_layers = 4 : i64, parameters = [{bytes_after = 4352 : i64, bytes_before = 16384 : i64, name = "h.0.fc.weight", scheme = "int8"}, {bytes_after = 4352 : i64, bytes_before = 16384 : i64, name = "h.1.fc.weight", scheme = "int8"}, {bytes_after = 4352 : i64, bytes_before = 16384 : i64, name = "h.2.fc.weight", scheme = "int8"}, {bytes_after = 2176 : i64, bytes_before = 8192 : i64, name = "head.weight", scheme = "int8"}], pass = "tfm-quantize", scheme = "int8", weight_bytes_after = 15232 : i64, weight_bytes_before = 57344 : i64}]
 // INT8: tfm.layer "h.0"
 // INT8: %[[V:.*]] = tfm.param "h.0.fc.weight:int8:values" {part = "values", quant = #tfm.quant<kind = int8>, source = "h.0.fc.weight", source_layout = #tfm<layout out_in>} : tensor<64x64xi8>
 // INT8: %[[S:.*]] = tfm.param "h.0.fc.weight:int8:scales" {part = "scales", quant = #tfm.quant<kind = int8>, source = "h.0.fc.weight", source_layout = #tfm<layout out_in>} : tensor<64x1xf32>

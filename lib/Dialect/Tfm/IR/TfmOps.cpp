@@ -300,6 +300,77 @@ LogicalResult RMSNormOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// QuantizedEmbeddingOp
+//===----------------------------------------------------------------------===//
+
+/// Weights per byte of the packed values of `kind`.
+static int64_t packedPerByte(QuantKind kind) {
+  switch (kind) {
+  case QuantKind::int4:
+    return 2;
+  case QuantKind::ternary:
+    return 4;
+  case QuantKind::binary:
+    return 8;
+  default:
+    return 1;
+  }
+}
+
+int64_t QuantizedEmbeddingOp::getEmbeddingDim() {
+  return cast<RankedTensorType>(getType()).getShape().back();
+}
+
+LogicalResult QuantizedEmbeddingOp::inferReturnTypes(
+    MLIRContext *context, std::optional<Location> location, Adaptor adaptor,
+    SmallVectorImpl<Type> &inferredReturnTypes) {
+  auto values = cast<RankedTensorType>(adaptor.getValues().getType());
+  auto ids = cast<RankedTensorType>(adaptor.getIds().getType());
+  if (values.getRank() != 2)
+    return emitOptionalError(location, "packed table must be 2-D, got ",
+                             values);
+  SmallVector<int64_t> shape(ids.getShape());
+  shape.push_back(values.getDimSize(1) *
+                  packedPerByte(adaptor.getQuant().getKind()));
+  inferredReturnTypes.push_back(
+      RankedTensorType::get(shape, Float32Type::get(context)));
+  return success();
+}
+
+LogicalResult QuantizedEmbeddingOp::verify() {
+  QuantSchemeAttr quant = getQuant();
+  if (quant.getKind() == QuantKind::w8a8)
+    return emitOpError("w8a8 quantizes activations and does not apply to an "
+                       "embedding lookup");
+  auto values = cast<RankedTensorType>(getValues().getType());
+  int64_t vocab = values.getDimSize(0), dim = getEmbeddingDim();
+  RankedTensorType expectValues, expectScales, expectZeros;
+  if (failed(quant.getPackedShapes(vocab, dim, expectValues, expectScales,
+                                   expectZeros)) ||
+      values != expectValues)
+    return emitOpError("packed ")
+           << stringifyQuantKind(quant.getKind()) << " table of " << vocab
+           << " x " << dim << " must be " << expectValues << ", got "
+           << values;
+  auto expect = [&](Value v, RankedTensorType type,
+                    StringRef what) -> LogicalResult {
+    if (!type)
+      return v ? emitOpError(what) << " are not used by "
+                                   << stringifyQuantKind(quant.getKind())
+               : success();
+    if (!v)
+      return emitOpError(what) << " are required by "
+                               << stringifyQuantKind(quant.getKind());
+    if (v.getType() != type)
+      return emitOpError(what) << " must be " << type << ", got "
+                               << v.getType();
+    return success();
+  };
+  return failure(failed(expect(getScales(), expectScales, "scales")) ||
+                 failed(expect(getZeros(), expectZeros, "zero-points")));
+}
+
+//===----------------------------------------------------------------------===//
 // RotaryOp
 //===----------------------------------------------------------------------===//
 

@@ -8,6 +8,8 @@
 #include "tmc/Dialect/Tfm/IR/Tfm.h"
 #include "tmc/Dialect/Tfm/Transforms/Passes.h"
 
+#include "llvm/ADT/StringSet.h"
+
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/PatternMatch.h"
 #include "llvm/Support/GlobPattern.h"
@@ -116,14 +118,8 @@ struct TfmQuantizePass : public tfm::impl::TfmQuantizeBase<TfmQuantizePass> {
       lastLayer = std::max<int64_t>(lastLayer, layer.getIndex());
     });
 
-    int64_t count = 0, before = 0, after = 0;
-    SmallVector<LinearOp> linears;
-    module.walk([&](LinearOp op) { linears.push_back(op); });
-    IRRewriter rewriter(ctx);
-    for (LinearOp op : linears) {
-      auto param = op.getWeight().getDefiningOp<ParamOp>();
-      if (!param || param.getQuant())
-        continue;
+    // The scheme of the parameter `param`, used by `op` (null: keep fp32).
+    auto schemeFor = [&](ParamOp param, Operation *op) -> QuantSchemeAttr {
       QuantSchemeAttr quant = *defaultScheme;
       for (auto &[pattern, attr] : rules)
         if (pattern.match(param.getName()))
@@ -132,19 +128,33 @@ struct TfmQuantizePass : public tfm::impl::TfmQuantizeBase<TfmQuantizePass> {
         auto layer = op->getParentOfType<LayerOp>();
         if (!layer || static_cast<int64_t>(layer.getIndex()) == firstLayer ||
             static_cast<int64_t>(layer.getIndex()) == lastLayer)
-          continue;
+          return QuantSchemeAttr();
       }
-      if (!quant)
-        continue;
-      int64_t n = op.getOutFeatures(), k = op.getInFeatures();
+      return quant;
+    };
+
+    // Packed parts of `param` ([n, k] as `layout` says) under `quant`,
+    // created before `op`; the names are shared by every user of one
+    // parameter (a tied embedding table and LM head share one copy).
+    IRRewriter rewriter(ctx);
+    int64_t count = 0, tables = 0, before = 0, after = 0;
+    llvm::StringSet<> counted;
+    Builder b(ctx);
+    SmallVector<Attribute> records;
+    struct Packed {
+      Value values, scales, zeros;
+    };
+    auto pack = [&](Operation *op, ParamOp param, QuantSchemeAttr quant,
+                    int64_t n, int64_t k,
+                    WeightLayout layout) -> std::optional<Packed> {
       RankedTensorType valuesType, scalesType, zerosType;
       if (failed(quant.getPackedShapes(n, k, valuesType, scalesType,
                                        zerosType)) ||
           !cast<RankedTensorType>(param.getType()).getElementType().isF32()) {
-        op.emitRemark("left in fp32: ")
+        op->emitRemark("left in fp32: ")
             << stringifyQuantKind(quant.getKind())
             << " cannot pack a weight of " << n << " x " << k;
-        continue;
+        return std::nullopt;
       }
       rewriter.setInsertionPoint(op);
       auto derived = [&](StringRef part, RankedTensorType type) -> Value {
@@ -157,27 +167,87 @@ struct TfmQuantizePass : public tfm::impl::TfmQuantizeBase<TfmQuantizePass> {
             rewriter, param.getLoc(), type, rewriter.getStringAttr(name),
             param.getValueAttr(), param.getNameAttr(), quant,
             /*prune=*/PruneSchemeAttr(), rewriter.getStringAttr(part),
-            WeightLayoutAttr::get(ctx, op.getLayout()));
+            WeightLayoutAttr::get(ctx, layout));
       };
-      Value values = derived("values", valuesType);
-      Value scales = derived("scales", scalesType);
-      Value zeros = derived("zeros", zerosType);
+      Packed packed{derived("values", valuesType),
+                    derived("scales", scalesType),
+                    derived("zeros", zerosType)};
+      if (counted.insert(param.getName()).second) {
+        int64_t bytesBefore = bytesOf(cast<RankedTensorType>(param.getType()));
+        int64_t bytesAfter =
+            bytesOf(valuesType) + bytesOf(scalesType) + bytesOf(zerosType);
+        before += bytesBefore;
+        after += bytesAfter;
+        records.push_back(b.getDictionaryAttr({
+            b.getNamedAttr("name", param.getNameAttr()),
+            b.getNamedAttr("scheme", b.getStringAttr(stringifyQuantKind(
+                                         quant.getKind()))),
+            b.getNamedAttr("bytes_before", b.getI64IntegerAttr(bytesBefore)),
+            b.getNamedAttr("bytes_after", b.getI64IntegerAttr(bytesAfter)),
+        }));
+      }
+      return packed;
+    };
+
+    SmallVector<LinearOp> linears;
+    module.walk([&](LinearOp op) { linears.push_back(op); });
+    for (LinearOp op : linears) {
+      auto param = op.getWeight().getDefiningOp<ParamOp>();
+      if (!param || param.getQuant())
+        continue;
+      QuantSchemeAttr quant = schemeFor(param, op);
+      if (!quant)
+        continue;
+      std::optional<Packed> packed =
+          pack(op, param, quant, op.getOutFeatures(), op.getInFeatures(),
+               op.getLayout());
+      if (!packed)
+        continue;
       auto quantized = QuantizedLinearOp::create(
-          rewriter, op.getLoc(), op.getType(), op.getInput(), values, scales,
-          zeros, op.getBias(), quant);
+          rewriter, op.getLoc(), op.getType(), op.getInput(), packed->values,
+          packed->scales, packed->zeros, op.getBias(), quant);
       rewriter.replaceOp(op, quantized.getResult());
       ++count;
-      before += bytesOf(cast<RankedTensorType>(param.getType()));
       if (param->use_empty())
         rewriter.eraseOp(param);
-      after += bytesOf(valuesType) + bytesOf(scalesType) + bytesOf(zerosType);
     }
 
-    Builder b(ctx);
+    // Embedding tables: stored as a weight of `vocab` outputs and `dim`
+    // inputs, so that a tied LM head reads the same packed table. W8A8
+    // quantizes activations; its tables are int8 weight-only.
+    SmallVector<EmbeddingOp> embeddings;
+    module.walk([&](EmbeddingOp op) { embeddings.push_back(op); });
+    for (EmbeddingOp op : embeddings) {
+      auto param = op.getTable().getDefiningOp<ParamOp>();
+      if (!param || param.getQuant())
+        continue;
+      QuantSchemeAttr quant = schemeFor(param, op);
+      if (!quant)
+        continue;
+      if (quant.getKind() == QuantKind::w8a8)
+        quant = QuantSchemeAttr::get(ctx, QuantKind::int8, 0, true,
+                                     quant.getScaleType());
+      auto table = cast<RankedTensorType>(param.getType());
+      std::optional<Packed> packed =
+          pack(op, param, quant, table.getDimSize(0), table.getDimSize(1),
+               WeightLayout::out_in);
+      if (!packed)
+        continue;
+      auto quantized = QuantizedEmbeddingOp::create(
+          rewriter, op.getLoc(), op.getType(), packed->values, op.getIds(),
+          packed->scales, packed->zeros, quant);
+      rewriter.replaceOp(op, quantized.getResult());
+      ++tables;
+      if (param->use_empty())
+        rewriter.eraseOp(param);
+    }
+
     appendTransformRecord(module, {
         b.getNamedAttr("pass", b.getStringAttr("tfm-quantize")),
         b.getNamedAttr("scheme", b.getStringAttr(scheme)),
         b.getNamedAttr("linear_layers", b.getI64IntegerAttr(count)),
+        b.getNamedAttr("embedding_lookups", b.getI64IntegerAttr(tables)),
+        b.getNamedAttr("parameters", b.getArrayAttr(records)),
         b.getNamedAttr("weight_bytes_before", b.getI64IntegerAttr(before)),
         b.getNamedAttr("weight_bytes_after", b.getI64IntegerAttr(after)),
     });

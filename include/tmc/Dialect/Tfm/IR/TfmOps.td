@@ -111,6 +111,41 @@ def Tfm_EmbeddingOp : Tfm_Op<"embedding", [Pure, InferTypeOpAdaptor]> {
   }];
 }
 
+def Tfm_QuantizedEmbeddingOp : Tfm_Op<"quantized_embedding", [Pure,
+    AttrSizedOperandSegments, InferTypeOpAdaptor]> {
+  let summary = "embedding lookup in a quantized, packed table";
+  let description = [{
+    `result[b, s, :] = dequant(table[ids[b, s], :])` where the table
+    `[vocab, dim]` is stored as `tfm.quantized_linear` stores a weight of
+    `vocab` outputs and `dim` inputs under `quant` (packed `values`, and the
+    `scales` and `zeros` the scheme needs): only the rows that are read are
+    dequantized, and a tied LM head (a `tfm.quantized_linear` on the same
+    derived parameters) shares the one packed table. `w8a8` (which quantizes
+    activations) does not apply to lookups.
+
+    ```mlir
+    %e = tfm.quantized_embedding %values[%ids] scales %scales
+        {quant = #tfm.quant<kind = int8>}
+        : (tensor<50257x768xi8>, tensor<1x?xi64>, tensor<50257x1xf32>)
+          -> tensor<1x?x768xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$values, Tfm_IdsTensor:$ids,
+                       Optional<AnyRankedTensor>:$scales,
+                       Optional<AnyRankedTensor>:$zeros,
+                       Tfm_QuantSchemeAttr:$quant);
+  let results = (outs Tfm_ActTensor:$result);
+  let assemblyFormat = [{
+    $values `[` $ids `]` (`scales` $scales^)? (`zeros` $zeros^)? attr-dict
+    `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The size of one embedding vector.
+    int64_t getEmbeddingDim();
+  }];
+}
+
 def Tfm_LinearOp : Tfm_Op<"linear", [Pure, InferTypeOpAdaptor]> {
   let summary = "fully connected layer y = x W^T + b";
   let description = [{
