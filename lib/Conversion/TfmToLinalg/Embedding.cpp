@@ -30,23 +30,13 @@ struct EmbeddingLowering : public OpRewritePattern<EmbeddingOp> {
     auto type = cast<RankedTensorType>(op.getType());
     Value table = op.getTable();
     int64_t vocab = op.getTable().getType().getDimSize(0);
-    // ids[b, s] is read through the map (b, s, d) -> (b, s).
-    AffineMap idsMap = AffineMap::get(
-        3, 0, {rewriter.getAffineDimExpr(0), rewriter.getAffineDimExpr(1)},
-        rewriter.getContext());
     Value result = buildParallel(
-        rewriter, loc, {op.getIds()}, {idsMap},
+        rewriter, loc, {op.getIds()}, {idsMap(rewriter.getContext())},
         createEmpty(rewriter, loc, type),
         [&](OpBuilder &b, Location l, ValueRange args) -> Value {
-          Value id = arith::IndexCastOp::create(b, l, b.getIndexType(), args[0]);
-          // Clamp so that an out-of-range id can never read outside the
-          // table; the runtime validates ids before the call.
-          Value zero = arith::ConstantIndexOp::create(b, l, 0);
-          Value last = arith::ConstantIndexOp::create(b, l, vocab - 1);
-          id = arith::MaxSIOp::create(b, l, id, zero);
-          id = arith::MinSIOp::create(b, l, id, last);
+          Value row = clampedRow(b, l, args[0], vocab);
           Value d = linalg::IndexOp::create(b, l, 2);
-          return tensor::ExtractOp::create(b, l, table, ValueRange{id, d});
+          return tensor::ExtractOp::create(b, l, table, ValueRange{row, d});
         });
     rewriter.replaceOp(op, result);
     return success();
@@ -67,23 +57,16 @@ struct QuantizedEmbeddingLowering
     Location loc = op.getLoc();
     QuantSchemeAttr quant = op.getQuant();
     int64_t vocab = op.getValues().getType().getDimSize(0);
-    int64_t perByte = getWeightsPerByte(quant.getKind());
+    int64_t perByte = quant.getWeightsPerByte();
     QuantKind kind = quant.getKind();
-    AffineMap idsMap = AffineMap::get(
-        3, 0, {rewriter.getAffineDimExpr(0), rewriter.getAffineDimExpr(1)},
-        rewriter.getContext());
     Value result = buildParallel(
-        rewriter, loc, {op.getIds()}, {idsMap},
+        rewriter, loc, {op.getIds()}, {idsMap(rewriter.getContext())},
         createEmpty(rewriter, loc, type),
         [&](OpBuilder &b, Location l, ValueRange args) -> Value {
           auto idx = [&](int64_t v) -> Value {
             return arith::ConstantIndexOp::create(b, l, v);
           };
-          Value row = arith::IndexCastOp::create(b, l, b.getIndexType(),
-                                                 args[0]);
-          // Clamped like tfm.embedding: never a read outside the table.
-          row = arith::MinSIOp::create(
-              b, l, arith::MaxSIOp::create(b, l, row, idx(0)), idx(vocab - 1));
+          Value row = clampedRow(b, l, args[0], vocab);
           Value d = linalg::IndexOp::create(b, l, 2);
           Value column =
               perByte == 1

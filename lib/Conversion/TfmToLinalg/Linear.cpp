@@ -232,7 +232,7 @@ struct QuantizedLinearLowering : public OpRewritePattern<QuantizedLinearOp> {
     AffineExpr m = getAffineDimExpr(0, ctx), nd = getAffineDimExpr(1, ctx),
                kd = getAffineDimExpr(2, ctx);
     AffineExpr zero = getAffineConstantExpr(0, ctx);
-    int64_t perByte = getWeightsPerByte(quant.getKind());
+    int64_t perByte = quant.getWeightsPerByte();
     auto map = [&](AffineExpr a, AffineExpr b) {
       return AffineMap::get(3, 0, {a, b}, ctx);
     };

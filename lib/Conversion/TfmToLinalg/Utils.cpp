@@ -130,17 +130,18 @@ Value mlir::tmc::buildMatmul(OpBuilder &b, Location loc, Value lhs, Value rhs, V
       .getResult(0);
 }
 
-int64_t mlir::tmc::getWeightsPerByte(tfm::QuantKind kind) {
-  switch (kind) {
-  case tfm::QuantKind::int4:
-    return 2;
-  case tfm::QuantKind::ternary:
-    return 4;
-  case tfm::QuantKind::binary:
-    return 8;
-  default:
-    return 1;
-  }
+AffineMap mlir::tmc::idsMap(MLIRContext *ctx) {
+  return AffineMap::get(3, 0,
+                        {getAffineDimExpr(0, ctx), getAffineDimExpr(1, ctx)},
+                        ctx);
+}
+
+Value mlir::tmc::clampedRow(OpBuilder &b, Location l, Value id, int64_t rows) {
+  Value row = arith::IndexCastOp::create(b, l, b.getIndexType(), id);
+  row = arith::MaxSIOp::create(b, l, row,
+                               arith::ConstantIndexOp::create(b, l, 0));
+  return arith::MinSIOp::create(b, l, row,
+                                arith::ConstantIndexOp::create(b, l, rows - 1));
 }
 
 Value mlir::tmc::buildDequantizedWeight(OpBuilder &b, Location l,
@@ -149,7 +150,7 @@ Value mlir::tmc::buildDequantizedWeight(OpBuilder &b, Location l,
                                         Value column) {
   using tfm::QuantKind;
   Type f32 = b.getF32Type(), i32 = b.getI32Type();
-  int64_t perByte = getWeightsPerByte(quant.getKind());
+  int64_t perByte = quant.getWeightsPerByte();
   auto toF32 = [&](Value v) -> Value {
     return !v || v.getType().isF32() ? v : arith::ExtFOp::create(b, l, f32, v);
   };

@@ -45,6 +45,13 @@ Value buildLastDimReduction(OpBuilder &b, Location loc, Value input,
                             ValueRange extra, ArrayRef<AffineMap> extraMaps,
                             Value init, BodyFn combine);
 
+/// The map (b, s, d) -> (b, s) through which a lookup reads its ids.
+AffineMap idsMap(MLIRContext *ctx);
+
+/// `id` as an index clamped to [0, rows): a lookup never reads outside its
+/// table (the runtime validates ids before the call).
+Value clampedRow(OpBuilder &b, Location loc, Value id, int64_t rows);
+
 /// Fails the match unless every operand and result of `op` is a statically
 /// shaped tensor of f32 (integer id tensors excepted).
 LogicalResult checkStaticF32(PatternRewriter &rewriter, Operation *op);
@@ -57,10 +64,6 @@ Value buildMatmul(OpBuilder &b, Location loc, Value lhs, Value rhs, Value acc,
 
 /// An f32 constant.
 Value f32Const(OpBuilder &b, Location loc, double value);
-
-/// The number of weights one byte of packed `kind` values holds (1 for
-/// byte-sized and wider storage).
-int64_t getWeightsPerByte(tfm::QuantKind kind);
 
 /// Dequantizes one packed weight: `packed` is the byte (or int8, f16, bf16
 /// value) holding the weight in column `column` of its row, `scale` and

@@ -14,9 +14,9 @@
 // CHECK: %[[R:.*]] = linalg.generic {indexing_maps = [#[[IDS]], #[[ID3]]], iterator_types = ["parallel", "parallel", "parallel"]} ins(%[[IDS_ARG]] : tensor<1x4xi64>) outs(%[[EMPTY]] : tensor<1x4x8xf32>)
 // CHECK-NEXT: ^bb0(%[[ID:.*]]: i64, %{{.*}}: f32):
 // CHECK-NEXT: %[[I:.*]] = arith.index_cast %[[ID]] : i64 to index
-// CHECK-DAG: %[[C0:.*]] = arith.constant 0 : index
-// CHECK-DAG: %[[LAST:.*]] = arith.constant 15 : index
-// CHECK: %[[LO:.*]] = arith.maxsi %[[I]], %[[C0]] : index
+// CHECK-NEXT: %[[C0:.*]] = arith.constant 0 : index
+// CHECK-NEXT: %[[LO:.*]] = arith.maxsi %[[I]], %[[C0]] : index
+// CHECK-NEXT: %[[LAST:.*]] = arith.constant 15 : index
 // CHECK-NEXT: %[[ROW:.*]] = arith.minsi %[[LO]], %[[LAST]] : index
 // CHECK-NEXT: %[[D:.*]] = linalg.index 2 : index
 // CHECK-NEXT: %[[E:.*]] = tensor.extract %[[T]][%[[ROW]], %[[D]]] : tensor<16x8xf32>

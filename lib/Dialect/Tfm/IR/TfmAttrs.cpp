@@ -357,3 +357,16 @@ PruneSchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                        << sparsity;
   return success();
 }
+
+int64_t QuantSchemeAttr::getWeightsPerByte() const {
+  switch (getKind()) {
+  case QuantKind::int4:
+    return 2;
+  case QuantKind::ternary:
+    return 4;
+  case QuantKind::binary:
+    return 8;
+  default:
+    return 1;
+  }
+}

@@ -303,20 +303,6 @@ LogicalResult RMSNormOp::verify() {
 // QuantizedEmbeddingOp
 //===----------------------------------------------------------------------===//
 
-/// Weights per byte of the packed values of `kind`.
-static int64_t packedPerByte(QuantKind kind) {
-  switch (kind) {
-  case QuantKind::int4:
-    return 2;
-  case QuantKind::ternary:
-    return 4;
-  case QuantKind::binary:
-    return 8;
-  default:
-    return 1;
-  }
-}
-
 int64_t QuantizedEmbeddingOp::getEmbeddingDim() {
   return cast<RankedTensorType>(getType()).getShape().back();
 }
@@ -331,7 +317,7 @@ LogicalResult QuantizedEmbeddingOp::inferReturnTypes(
                              values);
   SmallVector<int64_t> shape(ids.getShape());
   shape.push_back(values.getDimSize(1) *
-                  packedPerByte(adaptor.getQuant().getKind()));
+                  adaptor.getQuant().getWeightsPerByte());
   inferredReturnTypes.push_back(
       RankedTensorType::get(shape, Float32Type::get(context)));
   return success();

@@ -229,6 +229,9 @@ def Tfm_QuantSchemeAttr : Tfm_Attr<"QuantScheme", "quant"> {
                                           ::mlir::RankedTensorType &values,
                                           ::mlir::RankedTensorType &scales,
                                           ::mlir::RankedTensorType &zeros) const;
+    /// The number of weights one byte of packed values holds (1 for
+    /// byte-sized and wider storage).
+    int64_t getWeightsPerByte() const;
   }];
 }
 
