@@ -82,6 +82,10 @@ llvm::Error mlir::tmc::setCompileOption(CompileOptions &options,
     return setString(options.prune);
   if (name == "low-rank")
     return setString(options.lowRank);
+  if (name == "low-rank-activation-aware")
+    return setBool(options.lowRankActivationAware);
+  if (name == "low-rank-calibration")
+    return setString(options.lowRankCalibration);
   if (name == "remat")
     return setString(options.remat);
   if (name == "memory-budget")
@@ -97,6 +101,6 @@ llvm::Error mlir::tmc::setCompileOption(CompileOptions &options,
   return error("unknown compile option '" + name +
                "' (known: seq-len, target, cpu, no-kernels, no-plan-buffers, "
                "attention, attention-block-q, attention-block-k, quantize, "
-               "prune, low-rank, remat, memory-budget, train, decode, "
+               "prune, low-rank, low-rank-activation-aware, low-rank-calibration, remat, memory-budget, train, decode, "
                "weights-base-dir, runtime-dir, progress)");
 }

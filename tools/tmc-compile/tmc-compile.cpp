@@ -84,6 +84,16 @@ static cl::opt<std::string>
             cl::desc("Low-rank factorization: none|rank:R|energy:E|"
                      "params:F"),
             cl::cat(category));
+static cl::opt<bool> lowRankActivationAware(
+    "low-rank-activation-aware",
+    cl::desc("Low-rank: whiten each layer's SVD by its input statistics on "
+             "a calibration input (SVD-LLM); reports plain vs aware error"),
+    cl::cat(category));
+static cl::opt<std::string> lowRankCalibration(
+    "low-rank-calibration", cl::init(""),
+    cl::desc("Low-rank calibration token ids (.npy, int64 [1, S]); default: "
+             "random tokens"),
+    cl::cat(category));
 static cl::opt<std::string>
     remat("remat", cl::init("none"),
           cl::desc("Rematerialization: none|all|sqrt|optimal"),
@@ -161,6 +171,8 @@ int main(int argc, char **argv) {
   options.verbose = !quiet;
   options.target = target;
   options.lowRank = lowRank;
+  options.lowRankActivationAware = lowRankActivationAware;
+  options.lowRankCalibration = lowRankCalibration;
   options.remat = remat;
   options.memoryBudget = memoryBudget;
   options.train = train;

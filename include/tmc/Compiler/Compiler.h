@@ -48,6 +48,10 @@ struct CompileOptions {
   std::string target = "cpu";
   /// Low-rank factorization (tfm-low-rank's `scheme`).
   std::string lowRank = "none";
+  /// Activation-aware low-rank factorization, calibrated on
+  /// `lowRankCalibration` (token ids .npy; empty: random tokens).
+  bool lowRankActivationAware = false;
+  std::string lowRankCalibration;
   /// Rematerialization mode and the activation memory budget it fits.
   std::string remat = "none";
   std::string memoryBudget;
@@ -72,7 +76,7 @@ struct CompileOptions {
 /// Sets the option spelled `name` (tmc-compile's flag without its dashes:
 /// "seq-len", "target", "cpu", "no-kernels", "no-plan-buffers", "attention",
 /// "attention-block-q", "attention-block-k", "quantize", "prune", "low-rank",
-/// "remat", "memory-budget", "train", "decode", "weights-base-dir",
+/// "low-rank-activation-aware", "low-rank-calibration", "remat", "memory-budget", "train", "decode", "weights-base-dir",
 /// "runtime-dir", "progress") to `value`. Booleans take true/false (1/0,
 /// on/off, yes/no; empty is true). Fails on an unknown name or a malformed
 /// value; the transform options' values are checked by their passes.

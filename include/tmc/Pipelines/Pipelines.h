@@ -52,6 +52,21 @@ struct TmcCpuPipelineOptions
       llvm::cl::desc("Pruning of linear layers: none, 2:4, magnitude:F "
                      "(tfm-prune)"),
       llvm::cl::init("none")};
+  Option<std::string> lowRank{
+      *this, "low-rank",
+      llvm::cl::desc("Low-rank factorization of linear layers: none, "
+                     "rank:R, energy:E, params:F (tfm-low-rank)"),
+      llvm::cl::init("none")};
+  Option<bool> lowRankActivationAware{
+      *this, "low-rank-activation-aware",
+      llvm::cl::desc("Whiten the low-rank SVD by the layers' input "
+                     "statistics on a calibration input"),
+      llvm::cl::init(false)};
+  Option<std::string> lowRankCalibration{
+      *this, "low-rank-calibration",
+      llvm::cl::desc("Calibration token ids (.npy, int64 [1, S]) of the "
+                     "activation-aware low-rank mode (default: random)"),
+      llvm::cl::init("")};
   Option<int64_t> attentionBlockQ{
       *this, "attention-block-q",
       llvm::cl::desc("Queries per attention tile"), llvm::cl::init(64)};
