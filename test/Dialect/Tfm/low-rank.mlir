@@ -26,3 +26,54 @@ func.func @forward(%x: tensor<1x4x16xf32> {tfm.name = "x"}) -> (tensor<1x4x4xf32
   return %y : tensor<1x4x4xf32>
 }
 }
+
+// Rank 4: both factorized, the bias on the second linear; fc2's [in, out]
+// weight becomes [out, in] factors. The shared head stays, with a remark.
+// RANK: remark: left dense: its weight 'head.weight' has other users, so factors would add bytes
+// RANK: tmc.transforms = [{activation_aware = false, layers = [{bytes_after = 512 : i64, bytes_before = 1024 : i64, name = "fc1.weight", rank = 4 : i64, rel_error = 0.0624999{{[0-9]*}} : f64, shape = [16, 16]}, {bytes_after = 384 : i64, bytes_before = 512 : i64, name = "fc2.weight", rank = 4 : i64, rel_error = 0.707106{{[0-9]*}} : f64, shape = [8, 16]}], linear_layers = 2 : i64, pass = "tfm-low-rank", scheme = "rank:4", weight_bytes_after = 896 : i64, weight_bytes_before = 1536 : i64}]
+// RANK-LABEL: func.func @forward
+// RANK-DAG: %[[B1:.*]] = tfm.param "fc1.bias"
+// RANK-DAG: %[[V1:.*]] = tfm.param "fc1.weight:lowrank:v" {value = dense_resource<{{.*}}> : tensor<4x16xf32>} : tensor<4x16xf32>
+// RANK-DAG: %[[U1:.*]] = tfm.param "fc1.weight:lowrank:u" {value = dense_resource<{{.*}}> : tensor<16x4xf32>} : tensor<16x4xf32>
+// RANK: %[[H:.*]] = tfm.linear %{{.*}}, %[[V1]] : tensor<1x4x16xf32>, tensor<4x16xf32>
+// RANK: tfm.linear %[[H]], %[[U1]], %[[B1]] : tensor<1x4x4xf32>, tensor<16x4xf32>, tensor<16xf32>
+// RANK: tfm.param "fc2.weight:lowrank:v" {{.*}} : tensor<4x16xf32>
+// RANK: tfm.param "fc2.weight:lowrank:u" {{.*}} : tensor<8x4xf32>
+// RANK-NOT: tfm.param "fc1.weight"
+// RANK-NOT: tfm.param "fc2.weight"
+// RANK: tfm.param "head.weight"
+
+// Rank 6 of fc2 (8 x 16) would keep 144 weights against 128.
+// DENSE: remark: left dense: rank 6 of a 8 x 16 weight keeps 144 weights, not fewer than 128
+// DENSE: layers = [{{{.*}}name = "fc1.weight", rank = 6 : i64{{.*}}}], linear_layers = 1 : i64
+// DENSE: tfm.param "fc2.weight"
+
+// Forced full rank (rank clamped to min(N, K)): exact up to fp32 rounding.
+// The head weight's bytes are saved once both of its users are factorized.
+// FORCE-NOT: remark
+// FORCE: name = "fc1.weight", rank = 16 : i64, rel_error = {{[0-9.]+}}E-8
+// FORCE: name = "fc2.weight", rank = 8 : i64, rel_error = {{[0-9.]+}}E-8
+// FORCE: name = "head.weight", rank = 4 : i64
+// FORCE: name = "head.weight", rank = 4 : i64
+// FORCE-SAME: weight_bytes_after = 3200 : i64, weight_bytes_before = 1664 : i64
+// FORCE-NOT: tfm.param "head.weight" {
+
+// Energy: fc1 keeps 94% in rank 2, 99.6% in rank 4; fc2's flat spectrum
+// needs all eight, which saves nothing.
+// ENERGY90: remark: left dense: rank 8 of a 8 x 16 weight keeps 192 weights, not fewer than 128
+// ENERGY90: layers = [{{{.*}}name = "fc1.weight", rank = 2 : i64{{.*}}}], linear_layers = 1
+// ENERGY99: layers = [{{{.*}}name = "fc1.weight", rank = 4 : i64{{.*}}}], linear_layers = 1
+
+// A budget of half of the 384 weights: fc1 at rank 2 (64), and fc2 back to
+// dense (128), since its flat spectrum loses most per saved weight.
+// PARAMS: remark: left dense: rank 8 of a 8 x 16 weight keeps 192 weights
+// PARAMS: layers = [{{{.*}}name = "fc1.weight", rank = 2 : i64{{.*}}}], linear_layers = 1
+// A quarter (96): fc1 rank 2 and fc2 rank 1 (88 weights).
+// PARAMS25: layers = [{{{.*}}name = "fc1.weight", rank = 2 : i64{{.*}}}, {{{.*}}name = "fc2.weight", rank = 1 : i64{{.*}}}], linear_layers = 2
+
+// NONE-NOT: tmc.transforms
+// NONE-NOT: lowrank
+
+// The factors are ordinary weights: tfm-quantize packs them.
+// QUANT: tfm.param "fc1.weight:lowrank:v:int8:values" {{.*}}source = "fc1.weight:lowrank:v"{{.*}} : tensor<2x16xi8>
+// QUANT: tfm.quantized_linear

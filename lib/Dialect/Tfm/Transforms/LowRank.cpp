@@ -17,6 +17,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/PatternMatch.h"
+#include "llvm/ADT/SetVector.h"
 
 #include <Eigen/Cholesky>
 #include <Eigen/Core>
@@ -374,6 +375,7 @@ void TfmLowRankPass::runOnOperation() {
   Builder b(ctx);
   SmallVector<Attribute> records;
   int64_t count = 0, before = 0, after = 0;
+  llvm::SetVector<Operation *> touched;
   for (Layer &layer : layers) {
     int64_t n = layer.n, k = layer.k, full = std::min(n, k);
     FailureOr<Matrix> w = readWeight(values, layer);
@@ -413,9 +415,7 @@ void TfmLowRankPass::runOnOperation() {
         b.getNamedAttr("shape", b.getI64ArrayAttr({n, k})),
         b.getNamedAttr("rank", b.getI64IntegerAttr(r)),
         b.getNamedAttr("bytes_before", b.getI64IntegerAttr(n * k * 4)),
-        b.getNamedAttr("bytes_after",
-                       b.getI64IntegerAttr(r * (n + k) * 4 +
-                                           (layer.shared ? n * k * 4 : 0))),
+        b.getNamedAttr("bytes_after", b.getI64IntegerAttr(r * (n + k) * 4)),
         b.getNamedAttr("rel_error", b.getF64FloatAttr(relError)),
     };
     if (activationAware) {
@@ -478,12 +478,20 @@ void TfmLowRankPass::runOnOperation() {
                                   first, op.getBias(), outLayout,
                                   QuantSchemeAttr(), PruneSchemeAttr());
     rewriter.replaceOp(op, outer.getResult());
-    if (param->use_empty())
-      rewriter.eraseOp(param);
     ++count;
-    before += n * k * 4;
-    after += r * (n + k) * 4 + (layer.shared ? n * k * 4 : 0);
+    after += r * (n + k) * 4;
+    // A weight's bytes are saved once its last user is factorized.
+    if (touched.insert(param))
+      before += n * k * 4;
+    if (param->use_empty()) {
+      touched.remove(param);
+      rewriter.eraseOp(param);
+    }
   }
+  // Weights that other users keep stay in the model.
+  for (Operation *param : touched)
+    if (!param->use_empty())
+      after += cast<ParamOp>(param).getType().getNumElements() * 4;
 
   appendTransformRecord(
       module, {
