@@ -236,6 +236,7 @@ LogicalResult mlir::tmc::compileModel(ModuleOp module,
   pipeline.prune = options.prune;
   pipeline.lowRank = options.lowRank;
   pipeline.lowRankActivationAware = options.lowRankActivationAware;
+  pipeline.lowRankForce = options.lowRankForce;
   pipeline.lowRankCalibration = options.lowRankCalibration;
   pipeline.attentionBlockQ = options.attentionBlockQ;
   pipeline.attentionBlockK = options.attentionBlockK;

@@ -86,6 +86,8 @@ llvm::Error mlir::tmc::setCompileOption(CompileOptions &options,
     return setBool(options.lowRankActivationAware);
   if (name == "low-rank-calibration")
     return setString(options.lowRankCalibration);
+  if (name == "low-rank-force")
+    return setBool(options.lowRankForce);
   if (name == "remat")
     return setString(options.remat);
   if (name == "memory-budget")
@@ -101,6 +103,7 @@ llvm::Error mlir::tmc::setCompileOption(CompileOptions &options,
   return error("unknown compile option '" + name +
                "' (known: seq-len, target, cpu, no-kernels, no-plan-buffers, "
                "attention, attention-block-q, attention-block-k, quantize, "
-               "prune, low-rank, low-rank-activation-aware, low-rank-calibration, remat, memory-budget, train, decode, "
+               "prune, low-rank, low-rank-activation-aware, low-rank-calibration, "
+               "low-rank-force, remat, memory-budget, train, decode, "
                "weights-base-dir, runtime-dir, progress)");
 }

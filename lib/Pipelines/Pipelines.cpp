@@ -42,6 +42,7 @@ void mlir::tmc::buildTmcCpuPipeline(OpPassManager &pm,
   if (!options.lowRank.empty() && options.lowRank != "none") {
     tfm::TfmLowRankOptions lowRank;
     lowRank.scheme = options.lowRank;
+    lowRank.force = options.lowRankForce;
     lowRank.activationAware = options.lowRankActivationAware;
     lowRank.calibration = options.lowRankCalibration;
     lowRank.weightsBaseDir = options.weightsBaseDir;

@@ -89,6 +89,10 @@ static cl::opt<bool> lowRankActivationAware(
     cl::desc("Low-rank: whiten each layer's SVD by its input statistics on "
              "a calibration input (SVD-LLM); reports plain vs aware error"),
     cl::cat(category));
+static cl::opt<bool> lowRankForce(
+    "low-rank-force",
+    cl::desc("Low-rank: factorize also layers where that saves no bytes"),
+    cl::cat(category));
 static cl::opt<std::string> lowRankCalibration(
     "low-rank-calibration", cl::init(""),
     cl::desc("Low-rank calibration token ids (.npy, int64 [1, S]); default: "
@@ -173,6 +177,7 @@ int main(int argc, char **argv) {
   options.lowRank = lowRank;
   options.lowRankActivationAware = lowRankActivationAware;
   options.lowRankCalibration = lowRankCalibration;
+  options.lowRankForce = lowRankForce;
   options.remat = remat;
   options.memoryBudget = memoryBudget;
   options.train = train;

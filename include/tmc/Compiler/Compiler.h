@@ -51,6 +51,8 @@ struct CompileOptions {
   /// Activation-aware low-rank factorization, calibrated on
   /// `lowRankCalibration` (token ids .npy; empty: random tokens).
   bool lowRankActivationAware = false;
+  /// Factorize also the layers where that saves no bytes (tests).
+  bool lowRankForce = false;
   std::string lowRankCalibration;
   /// Rematerialization mode and the activation memory budget it fits.
   std::string remat = "none";
@@ -76,7 +78,8 @@ struct CompileOptions {
 /// Sets the option spelled `name` (tmc-compile's flag without its dashes:
 /// "seq-len", "target", "cpu", "no-kernels", "no-plan-buffers", "attention",
 /// "attention-block-q", "attention-block-k", "quantize", "prune", "low-rank",
-/// "low-rank-activation-aware", "low-rank-calibration", "remat", "memory-budget", "train", "decode", "weights-base-dir",
+/// "low-rank-activation-aware", "low-rank-calibration", "low-rank-force",
+/// "remat", "memory-budget", "train", "decode", "weights-base-dir",
 /// "runtime-dir", "progress") to `value`. Booleans take true/false (1/0,
 /// on/off, yes/no; empty is true). Fails on an unknown name or a malformed
 /// value; the transform options' values are checked by their passes.

@@ -57,6 +57,10 @@ struct TmcCpuPipelineOptions
       llvm::cl::desc("Low-rank factorization of linear layers: none, "
                      "rank:R, energy:E, params:F (tfm-low-rank)"),
       llvm::cl::init("none")};
+  Option<bool> lowRankForce{
+      *this, "low-rank-force",
+      llvm::cl::desc("Factorize also the layers where that saves no bytes"),
+      llvm::cl::init(false)};
   Option<bool> lowRankActivationAware{
       *this, "low-rank-activation-aware",
       llvm::cl::desc("Whiten the low-rank SVD by the layers' input "
