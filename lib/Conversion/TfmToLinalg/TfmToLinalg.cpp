@@ -33,6 +33,7 @@ void mlir::tmc::populateTfmToLinalgPatterns(RewritePatternSet &patterns,
   populateTfmNormalizationToLinalgPatterns(patterns);
   populateTfmEmbeddingToLinalgPatterns(patterns);
   populateTfmAttentionToLinalgPatterns(patterns, blockQ, blockK);
+  populateTfmLinformerAttentionToLinalgPatterns(patterns);
 }
 
 namespace {

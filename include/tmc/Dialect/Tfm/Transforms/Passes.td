@@ -170,6 +170,28 @@ def TfmLowRank : Pass<"tfm-low-rank", "::mlir::ModuleOp"> {
   ];
 }
 
+def TfmLinformer : Pass<"tfm-linformer", "::mlir::ModuleOp"> {
+  let summary = "Project attention keys and values along the sequence";
+  let description = [{
+    Replaces each non-causal, dense `tfm.attention` whose key length n is
+    static by `tfm.linformer_attention` with new `[k, n]` projections E and
+    F of keys and values (inline parameters named `<layer>.linformer.E` /
+    `.F`, drawn from N(0, 1/k) with `seed`: a Johnson-Lindenstrauss
+    projection, as Linformer's untrained initialization). Causal attention
+    is refused with an error: a projected key mixes every position, later
+    ones included. Attention with a sparsity pattern, or with n <= k, is
+    left alone with a remark. Models whose projections were trained use
+    `tfm.linformer_attention` directly. Records the attention ops changed and
+    the score elements per head before (n x n) and after (n x k).
+  }];
+  let options = [
+    Option<"projected", "k", "int64_t", /*default=*/"0",
+           "Projected sequence length k (0: do nothing)">,
+    Option<"seed", "seed", "int64_t", /*default=*/"0",
+           "Seed of the random projections">
+  ];
+}
+
 def TfmInlineLayers : Pass<"tfm-inline-layers", "::mlir::func::FuncOp"> {
   let summary = "Inline the bodies of tfm.layer ops";
   let description = [{
