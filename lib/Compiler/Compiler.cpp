@@ -237,6 +237,7 @@ LogicalResult mlir::tmc::compileModel(ModuleOp module,
   pipeline.lowRank = options.lowRank;
   pipeline.lowRankActivationAware = options.lowRankActivationAware;
   pipeline.lowRankForce = options.lowRankForce;
+  pipeline.linformer = options.linformer;
   pipeline.lowRankCalibration = options.lowRankCalibration;
   pipeline.attentionBlockQ = options.attentionBlockQ;
   pipeline.attentionBlockK = options.attentionBlockK;

@@ -86,6 +86,8 @@ llvm::Error mlir::tmc::setCompileOption(CompileOptions &options,
     return setBool(options.lowRankActivationAware);
   if (name == "low-rank-calibration")
     return setString(options.lowRankCalibration);
+  if (name == "linformer")
+    return setPositive(options.linformer);
   if (name == "low-rank-force")
     return setBool(options.lowRankForce);
   if (name == "remat")
@@ -104,6 +106,6 @@ llvm::Error mlir::tmc::setCompileOption(CompileOptions &options,
                "' (known: seq-len, target, cpu, no-kernels, no-plan-buffers, "
                "attention, attention-block-q, attention-block-k, quantize, "
                "prune, low-rank, low-rank-activation-aware, low-rank-calibration, "
-               "low-rank-force, remat, memory-budget, train, decode, "
+               "low-rank-force, linformer, remat, memory-budget, train, decode, "
                "weights-base-dir, runtime-dir, progress)");
 }

@@ -37,6 +37,11 @@ void mlir::tmc::buildTmcCpuPipeline(OpPassManager &pm,
     sparsify.overrideExisting = true;
     pm.addPass(tfm::createTfmSparsifyAttention(sparsify));
   }
+  if (options.linformer != 0) {
+    tfm::TfmLinformerOptions linformer;
+    linformer.projected = options.linformer;
+    pm.addPass(tfm::createTfmLinformer(linformer));
+  }
   // Low rank first: its factors may then be pruned or quantized like any
   // weight, and its calibration sees the model before those transforms.
   if (!options.lowRank.empty() && options.lowRank != "none") {

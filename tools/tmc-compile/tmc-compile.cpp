@@ -98,6 +98,11 @@ static cl::opt<std::string> lowRankCalibration(
     cl::desc("Low-rank calibration token ids (.npy, int64 [1, S]); default: "
              "random tokens"),
     cl::cat(category));
+static cl::opt<int64_t> linformer(
+    "linformer", cl::init(0),
+    cl::desc("Linformer: project keys and values of non-causal attention to "
+             "K positions with random projections (0: off)"),
+    cl::cat(category));
 static cl::opt<std::string>
     remat("remat", cl::init("none"),
           cl::desc("Rematerialization: none|all|sqrt|optimal"),
@@ -178,6 +183,12 @@ int main(int argc, char **argv) {
   options.lowRankActivationAware = lowRankActivationAware;
   options.lowRankCalibration = lowRankCalibration;
   options.lowRankForce = lowRankForce;
+  if (linformer < 0) {
+    llvm::errs() << "tmc-compile: --linformer must be positive, got "
+                 << linformer << "\n";
+    return 1;
+  }
+  options.linformer = linformer;
   options.remat = remat;
   options.memoryBudget = memoryBudget;
   options.train = train;

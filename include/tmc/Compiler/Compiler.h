@@ -51,6 +51,8 @@ struct CompileOptions {
   /// Activation-aware low-rank factorization, calibrated on
   /// `lowRankCalibration` (token ids .npy; empty: random tokens).
   bool lowRankActivationAware = false;
+  /// Linformer projection length of non-causal attention (0: off).
+  int64_t linformer = 0;
   /// Factorize also the layers where that saves no bytes (tests).
   bool lowRankForce = false;
   std::string lowRankCalibration;
@@ -79,6 +81,7 @@ struct CompileOptions {
 /// "seq-len", "target", "cpu", "no-kernels", "no-plan-buffers", "attention",
 /// "attention-block-q", "attention-block-k", "quantize", "prune", "low-rank",
 /// "low-rank-activation-aware", "low-rank-calibration", "low-rank-force",
+/// "linformer",
 /// "remat", "memory-budget", "train", "decode", "weights-base-dir",
 /// "runtime-dir", "progress") to `value`. Booleans take true/false (1/0,
 /// on/off, yes/no; empty is true). Fails on an unknown name or a malformed

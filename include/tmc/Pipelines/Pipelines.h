@@ -71,6 +71,11 @@ struct TmcCpuPipelineOptions
       llvm::cl::desc("Calibration token ids (.npy, int64 [1, S]) of the "
                      "activation-aware low-rank mode (default: random)"),
       llvm::cl::init("")};
+  Option<int64_t> linformer{
+      *this, "linformer",
+      llvm::cl::desc("Project keys and values of non-causal attention to "
+                     "this many positions (tfm-linformer; 0: off)"),
+      llvm::cl::init(0)};
   Option<int64_t> attentionBlockQ{
       *this, "attention-block-q",
       llvm::cl::desc("Queries per attention tile"), llvm::cl::init(64)};
