@@ -73,13 +73,14 @@ def compile_model(bin_dir, model, out, seq, flags):
 
 
 def linear_columns(t, base_linear):
+    """Linear bytes and ratio, and 'factorized layers, mean layer error'."""
     if not t:
-        return "%12d %6.2fx" % (base_linear, 1.0), float("nan")
-    kept = [l for l in t["layers"]]
+        return "%12d %6.2fx" % (base_linear, 1.0), "%4s %6s" % ("-", "-")
+    layers = t["layers"]
     dense = base_linear - t["weight_bytes_before"]
     after = dense + t["weight_bytes_after"]
-    mean_err = float(np.mean([l["rel_error"] for l in kept])) if kept else 0.0
-    return "%12d %6.2fx" % (after, base_linear / after), mean_err
+    mean_err = float(np.mean([l["rel_error"] for l in layers])) if layers else 0.0
+    return "%12d %6.2fx" % (after, base_linear / after), "%4d %6.3f" % (len(layers), mean_err)
 
 
 def gpt2_part(args, work, b):
@@ -96,9 +97,9 @@ def gpt2_part(args, work, b):
     ids = os.path.join(work, "ids-128.npy")
     np.save(ids, np.random.default_rng(1).integers(0, 50257, (1, 128)).astype(np.int64))
     print("GPT-2-small-shaped checkpoint (random weights), sequence 128, 2 threads\n")
-    print("%-18s | %12s %7s | %9s | %9s | %9s %7s %8s | %10s | %9s" % (
+    print("%-18s | %12s %7s | %9s | %9s | %9s %7s %8s | %11s | %9s" % (
         "config", "linear bytes", "ratio", "weights", "compile", "seq128", "vs fp32",
-        "RSS", "layer err", "max rel"))
+        "RSS", "layers, err", "max rel"))
     base = None
     for name, flags in configs():
         out = os.path.join(work, "gpt2-" + re.sub(r"\W", "_", name))
@@ -110,7 +111,7 @@ def gpt2_part(args, work, b):
             base = (ms, got)
         err = float(np.abs(got - base[1]).max() / np.abs(base[1]).max())
         lin, layer_err = linear_columns(t, base_linear)
-        print("%-18s | %s | %5.1f MiB | %7.1f s | %6.0f ms %6.2fx %4.0f MiB | %10.3f | %9.2e" % (
+        print("%-18s | %s | %5.1f MiB | %7.1f s | %6.0f ms %6.2fx %4.0f MiB | %s | %9.2e" % (
             name, lin, report["weights_bytes_after"] / 2**20, seconds, ms, base[0] / ms,
             rss, layer_err, err), flush=True)
 
@@ -133,8 +134,8 @@ def minilm_part(args, work, b):
     print("\nMiniLM-L6 sentence encoder (trained), mean-pooled embeddings of %d sentences;"
           "\nactivation-aware calibrated on %d tokens of other text\n"
           % (len(SENTENCES), calib_ids.shape[1]))
-    print("%-18s | %12s %7s | %9s | %10s | %12s %12s" % (
-        "config", "linear bytes", "ratio", "compile", "layer err", "min cosine",
+    print("%-18s | %12s %7s | %9s | %11s | %12s %12s" % (
+        "config", "linear bytes", "ratio", "compile", "layers, err", "min cosine",
         "mean cosine"))
     embeddings = {}
     for name, flags in configs():
@@ -156,7 +157,7 @@ def minilm_part(args, work, b):
         cos = [float(a @ r / np.linalg.norm(a) / np.linalg.norm(r))
                for a, r in zip(embeddings[name], ref)]
         lin, layer_err = linear_columns(t, base_linear)
-        print("%-18s | %s | %7.1f s | %10.3f | %12.6f %12.6f" % (
+        print("%-18s | %s | %7.1f s | %s | %12.6f %12.6f" % (
             name, lin, seconds / len(SENTENCES), layer_err, min(cos), np.mean(cos)),
             flush=True)
 
@@ -176,7 +177,7 @@ def main():
     if not args.skip_minilm:
         minilm_part(args, work, b)
     print("\n'linear bytes': the linear layers' weights after the transform (factors, and "
-          "the layers left dense);\n'layer err': mean over factorized layers of "
+          "the layers left dense);\n'layers, err': the layers factorized and the mean of their "
           "||W - UV||_F / ||W||_F; 'max rel': max |out - fp32| / max |fp32|.")
 
 
