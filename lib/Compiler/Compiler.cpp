@@ -187,8 +187,6 @@ static LogicalResult checkAvailable(Location loc,
   };
   if (options.target != "cpu")
     return refuse("target", options.target);
-  if (options.lowRank != "none")
-    return refuse("low-rank", options.lowRank);
   if (options.remat != "none")
     return refuse("remat", options.remat);
   if (!options.memoryBudget.empty())
@@ -234,6 +232,11 @@ LogicalResult mlir::tmc::compileModel(ModuleOp module,
   pipeline.attention = options.attention;
   pipeline.quantize = options.quantize;
   pipeline.prune = options.prune;
+  pipeline.lowRank = options.lowRank;
+  pipeline.lowRankActivationAware = options.lowRankActivationAware;
+  pipeline.lowRankForce = options.lowRankForce;
+  pipeline.linformer = options.linformer;
+  pipeline.lowRankCalibration = options.lowRankCalibration;
   pipeline.attentionBlockQ = options.attentionBlockQ;
   pipeline.attentionBlockK = options.attentionBlockK;
   if (options.decodeMaxTokens) {

@@ -82,6 +82,14 @@ llvm::Error mlir::tmc::setCompileOption(CompileOptions &options,
     return setString(options.prune);
   if (name == "low-rank")
     return setString(options.lowRank);
+  if (name == "low-rank-activation-aware")
+    return setBool(options.lowRankActivationAware);
+  if (name == "low-rank-calibration")
+    return setString(options.lowRankCalibration);
+  if (name == "linformer")
+    return setPositive(options.linformer);
+  if (name == "low-rank-force")
+    return setBool(options.lowRankForce);
   if (name == "remat")
     return setString(options.remat);
   if (name == "memory-budget")
@@ -107,7 +115,8 @@ llvm::Error mlir::tmc::setCompileOption(CompileOptions &options,
   return error("unknown compile option '" + name +
                "' (known: seq-len, target, cpu, no-kernels, no-plan-buffers, "
                "attention, attention-block-q, attention-block-k, quantize, "
-               "prune, low-rank, remat, memory-budget, train, decode, kv-cache, "
-               "kv-sinks, "
+               "prune, low-rank, low-rank-activation-aware, low-rank-calibration, "
+               "low-rank-force, linformer, remat, memory-budget, train, decode, "
+               "kv-cache, kv-sinks, "
                "weights-base-dir, runtime-dir, progress)");
 }

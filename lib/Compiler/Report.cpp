@@ -44,6 +44,34 @@ static std::optional<DecodeInfo> readDecodeInfo(ModuleOp module) {
   return info;
 }
 
+/// The JSON form of a transform record's value: strings, booleans, numbers
+/// and (nested) arrays and dictionaries of them; other attributes as text.
+static llvm::json::Value toJson(Attribute attr) {
+  if (auto str = dyn_cast<StringAttr>(attr))
+    return str.getValue().str();
+  if (auto b = dyn_cast<BoolAttr>(attr))
+    return b.getValue();
+  if (auto i = dyn_cast<IntegerAttr>(attr))
+    return i.getInt();
+  if (auto f = dyn_cast<FloatAttr>(attr))
+    return f.getValueAsDouble();
+  if (auto array = dyn_cast<ArrayAttr>(attr)) {
+    llvm::json::Array out;
+    for (Attribute element : array)
+      out.push_back(toJson(element));
+    return out;
+  }
+  if (auto dict = dyn_cast<DictionaryAttr>(attr)) {
+    llvm::json::Object out;
+    for (NamedAttribute field : dict)
+      out[field.getName().getValue()] = toJson(field.getValue());
+    return out;
+  }
+  std::string text;
+  llvm::raw_string_ostream(text) << attr;
+  return text;
+}
+
 void mlir::tmc::readBufferPlan(ModuleOp module, ModelReport &report) {
   auto intAttr = [&](StringRef name) -> int64_t {
     if (auto attr = module->getAttrOfType<IntegerAttr>(name))
@@ -56,18 +84,9 @@ void mlir::tmc::readBufferPlan(ModuleOp module, ModelReport &report) {
   report.buffersTotalBytes = intAttr("tmc.buffers_total_bytes");
   if (auto transforms = module->getAttrOfType<ArrayAttr>("tmc.transforms")) {
     for (Attribute attr : transforms) {
-      llvm::json::Object entry;
-      for (NamedAttribute field : cast<DictionaryAttr>(attr)) {
-        Attribute value = field.getValue();
-        if (auto str = dyn_cast<StringAttr>(value))
-          entry[field.getName().getValue()] = str.getValue().str();
-        else if (auto i = dyn_cast<IntegerAttr>(value))
-          entry[field.getName().getValue()] = i.getInt();
-        else if (auto f = dyn_cast<FloatAttr>(value))
-          entry[field.getName().getValue()] = f.getValueAsDouble();
-      }
+      llvm::json::Value entry = toJson(attr);
       std::string text;
-      llvm::raw_string_ostream(text) << llvm::json::Value(std::move(entry));
+      llvm::raw_string_ostream(text) << entry;
       report.transforms.push_back(text);
     }
   }

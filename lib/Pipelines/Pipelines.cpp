@@ -38,6 +38,22 @@ void mlir::tmc::buildTmcCpuPipeline(OpPassManager &pm,
     sparsify.overrideExisting = true;
     pm.addPass(tfm::createTfmSparsifyAttention(sparsify));
   }
+  if (options.linformer != 0) {
+    tfm::TfmLinformerOptions linformer;
+    linformer.projected = options.linformer;
+    pm.addPass(tfm::createTfmLinformer(linformer));
+  }
+  // Low rank first: its factors may then be pruned or quantized like any
+  // weight, and its calibration sees the model before those transforms.
+  if (!options.lowRank.empty() && options.lowRank != "none") {
+    tfm::TfmLowRankOptions lowRank;
+    lowRank.scheme = options.lowRank;
+    lowRank.force = options.lowRankForce;
+    lowRank.activationAware = options.lowRankActivationAware;
+    lowRank.calibration = options.lowRankCalibration;
+    lowRank.weightsBaseDir = options.weightsBaseDir;
+    pm.addPass(tfm::createTfmLowRank(lowRank));
+  }
   if (!options.prune.empty() && options.prune != "none") {
     tfm::TfmPruneOptions prune;
     prune.scheme = options.prune;

@@ -84,6 +84,25 @@ static cl::opt<std::string>
             cl::desc("Low-rank factorization: none|rank:R|energy:E|"
                      "params:F"),
             cl::cat(category));
+static cl::opt<bool> lowRankActivationAware(
+    "low-rank-activation-aware",
+    cl::desc("Low-rank: whiten each layer's SVD by its input statistics on "
+             "a calibration input (SVD-LLM); reports plain vs aware error"),
+    cl::cat(category));
+static cl::opt<bool> lowRankForce(
+    "low-rank-force",
+    cl::desc("Low-rank: factorize also layers where that saves no bytes"),
+    cl::cat(category));
+static cl::opt<std::string> lowRankCalibration(
+    "low-rank-calibration", cl::init(""),
+    cl::desc("Low-rank calibration token ids (.npy, int64 [1, S]); default: "
+             "random tokens"),
+    cl::cat(category));
+static cl::opt<int64_t> linformer(
+    "linformer", cl::init(0),
+    cl::desc("Linformer: project keys and values of non-causal attention to "
+             "K positions with random projections (0: off)"),
+    cl::cat(category));
 static cl::opt<std::string>
     remat("remat", cl::init("none"),
           cl::desc("Rematerialization: none|all|sqrt|optimal"),
@@ -173,6 +192,15 @@ int main(int argc, char **argv) {
   options.verbose = !quiet;
   options.target = target;
   options.lowRank = lowRank;
+  options.lowRankActivationAware = lowRankActivationAware;
+  options.lowRankCalibration = lowRankCalibration;
+  options.lowRankForce = lowRankForce;
+  if (linformer < 0) {
+    llvm::errs() << "tmc-compile: --linformer must be positive, got "
+                 << linformer << "\n";
+    return 1;
+  }
+  options.linformer = linformer;
   options.remat = remat;
   options.memoryBudget = memoryBudget;
   options.train = train;

@@ -48,6 +48,14 @@ struct CompileOptions {
   std::string target = "cpu";
   /// Low-rank factorization (tfm-low-rank's `scheme`).
   std::string lowRank = "none";
+  /// Activation-aware low-rank factorization, calibrated on
+  /// `lowRankCalibration` (token ids .npy; empty: random tokens).
+  bool lowRankActivationAware = false;
+  /// Linformer projection length of non-causal attention (0: off).
+  int64_t linformer = 0;
+  /// Factorize also the layers where that saves no bytes (tests).
+  bool lowRankForce = false;
+  std::string lowRankCalibration;
   /// Rematerialization mode and the activation memory budget it fits.
   std::string remat = "none";
   std::string memoryBudget;
@@ -76,8 +84,9 @@ struct CompileOptions {
 /// Sets the option spelled `name` (tmc-compile's flag without its dashes:
 /// "seq-len", "target", "cpu", "no-kernels", "no-plan-buffers", "attention",
 /// "attention-block-q", "attention-block-k", "quantize", "prune", "low-rank",
-/// "remat", "memory-budget", "train", "decode", "kv-cache", "kv-sinks",
-/// "weights-base-dir",
+/// "low-rank-activation-aware", "low-rank-calibration", "low-rank-force",
+/// "linformer", "remat", "memory-budget", "train", "decode", "kv-cache",
+/// "kv-sinks", "weights-base-dir",
 /// "runtime-dir", "progress") to `value`. Booleans take true/false (1/0,
 /// on/off, yes/no; empty is true). Fails on an unknown name or a malformed
 /// value; the transform options' values are checked by their passes.

@@ -68,6 +68,30 @@ struct TmcCpuPipelineOptions
       llvm::cl::desc("Attention-sink positions kept beside a sliding-window "
                      "KV cache"),
       llvm::cl::init(0)};
+  Option<std::string> lowRank{
+      *this, "low-rank",
+      llvm::cl::desc("Low-rank factorization of linear layers: none, "
+                     "rank:R, energy:E, params:F (tfm-low-rank)"),
+      llvm::cl::init("none")};
+  Option<bool> lowRankForce{
+      *this, "low-rank-force",
+      llvm::cl::desc("Factorize also the layers where that saves no bytes"),
+      llvm::cl::init(false)};
+  Option<bool> lowRankActivationAware{
+      *this, "low-rank-activation-aware",
+      llvm::cl::desc("Whiten the low-rank SVD by the layers' input "
+                     "statistics on a calibration input"),
+      llvm::cl::init(false)};
+  Option<std::string> lowRankCalibration{
+      *this, "low-rank-calibration",
+      llvm::cl::desc("Calibration token ids (.npy, int64 [1, S]) of the "
+                     "activation-aware low-rank mode (default: random)"),
+      llvm::cl::init("")};
+  Option<int64_t> linformer{
+      *this, "linformer",
+      llvm::cl::desc("Project keys and values of non-causal attention to "
+                     "this many positions (tfm-linformer; 0: off)"),
+      llvm::cl::init(0)};
   Option<int64_t> attentionBlockQ{
       *this, "attention-block-q",
       llvm::cl::desc("Queries per attention tile"), llvm::cl::init(64)};

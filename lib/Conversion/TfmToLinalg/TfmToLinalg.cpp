@@ -34,6 +34,7 @@ void mlir::tmc::populateTfmToLinalgPatterns(RewritePatternSet &patterns,
   populateTfmEmbeddingToLinalgPatterns(patterns);
   populateTfmAttentionToLinalgPatterns(patterns, blockQ, blockK);
   populateTfmCachedAttentionToLinalgPatterns(patterns);
+  populateTfmLinformerAttentionToLinalgPatterns(patterns);
 }
 
 namespace {

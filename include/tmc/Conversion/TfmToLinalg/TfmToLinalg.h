@@ -48,6 +48,11 @@ void populateTfmAttentionToLinalgPatterns(
 /// kernel.
 void populateTfmCachedAttentionToLinalgPatterns(RewritePatternSet &patterns);
 
+/// tfm.linformer_attention: sequence projections of keys and values, then
+/// softmax attention over the projected keys (O(n k) scores).
+void populateTfmLinformerAttentionToLinalgPatterns(
+    RewritePatternSet &patterns);
+
 /// All of the above.
 void populateTfmToLinalgPatterns(RewritePatternSet &patterns,
                                  int64_t blockQ = kDefaultAttentionBlockQ,

@@ -398,6 +398,75 @@ LogicalResult AttentionOp::inferReturnTypes(
   return success();
 }
 
+//===----------------------------------------------------------------------===//
+// LinformerAttentionOp
+//===----------------------------------------------------------------------===//
+
+int64_t LinformerAttentionOp::getHeadDim() {
+  int64_t features = getQuery().getType().getDimSize(2);
+  if (ShapedType::isDynamic(features))
+    return ShapedType::kDynamic;
+  return features / getNumHeads();
+}
+
+double LinformerAttentionOp::getScaleOrDefault() {
+  if (std::optional<APFloat> scale = getScale())
+    return scale->convertToDouble();
+  return 1.0 / std::sqrt(static_cast<double>(getHeadDim()));
+}
+
+LogicalResult LinformerAttentionOp::inferReturnTypes(
+    MLIRContext *context, std::optional<Location> location, Adaptor adaptor,
+    SmallVectorImpl<Type> &inferredReturnTypes) {
+  inferredReturnTypes.push_back(adaptor.getQuery().getType());
+  return success();
+}
+
+LogicalResult LinformerAttentionOp::verify() {
+  RankedTensorType q = getQuery().getType(), k = getKey().getType(),
+                   v = getValue().getType();
+  auto e = cast<RankedTensorType>(getKeyProjection().getType());
+  auto f = cast<RankedTensorType>(getValueProjection().getType());
+  if (q.getElementType() != k.getElementType() ||
+      q.getElementType() != v.getElementType() ||
+      q.getElementType() != e.getElementType() ||
+      q.getElementType() != f.getElementType())
+    return emitOpError("query, key, value and projections must have one "
+                       "element type");
+  if (failed(verifyCompatibleShape(k, v)))
+    return emitOpError("key ") << k << " and value " << v
+                               << " must have the same shape";
+  if (failed(verifyCompatibleShape(e, f)))
+    return emitOpError("key projection ")
+           << e << " and value projection " << f
+           << " must have the same shape [k, seq]";
+  if (!mergeDim(e.getDimSize(1), k.getDimSize(1)))
+    return emitOpError("projections of ")
+           << e.getDimSize(1) << " positions do not match the key length "
+           << k.getDimSize(1);
+  if (!mergeDim(q.getDimSize(0), k.getDimSize(0)))
+    return emitOpError("query batch ")
+           << q.getDimSize(0) << " does not match key batch "
+           << k.getDimSize(0);
+  int64_t heads = getNumHeads(), kvHeads = getNumKvHeads();
+  if (heads % kvHeads != 0)
+    return emitOpError("num_heads (")
+           << heads << ") must be a multiple of num_kv_heads (" << kvHeads
+           << ")";
+  int64_t qFeatures = q.getDimSize(2), kFeatures = k.getDimSize(2);
+  if (!ShapedType::isDynamic(qFeatures)) {
+    if (qFeatures % heads != 0)
+      return emitOpError("query features (")
+             << qFeatures << ") are not divisible by num_heads (" << heads
+             << ")";
+    if (!mergeDim(kFeatures, kvHeads * (qFeatures / heads)))
+      return emitOpError("key features (")
+             << kFeatures << ") must be num_kv_heads x head_dim ("
+             << kvHeads * (qFeatures / heads) << ")";
+  }
+  return success();
+}
+
 LogicalResult AttentionOp::verify() {
   RankedTensorType q = getQuery().getType(), k = getKey().getType(),
                    v = getValue().getType();

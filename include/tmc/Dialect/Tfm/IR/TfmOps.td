@@ -407,6 +407,50 @@ def Tfm_CachedAttentionOp : Tfm_Op<"cached_attention", [
   }];
 }
 
+def Tfm_LinformerAttentionOp : Tfm_Op<"linformer_attention", [Pure,
+    InferTypeOpAdaptor]> {
+  let summary = "attention over keys and values projected along the sequence";
+  let description = [{
+    Linformer attention: keys and values `[batch, n, num_kv_heads *
+    head_dim]` are first projected along the sequence by `key_projection`
+    (E) and `value_projection` (F), both `[k, n]`:
+    `K'[b, j, :] = sum_s E[j, s] K[b, s, :]`, `V'[b, j, :] = sum_s F[j, s]
+    V[b, s, :]`; then each query head attends to the `k` projected keys as
+    `tfm.attention` does (grouped-query heads, `scale` defaulting to
+    `1 / sqrt(head_dim)`), without a mask: every projected key mixes all
+    positions, so the op has no causal form (`tfm-linformer` refuses causal
+    attention). The lowering keeps `[heads, seq_q, k]` scores, O(n k), and
+    never an n x n matrix.
+
+    ```mlir
+    %o = tfm.linformer_attention %q, %k, %v proj %e, %f
+        {num_heads = 4, num_kv_heads = 4}
+        : tensor<1x128x64xf32>, tensor<1x128x64xf32>, tensor<1x128x64xf32>,
+          tensor<16x128xf32>
+    ```
+  }];
+  let arguments = (ins Tfm_ActTensor:$query, Tfm_ActTensor:$key,
+                       Tfm_ActTensor:$value,
+                       2DTensorOf<[AnyFloat]>:$key_projection,
+                       2DTensorOf<[AnyFloat]>:$value_projection,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$num_heads,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$num_kv_heads,
+                       OptionalAttr<F64Attr>:$scale);
+  let results = (outs Tfm_ActTensor:$result);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value `proj` $key_projection `,` $value_projection
+    attr-dict `:` type($query) `,` type($key) `,` type($value) `,`
+    type($key_projection) `,` type($value_projection)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The per-head feature size.
+    int64_t getHeadDim();
+    /// The scale applied to the scores: `scale` or 1/sqrt(head_dim).
+    double getScaleOrDefault();
+  }];
+}
+
 //===----------------------------------------------------------------------===//
 // Elementwise
 //===----------------------------------------------------------------------===//

@@ -111,6 +111,87 @@ def TfmPrune : Pass<"tfm-prune", "::mlir::ModuleOp"> {
   ];
 }
 
+def TfmLowRank : Pass<"tfm-low-rank", "::mlir::ModuleOp"> {
+  let summary = "Factorize linear layers' weights by a truncated SVD";
+  let description = [{
+    Replaces `tfm.linear %x, %W` (W of N x K) by two linear layers
+    `tfm.linear (tfm.linear %x, %V), %U` with V of R x K and U of N x R,
+    computed at compile time by a truncated SVD of W (Eigen, in double
+    precision; the singular values are split evenly between the factors).
+    The factors are new inline parameters; the bias stays on the second
+    layer. `scheme` chooses the rank of each layer:
+
+    - `rank:R` — R (at most min(N, K));
+    - `energy:E` — the smallest rank whose singular values keep the fraction
+      E of the squared Frobenius norm (0 < E <= 1);
+    - `params:F` — the linear layers keep about F of their weights in all,
+      ranks spread greedily where each kept parameter removes the most
+      relative squared error (0 < F <= 1);
+    - `none`.
+
+    A layer where the factors would not be smaller than the weight
+    (R (N + K) >= N K), or whose weight has other users (a tied embedding),
+    is left alone with a remark saying why, unless `force` is set.
+
+    With `activation-aware`, the model is first evaluated on a calibration
+    input (`calibration`: an `.npy` of int64 token ids `[1, S]`, or
+    `calibration-tokens` random tokens) by TMC's reference evaluator; each
+    layer's input Gram matrix G = X^T X whitens the SVD (SVD-LLM): with
+    G + eps I = S S^T, the SVD of W S is truncated and multiplied by S^-1,
+    which minimizes the layer's output error on the calibration input at
+    the chosen rank. Ranks are then chosen on that whitened spectrum.
+
+    Records, per factorized layer, its shape, rank, bytes before and after
+    and its relative error (Frobenius, of the weight; and in
+    activation-aware mode the relative output error on the calibration
+    input of both the plain and the activation-aware factors) in the
+    module's `tmc.transforms`.
+  }];
+  let options = [
+    Option<"scheme", "scheme", "std::string", /*default=*/"\"none\"",
+           "Rank selection: rank:R, energy:E, params:F or none">,
+    Option<"force", "force", "bool", /*default=*/"false",
+           "Factorize also layers where that saves no bytes">,
+    Option<"activationAware", "activation-aware", "bool",
+           /*default=*/"false",
+           "Whiten the SVD by the layers' input statistics on a calibration "
+           "input">,
+    Option<"calibration", "calibration", "std::string", /*default=*/"\"\"",
+           "Calibration input: .npy of int64 token ids [1, S] (default: "
+           "random tokens)">,
+    Option<"calibrationTokens", "calibration-tokens", "int64_t",
+           /*default=*/"128",
+           "Number of random calibration tokens when no file is given">,
+    Option<"calibrationSeed", "calibration-seed", "int64_t", /*default=*/"0",
+           "Seed of the random calibration tokens">,
+    Option<"weightsBaseDir", "weights-base-dir", "std::string",
+           /*default=*/"\"\"",
+           "Directory against which a relative tfm.weights_file resolves">
+  ];
+}
+
+def TfmLinformer : Pass<"tfm-linformer", "::mlir::ModuleOp"> {
+  let summary = "Project attention keys and values along the sequence";
+  let description = [{
+    Replaces each non-causal, dense `tfm.attention` whose key length n is
+    static by `tfm.linformer_attention` with new `[k, n]` projections E and
+    F of keys and values (inline parameters named `<layer>.linformer.E` /
+    `.F`, drawn from N(0, 1/k) with `seed`: a Johnson-Lindenstrauss
+    projection, as Linformer's untrained initialization). Causal attention
+    is refused with an error: a projected key mixes every position, later
+    ones included. Attention with a sparsity pattern, or with n <= k, is
+    left alone with a remark. Models whose projections were trained use
+    `tfm.linformer_attention` directly. Records the attention ops changed and
+    the score elements per head before (n x n) and after (n x k).
+  }];
+  let options = [
+    Option<"projected", "k", "int64_t", /*default=*/"0",
+           "Projected sequence length k (0: do nothing)">,
+    Option<"seed", "seed", "int64_t", /*default=*/"0",
+           "Seed of the random projections">
+  ];
+}
+
 def TfmInlineLayers : Pass<"tfm-inline-layers", "::mlir::func::FuncOp"> {
   let summary = "Inline the bodies of tfm.layer ops";
   let description = [{
