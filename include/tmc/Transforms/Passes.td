@@ -156,4 +156,79 @@ def TmcExportAbi : Pass<"tmc-export-abi", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+//===----------------------------------------------------------------------===//
+// GPU (NVIDIA) lowering
+//===----------------------------------------------------------------------===//
+
+def TmcCopyToLinalg : Pass<"tmc-copy-to-linalg", "::mlir::func::FuncOp"> {
+  let summary = "Turn memref.copy into linalg.copy";
+  let description = [{
+    On the GPU every buffer lives in device memory, and the host code of a
+    model only computes addresses and launches kernels. A `memref.copy`
+    (left by bufferization, e.g. into an output buffer) would lower to a
+    host `memcpy` on device pointers; as a `linalg.copy` it becomes a
+    parallel loop and then a kernel like every other linalg op.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
+def TmcGpuMapParallelLoops
+    : Pass<"tmc-gpu-map-parallel-loops", "::mlir::func::FuncOp"> {
+  let summary = "Tile outermost scf.parallel loops and map them to blocks "
+                "and threads";
+  let description = [{
+    Tiles every outermost `scf.parallel` loop (as produced by
+    `convert-linalg-to-parallel-loops`; reductions are `scf.for` loops
+    inside it) so that its innermost dimension gets `threads` iterations per
+    block (fewer, rounded up to a multiple of 32, when its trip count is a
+    smaller constant) and every other dimension one. Iterations past the end
+    are guarded by an `scf.if` (upstream `tileParallelLoop` with
+    `noMinMaxBounds`), so the inner loop has constant bounds, which
+    `convert-parallel-loops-to-gpu` needs for the block size.
+
+    Then it sets the mapping that `convert-parallel-loops-to-gpu` reads: the
+    tiled innermost dimension goes to `block_x` / `thread_x` (x allows
+    2^31-1 blocks and 1024 threads), the next two outer dimensions to
+    `block_y` and `block_z`, any further ones stay sequential, and the
+    one-iteration inner dimensions are sequential.
+  }];
+  let options = [
+    Option<"threads", "threads", "int64_t", /*default=*/"128",
+           "Threads per block along the innermost parallel dimension">
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::gpu::GPUDialect"];
+}
+
+def TmcGpuCheckHostCode
+    : Pass<"tmc-gpu-check-host-code", "::mlir::func::FuncOp"> {
+  let summary = "Check that host code never touches device memory";
+  let description = [{
+    Runs after `convert-parallel-loops-to-gpu`. In a model compiled for the
+    GPU, every memref the host function sees (weights, arena, inputs and
+    outputs) is device memory: host code may compute views of it and launch
+    kernels, but any remaining operation that reads or writes a memref
+    outside `gpu.launch` would dereference a device pointer on the host.
+    Each such operation gets an error at its location.
+  }];
+}
+
+def TmcGpuMergeModules : Pass<"tmc-gpu-merge-modules", "::mlir::ModuleOp"> {
+  let summary = "Put every outlined kernel in one gpu.module";
+  let description = [{
+    `gpu-kernel-outlining` creates one `gpu.module` per kernel. This pass
+    moves every kernel into one module, named `module-name`, renaming each
+    kernel after the module it came from (so names stay unique), and points
+    every `gpu.launch_func` at its new place. A model then has one PTX
+    file, one cubin and one module load at run time.
+  }];
+  let options = [
+    Option<"moduleName", "module-name", "std::string",
+           /*default=*/"\"tmc_kernels\"",
+           "Name of the merged gpu.module">
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
 #endif // TMC_TRANSFORMS_PASSES_TD
