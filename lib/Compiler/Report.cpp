@@ -82,6 +82,8 @@ LogicalResult mlir::tmc::writeReport(Location loc, StringRef path,
                      : 1.0;
   llvm::json::Object root{
       {"seq_len", report.seqLen},
+      {"target", report.target},
+      {"gpu_kernels", report.gpuKernels},
       {"arena_bytes", report.arenaBytes},
       {"lower_bound_bytes", report.lowerBoundBytes},
       {"arena_over_lower_bound", ratio},
@@ -100,7 +102,8 @@ LogicalResult mlir::tmc::writeReport(Location loc, StringRef path,
 
 LogicalResult mlir::tmc::writeHeader(Location loc, StringRef path,
                                      StringRef signature, int64_t weightsBytes,
-                                     uint64_t weightsHash, int64_t arenaBytes) {
+                                     uint64_t weightsHash, int64_t arenaBytes,
+                                     StringRef target) {
   std::error_code ec;
   llvm::raw_fd_ostream os(path, ec);
   if (ec)
@@ -113,7 +116,13 @@ LogicalResult mlir::tmc::writeHeader(Location loc, StringRef path,
   os << "#define TMC_MODEL_WEIGHTS_BYTES " << weightsBytes << "ull\n";
   os << "#define TMC_MODEL_WEIGHTS_HASH 0x"
      << llvm::format_hex_no_prefix(weightsHash, 16) << "ull\n";
-  os << "#define TMC_MODEL_ARENA_BYTES " << arenaBytes << "ull\n\n";
+  os << "#define TMC_MODEL_ARENA_BYTES " << arenaBytes << "ull\n";
+  if (!target.empty())
+    os << "#define TMC_MODEL_TARGET \"" << target << "\"\n"
+       << "/* Every buffer passed to tmc_model_forward (weights, arena, inputs,\n"
+          "   outputs) is CUDA device memory; libtmcrt_cuda.so runs the\n"
+          "   kernels (docs/GPU.md). */\n";
+  os << "\n";
   os << "/* Arguments of tmc_model_forward, in order (each a pointer to a\n"
         "   strided memref descriptor of the given rank):\n"
         "     weights  uint8[" << weightsBytes << "]\n"
@@ -139,7 +148,10 @@ LogicalResult mlir::tmc::writeHeader(Location loc, StringRef path,
         "uint64_t tmc_model_weights_bytes(void);\n"
         "uint64_t tmc_model_weights_hash(void);\n"
         "uint64_t tmc_model_arena_bytes(void);\n"
-        "void tmc_model_forward(void **args);\n\n"
+        "void tmc_model_forward(void **args);\n";
+  if (!target.empty())
+    os << "const char *tmc_model_target(void);\n";
+  os << "\n"
         "#ifdef __cplusplus\n}\n#endif\n\n#endif /* TMC_MODEL_H */\n";
   return success();
 }

@@ -200,7 +200,9 @@ void mlir::tmc::buildTmcCudaPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
-  pm.addPass(createTmcExportAbi());
+  TmcExportAbiOptions abi;
+  abi.target = "cuda " + options.gpuArch;
+  pm.addPass(createTmcExportAbi(abi));
   pm.addPass(createCanonicalizerPass());
 }
 

@@ -282,6 +282,7 @@ int main(int argc, char **argv) {
   getrusage(RUSAGE_SELF, &usage);
 
   std::printf("model: %s\n", modelDir.c_str());
+  std::printf("target: %s\n", tmc_model_target_text(model));
   for (size_t i = 0; i < numInputs; ++i) {
     tmc_tensor_info info;
     tmc_model_input_info(model, i, &info);

@@ -151,8 +151,14 @@ def TmcExportAbi : Pass<"tmc-export-abi", "::mlir::ModuleOp"> {
     `tmc_model_forward(void **args)`, from the module attributes
     `tmc.signature`, `tmc.weights_bytes`, `tmc.weights_hash` and
     `tmc.arena_bytes` (0 when absent). The attributes stay on the module for
-    the driver's report.
+    the driver's report. With a `target` other than `cpu` (e.g. `cuda
+    sm_90`), it also adds `tmc_model_target()`, returning that text: every
+    buffer passed to such a model is device memory (docs/GPU.md).
   }];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"cpu\"",
+           "Where the model's buffers live: cpu, or 'cuda <arch>'">
+  ];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
