@@ -146,6 +146,7 @@ void mlir::tmc::buildTmcCudaPipeline(OpPassManager &pm,
   mapping.threads = options.threads;
   pm.addNestedPass<func::FuncOp>(createTmcGpuMapParallelLoops(mapping));
   pm.addNestedPass<func::FuncOp>(createConvertParallelLoopToGpuPass());
+  pm.addNestedPass<func::FuncOp>(createTmcGpuSinkGlobals());
   pm.addNestedPass<func::FuncOp>(createTmcGpuCheckHostCode());
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(createTmcGpuMergeModules());

@@ -7,7 +7,9 @@
 
 #include "tmc/Transforms/Passes.h"
 
+#include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 
 namespace mlir {
 namespace tmc {
@@ -20,9 +22,28 @@ using namespace mlir;
 
 namespace {
 
+/// Whether `value` is (a view of) a constant global: host data.
+static bool isConstantGlobal(Value value) {
+  while (Operation *def = value.getDefiningOp()) {
+    if (auto get = dyn_cast<memref::GetGlobalOp>(def)) {
+      auto global = SymbolTable::lookupNearestSymbolFrom<memref::GlobalOp>(
+          get, get.getNameAttr());
+      return global && global.getConstant();
+    }
+    auto view = dyn_cast<ViewLikeOpInterface>(def);
+    if (!view)
+      return false;
+    value = view.getViewSource();
+  }
+  return false;
+}
+
 /// Whether `op` reads or writes the contents of one of its memref operands
-/// (views, casts and descriptor queries do not).
+/// (views, casts and descriptor queries do not; reads of constant globals
+/// are host data).
 static bool accessesMemRefContents(Operation *op) {
+  if (auto load = dyn_cast<memref::LoadOp>(op))
+    return !isConstantGlobal(load.getMemRef());
   if (isa<linalg::LinalgOp, memref::CopyOp>(op))
     return true;
   auto effects = dyn_cast<MemoryEffectOpInterface>(op);

@@ -38,13 +38,14 @@ struct TmcGpuMergeModulesPass
         return signalPassFailure();
       }
       bool onlyKernels =
-          llvm::all_of(source.getBody()->getOperations(),
-                       [](Operation &op) { return isa<gpu::GPUFuncOp>(op); });
+          llvm::all_of(source.getBody()->getOperations(), [](Operation &op) {
+            return isa<gpu::GPUFuncOp, memref::GlobalOp>(op);
+          });
       if (source.getTargetsAttr() || !onlyKernels) {
         source.emitError("tmc-gpu-merge-modules: only modules that hold "
-                         "nothing but kernels (as gpu-kernel-outlining "
-                         "creates them, before a target is attached) can be "
-                         "merged");
+                         "nothing but kernels and the globals they read (as "
+                         "gpu-kernel-outlining creates them, before a target "
+                         "is attached) can be merged");
         return signalPassFailure();
       }
     }
@@ -57,6 +58,26 @@ struct TmcGpuMergeModulesPass
     DenseMap<std::pair<StringAttr, StringAttr>, StringAttr> renamed;
     for (gpu::GPUModuleOp source : sources) {
       StringAttr moduleSym = source.getSymNameAttr();
+      // Outlining copies the host globals a kernel reads, under their host
+      // names: the copies in several modules are the same global.
+      for (auto global :
+           llvm::to_vector(source.getOps<memref::GlobalOp>())) {
+        auto existing = mergedSymbols.lookup<memref::GlobalOp>(
+            global.getSymName());
+        if (!existing) {
+          global->moveBefore(merged.getBody(), merged.getBody()->end());
+          mergedSymbols.insert(global);
+          continue;
+        }
+        if (existing.getType() != global.getType() ||
+            existing.getInitialValueAttr() != global.getInitialValueAttr() ||
+            existing.getConstant() != global.getConstant()) {
+          global.emitError("tmc-gpu-merge-modules: two kernel modules hold "
+                           "different globals named '")
+              << global.getSymName() << "'";
+          return signalPassFailure();
+        }
+      }
       auto kernels = llvm::to_vector(source.getOps<gpu::GPUFuncOp>());
       for (gpu::GPUFuncOp kernel : kernels) {
         StringAttr oldName = SymbolTable::getSymbolName(kernel);

@@ -207,6 +207,23 @@ def TmcGpuMapParallelLoops
                            "::mlir::gpu::GPUDialect"];
 }
 
+def TmcGpuSinkGlobals : Pass<"tmc-gpu-sink-globals", "::mlir::func::FuncOp"> {
+  let summary = "Move constant globals used by a gpu.launch into its body";
+  let description = [{
+    Runs after `convert-parallel-loops-to-gpu`, before
+    `gpu-kernel-outlining`. A `memref.get_global` of a constant global (the
+    block tables and masks of a sparse attention pattern) defined on the
+    host and read inside a `gpu.launch` would pass a host address to the
+    kernel. This pass clones such `memref.get_global` ops into the launch
+    bodies that use them (with upstream `sinkOperationsIntoLaunchOp`), so
+    that outlining copies the global into the kernels' `gpu.module`, i.e.
+    into device memory. Host reads of the same global stay valid: it is
+    ordinary host data.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 def TmcGpuCheckHostCode
     : Pass<"tmc-gpu-check-host-code", "::mlir::func::FuncOp"> {
   let summary = "Check that host code never touches device memory";
@@ -216,7 +233,9 @@ def TmcGpuCheckHostCode
     outputs) is device memory: host code may compute views of it and launch
     kernels, but any remaining operation that reads or writes a memref
     outside `gpu.launch` would dereference a device pointer on the host.
-    Each such operation gets an error at its location.
+    Each such operation gets an error at its location. Reads of constant
+    globals (`memref.get_global`, e.g. a sparse pattern's block table that
+    host loops iterate over) are host data and allowed.
   }];
 }
 
