@@ -30,3 +30,11 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 tool_dirs = [config.tmc_tools_dir, config.llvm_tools_dir]
 tools = ["tmc-opt", "tmc-import", "tmc-report", "tmc-compile", "tmc-run", "mlir-opt"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+# GPU tests that compile to PTX and cubin need the CUDA toolkit's ptxas
+# (there is no GPU in the regular suite: nothing is run on one).
+cuda_home = os.environ.get("CUDA_HOME") or os.environ.get("CUDA_ROOT") or "/usr/local/cuda"
+ptxas = os.path.join(cuda_home, "bin", "ptxas")
+if os.path.exists(ptxas):
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", ptxas))

@@ -294,7 +294,7 @@ LogicalResult mlir::tmc::compileModel(ModuleOp module,
     return emitError(loc) << "the pass manager's command-line options are "
                              "not registered (registerPassManagerCLOptions)";
   bool cuda = options.target == "cuda";
-  auto setFront = [&](TmcFrontOptions &pipeline) {
+  auto setFront = [&](auto &pipeline) {
     pipeline.seqLen = options.seqLen;
     pipeline.weightsOutput = file("weights.bin");
     pipeline.weightsBaseDir = options.weightsBaseDir;

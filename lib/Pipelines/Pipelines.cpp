@@ -31,8 +31,9 @@
 using namespace mlir;
 using namespace mlir::tmc;
 
+template <typename Derived>
 void mlir::tmc::buildTmcFrontPipeline(OpPassManager &pm,
-                                      const TmcFrontOptions &options) {
+                                      const TmcFrontOptions<Derived> &options) {
   // tfm level.
   if (options.seqLen > 0) {
     tfm::TfmSetSeqLenOptions seqLen;
@@ -95,6 +96,11 @@ void mlir::tmc::buildTmcFrontPipeline(OpPassManager &pm,
   pm.addPass(createCSEPass());
   pm.addPass(createCanonicalizerPass());
 }
+
+template void mlir::tmc::buildTmcFrontPipeline(
+    OpPassManager &, const TmcFrontOptions<TmcCpuPipelineOptions> &);
+template void mlir::tmc::buildTmcFrontPipeline(
+    OpPassManager &, const TmcFrontOptions<TmcCudaPipelineOptions> &);
 
 void mlir::tmc::buildTmcCpuPipeline(OpPassManager &pm,
                                     const TmcCpuPipelineOptions &options) {

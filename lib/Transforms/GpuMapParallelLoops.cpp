@@ -74,7 +74,7 @@ struct TmcGpuMapParallelLoopsPass
     if (threads < 1 || threads > 1024) {
       getOperation().emitError("tmc-gpu-map-parallel-loops: threads must be "
                                "in [1, 1024], got ")
-          << threads;
+          << static_cast<int64_t>(threads);
       return signalPassFailure();
     }
     SmallVector<scf::ParallelOp> outermost;

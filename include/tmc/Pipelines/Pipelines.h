@@ -22,7 +22,13 @@ namespace tmc {
 /// transforms, weights, lowering to linalg, bufferization, buffer planning);
 /// each is also a pipeline option of `tmc-opt --tmc-cpu-pipeline` and
 /// `--tmc-cuda-pipeline` and a flag of tmc-compile.
-struct TmcFrontOptions : public PassPipelineOptions<TmcFrontOptions> {
+/// `Derived` is the pipeline's own options struct, so that
+/// `Derived::createFromString` returns it.
+template <typename Derived>
+struct TmcFrontOptions : public PassPipelineOptions<Derived> {
+  template <typename T>
+  using Option = detail::PassOptions::Option<T>;
+
   Option<int64_t> seqLen{*this, "seq-len",
                          llvm::cl::desc("Static sequence length (0 keeps the "
                                         "model's shapes as they are)"),
@@ -72,7 +78,7 @@ struct TmcFrontOptions : public PassPipelineOptions<TmcFrontOptions> {
 };
 
 /// Options of the CPU pipeline: the front's and the CPU back end's.
-struct TmcCpuPipelineOptions : public TmcFrontOptions {
+struct TmcCpuPipelineOptions : public TmcFrontOptions<TmcCpuPipelineOptions> {
   Option<bool> useKernels{
       *this, "use-kernels",
       llvm::cl::desc("Call TMC's GEMM kernels for matmuls (otherwise plain "
@@ -81,7 +87,8 @@ struct TmcCpuPipelineOptions : public TmcFrontOptions {
 };
 
 /// Options of the CUDA pipeline: the front's and the NVIDIA back end's.
-struct TmcCudaPipelineOptions : public TmcFrontOptions {
+struct TmcCudaPipelineOptions
+    : public TmcFrontOptions<TmcCudaPipelineOptions> {
   Option<std::string> gpuArch{
       *this, "gpu-arch",
       llvm::cl::desc("NVIDIA architecture to compile kernels for (sm_80, "
@@ -112,7 +119,10 @@ struct TmcCudaPipelineOptions : public TmcFrontOptions {
 /// tfm transforms, inline layers, bind and pack the weights, lower to
 /// linalg, bufferize, plan the buffers in one arena (and check the plan)
 /// and deallocate what is left. Both back ends start from its output.
-void buildTmcFrontPipeline(OpPassManager &pm, const TmcFrontOptions &options);
+/// (Instantiated for TmcCpuPipelineOptions and TmcCudaPipelineOptions.)
+template <typename Derived>
+void buildTmcFrontPipeline(OpPassManager &pm,
+                           const TmcFrontOptions<Derived> &options);
 
 /// Builds the pipeline from a tfm model to the LLVM dialect with the
 /// compiled-model ABI: the front, then TMC's kernels for matmuls, loops,
