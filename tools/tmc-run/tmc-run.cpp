@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cinttypes>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -28,6 +29,7 @@ namespace {
 const char *const kUsage =
     R"(usage: tmc-run OUTDIR --input NAME=FILE.npy ...
                [--output NAME=FILE.npy ...] [--repeat N]
+               [--reference NAME=FILE.npy ... [--rtol R]]
 
 Runs the compiled model in OUTDIR (a directory written by tmc-compile) on
 NumPy .npy inputs.
@@ -41,6 +43,11 @@ NumPy .npy inputs.
                          repeatable; outputs not named are computed and dropped)
   --repeat N             run the model N times (default 1) and report the
                          minimum and median time per run
+  --reference NAME=FILE  compare f32 output NAME with FILE (e.g. the CPU
+                         build's output): prints the largest absolute error
+                         and the relative error max|out - ref| / max|ref|,
+                         and exits non-zero when it exceeds --rtol
+  --rtol R               relative error allowed by --reference (default 1e-3)
   -h, --help             show this help
 
 Prints the model's inputs and outputs, the weights and arena sizes, the wall
@@ -141,8 +148,9 @@ long peakResidentKiB() {
 
 int main(int argc, char **argv) {
   std::string modelDir;
-  std::vector<Binding> inputBindings, outputBindings;
+  std::vector<Binding> inputBindings, outputBindings, referenceBindings;
   long repeat = 1;
+  double rtol = 1e-3;
 
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -164,6 +172,15 @@ int main(int argc, char **argv) {
       inputBindings.push_back(parseBinding("--input", takeValue("--input")));
     } else if (is("--output")) {
       outputBindings.push_back(parseBinding("--output", takeValue("--output")));
+    } else if (is("--reference")) {
+      referenceBindings.push_back(
+          parseBinding("--reference", takeValue("--reference")));
+    } else if (is("--rtol")) {
+      std::string value = takeValue("--rtol");
+      char *end = nullptr;
+      rtol = std::strtod(value.c_str(), &end);
+      if (value.empty() || *end != '\0' || !(rtol >= 0))
+        usageError("--rtol expects a non-negative number, got '" + value + "'");
     } else if (is("--repeat")) {
       std::string value = takeValue("--repeat");
       char *end = nullptr;
@@ -239,6 +256,30 @@ int main(int argc, char **argv) {
           binding.name + "' (outputs: " + listNames(model, false) + ")");
     outputFor[b] = index;
   }
+  // Read the references before running, so that a bad file fails early.
+  std::vector<NpyArray> references(referenceBindings.size());
+  std::vector<int64_t> referenceFor(referenceBindings.size());
+  for (size_t b = 0; b < referenceBindings.size(); ++b) {
+    const Binding &binding = referenceBindings[b];
+    int64_t index = tmc_model_find_output(model, binding.name.c_str());
+    if (index < 0)
+      die("--reference " + binding.name + ": the model has no output named '" +
+          binding.name + "' (outputs: " + listNames(model, false) + ")");
+    referenceFor[b] = index;
+    tmc_tensor_info info;
+    tmc_model_output_info(model, size_t(index), &info);
+    if (info.dtype != TMC_DTYPE_F32)
+      die("--reference " + binding.name + ": only f32 outputs can be "
+          "compared, this one is " + tmc_dtype_name(info.dtype));
+    std::string error;
+    if (!readNpy(binding.path, references[b], error))
+      die(error);
+    if (references[b].getType() != NpyType::F32 ||
+        references[b].getShape() != dimsOf(info))
+      die(binding.path + ": the reference for '" + binding.name +
+          "' must be f32 (<f4) of shape " + formatShape(dimsOf(info)));
+  }
+
   std::vector<NpyArray> outputs(numOutputs);
   for (size_t i = 0; i < numOutputs; ++i) {
     tmc_tensor_info info;
@@ -315,6 +356,32 @@ int main(int argc, char **argv) {
     std::printf("wrote %s: %s\n", outputBindings[b].name.c_str(),
                 outputBindings[b].path.c_str());
 
+  bool mismatch = false;
+  for (size_t b = 0; b < referenceBindings.size(); ++b) {
+    const NpyArray &out = outputs[referenceFor[b]];
+    const NpyArray &ref = references[b];
+    const float *o = static_cast<const float *>(out.getData());
+    const float *r = static_cast<const float *>(ref.getData());
+    size_t count = 1;
+    for (int64_t dim : ref.getShape())
+      count *= size_t(dim);
+    double maxAbs = 0, maxRef = 0;
+    bool finite = true;
+    for (size_t i = 0; i < count; ++i) {
+      if (!std::isfinite(o[i]))
+        finite = false;
+      maxAbs = std::max(maxAbs, std::fabs(double(o[i]) - double(r[i])));
+      maxRef = std::max(maxRef, std::fabs(double(r[i])));
+    }
+    double rel = maxRef > 0 ? maxAbs / maxRef : maxAbs;
+    bool ok = finite && rel <= rtol;
+    mismatch |= !ok;
+    std::printf("reference %s: max abs error %.3g, relative %.3g (rtol "
+                "%.3g)%s: %s\n",
+                referenceBindings[b].name.c_str(), maxAbs, rel, rtol,
+                finite ? "" : ", non-finite values", ok ? "ok" : "MISMATCH");
+  }
+
   tmc_model_free(model);
-  return 0;
+  return mismatch ? 2 : 0;
 }
