@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# GPU check of TMC's CUDA target (docs/GPU.md), in two halves:
+#
+#   tools/gpu-check.sh prepare [BUNDLE]   here, where TMC is built (needs
+#       build/bin, the CUDA toolkit and Python 3 with NumPy): compiles every
+#       case for CUDA and for the CPU, runs the CPU builds to get reference
+#       outputs, and writes BUNDLE (default gpu-check/, git-ignored): tmc-run,
+#       libtmcrt.so, the CUDA model directories (cubin + host model.so +
+#       libtmcrt_cuda.so), inputs and references. No MLIR in it.
+#   tools/gpu-check.sh run [BUNDLE]       on the machine with the GPU (needs
+#       only the NVIDIA driver's libcuda.so.1 and bash): runs every CUDA case
+#       with tmc-run, compares each output with the CPU reference
+#       (max|gpu - cpu| / max|cpu| <= RTOL, default 1e-3) and prints the time
+#       per run. Exits non-zero if a case fails. Takes well under a minute.
+#
+# Environment: GPU_ARCH (default sm_90), SEQ_LEN (default 64), RTOL (1e-3),
+# REPEAT (default 20).
+set -euo pipefail
+
+mode=${1:-}
+bundle=${2:-gpu-check}
+arch=${GPU_ARCH:-sm_90}
+seq=${SEQ_LEN:-64}
+rtol=${RTOL:-1e-3}
+repeat=${REPEAT:-20}
+root=$(cd "$(dirname "$0")/.." && pwd)
+
+# name | model | extra tmc-compile flags (the same for both targets)
+cases() {
+  cat <<CASES
+gpt2|gpt2|
+bert|bert|
+llama|llama|
+gpt2-window|gpt2|--attention=window:3 --attention-block-q=16 --attention-block-k=16
+gpt2-dilated|gpt2|--attention=dilated:3,2 --attention-block-q=16 --attention-block-k=16
+gpt2-strided|gpt2|--attention=strided:2 --attention-block-q=16 --attention-block-k=16
+gpt2-bigbird|gpt2|--attention=bigbird:3,1,1 --attention-block-q=16 --attention-block-k=16
+bert-tiles|bert|--attention-block-q=16 --attention-block-k=16
+gpt2-int8|gpt2|--quantize=int8
+llama-int4|llama|--quantize=int4:g32
+gpt2-fp16|gpt2|--quantize=fp16
+CASES
+}
+
+prepare() {
+  local bin="$root/build/bin"
+  for tool in tmc-compile tmc-run; do
+    [[ -x "$bin/$tool" ]] || { echo "gpu-check: $bin/$tool is missing (build first: tools/quickstart.sh build)" >&2; exit 1; }
+  done
+  [[ -f "$root/build/lib/libtmcrt_cuda.so" ]] || { echo "gpu-check: build/lib/libtmcrt_cuda.so is missing (no CUDA toolkit at configure time?)" >&2; exit 1; }
+  python3 -c 'import numpy' 2>/dev/null || { echo "gpu-check: prepare needs python3 with numpy" >&2; exit 1; }
+  rm -rf "$bundle"
+  mkdir -p "$bundle/bin" "$bundle/lib" "$bundle/cases"
+  cp "$bin/tmc-run" "$bundle/bin/"
+  cp "$root/build/lib/libtmcrt.so" "$bundle/lib/"
+  cp "$0" "$bundle/gpu-check.sh"
+  local tmp; tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' RETURN
+  while IFS='|' read -r name model flags; do
+    [[ -n "$name" ]] || continue
+    local dir="$bundle/cases/$name"
+    mkdir -p "$dir"
+    echo "[prepare] $name: tmc-compile --target=cuda --gpu-arch=$arch --seq-len=$seq $flags"
+    # shellcheck disable=SC2086
+    "$bin/tmc-compile" "$root/examples/$model.mlir" -o "$dir/cuda" --target=cuda \
+      --gpu-arch="$arch" --seq-len="$seq" $flags --quiet
+    rm -f "$dir/cuda/model.o"
+    # shellcheck disable=SC2086
+    "$bin/tmc-compile" "$root/examples/$model.mlir" -o "$tmp/$name-cpu" \
+      --seq-len="$seq" $flags --quiet
+    python3 - "$dir/input_ids.npy" "$seq" <<'PY'
+import sys, numpy as np
+rng = np.random.default_rng(1234)
+np.save(sys.argv[1], rng.integers(0, 100, size=(1, int(sys.argv[2])), dtype=np.int64))
+PY
+    local output
+    output=$(grep -o '^output [a-z_]*' <(strings "$dir/cuda/model.so") | head -1 | cut -d' ' -f2)
+    [[ -n "$output" ]] || output=$( [[ $model == bert ]] && echo last_hidden_state || echo logits )
+    "$bin/tmc-run" "$tmp/$name-cpu" --input input_ids="$dir/input_ids.npy" \
+      --output "$output=$dir/reference.npy" --repeat 3 > "$dir/cpu.txt"
+    echo "$output" > "$dir/output_name"
+    grep 'time per run' "$dir/cpu.txt" | sed "s/^/[prepare] $name: CPU /"
+  done < <(cases)
+  du -sh "$bundle" | sed 's/^/[prepare] bundle size: /'
+  echo "[prepare] wrote $bundle; on the GPU machine: bash $bundle/gpu-check.sh run $bundle"
+}
+
+run() {
+  [[ -d "$bundle/cases" ]] || { echo "gpu-check: no bundle at $bundle (run 'prepare' first, where TMC is built)" >&2; exit 1; }
+  export LD_LIBRARY_PATH="$bundle/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  if command -v nvidia-smi >/dev/null; then
+    nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | sed 's/^/[run] GPU: /'
+  else
+    echo "[run] nvidia-smi not found"
+  fi
+  local pass=0 fail=0 failed=""
+  for dir in "$bundle"/cases/*/; do
+    local name; name=$(basename "$dir")
+    local output; output=$(cat "$dir/output_name")
+    local log="$dir/gpu.txt"
+    if "$bundle/bin/tmc-run" "$dir/cuda" --input input_ids="$dir/input_ids.npy" \
+        --reference "$output=$dir/reference.npy" --rtol "$rtol" \
+        --repeat "$repeat" > "$log" 2>&1; then
+      pass=$((pass + 1)); status=PASS
+    else
+      fail=$((fail + 1)); status=FAIL; failed="$failed $name"
+    fi
+    local gpu_time cpu_time compare
+    gpu_time=$(grep -o 'median [0-9.]* ms' "$log" || true)
+    cpu_time=$(grep -o 'median [0-9.]* ms' "$dir/cpu.txt" || true)
+    compare=$(grep '^reference' "$log" || tail -1 "$log")
+    printf '[run] %-4s %-14s GPU %-18s CPU(prepare machine) %-18s %s\n' \
+      "$status" "$name" "${gpu_time:-?}" "${cpu_time:-?}" "$compare"
+  done
+  echo "[run] cuBLAS: no comparison in this version (docs/GPU.md)"
+  echo "[run] $pass passed, $fail failed${failed:+:$failed}"
+  [[ $fail -eq 0 ]]
+}
+
+case "$mode" in
+  prepare) prepare ;;
+  run) run ;;
+  *) echo "usage: $0 prepare|run [BUNDLE]" >&2; exit 2 ;;
+esac
