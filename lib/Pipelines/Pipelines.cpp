@@ -143,10 +143,16 @@ void mlir::tmc::buildTmcCudaPipeline(OpPassManager &pm,
                                      const TmcCudaPipelineOptions &options) {
   buildTmcFrontPipeline(pm, options);
 
-  // Every linalg op becomes a parallel loop nest (reductions stay scf.for
-  // inside it), mapped to blocks and threads; loops between linalg ops (the
+  // Matmuls become kernels that stage tiles in shared memory; every other
+  // linalg op becomes a parallel loop nest (reductions stay scf.for inside
+  // it), mapped to blocks and threads; loops between linalg ops (the
   // attention's tiles) stay on the host and launch kernels.
   pm.addNestedPass<func::FuncOp>(createTmcCopyToLinalg());
+  if (options.matmulTile > 0) {
+    TmcGpuTileMatmulsOptions matmuls;
+    matmuls.tile = options.matmulTile;
+    pm.addNestedPass<func::FuncOp>(createTmcGpuTileMatmuls(matmuls));
+  }
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   TmcGpuMapParallelLoopsOptions mapping;
   mapping.threads = options.threads;

@@ -103,6 +103,12 @@ struct TmcCudaPipelineOptions
       llvm::cl::desc("Threads per block of the elementwise and reduction "
                      "kernels"),
       llvm::cl::init(128)};
+  Option<int64_t> matmulTile{
+      *this, "matmul-tile",
+      llvm::cl::desc("Output tile edge of the shared-memory matmul kernels "
+                     "(tmc-gpu-tile-matmuls; 0: matmuls become plain "
+                     "parallel loops like every other op)"),
+      llvm::cl::init(16)};
   Option<std::string> format{
       *this, "format",
       llvm::cl::desc("What gpu-module-to-binary embeds: isa (PTX), bin "

@@ -207,6 +207,33 @@ def TmcGpuMapParallelLoops
                            "::mlir::gpu::GPUDialect"];
 }
 
+def TmcGpuTileMatmuls : Pass<"tmc-gpu-tile-matmuls", "::mlir::func::FuncOp"> {
+  let summary = "Matmul-like linalg ops to GPU kernels with shared-memory tiles";
+  let description = [{
+    Runs on bufferized code, before `convert-linalg-to-parallel-loops`.
+    Rewrites every linalg op on statically shaped memrefs that is a plain
+    contraction (two parallel loops M and N, one reduction loop K, two
+    inputs each indexed by K and one of M and N in either order, an output
+    indexed by (M, N), a payload without `linalg.index` or side effects) —
+    `linalg.matmul` with or without transposed indexing maps, and generic
+    forms of it — into a `gpu.launch` of `tile` x `tile` threads per block,
+    each block computing a `tile` x `tile` tile of the output: per step of
+    `tile` along K, the block copies a tile of each input into workgroup
+    (shared) memory, synchronizes, and every thread accumulates its output
+    element with the op's own payload, which is cloned. Edges are guarded:
+    any M, N and K work. The op's accumulate-into-output semantics are kept
+    (the output's value is the initial accumulator).
+  }];
+  let options = [
+    Option<"tile", "tile", "int64_t", /*default=*/"16",
+           "Output tile edge (threads per block = tile * tile)">
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 def TmcGpuSinkGlobals : Pass<"tmc-gpu-sink-globals", "::mlir::func::FuncOp"> {
   let summary = "Move constant globals used by a gpu.launch into its body";
   let description = [{
