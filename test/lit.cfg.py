@@ -38,3 +38,10 @@ ptxas = os.path.join(cuda_home, "bin", "ptxas")
 if os.path.exists(ptxas):
     config.available_features.add("ptxas")
     config.substitutions.append(("%ptxas", ptxas))
+
+# The fake CUDA driver (unittests/Runtime/FakeCudaDriver.cpp) for testing the
+# host side of CUDA models without a GPU.
+fake_cuda = os.path.join(config.tmc_lib_dir, "fake-cuda")
+if os.path.exists(os.path.join(fake_cuda, "libcuda.so.1")):
+    config.available_features.add("fake-cuda")
+    config.substitutions.append(("%fake_cuda", fake_cuda))

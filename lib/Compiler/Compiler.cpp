@@ -122,6 +122,9 @@ static LogicalResult emitObjectFile(Location loc, llvm::Module &llvmModule,
     features = subtarget.getString();
   }
   llvm::TargetOptions targetOptions;
+  // Constructors (a CUDA model loads its kernels in one) go to .init_array,
+  // which is what glibc runs; .ctors would be silently ignored.
+  targetOptions.UseInitArray = true;
   std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
       triple, cpu, features, targetOptions, llvm::Reloc::PIC_,
       std::nullopt, llvm::CodeGenOptLevel::Aggressive));
