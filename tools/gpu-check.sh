@@ -25,9 +25,12 @@ rtol=${RTOL:-1e-3}
 repeat=${REPEAT:-20}
 root=$(cd "$(dirname "$0")/.." && pwd)
 
-# name | model | extra tmc-compile flags (the same for both targets)
+# name | model | extra tmc-compile flags (the same for both targets) | seq-len
+# (models: examples/NAME.mlir, or gpt2-d256: a 4-layer GPT-2 of width 256,
+# vocabulary 2048, random weights, made by prepare)
 cases() {
   cat <<CASES
+gpt2-d256-s512|gpt2-d256||512
 gpt2|gpt2|
 bert|bert|
 llama|llama|
@@ -56,19 +59,26 @@ prepare() {
   cp "$0" "$bundle/gpu-check.sh"
   local tmp; tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' RETURN
-  while IFS='|' read -r name model flags; do
+  echo "[prepare] gpt2-d256: make_checkpoint.py + tmc-import"
+  python3 "$root/test/Import/Inputs/make_checkpoint.py" --type gpt2 --layers 4 \
+    --hidden 256 --heads 4 --vocab 2048 --max-pos 512 --seed 7 "$tmp/gpt2-d256" >/dev/null
+  "$bin/tmc-import" "$tmp/gpt2-d256" -o "$tmp/gpt2-d256.mlir"
+  while IFS='|' read -r name model flags case_seq; do
     [[ -n "$name" ]] || continue
+    local model_file="$root/examples/$model.mlir"
+    [[ -f "$model_file" ]] || model_file="$tmp/$model.mlir"
+    local s=${case_seq:-$seq}
     local dir="$bundle/cases/$name"
     mkdir -p "$dir"
-    echo "[prepare] $name: tmc-compile --target=cuda --gpu-arch=$arch --seq-len=$seq $flags"
+    echo "[prepare] $name: tmc-compile --target=cuda --gpu-arch=$arch --seq-len=$s $flags"
     # shellcheck disable=SC2086
-    "$bin/tmc-compile" "$root/examples/$model.mlir" -o "$dir/cuda" --target=cuda \
-      --gpu-arch="$arch" --seq-len="$seq" $flags --quiet
+    "$bin/tmc-compile" "$model_file" -o "$dir/cuda" --target=cuda \
+      --gpu-arch="$arch" --seq-len="$s" $flags --quiet 2>/dev/null
     rm -f "$dir/cuda/model.o"
     # shellcheck disable=SC2086
-    "$bin/tmc-compile" "$root/examples/$model.mlir" -o "$tmp/$name-cpu" \
-      --seq-len="$seq" $flags --quiet
-    python3 - "$dir/input_ids.npy" "$seq" <<'PY'
+    "$bin/tmc-compile" "$model_file" -o "$tmp/$name-cpu" \
+      --seq-len="$s" $flags --quiet 2>/dev/null
+    python3 - "$dir/input_ids.npy" "$s" <<'PY'
 import sys, numpy as np
 rng = np.random.default_rng(1234)
 np.save(sys.argv[1], rng.integers(0, 100, size=(1, int(sys.argv[2])), dtype=np.int64))
