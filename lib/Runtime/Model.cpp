@@ -86,6 +86,7 @@ struct DeviceApi {
   int (*toDevice)(void *, const void *, size_t) = nullptr;
   int (*toHost)(void *, const void *, size_t) = nullptr;
   int (*synchronize)() = nullptr;
+  int (*deviceName)(char *, size_t) = nullptr;
 };
 
 /// Formats a message into the caller's buffer, if any.
@@ -337,6 +338,7 @@ tmc_status tmc_model::openLibrary(char *err, size_t errlen) {
     TMC_DEVICE_FN(toDevice, "tmc_cuda_copy_to_device")
     TMC_DEVICE_FN(toHost, "tmc_cuda_copy_to_host")
     TMC_DEVICE_FN(synchronize, "tmc_cuda_synchronize")
+    TMC_DEVICE_FN(deviceName, "tmc_cuda_device_name")
 #undef TMC_DEVICE_FN
   }
 
@@ -668,6 +670,21 @@ const char *tmc_model_signature_text(const tmc_model *model) {
 
 const char *tmc_model_target_text(const tmc_model *model) {
   return model ? model->target.c_str() : "";
+}
+
+tmc_status tmc_model_device_name(const tmc_model *model, char *buffer,
+                                 size_t size) {
+  if (!model || !buffer || size == 0)
+    return TMC_ERROR_ARGUMENT;
+  if (!model->onDevice) {
+    std::snprintf(buffer, size, "cpu");
+    return TMC_OK;
+  }
+  if (model->device.deviceName(buffer, size) != 0) {
+    std::snprintf(buffer, size, "unknown CUDA device");
+    return TMC_ERROR_IO;
+  }
+  return TMC_OK;
 }
 
 tmc_status tmc_model_run(tmc_model *model, const void *const *inputs,

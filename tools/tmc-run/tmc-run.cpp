@@ -324,6 +324,12 @@ int main(int argc, char **argv) {
 
   std::printf("model: %s\n", modelDir.c_str());
   std::printf("target: %s\n", tmc_model_target_text(model));
+  bool onDevice = std::strcmp(tmc_model_target_text(model), "cpu") != 0;
+  if (onDevice) {
+    char device[256];
+    tmc_model_device_name(model, device, sizeof(device));
+    std::printf("device: %s\n", device);
+  }
   for (size_t i = 0; i < numInputs; ++i) {
     tmc_tensor_info info;
     tmc_model_input_info(model, i, &info);
@@ -341,11 +347,16 @@ int main(int argc, char **argv) {
   std::printf("arena: %" PRIu64 " bytes (%.2f MiB)\n", arenaBytes,
               mib(double(arenaBytes)));
   std::printf("load: %.3f ms\n", loadMs);
-  std::printf("time per run: min %.3f ms, median %.3f ms over %ld run%s "
-              "(%d thread%s, %s kernels)\n",
-              times.front(), median, repeat, repeat == 1 ? "" : "s",
-              tmc_rt_num_threads(), tmc_rt_num_threads() == 1 ? "" : "s",
-              tmc_rt_matmul_isa());
+  if (onDevice)
+    std::printf("time per run: min %.3f ms, median %.3f ms over %ld run%s "
+                "(including the copies of inputs and outputs)\n",
+                times.front(), median, repeat, repeat == 1 ? "" : "s");
+  else
+    std::printf("time per run: min %.3f ms, median %.3f ms over %ld run%s "
+                "(%d thread%s, %s kernels)\n",
+                times.front(), median, repeat, repeat == 1 ? "" : "s",
+                tmc_rt_num_threads(), tmc_rt_num_threads() == 1 ? "" : "s",
+                tmc_rt_matmul_isa());
   // VmHWM is this process image's own peak; ru_maxrss also counts what the
   // parent had resident when it forked us.
   double peakBytes = double(usage.ru_maxrss) * 1024.0;
