@@ -315,6 +315,13 @@ LogicalResult mlir::tmc::compileModel(ModuleOp module,
       return emitError(loc) << "--target=cuda needs the CUDA toolkit (ptxas, "
                                "libdevice): set CUDA_HOME or install it in "
                                "/usr/local/cuda";
+    SmallString<256> ptxas(toolkit), libdevice(toolkit);
+    llvm::sys::path::append(ptxas, "bin", "ptxas");
+    llvm::sys::path::append(libdevice, "nvvm", "libdevice", "libdevice.10.bc");
+    if (!llvm::sys::fs::can_execute(ptxas) || !llvm::sys::fs::exists(libdevice))
+      return emitError(loc) << "the CUDA toolkit at '" << toolkit
+                            << "' has no bin/ptxas or "
+                               "nvvm/libdevice/libdevice.10.bc";
     TmcCudaPipelineOptions pipeline;
     setFront(pipeline);
     pipeline.gpuArch = options.gpuArch;

@@ -47,6 +47,11 @@ static cl::opt<std::string>
             cl::desc("NVIDIA architecture with --target=cuda (default "
                      "sm_90; e.g. sm_80)"),
             cl::cat(category));
+static cl::opt<std::string> cudaToolkit(
+    "cuda-toolkit", cl::init(""),
+    cl::desc("CUDA toolkit directory with --target=cuda (default: "
+             "$CUDA_HOME, $CUDA_ROOT, then /usr/local/cuda)"),
+    cl::cat(category));
 static cl::opt<std::string>
     cpu("cpu", cl::init("native"),
         cl::desc("LLVM CPU to generate code for (default: this machine's)"),
@@ -168,6 +173,7 @@ int main(int argc, char **argv) {
     llvm::errs() << "tmc-compile: " << llvm::toString(std::move(err)) << "\n";
     return 1;
   }
+  options.cudaToolkit = cudaToolkit;
   if (llvm::Error err = tmc::setCompileOption(options, "gpu-arch", gpuArch)) {
     llvm::errs() << "tmc-compile: " << llvm::toString(std::move(err)) << "\n";
     return 1;
