@@ -26,10 +26,13 @@ repeat=${REPEAT:-20}
 root=$(cd "$(dirname "$0")/.." && pwd)
 
 # name | model | extra tmc-compile flags (the same for both targets) | seq-len
-# (models: examples/NAME.mlir, or gpt2-d256: a 4-layer GPT-2 of width 256,
-# vocabulary 2048, random weights, made by prepare)
+# (models: examples/NAME.mlir; gpt2-d256: a 4-layer GPT-2 of width 256,
+# vocabulary 2048, random weights; matmul: an embedding of width 4096 then
+# one linear layer to 256 features, i.e. a 2048x4096 by 4096x256 f32 matmul,
+# timed beside cuBLAS where PyTorch can call it; both made by prepare)
 cases() {
   cat <<CASES
+matmul-2048x4096x256|matmul||2048
 gpt2-d256-s512|gpt2-d256||512
 gpt2|gpt2|
 bert|bert|
@@ -63,6 +66,15 @@ prepare() {
   python3 "$root/test/Import/Inputs/make_checkpoint.py" --type gpt2 --layers 4 \
     --hidden 256 --heads 4 --vocab 2048 --max-pos 512 --seed 7 "$tmp/gpt2-d256" >/dev/null
   "$bin/tmc-import" "$tmp/gpt2-d256" -o "$tmp/gpt2-d256.mlir"
+  echo "[prepare] matmul: a one-linear model (tmc.ModelBuilder)"
+  PYTHONPATH="$root/python${PYTHONPATH:+:$PYTHONPATH}" python3 - "$tmp/matmul.mlir" <<'PY'
+import sys, numpy as np, tmc
+rng = np.random.default_rng(3)
+m = tmc.ModelBuilder("matmul")
+x = m.embedding(m.input_ids(), rng.normal(0, 1, (128, 4096)).astype(np.float32), name="table")
+m.output("y", m.linear(x, rng.normal(0, 0.02, (256, 4096)).astype(np.float32), name="proj"))
+open(sys.argv[1], "w").write(m.to_mlir())
+PY
   while IFS='|' read -r name model flags case_seq; do
     [[ -n "$name" ]] || continue
     local model_file="$root/examples/$model.mlir"
@@ -89,6 +101,7 @@ PY
     "$bin/tmc-run" "$tmp/$name-cpu" --input input_ids="$dir/input_ids.npy" \
       --output "$output=$dir/reference.npy" --repeat 3 > "$dir/cpu.txt"
     echo "$output" > "$dir/output_name"
+    [[ $model == matmul ]] && echo "2 2048 4096 256" > "$dir/matmul_shape"
     grep 'time per run' "$dir/cpu.txt" | sed "s/^/[prepare] $name: CPU /"
   done < <(cases)
   du -sh "$bundle" | sed 's/^/[prepare] bundle size: /'
@@ -119,10 +132,34 @@ run() {
     gpu_time=$(grep -o 'median [0-9.]* ms' "$log" || true)
     cpu_time=$(grep -o 'median [0-9.]* ms' "$dir/cpu.txt" || true)
     compare=$(grep '^reference' "$log" || tail -1 "$log")
-    printf '[run] %-4s %-14s GPU %-18s CPU(prepare machine) %-18s %s\n' \
+    printf '[run] %-4s %-20s GPU %-18s CPU(prepare machine) %-18s %s\n' \
       "$status" "$name" "${gpu_time:-?}" "${cpu_time:-?}" "$compare"
+    if [[ -f "$dir/matmul_shape" && -n "${gpu_time:-}" ]]; then
+      read -r _ mm kk nn < "$dir/matmul_shape"
+      local ms; ms=$(echo "$gpu_time" | awk '{print $2}')
+      awk -v m="$mm" -v k="$kk" -v n="$nn" -v ms="$ms" 'BEGIN {
+        printf "[run]      TMC %dx%dx%d f32 matmul model: %.3f ms per run (copies and the embedding included) = %.2f TFLOP/s\n", m, k, n, ms, 2*m*k*n/(ms*1e-3)/1e12 }'
+      if python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
+        python3 - "$mm" "$kk" "$nn" <<'PY' || echo "[run]      cuBLAS: PyTorch failed"
+import sys, torch
+m, k, n = map(int, sys.argv[1:])
+torch.backends.cuda.matmul.allow_tf32 = False
+a = torch.randn(m, k, device="cuda"); b = torch.randn(k, n, device="cuda")
+for _ in range(3): a @ b
+torch.cuda.synchronize()
+start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+start.record()
+for _ in range(20): a @ b
+end.record(); torch.cuda.synchronize()
+ms = start.elapsed_time(end) / 20
+print("[run]      cuBLAS (PyTorch %s, f32, TF32 off) %dx%dx%d: %.3f ms = %.2f TFLOP/s"
+      % (torch.__version__, m, k, n, ms, 2 * m * k * n / (ms * 1e-3) / 1e12))
+PY
+      else
+        echo "[run]      cuBLAS: no PyTorch with CUDA here, not compared"
+      fi
+    fi
   done
-  echo "[run] cuBLAS: no comparison in this version (docs/GPU.md)"
   echo "[run] $pass passed, $fail failed${failed:+:$failed}"
   [[ $fail -eq 0 ]]
 }
