@@ -21,6 +21,8 @@
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/Instructions.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/FileSystem.h"
@@ -97,6 +99,30 @@ static int64_t parameterBytes(ModuleOp module) {
   for (const auto &entry : sizes)
     total += entry.second;
   return total;
+}
+
+/// Moves every fixed-size `alloca` of `llvmModule` into its function's entry
+/// block. The translation of `gpu.launch_func` allocates each launch's
+/// parameter array where the launch is; in a host loop (the attention's tile
+/// loops) every iteration would grow the stack until it overflows. Each
+/// array is written in full before its launch, which copies it, so one slot
+/// per launch site is enough.
+static void hoistStaticAllocas(llvm::Module &llvmModule) {
+  for (llvm::Function &function : llvmModule) {
+    if (function.isDeclaration())
+      continue;
+    llvm::BasicBlock &entry = function.getEntryBlock();
+    llvm::Instruction *insertBefore = &*entry.getFirstInsertionPt();
+    SmallVector<llvm::AllocaInst *> allocas;
+    for (llvm::BasicBlock &block : function)
+      if (&block != &entry)
+        for (llvm::Instruction &inst : block)
+          if (auto *alloca = llvm::dyn_cast<llvm::AllocaInst>(&inst))
+            if (llvm::isa<llvm::ConstantInt>(alloca->getArraySize()))
+              allocas.push_back(alloca);
+    for (llvm::AllocaInst *alloca : allocas)
+      alloca->moveBefore(insertBefore->getIterator());
+  }
 }
 
 /// Generates code for `llvmModule` and writes an object file.
@@ -370,9 +396,16 @@ LogicalResult mlir::tmc::compileModel(ModuleOp module,
       translateModuleToLLVMIR(module, llvmContext, "model");
   if (!llvmModule)
     return emitError(loc) << "translation to LLVM IR failed";
+  hoistStaticAllocas(*llvmModule);
 
   progress.stage("generating code (LLVM -O3, object file)");
-  if (failed(emitObjectFile(loc, *llvmModule, options.cpu, file("model.o"))))
+  // A CUDA model's host code only computes addresses and launches kernels:
+  // it is built for any x86-64, not for this machine's CPU, so that it runs
+  // on the GPU machine whatever its vector extensions.
+  std::string cpu = options.cpu;
+  if (cuda && cpu == "native")
+    cpu = "x86-64";
+  if (failed(emitObjectFile(loc, *llvmModule, cpu, file("model.o"))))
     return failure();
 
   progress.stage("linking model.so");
