@@ -45,3 +45,4 @@ fake_cuda = os.path.join(config.tmc_lib_dir, "fake-cuda")
 if os.path.exists(os.path.join(fake_cuda, "libcuda.so.1")):
     config.available_features.add("fake-cuda")
     config.substitutions.append(("%fake_cuda", fake_cuda))
+config.substitutions.append(("%llvm_tools_dir", config.llvm_tools_dir))

@@ -266,6 +266,22 @@ def TmcGpuCheckHostCode
   }];
 }
 
+def TmcGpuLaunchToLoops
+    : Pass<"tmc-gpu-launch-to-loops", "::mlir::func::FuncOp"> {
+  let summary = "Run gpu.launch bodies as host loops (testing on a CPU)";
+  let description = [{
+    For testing the GPU mapping without a GPU: replaces every `gpu.launch`
+    by six nested `scf.for` loops over blocks (z, y, x) and threads (z, y,
+    x) around a copy of its body, so that the rest of the CPU pipeline can
+    compile and run it and its results can be compared with the CPU build.
+    This is exact for kernels whose threads do not communicate; a launch
+    with workgroup or private memory or a `gpu.barrier` (the shared-memory
+    matmuls of `tmc-gpu-tile-matmuls`) gets an error.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def TmcGpuMergeModules : Pass<"tmc-gpu-merge-modules", "::mlir::ModuleOp"> {
   let summary = "Put every outlined kernel in one gpu.module";
   let description = [{
