@@ -8,6 +8,7 @@
 
 #include "tmc/Transforms/Passes.h"
 
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/WalkPatternRewriteDriver.h"
@@ -23,9 +24,20 @@ using namespace mlir;
 
 namespace {
 
+/// Whether every block of `launch` has exactly one thread (then barriers
+/// are no-ops and workgroup memory is that thread's own).
+static bool singleThreadBlocks(gpu::LaunchOp launch) {
+  gpu::KernelDim3 block = launch.getBlockSizeOperandValues();
+  return llvm::all_of(ValueRange{block.x, block.y, block.z}, [](Value v) {
+    return getConstantIntValue(v) == std::optional<int64_t>(1);
+  });
+}
+
 /// Whether the threads of `launch` may communicate (then a sequential
 /// emulation would be wrong).
 static bool threadsCommunicate(gpu::LaunchOp launch) {
+  if (singleThreadBlocks(launch))
+    return false;
   if (!launch.getWorkgroupAttributions().empty() ||
       !launch.getPrivateAttributions().empty())
     return true;
@@ -73,8 +85,27 @@ struct LaunchToLoops : public OpRewritePattern<gpu::LaunchOp> {
     mapping.map(blockSize.x, block.x);
     mapping.map(blockSize.y, block.y);
     mapping.map(blockSize.z, block.z);
+    // One thread per block: its workgroup memory is a fresh buffer per
+    // block and its barriers are no-ops.
+    for (BlockArgument buffer : launch.getWorkgroupAttributions()) {
+      auto type = cast<MemRefType>(buffer.getType());
+      auto hostType = MemRefType::get(type.getShape(), type.getElementType());
+      mapping.map(buffer,
+                  memref::AllocaOp::create(rewriter, loc, hostType).getResult());
+    }
+    for (BlockArgument buffer : launch.getPrivateAttributions()) {
+      auto type = cast<MemRefType>(buffer.getType());
+      auto hostType = MemRefType::get(type.getShape(), type.getElementType());
+      mapping.map(buffer,
+                  memref::AllocaOp::create(rewriter, loc, hostType).getResult());
+    }
     for (Operation &op : launch.getBody().front().without_terminator())
       rewriter.clone(op, mapping);
+    SmallVector<gpu::BarrierOp> barriers;
+    rewriter.getInsertionBlock()->getParentOp()->walk(
+        [&](gpu::BarrierOp barrier) { barriers.push_back(barrier); });
+    for (gpu::BarrierOp barrier : barriers)
+      rewriter.eraseOp(barrier);
     rewriter.eraseOp(launch);
     return success();
   }

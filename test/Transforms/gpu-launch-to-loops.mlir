@@ -30,6 +30,34 @@ func.func @launch(%out: memref<8x64xf32>) {
 
 // -----
 
+// One thread per block: workgroup memory becomes a buffer of the block's
+// own and barriers vanish.
+// CHECK-LABEL: func.func @one_thread
+// CHECK-NOT: gpu.
+// CHECK: scf.for
+// CHECK: %[[TILE:.*]] = memref.alloca() : memref<4xf32>
+// CHECK: memref.store %{{.*}}, %[[TILE]]
+// CHECK-NOT: gpu.barrier
+// CHECK: memref.load %[[TILE]]
+func.func @one_thread(%out: memref<4xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %cst = arith.constant 1.0 : f32
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c4, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1)
+             workgroup(%tile : memref<4xf32, #gpu.address_space<workgroup>>) {
+    memref.store %cst, %tile[%bx] : memref<4xf32, #gpu.address_space<workgroup>>
+    gpu.barrier
+    %v = memref.load %tile[%bx] : memref<4xf32, #gpu.address_space<workgroup>>
+    memref.store %v, %out[%bx] : memref<4xf32>
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
 func.func @barrier(%out: memref<32xf32>) {
   %c1 = arith.constant 1 : index
   %c32 = arith.constant 32 : index

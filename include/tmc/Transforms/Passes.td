@@ -274,9 +274,11 @@ def TmcGpuLaunchToLoops
     by six nested `scf.for` loops over blocks (z, y, x) and threads (z, y,
     x) around a copy of its body, so that the rest of the CPU pipeline can
     compile and run it and its results can be compared with the CPU build.
-    This is exact for kernels whose threads do not communicate; a launch
-    with workgroup or private memory or a `gpu.barrier` (the shared-memory
-    matmuls of `tmc-gpu-tile-matmuls`) gets an error.
+    This is exact for kernels whose threads do not communicate, and for
+    launches of one thread per block (their workgroup memory becomes a
+    buffer per block, their barriers are no-ops: `tmc-gpu-tile-matmuls`
+    with `tile=1`). Any other launch with workgroup or private memory or a
+    `gpu.barrier` gets an error.
   }];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::arith::ArithDialect"];

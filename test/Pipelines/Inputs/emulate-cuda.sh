@@ -12,8 +12,13 @@ llvm=$1 tmc_opt=$2 tmc_compile=$3 tmc_run=$4 python=$5 work=$6 model=$7 seq=$8
 output=$9 opts=${10}
 shift 10
 rm -rf "$work" && mkdir -p "$work/emulated"
+# Shared-memory matmuls only with one thread per block (matmul-tile=1).
+case "$opts" in
+  *matmul-tile=*) ;;
+  *) opts="matmul-tile=0 $opts" ;;
+esac
 "$tmc_opt" "$model" \
-  --tmc-cuda-pipeline="seq-len=$seq matmul-tile=0 weights-output=$work/emulated/weights.bin $opts" \
+  --tmc-cuda-pipeline="seq-len=$seq weights-output=$work/emulated/weights.bin $opts" \
   --mlir-print-ir-after=tmc-gpu-check-host-code --mlir-print-ir-module-scope \
   --mlir-disable-threading -o /dev/null 2> "$work/mapped.mlir"
 "$tmc_opt" "$work/mapped.mlir" -o "$work/emulated.mlir" --pass-pipeline="builtin.module(func.func(tmc-gpu-launch-to-loops),convert-scf-to-cf,expand-strided-metadata,lower-affine,convert-math-to-llvm,convert-math-to-libm,convert-to-llvm,reconcile-unrealized-casts,tmc-export-abi,canonicalize)"
