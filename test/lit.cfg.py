@@ -31,3 +31,19 @@ tool_dirs = [config.tmc_tools_dir, config.llvm_tools_dir]
 tools = ["tmc-opt", "tmc-import", "tmc-report", "tmc-compile", "tmc-run",
          "tmc-generate", "mlir-opt"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+# GPU tests that compile to PTX and cubin need the CUDA toolkit's ptxas
+# (there is no GPU in the regular suite: nothing is run on one).
+cuda_home = os.environ.get("CUDA_HOME") or os.environ.get("CUDA_ROOT") or "/usr/local/cuda"
+ptxas = os.path.join(cuda_home, "bin", "ptxas")
+if os.path.exists(ptxas):
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", ptxas))
+
+# The fake CUDA driver (unittests/Runtime/FakeCudaDriver.cpp) for testing the
+# host side of CUDA models without a GPU.
+fake_cuda = os.path.join(config.tmc_lib_dir, "fake-cuda")
+if os.path.exists(os.path.join(fake_cuda, "libcuda.so.1")):
+    config.available_features.add("fake-cuda")
+    config.substitutions.append(("%fake_cuda", fake_cuda))
+config.substitutions.append(("%llvm_tools_dir", config.llvm_tools_dir))

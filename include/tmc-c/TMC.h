@@ -111,6 +111,14 @@ TMC_C_API tmc_result tmc_module_run_pipeline(tmc_module *module,
 TMC_C_API tmc_result tmc_module_run_cpu_pipeline(tmc_module *module,
                                                  const char *options);
 
+/// Runs TMC's CUDA pipeline (mlir::tmc::buildTmcCudaPipeline, docs/GPU.md)
+/// on the module: host code in the LLVM dialect with the compiled-model ABI
+/// over device buffers, and the kernels in a gpu.binary. `options` are those
+/// of `tmc-opt --tmc-cuda-pipeline=...`, e.g. "seq-len=16 gpu-arch=sm_80";
+/// NULL or "" takes the defaults.
+TMC_C_API tmc_result tmc_module_run_cuda_pipeline(tmc_module *module,
+                                                  const char *options);
+
 /*===----------------------------------------------------------------------===*\
 |* Compiling to a model directory                                             *|
 \*===----------------------------------------------------------------------===*/

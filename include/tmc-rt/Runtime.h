@@ -120,6 +120,16 @@ TMC_RT_API uint64_t tmc_model_arena_size(const tmc_model *model);
 /// The signature text of the model (docs/ABI.md), as the code reports it.
 TMC_RT_API const char *tmc_model_signature_text(const tmc_model *model);
 
+/// Where the model runs: "cpu", or what its tmc_model_target() says
+/// ("cuda sm_90"): then the runtime keeps the weights, the arena, inputs and
+/// outputs in device memory and copies inputs and outputs on every run.
+TMC_RT_API const char *tmc_model_target_text(const tmc_model *model);
+
+/// Writes where the model runs into `buffer`: "cpu", or the CUDA device's
+/// name and compute capability ("NVIDIA H100 (sm_90)").
+TMC_RT_API tmc_status tmc_model_device_name(const tmc_model *model,
+                                            char *buffer, size_t size);
+
 /// Runs the model once. `inputs[i]` points to the dense row-major data of
 /// input i and `outputs[j]` to a caller-allocated buffer of
 /// `tmc_tensor_info.num_bytes` for output j, which is written in full.

@@ -355,6 +355,25 @@ tmc_result tmc_module_run_cpu_pipeline(tmc_module *module,
   return TMC_SUCCESS;
 }
 
+tmc_result tmc_module_run_cuda_pipeline(tmc_module *module,
+                                        const char *options) {
+  if (!module)
+    return TMC_FAILURE;
+  tmc_context *ctx = module->owner;
+  begin(ctx);
+  std::string text = options ? options : "";
+  auto pipelineOptions = tmc::TmcCudaPipelineOptions::createFromString(text);
+  if (!pipelineOptions)
+    return fail(ctx, "invalid CUDA pipeline options '" + text + "'");
+  if (pipelineOptions->weightsBaseDir.empty() && !module->directory.empty())
+    pipelineOptions->weightsBaseDir = module->directory;
+  PassManager pm(&ctx->context, ModuleOp::getOperationName());
+  tmc::buildTmcCudaPipeline(pm, *pipelineOptions);
+  if (failed(pm.run(*module->module)))
+    return failWithDiagnostics(ctx, "the CUDA pipeline failed");
+  return TMC_SUCCESS;
+}
+
 //===----------------------------------------------------------------------===//
 // Compiling
 //===----------------------------------------------------------------------===//

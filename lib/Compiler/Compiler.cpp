@@ -11,6 +11,7 @@
 #include "tmc/Dialect/Tfm/IR/Tfm.h"
 #include "tmc/Pipelines/Pipelines.h"
 
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -20,9 +21,12 @@
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/Instructions.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/TargetSelect.h"
@@ -97,6 +101,30 @@ static int64_t parameterBytes(ModuleOp module) {
   return total;
 }
 
+/// Moves every fixed-size `alloca` of `llvmModule` into its function's entry
+/// block. The translation of `gpu.launch_func` allocates each launch's
+/// parameter array where the launch is; in a host loop (the attention's tile
+/// loops) every iteration would grow the stack until it overflows. Each
+/// array is written in full before its launch, which copies it, so one slot
+/// per launch site is enough.
+static void hoistStaticAllocas(llvm::Module &llvmModule) {
+  for (llvm::Function &function : llvmModule) {
+    if (function.isDeclaration())
+      continue;
+    llvm::BasicBlock &entry = function.getEntryBlock();
+    llvm::Instruction *insertBefore = &*entry.getFirstInsertionPt();
+    SmallVector<llvm::AllocaInst *> allocas;
+    for (llvm::BasicBlock &block : function)
+      if (&block != &entry)
+        for (llvm::Instruction &inst : block)
+          if (auto *alloca = llvm::dyn_cast<llvm::AllocaInst>(&inst))
+            if (llvm::isa<llvm::ConstantInt>(alloca->getArraySize()))
+              allocas.push_back(alloca);
+    for (llvm::AllocaInst *alloca : allocas)
+      alloca->moveBefore(insertBefore->getIterator());
+  }
+}
+
 /// Generates code for `llvmModule` and writes an object file.
 static LogicalResult emitObjectFile(Location loc, llvm::Module &llvmModule,
                                     StringRef cpuName, StringRef path) {
@@ -120,6 +148,9 @@ static LogicalResult emitObjectFile(Location loc, llvm::Module &llvmModule,
     features = subtarget.getString();
   }
   llvm::TargetOptions targetOptions;
+  // Constructors (a CUDA model loads its kernels in one) go to .init_array,
+  // which is what glibc runs; .ctors would be silently ignored.
+  targetOptions.UseInitArray = true;
   std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
       triple, cpu, features, targetOptions, llvm::Reloc::PIC_,
       std::nullopt, llvm::CodeGenOptLevel::Aggressive));
@@ -154,7 +185,8 @@ static LogicalResult emitObjectFile(Location loc, llvm::Module &llvmModule,
 /// Links `object` into the shared library `output` against TMC's runtime in
 /// `runtimeDir`, with a RUNPATH of $ORIGIN.
 static LogicalResult linkSharedLibrary(Location loc, StringRef object,
-                                       StringRef output, StringRef runtimeDir) {
+                                       StringRef output, StringRef runtimeDir,
+                                       StringRef runtimeName) {
   llvm::ErrorOr<std::string> clang =
       llvm::sys::findProgramByName("clang", {TMC_LLVM_TOOLS_DIR});
   if (!clang)
@@ -164,9 +196,10 @@ static LogicalResult linkSharedLibrary(Location loc, StringRef object,
                           << TMC_LLVM_TOOLS_DIR << " and PATH) to link "
                           << output;
   std::string libDir = ("-L" + runtimeDir).str();
+  std::string runtime = ("-l" + runtimeName).str();
   SmallVector<StringRef> args = {*clang,      "-shared",   "-fuse-ld=lld",
                                  "-o",        output,      object,
-                                 libDir,      "-ltmcrt",   "-lm",
+                                 libDir,      runtime,     "-lm",
                                  "-Wl,-rpath,$ORIGIN", "-Wl,--as-needed"};
   std::string message;
   int rc = llvm::sys::ExecuteAndWait(*clang, args, std::nullopt, {}, 0, 0,
@@ -174,6 +207,64 @@ static LogicalResult linkSharedLibrary(Location loc, StringRef object,
   if (rc != 0)
     return emitError(loc) << "linking " << output << " failed"
                           << (message.empty() ? "" : ": ") << message;
+  return success();
+}
+
+/// Writes the PTX of every `gpu.binary` of `module` (as the CUDA pipeline
+/// serialized it, format isa) to `<outDir>/<name>.ptx`, assembles it with
+/// the toolkit's ptxas for `arch` into `<name>.cubin`, and replaces the
+/// embedded PTX by the cubin, so that the host code loads machine code
+/// instead of JIT-compiling PTX at run time.
+static LogicalResult assembleKernels(ModuleOp module, StringRef arch,
+                                     StringRef toolkit, StringRef outDir) {
+  SmallString<256> ptxasPath(toolkit);
+  llvm::sys::path::append(ptxasPath, "bin", "ptxas");
+  if (!llvm::sys::fs::can_execute(ptxasPath))
+    return emitError(module.getLoc())
+           << "cannot find ptxas at " << ptxasPath
+           << " (set CUDA_HOME to the CUDA toolkit)";
+  for (auto binary : llvm::to_vector(module.getOps<gpu::BinaryOp>())) {
+    if (binary.getObjects().size() != 1)
+      return binary.emitError("expected one object per gpu.binary, got ")
+             << binary.getObjects().size();
+    auto object = cast<gpu::ObjectAttr>(binary.getObjects()[0]);
+    if (object.getFormat() != gpu::CompilationTarget::Assembly)
+      return binary.emitError("expected the kernels as PTX (format isa)");
+    SmallString<256> ptx(outDir), cubin(outDir);
+    llvm::sys::path::append(ptx, binary.getSymName() + ".ptx");
+    llvm::sys::path::append(cubin, binary.getSymName() + ".cubin");
+    {
+      std::error_code ec;
+      llvm::raw_fd_ostream os(ptx, ec, llvm::sys::fs::OF_None);
+      if (ec)
+        return emitError(binary.getLoc())
+               << "cannot write '" << ptx << "': " << ec.message();
+      os << object.getObject().getValue();
+    }
+    std::string archFlag = ("-arch=" + arch).str();
+    SmallVector<StringRef> args = {ptxasPath, archFlag, "-O3", ptx, "-o",
+                                   cubin};
+    std::string message;
+    std::optional<StringRef> redirects[] = {std::nullopt, std::nullopt,
+                                            std::nullopt};
+    int rc = llvm::sys::ExecuteAndWait(ptxasPath, args, std::nullopt,
+                                       redirects, 0, 0, &message);
+    if (rc != 0)
+      return emitError(binary.getLoc())
+             << "ptxas -arch=" << arch << " failed on " << ptx
+             << (message.empty() ? "" : ": ") << message;
+    llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> bytes =
+        llvm::MemoryBuffer::getFile(cubin, /*IsText=*/false);
+    if (!bytes)
+      return emitError(binary.getLoc())
+             << "cannot read '" << cubin << "': " << bytes.getError().message();
+    auto assembled = gpu::ObjectAttr::get(
+        module.getContext(), object.getTarget(),
+        gpu::CompilationTarget::Binary,
+        StringAttr::get(module.getContext(), (*bytes)->getBuffer()),
+        object.getProperties(), object.getKernels());
+    binary.setObjectsAttr(ArrayAttr::get(module.getContext(), {assembled}));
+  }
   return success();
 }
 
@@ -185,8 +276,15 @@ static LogicalResult checkAvailable(Location loc,
     return emitError(loc) << "--" << flag << "=" << value.str()
                           << " is not available in this version of TMC";
   };
-  if (options.target != "cpu")
+  if (options.target != "cpu" && options.target != "cuda")
     return refuse("target", options.target);
+  if (options.target == "cuda" && !options.planBuffers)
+    return emitError(loc) << "--no-plan-buffers is not available with "
+                             "--target=cuda: every buffer of a GPU model is "
+                             "a view of the one device arena";
+  if (options.target == "cuda" && options.decodeMaxTokens)
+    return emitError(loc) << "--decode is not available with --target=cuda: "
+                             "the KV-cache attention kernel runs on the CPU";
   if (options.remat != "none")
     return refuse("remat", options.remat);
   if (!options.memoryBudget.empty())
@@ -223,30 +321,62 @@ LogicalResult mlir::tmc::compileModel(ModuleOp module,
       failed(applyPassManagerCLOptions(pm)))
     return emitError(loc) << "the pass manager's command-line options are "
                              "not registered (registerPassManagerCLOptions)";
-  TmcCpuPipelineOptions pipeline;
-  pipeline.seqLen = options.seqLen;
-  pipeline.weightsOutput = file("weights.bin");
-  pipeline.weightsBaseDir = options.weightsBaseDir;
-  pipeline.useKernels = options.useKernels;
-  pipeline.planBuffers = options.planBuffers;
-  pipeline.attention = options.attention;
-  pipeline.quantize = options.quantize;
-  pipeline.prune = options.prune;
-  pipeline.lowRank = options.lowRank;
-  pipeline.lowRankActivationAware = options.lowRankActivationAware;
-  pipeline.lowRankForce = options.lowRankForce;
-  pipeline.linformer = options.linformer;
-  pipeline.lowRankCalibration = options.lowRankCalibration;
-  pipeline.attentionBlockQ = options.attentionBlockQ;
-  pipeline.attentionBlockK = options.attentionBlockK;
-  if (options.decodeMaxTokens) {
-    pipeline.decode = *options.decodeMaxTokens;
-    pipeline.kvCache = options.kvCache;
-    pipeline.kvSinks = options.kvSinks;
+  bool cuda = options.target == "cuda";
+  auto setFront = [&](auto &pipeline) {
+    pipeline.seqLen = options.seqLen;
+    pipeline.weightsOutput = file("weights.bin");
+    pipeline.weightsBaseDir = options.weightsBaseDir;
+    pipeline.planBuffers = options.planBuffers;
+    pipeline.attention = options.attention;
+    pipeline.quantize = options.quantize;
+    pipeline.prune = options.prune;
+    pipeline.lowRank = options.lowRank;
+    pipeline.lowRankActivationAware = options.lowRankActivationAware;
+    pipeline.lowRankForce = options.lowRankForce;
+    pipeline.linformer = options.linformer;
+    pipeline.lowRankCalibration = options.lowRankCalibration;
+    pipeline.attentionBlockQ = options.attentionBlockQ;
+    pipeline.attentionBlockK = options.attentionBlockK;
+    if (options.decodeMaxTokens) {
+      pipeline.decode = *options.decodeMaxTokens;
+      pipeline.kvCache = options.kvCache;
+      pipeline.kvSinks = options.kvSinks;
+    }
+  };
+  std::string toolkit;
+  if (cuda) {
+    toolkit = findCudaToolkit(options.cudaToolkit);
+    if (toolkit.empty())
+      return emitError(loc) << "--target=cuda needs the CUDA toolkit (ptxas, "
+                               "libdevice): set CUDA_HOME or install it in "
+                               "/usr/local/cuda";
+    SmallString<256> ptxas(toolkit), libdevice(toolkit);
+    llvm::sys::path::append(ptxas, "bin", "ptxas");
+    llvm::sys::path::append(libdevice, "nvvm", "libdevice", "libdevice.10.bc");
+    if (!llvm::sys::fs::can_execute(ptxas) || !llvm::sys::fs::exists(libdevice))
+      return emitError(loc) << "the CUDA toolkit at '" << toolkit
+                            << "' has no bin/ptxas or "
+                               "nvvm/libdevice/libdevice.10.bc";
+    TmcCudaPipelineOptions pipeline;
+    setFront(pipeline);
+    pipeline.gpuArch = options.gpuArch;
+    pipeline.toolkit = toolkit;
+    pipeline.format = "isa";
+    buildTmcCudaPipeline(pm, pipeline);
+  } else {
+    TmcCpuPipelineOptions pipeline;
+    setFront(pipeline);
+    pipeline.useKernels = options.useKernels;
+    buildTmcCpuPipeline(pm, pipeline);
   }
-  buildTmcCpuPipeline(pm, pipeline);
   if (failed(pm.run(module)))
     return failure();
+  if (cuda) {
+    module.walk([&](gpu::LaunchFuncOp) { ++report.gpuKernels; });
+    progress.stage("assembling kernels (ptxas)");
+    if (failed(assembleKernels(module, options.gpuArch, toolkit, outDir)))
+      return failure();
+  }
 
   auto signature = module->getAttrOfType<StringAttr>("tmc.signature");
   auto intAttr = [&](StringRef name) -> int64_t {
@@ -275,30 +405,39 @@ LogicalResult mlir::tmc::compileModel(ModuleOp module,
       translateModuleToLLVMIR(module, llvmContext, "model");
   if (!llvmModule)
     return emitError(loc) << "translation to LLVM IR failed";
+  hoistStaticAllocas(*llvmModule);
 
   progress.stage("generating code (LLVM -O3, object file)");
-  if (failed(emitObjectFile(loc, *llvmModule, options.cpu, file("model.o"))))
+  // A CUDA model's host code only computes addresses and launches kernels:
+  // it is built for any x86-64, not for this machine's CPU, so that it runs
+  // on the GPU machine whatever its vector extensions.
+  std::string cpu = options.cpu;
+  if (cuda && cpu == "native")
+    cpu = "x86-64";
+  if (failed(emitObjectFile(loc, *llvmModule, cpu, file("model.o"))))
     return failure();
 
   progress.stage("linking model.so");
+  StringRef runtimeName = cuda ? "tmcrt_cuda" : "tmcrt";
   SmallString<256> runtimeLib(options.runtimeDir);
-  llvm::sys::path::append(runtimeLib, "libtmcrt.so");
+  llvm::sys::path::append(runtimeLib, "lib" + runtimeName + ".so");
   if (!llvm::sys::fs::exists(runtimeLib))
     return emitError(loc) << "TMC's runtime library is missing: "
                           << runtimeLib;
-  if (std::error_code ec =
-          llvm::sys::fs::copy_file(runtimeLib, file("libtmcrt.so")))
+  if (std::error_code ec = llvm::sys::fs::copy_file(
+          runtimeLib, file(("lib" + runtimeName + ".so").str())))
     return emitError(loc) << "cannot copy " << runtimeLib << ": "
                           << ec.message();
   if (failed(linkSharedLibrary(loc, file("model.o"), file("model.so"),
-                               outDir)))
+                               outDir, runtimeName)))
     return failure();
 
   progress.stage("writing model.h and report.json");
   if (failed(writeHeader(loc, file("model.h"), signatureText, report,
-                         weightsHash)))
+                         weightsHash, cuda ? "cuda " + options.gpuArch : "")))
     return failure();
   report.seqLen = options.seqLen;
+  report.target = cuda ? "cuda " + options.gpuArch : "cpu";
   if (failed(writeReport(loc, file("report.json"), report)))
     return failure();
   progress.summary();

@@ -68,6 +68,18 @@ llvm::Error mlir::tmc::setCompileOption(CompileOptions &options,
       return error("option 'target' expects cpu or cuda, got '" + value + "'");
     return setString(options.target);
   }
+  if (name == "gpu-arch") {
+    StringRef digits = value;
+    if (!digits.consume_front("sm_") || digits.empty() ||
+        !llvm::all_of(digits.drop_back(digits.ends_with("a") ? 1 : 0),
+                      llvm::isDigit) ||
+        digits == "a")
+      return error("option 'gpu-arch' expects an NVIDIA architecture such as "
+                   "sm_80 or sm_90, got '" + value + "'");
+    return setString(options.gpuArch);
+  }
+  if (name == "cuda-toolkit")
+    return setString(options.cudaToolkit);
   if (name == "cpu")
     return setString(options.cpu);
   if (name == "weights-base-dir")
@@ -113,7 +125,7 @@ llvm::Error mlir::tmc::setCompileOption(CompileOptions &options,
     return llvm::Error::success();
   }
   return error("unknown compile option '" + name +
-               "' (known: seq-len, target, cpu, no-kernels, no-plan-buffers, "
+               "' (known: seq-len, target, gpu-arch, cuda-toolkit, cpu, no-kernels, no-plan-buffers, "
                "attention, attention-block-q, attention-block-k, quantize, "
                "prune, low-rank, low-rank-activation-aware, low-rank-calibration, "
                "low-rank-force, linformer, remat, memory-budget, train, decode, "

@@ -125,6 +125,8 @@ LogicalResult mlir::tmc::writeReport(Location loc, StringRef path,
                      : 1.0;
   llvm::json::Object root{
       {"seq_len", report.seqLen},
+      {"target", report.target},
+      {"gpu_kernels", report.gpuKernels},
       {"arena_bytes", report.arenaBytes},
       {"lower_bound_bytes", report.lowerBoundBytes},
       {"arena_over_lower_bound", ratio},
@@ -153,7 +155,7 @@ LogicalResult mlir::tmc::writeReport(Location loc, StringRef path,
 LogicalResult mlir::tmc::writeHeader(Location loc, StringRef path,
                                      StringRef signature,
                                      const ModelReport &report,
-                                     uint64_t weightsHash) {
+                                     uint64_t weightsHash, StringRef target) {
   std::error_code ec;
   llvm::raw_fd_ostream os(path, ec);
   if (ec)
@@ -169,6 +171,11 @@ LogicalResult mlir::tmc::writeHeader(Location loc, StringRef path,
   os << "#define TMC_MODEL_WEIGHTS_HASH 0x"
      << llvm::format_hex_no_prefix(weightsHash, 16) << "ull\n";
   os << "#define TMC_MODEL_ARENA_BYTES " << arenaBytes << "ull\n";
+  if (!target.empty())
+    os << "#define TMC_MODEL_TARGET \"" << target << "\"\n"
+       << "/* Every buffer passed to tmc_model_forward (weights, arena, inputs,\n"
+          "   outputs) is CUDA device memory; libtmcrt_cuda.so runs the\n"
+          "   kernels (docs/GPU.md). */\n";
   if (const std::optional<DecodeInfo> &decode = report.decode) {
     os << "#define TMC_MODEL_CACHE_BYTES " << decode->cacheBytes << "ull\n"
        << "#define TMC_MODEL_CACHE_BYTES_PER_TOKEN " << decode->bytesPerToken
@@ -219,9 +226,12 @@ LogicalResult mlir::tmc::writeHeader(Location loc, StringRef path,
   if (report.decode)
     os << "uint64_t tmc_model_cache_bytes(void);\n"
           "void tmc_model_prefill(void **args);\n"
-          "void tmc_model_decode(void **args);\n\n";
+          "void tmc_model_decode(void **args);\n";
   else
-    os << "void tmc_model_forward(void **args);\n\n";
-  os << "#ifdef __cplusplus\n}\n#endif\n\n#endif /* TMC_MODEL_H */\n";
+    os << "void tmc_model_forward(void **args);\n";
+  if (!target.empty())
+    os << "const char *tmc_model_target(void);\n";
+  os << "\n"
+        "#ifdef __cplusplus\n}\n#endif\n\n#endif /* TMC_MODEL_H */\n";
   return success();
 }

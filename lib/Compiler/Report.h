@@ -42,6 +42,10 @@ struct DecodeInfo {
 
 struct ModelReport {
   int64_t seqLen = 0;
+  /// "cpu", or "cuda <arch>".
+  std::string target = "cpu";
+  /// GPU kernels of a CUDA model (0 for the CPU).
+  int64_t gpuKernels = 0;
   int64_t weightsBytesBefore = 0;
   int64_t weightsBytesAfter = 0;
   int64_t arenaBytes = 0;
@@ -62,9 +66,12 @@ void readBufferPlan(ModuleOp module, ModelReport &report);
 LogicalResult writeReport(Location loc, StringRef path,
                           const ModelReport &report);
 
-/// Writes the C header of a compiled model (docs/ABI.md).
+/// Writes the C header of a compiled model (docs/ABI.md); `target` is
+/// empty for a CPU model, else what tmc_model_target() returns
+/// ("cuda sm_90": every buffer is device memory, docs/GPU.md).
 LogicalResult writeHeader(Location loc, StringRef path, StringRef signature,
-                          const ModelReport &report, uint64_t weightsHash);
+                          const ModelReport &report, uint64_t weightsHash,
+                          StringRef target = "");
 
 } // namespace tmc
 } // namespace mlir

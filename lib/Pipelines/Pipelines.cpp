@@ -1,6 +1,7 @@
 //===- Pipelines.cpp - TMC's compilation pipelines --------------*- C++ -*-===//
 //
-// This file implements the CPU pipeline builder and its registration.
+// This file implements the pipeline builders (shared front, CPU, CUDA) and
+// their registration.
 //
 //===----------------------------------------------------------------------===//
 
@@ -19,12 +20,20 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/LLVMIR/Transforms/Passes.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+
+#include <cstdlib>
 
 using namespace mlir;
 using namespace mlir::tmc;
 
-void mlir::tmc::buildTmcCpuPipeline(OpPassManager &pm,
-                                    const TmcCpuPipelineOptions &options) {
+template <typename Derived>
+void mlir::tmc::buildTmcFrontPipeline(OpPassManager &pm,
+                                      const TmcFrontOptions<Derived> &options) {
   // tfm level. A decoding build fixes its chunk lengths in tfm-kv-cache.
   bool decoding = options.decode >= 0;
   if (options.seqLen > 0 && !decoding) {
@@ -112,6 +121,16 @@ void mlir::tmc::buildTmcCpuPipeline(OpPassManager &pm,
   bufferization::buildBufferDeallocationPipeline(pm, dealloc);
   pm.addPass(createCSEPass());
   pm.addPass(createCanonicalizerPass());
+}
+
+template void mlir::tmc::buildTmcFrontPipeline(
+    OpPassManager &, const TmcFrontOptions<TmcCpuPipelineOptions> &);
+template void mlir::tmc::buildTmcFrontPipeline(
+    OpPassManager &, const TmcFrontOptions<TmcCudaPipelineOptions> &);
+
+void mlir::tmc::buildTmcCpuPipeline(OpPassManager &pm,
+                                    const TmcCpuPipelineOptions &options) {
+  buildTmcFrontPipeline(pm, options);
 
   // Kernels and loops.
   // Without kernels, matmuls become loops with the rest.
@@ -134,10 +153,108 @@ void mlir::tmc::buildTmcCpuPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
 }
 
+std::string mlir::tmc::findCudaToolkit(StringRef toolkit) {
+  if (!toolkit.empty())
+    return toolkit.str();
+  for (const char *variable : {"CUDA_HOME", "CUDA_ROOT"})
+    if (const char *value = std::getenv(variable))
+      if (*value && llvm::sys::fs::is_directory(value))
+        return value;
+  if (llvm::sys::fs::is_directory("/usr/local/cuda"))
+    return "/usr/local/cuda";
+  return "";
+}
+
+void mlir::tmc::buildTmcCudaPipeline(OpPassManager &pm,
+                                     const TmcCudaPipelineOptions &options) {
+  buildTmcFrontPipeline(pm, options);
+
+  // Matmuls become kernels that stage tiles in shared memory; every other
+  // linalg op becomes a parallel loop nest (reductions stay scf.for inside
+  // it), mapped to blocks and threads; loops between linalg ops (the
+  // attention's tiles) stay on the host and launch kernels.
+  pm.addNestedPass<func::FuncOp>(createTmcCopyToLinalg());
+  if (options.matmulTile > 0) {
+    TmcGpuTileMatmulsOptions matmuls;
+    matmuls.tile = options.matmulTile;
+    pm.addNestedPass<func::FuncOp>(createTmcGpuTileMatmuls(matmuls));
+  }
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+  TmcGpuMapParallelLoopsOptions mapping;
+  mapping.threads = options.threads;
+  pm.addNestedPass<func::FuncOp>(createTmcGpuMapParallelLoops(mapping));
+  pm.addNestedPass<func::FuncOp>(createConvertParallelLoopToGpuPass());
+  pm.addNestedPass<func::FuncOp>(createTmcGpuSinkGlobals());
+  pm.addNestedPass<func::FuncOp>(createTmcGpuCheckHostCode());
+  pm.addPass(createGpuKernelOutliningPass());
+  pm.addPass(createTmcGpuMergeModules());
+  // One stream per call of the model: launches are asynchronous and the
+  // function waits for them once, at its end.
+  pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+
+  // NVVM (the steps of upstream's gpu-lower-to-nvvm-pipeline, with the
+  // toolkit and libdevice named explicitly).
+  std::string toolkit = findCudaToolkit(options.toolkit);
+  pm.addPass(createConvertNVGPUToNVVMPass());
+  pm.addPass(createConvertVectorToSCFPass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createConvertNVVMToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  GpuNVVMAttachTargetOptions target;
+  target.chip = options.gpuArch;
+  target.features = options.ptxFeatures;
+  target.optLevel = 3;
+  if (!toolkit.empty()) {
+    SmallString<256> libdevice(toolkit);
+    llvm::sys::path::append(libdevice, "nvvm", "libdevice",
+                            "libdevice.10.bc");
+    if (llvm::sys::fs::exists(libdevice))
+      target.linkLibs.push_back(std::string(libdevice));
+  }
+  pm.addPass(createGpuNVVMAttachTarget(target));
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+
+  OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
+  kernels.addPass(createStripDebugInfoPass());
+  kernels.addPass(createConvertGpuOpsToNVVMOps());
+  kernels.addPass(LLVM::createNVVMOptimizeForTargetPass());
+  kernels.addPass(createCanonicalizerPass());
+  kernels.addPass(createCSEPass());
+  kernels.addPass(createReconcileUnrealizedCastsPass());
+
+  // Host.
+  pm.addPass(createGpuToLLVMConversionPass());
+  GpuModuleToBinaryPassOptions binary;
+  binary.compilationTarget = options.format;
+  binary.toolkitPath = toolkit;
+  pm.addPass(createGpuModuleToBinaryPass(binary));
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  TmcExportAbiOptions abi;
+  abi.target = "cuda " + options.gpuArch;
+  pm.addPass(createTmcExportAbi(abi));
+  pm.addPass(createCanonicalizerPass());
+}
+
 void mlir::tmc::registerTmcPipelines() {
   PassPipelineRegistration<TmcCpuPipelineOptions>(
       "tmc-cpu-pipeline",
       "Compile a tfm model to the LLVM dialect with the compiled-model ABI "
       "(the pipeline tmc-compile runs)",
       buildTmcCpuPipeline);
+  PassPipelineRegistration<TmcCudaPipelineOptions>(
+      "tmc-cuda-pipeline",
+      "Compile a tfm model to host LLVM dialect code with the compiled-model "
+      "ABI over device buffers, plus its NVVM kernels serialized in a "
+      "gpu.binary (the pipeline tmc-compile --target=cuda runs)",
+      buildTmcCudaPipeline);
 }

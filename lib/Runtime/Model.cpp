@@ -75,6 +75,21 @@ using AbiVersionFn = uint64_t (*)();
 using SignatureFn = const char *(*)();
 using ForwardFn = void (*)(void **);
 
+/// The functions of libtmcrt_cuda (tmc-rt/Cuda.h) that a CUDA model needs,
+/// looked up through the model's library (which links libtmcrt_cuda), so
+/// that this runtime itself never depends on CUDA.
+struct DeviceApi {
+  int (*init)() = nullptr;
+  const char *(*error)() = nullptr;
+  void (*clearError)() = nullptr;
+  void *(*alloc)(size_t) = nullptr;
+  void (*free)(void *) = nullptr;
+  int (*toDevice)(void *, const void *, size_t) = nullptr;
+  int (*toHost)(void *, const void *, size_t) = nullptr;
+  int (*synchronize)() = nullptr;
+  int (*deviceName)(char *, size_t) = nullptr;
+};
+
 /// Formats a message into the caller's buffer, if any.
 __attribute__((format(printf, 3, 4))) void setError(char *err, size_t errlen,
                                                     const char *fmt, ...) {
@@ -195,7 +210,23 @@ struct tmc_model {
   std::vector<void *> args;
   std::mutex runMutex;
 
+  /// What tmc_model_target() says ("cpu" when the model does not export
+  /// it); for "cuda ..." every buffer the model sees is device memory.
+  std::string target = "cpu";
+  bool onDevice = false;
+  DeviceApi device;
+  void *deviceWeights = nullptr;
+  void *deviceArena = nullptr;
+  /// Device copies of the inputs, then the outputs.
+  std::vector<void *> deviceTensors;
+
   ~tmc_model() {
+    if (onDevice && device.free) {
+      for (void *buffer : deviceTensors)
+        device.free(buffer);
+      device.free(deviceArena);
+      device.free(deviceWeights);
+    }
     std::free(arena);
     if (weightsMapping)
       munmap(weightsMapping, weightsMappingBytes);
@@ -210,6 +241,7 @@ private:
   tmc_status openLibrary(char *err, size_t errlen);
   tmc_status parseSignature(char *err, size_t errlen);
   tmc_status mapWeights(char *err, size_t errlen);
+  tmc_status setUpDevice(char *err, size_t errlen);
 };
 
 tmc_status tmc_model::load(const char *dirPath, char *err, size_t errlen) {
@@ -226,6 +258,8 @@ tmc_status tmc_model::load(const char *dirPath, char *err, size_t errlen) {
     return s;
   if (tmc_status s = mapWeights(err, errlen))
     return s;
+  if (onDevice)
+    return setUpDevice(err, errlen);
 
   if (arenaBytes > 0) {
     size_t bytes =
@@ -366,6 +400,40 @@ tmc_status tmc_model::openLibrary(char *err, size_t errlen) {
   forward = reinterpret_cast<ForwardFn>(dlsym(library, "tmc_model_forward"));
   if (!forward && !dlsym(library, "tmc_model_decode"))
     return lookup("tmc_model_forward") ? TMC_OK : TMC_ERROR_ABI;
+
+  if (auto targetFn =
+          reinterpret_cast<SignatureFn>(dlsym(library, "tmc_model_target"))) {
+    const char *text = targetFn();
+    target = text ? text : "";
+    if (target.rfind("cuda", 0) != 0) {
+      setError(err, errlen, "%s: unknown target '%s'", path.c_str(),
+               target.c_str());
+      return TMC_ERROR_ABI;
+    }
+    onDevice = true;
+    auto need = [&](const char *symbol) -> void * {
+      void *address = dlsym(library, symbol);
+      if (!address)
+        setError(err, errlen,
+                 "%s: a CUDA model, but %s (libtmcrt_cuda) is missing",
+                 path.c_str(), symbol);
+      return address;
+    };
+#define TMC_DEVICE_FN(field, symbol)                                           \
+  device.field = reinterpret_cast<decltype(device.field)>(need(symbol));       \
+  if (!device.field)                                                           \
+    return TMC_ERROR_ABI;
+    TMC_DEVICE_FN(init, "tmc_cuda_init")
+    TMC_DEVICE_FN(error, "tmc_cuda_error")
+    TMC_DEVICE_FN(clearError, "tmc_cuda_clear_error")
+    TMC_DEVICE_FN(alloc, "tmc_cuda_alloc")
+    TMC_DEVICE_FN(free, "tmc_cuda_free")
+    TMC_DEVICE_FN(toDevice, "tmc_cuda_copy_to_device")
+    TMC_DEVICE_FN(toHost, "tmc_cuda_copy_to_host")
+    TMC_DEVICE_FN(synchronize, "tmc_cuda_synchronize")
+    TMC_DEVICE_FN(deviceName, "tmc_cuda_device_name")
+#undef TMC_DEVICE_FN
+  }
 
   const char *text = signatureFn();
   signature = text ? text : "";
@@ -542,6 +610,51 @@ tmc_status tmc_model::mapWeights(char *err, size_t errlen) {
   return TMC_OK;
 }
 
+/// For a CUDA model: checks that the kernels loaded, copies the weights to
+/// the device, allocates the device arena (at the planned size) and one
+/// device buffer per input and output, and points the descriptors at them.
+tmc_status tmc_model::setUpDevice(char *err, size_t errlen) {
+  auto failed = [&](const char *what) {
+    const char *why = device.error();
+    setError(err, errlen, "%s (%s): %s: %s", dir.c_str(), target.c_str(),
+             what, why ? why : "unknown CUDA error");
+    return TMC_ERROR_IO;
+  };
+  // Loading model.so already loaded its kernels (a constructor of the
+  // library): an error there shows now.
+  if (device.init() != 0 || device.error())
+    return failed("cannot initialize CUDA or load the kernels");
+  if (weightsBytes > 0) {
+    deviceWeights = device.alloc(weightsBytes);
+    if (!deviceWeights)
+      return failed("cannot allocate the weights on the device");
+    if (device.toDevice(deviceWeights, weights, weightsBytes) != 0)
+      return failed("cannot copy the weights to the device");
+  }
+  if (arenaBytes > 0) {
+    deviceArena = device.alloc(arenaBytes);
+    if (!deviceArena)
+      return failed("cannot allocate the activation arena on the device");
+  }
+  descriptors.reserve(2 + inputs.size() + outputs.size());
+  descriptors.emplace_back(std::vector<int64_t>{int64_t(weightsBytes)});
+  descriptors.back().setData(deviceWeights);
+  descriptors.emplace_back(std::vector<int64_t>{int64_t(arenaBytes)});
+  descriptors.back().setData(deviceArena);
+  for (const std::vector<TensorSpec> *list : {&inputs, &outputs})
+    for (const TensorSpec &spec : *list) {
+      void *buffer = nullptr;
+      if (spec.numBytes > 0 && !(buffer = device.alloc(spec.numBytes)))
+        return failed("cannot allocate an input or output on the device");
+      deviceTensors.push_back(buffer);
+      descriptors.emplace_back(spec.dims);
+      descriptors.back().setData(buffer);
+    }
+  for (MemrefDescriptor &descriptor : descriptors)
+    args.push_back(descriptor.get());
+  return TMC_OK;
+}
+
 namespace {
 
 tmc_status describe(const std::vector<TensorSpec> &list, size_t index,
@@ -674,6 +787,25 @@ const char *tmc_model_signature_text(const tmc_model *model) {
   return model ? model->signature.c_str() : "";
 }
 
+const char *tmc_model_target_text(const tmc_model *model) {
+  return model ? model->target.c_str() : "";
+}
+
+tmc_status tmc_model_device_name(const tmc_model *model, char *buffer,
+                                 size_t size) {
+  if (!model || !buffer || size == 0)
+    return TMC_ERROR_ARGUMENT;
+  if (!model->onDevice) {
+    std::snprintf(buffer, size, "cpu");
+    return TMC_OK;
+  }
+  if (model->device.deviceName(buffer, size) != 0) {
+    std::snprintf(buffer, size, "unknown CUDA device");
+    return TMC_ERROR_IO;
+  }
+  return TMC_OK;
+}
+
 tmc_status tmc_model_run(tmc_model *model, const void *const *inputs,
                          void *const *outputs, char *err, size_t errlen) {
   if (err && errlen)
@@ -704,6 +836,28 @@ tmc_status tmc_model_run(tmc_model *model, const void *const *inputs,
     return TMC_ERROR_ARGUMENT;
   }
   std::lock_guard<std::mutex> lock(model->runMutex);
+  if (model->onDevice) {
+    DeviceApi &device = model->device;
+    auto failed = [&](const char *what) {
+      const char *why = device.error();
+      setError(err, errlen, "%s (%s): %s: %s", model->dir.c_str(),
+               model->target.c_str(), what, why ? why : "unknown CUDA error");
+      device.clearError();
+      return TMC_ERROR_IO;
+    };
+    for (size_t i = 0; i < numInputs; ++i)
+      if (device.toDevice(model->deviceTensors[i], inputs[i],
+                          model->inputs[i].numBytes) != 0)
+        return failed("cannot copy an input to the device");
+    model->forward(model->args.data());
+    if (device.synchronize() != 0 || device.error())
+      return failed("the model failed on the device");
+    for (size_t i = 0; i < numOutputs; ++i)
+      if (device.toHost(outputs[i], model->deviceTensors[numInputs + i],
+                        model->outputs[i].numBytes) != 0)
+        return failed("cannot copy an output from the device");
+    return TMC_OK;
+  }
   for (size_t i = 0; i < numInputs; ++i)
     model->descriptors[2 + i].setData(inputs[i]);
   for (size_t i = 0; i < numOutputs; ++i)

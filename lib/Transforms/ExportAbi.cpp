@@ -28,6 +28,8 @@ constexpr int64_t kAbiVersion = 1;
 
 struct TmcExportAbiPass
     : public tmc::impl::TmcExportAbiBase<TmcExportAbiPass> {
+  using TmcExportAbiBase::TmcExportAbiBase;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();
@@ -117,6 +119,21 @@ struct TmcExportAbiPass
       text.push_back('\0');
       Value str = LLVM::createGlobalString(loc, builder,
                                            "tmc_model_signature_text", text,
+                                           LLVM::Linkage::Internal);
+      LLVM::ReturnOp::create(builder, loc, str);
+    }
+
+    // tmc_model_target(): only for models whose buffers are not host
+    // memory; its absence means "cpu".
+    if (target != "cpu") {
+      auto func = LLVM::LLVMFuncOp::create(
+          builder, loc, "tmc_model_target", LLVM::LLVMFunctionType::get(ptr, {}));
+      OpBuilder::InsertionGuard guard(builder);
+      builder.setInsertionPointToStart(func.addEntryBlock(builder));
+      std::string text = target;
+      text.push_back('\0');
+      Value str = LLVM::createGlobalString(loc, builder,
+                                           "tmc_model_target_text", text,
                                            LLVM::Linkage::Internal);
       LLVM::ReturnOp::create(builder, loc, str);
     }

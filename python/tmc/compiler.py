@@ -42,7 +42,8 @@ def _is_mlir_text(model):
     return head.startswith(("module", "func.func", "#", "{-#", "//"))
 
 
-def compile(model, out_dir, *, seq_len=128, target="cpu", attention=None,
+def compile(model, out_dir, *, seq_len=128, target="cpu", gpu_arch=None,
+            attention=None,
             attention_block_q=64, attention_block_k=64, quantize="none",
             prune="none", low_rank="none", remat="none", memory_budget=None,
             train=False, decode=None, kv_cache="f32", kv_sinks=0,
@@ -52,7 +53,9 @@ def compile(model, out_dir, *, seq_len=128, target="cpu", attention=None,
     `model` is a tmc.ModelBuilder, MLIR text, or the path of a .mlir or
     .mlirbc file (a relative `tfm.weights_file` resolves against the file's
     directory). The options are tmc-compile's flags (docs/Python.md):
-    seq_len (--seq-len), target, attention (None: as the model says),
+    seq_len (--seq-len), target ("cpu" or "cuda"), gpu_arch (--gpu-arch,
+    e.g. "sm_80"; None: tmc-compile's default), attention (None: as the
+    model says),
     attention_block_q/_k, quantize, prune, low_rank, remat, memory_budget
     (e.g. "512MiB"), train, decode (True or a maximum number of tokens;
     seq_len is then the prefill chunk), kv_cache ("f32", "int8", "int4"),
@@ -67,6 +70,7 @@ def compile(model, out_dir, *, seq_len=128, target="cpu", attention=None,
     args.append("--seq-len=%d" % int(seq_len))
     # Only what differs from tmc-compile's defaults is passed on.
     for flag, value, default in (("target", target, "cpu"),
+                                 ("gpu-arch", gpu_arch, None),
                                  ("attention", attention, None),
                                  ("attention-block-q", attention_block_q, 64),
                                  ("attention-block-k", attention_block_k, 64),

@@ -109,6 +109,24 @@ static void checkPipelines(tmc_context *ctx, const char *modelPath) {
         "the CPU pipeline exports the ABI");
   tmc_free(text);
   tmc_module_destroy(module);
+
+  /* The CUDA pipeline, the same way (PTX text: no ptxas needed). */
+  module = tmc_module_load(ctx, modelPath);
+  CHECK(module != NULL, "load: %s", tmc_context_error(ctx));
+  if (!module)
+    return;
+  CHECK(tmc_module_run_cuda_pipeline(module, "bad-option=1") == TMC_FAILURE,
+        "a bad CUDA pipeline option");
+  CHECK(tmc_module_run_cuda_pipeline(module, "seq-len=16 gpu-arch=sm_80") ==
+            TMC_SUCCESS,
+        "CUDA pipeline: %s", tmc_context_error(ctx));
+  text = tmc_module_to_string(module, 0);
+  CHECK(contains(text, "gpu.binary @tmc_kernels"),
+        "the CUDA pipeline serializes the kernels");
+  CHECK(contains(text, "llvm.func @tmc_model_target"),
+        "the CUDA pipeline exports the ABI and the target");
+  tmc_free(text);
+  tmc_module_destroy(module);
 }
 
 /* A checkpoint imported, written as bytecode and loaded back. */

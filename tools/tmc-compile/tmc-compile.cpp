@@ -40,8 +40,18 @@ static cl::opt<int64_t>
            cl::cat(category));
 static cl::opt<std::string> target("target", cl::init("cpu"),
                                    cl::desc("Code generation target: cpu "
-                                            "(cuda is not available yet)"),
+                                            "or cuda (NVIDIA GPUs)"),
                                    cl::cat(category));
+static cl::opt<std::string>
+    gpuArch("gpu-arch", cl::init("sm_90"),
+            cl::desc("NVIDIA architecture with --target=cuda (default "
+                     "sm_90; e.g. sm_80)"),
+            cl::cat(category));
+static cl::opt<std::string> cudaToolkit(
+    "cuda-toolkit", cl::init(""),
+    cl::desc("CUDA toolkit directory with --target=cuda (default: "
+             "$CUDA_HOME, $CUDA_ROOT, then /usr/local/cuda)"),
+    cl::cat(category));
 static cl::opt<std::string>
     cpu("cpu", cl::init("native"),
         cl::desc("LLVM CPU to generate code for (default: this machine's)"),
@@ -190,7 +200,15 @@ int main(int argc, char **argv) {
   options.attentionBlockQ = attentionBlockQ;
   options.attentionBlockK = attentionBlockK;
   options.verbose = !quiet;
-  options.target = target;
+  if (llvm::Error err = tmc::setCompileOption(options, "target", target)) {
+    llvm::errs() << "tmc-compile: " << llvm::toString(std::move(err)) << "\n";
+    return 1;
+  }
+  options.cudaToolkit = cudaToolkit;
+  if (llvm::Error err = tmc::setCompileOption(options, "gpu-arch", gpuArch)) {
+    llvm::errs() << "tmc-compile: " << llvm::toString(std::move(err)) << "\n";
+    return 1;
+  }
   options.lowRank = lowRank;
   options.lowRankActivationAware = lowRankActivationAware;
   options.lowRankCalibration = lowRankCalibration;
@@ -216,8 +234,10 @@ int main(int argc, char **argv) {
   bool dirExisted = llvm::sys::fs::exists(outputDir);
   if (failed(tmc::compileModel(*module, options))) {
     // Never leave a partial model that looks complete.
-    for (const char *name : {"model.so", "model.o", "model.h", "weights.bin",
-                             "report.json", "libtmcrt.so"}) {
+    for (const char *name :
+         {"model.so", "model.o", "model.h", "weights.bin", "report.json",
+          "libtmcrt.so", "libtmcrt_cuda.so", "tmc_kernels.ptx",
+          "tmc_kernels.cubin"}) {
       SmallString<256> path(outputDir);
       llvm::sys::path::append(path, name);
       llvm::sys::fs::remove(path);

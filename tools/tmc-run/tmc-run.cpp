@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cinttypes>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -28,6 +29,7 @@ namespace {
 const char *const kUsage =
     R"(usage: tmc-run OUTDIR --input NAME=FILE.npy ...
                [--output NAME=FILE.npy ...] [--repeat N]
+               [--reference NAME=FILE.npy ... [--rtol R]]
 
 Runs the compiled model in OUTDIR (a directory written by tmc-compile) on
 NumPy .npy inputs.
@@ -41,6 +43,11 @@ NumPy .npy inputs.
                          repeatable; outputs not named are computed and dropped)
   --repeat N             run the model N times (default 1) and report the
                          minimum and median time per run
+  --reference NAME=FILE  compare f32 output NAME with FILE (e.g. the CPU
+                         build's output): prints the largest absolute error
+                         and the relative error max|out - ref| / max|ref|,
+                         and exits non-zero when it exceeds --rtol
+  --rtol R               relative error allowed by --reference (default 1e-3)
   -h, --help             show this help
 
 Prints the model's inputs and outputs, the weights and arena sizes, the wall
@@ -126,8 +133,9 @@ double mib(double bytes) { return bytes / (1024.0 * 1024.0); }
 
 int main(int argc, char **argv) {
   std::string modelDir;
-  std::vector<Binding> inputBindings, outputBindings;
+  std::vector<Binding> inputBindings, outputBindings, referenceBindings;
   long repeat = 1;
+  double rtol = 1e-3;
 
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -149,6 +157,15 @@ int main(int argc, char **argv) {
       inputBindings.push_back(parseBinding("--input", takeValue("--input")));
     } else if (is("--output")) {
       outputBindings.push_back(parseBinding("--output", takeValue("--output")));
+    } else if (is("--reference")) {
+      referenceBindings.push_back(
+          parseBinding("--reference", takeValue("--reference")));
+    } else if (is("--rtol")) {
+      std::string value = takeValue("--rtol");
+      char *end = nullptr;
+      rtol = std::strtod(value.c_str(), &end);
+      if (value.empty() || *end != '\0' || !(rtol >= 0))
+        usageError("--rtol expects a non-negative number, got '" + value + "'");
     } else if (is("--repeat")) {
       std::string value = takeValue("--repeat");
       char *end = nullptr;
@@ -228,6 +245,30 @@ int main(int argc, char **argv) {
           binding.name + "' (outputs: " + listNames(model, false) + ")");
     outputFor[b] = index;
   }
+  // Read the references before running, so that a bad file fails early.
+  std::vector<NpyArray> references(referenceBindings.size());
+  std::vector<int64_t> referenceFor(referenceBindings.size());
+  for (size_t b = 0; b < referenceBindings.size(); ++b) {
+    const Binding &binding = referenceBindings[b];
+    int64_t index = tmc_model_find_output(model, binding.name.c_str());
+    if (index < 0)
+      die("--reference " + binding.name + ": the model has no output named '" +
+          binding.name + "' (outputs: " + listNames(model, false) + ")");
+    referenceFor[b] = index;
+    tmc_tensor_info info;
+    tmc_model_output_info(model, size_t(index), &info);
+    if (info.dtype != TMC_DTYPE_F32)
+      die("--reference " + binding.name + ": only f32 outputs can be "
+          "compared, this one is " + tmc_dtype_name(info.dtype));
+    std::string error;
+    if (!readNpy(binding.path, references[b], error))
+      die(error);
+    if (references[b].getType() != NpyType::F32 ||
+        references[b].getShape() != dimsOf(info))
+      die(binding.path + ": the reference for '" + binding.name +
+          "' must be f32 (<f4) of shape " + formatShape(dimsOf(info)));
+  }
+
   std::vector<NpyArray> outputs(numOutputs);
   for (size_t i = 0; i < numOutputs; ++i) {
     tmc_tensor_info info;
@@ -269,6 +310,13 @@ int main(int argc, char **argv) {
           : 0.5 * (times[times.size() / 2 - 1] + times[times.size() / 2]);
 
   std::printf("model: %s\n", modelDir.c_str());
+  std::printf("target: %s\n", tmc_model_target_text(model));
+  bool onDevice = std::strcmp(tmc_model_target_text(model), "cpu") != 0;
+  if (onDevice) {
+    char device[256];
+    tmc_model_device_name(model, device, sizeof(device));
+    std::printf("device: %s\n", device);
+  }
   for (size_t i = 0; i < numInputs; ++i) {
     tmc_tensor_info info;
     tmc_model_input_info(model, i, &info);
@@ -286,16 +334,48 @@ int main(int argc, char **argv) {
   std::printf("arena: %" PRIu64 " bytes (%.2f MiB)\n", arenaBytes,
               mib(double(arenaBytes)));
   std::printf("load: %.3f ms\n", loadMs);
-  std::printf("time per run: min %.3f ms, median %.3f ms over %ld run%s "
-              "(%d thread%s, %s kernels)\n",
-              times.front(), median, repeat, repeat == 1 ? "" : "s",
-              tmc_rt_num_threads(), tmc_rt_num_threads() == 1 ? "" : "s",
-              tmc_rt_matmul_isa());
-  std::printf("peak RSS: %.2f MiB\n", mib(double(tmc_rt_peak_resident_bytes())));
+  if (onDevice)
+    std::printf("time per run: min %.3f ms, median %.3f ms over %ld run%s "
+                "(including the copies of inputs and outputs)\n",
+                times.front(), median, repeat, repeat == 1 ? "" : "s");
+  else
+    std::printf("time per run: min %.3f ms, median %.3f ms over %ld run%s "
+                "(%d thread%s, %s kernels)\n",
+                times.front(), median, repeat, repeat == 1 ? "" : "s",
+                tmc_rt_num_threads(), tmc_rt_num_threads() == 1 ? "" : "s",
+                tmc_rt_matmul_isa());
+  std::printf("peak RSS: %.2f MiB\n",
+              mib(double(tmc_rt_peak_resident_bytes())));
   for (size_t b = 0; b < outputBindings.size(); ++b)
     std::printf("wrote %s: %s\n", outputBindings[b].name.c_str(),
                 outputBindings[b].path.c_str());
 
+  bool mismatch = false;
+  for (size_t b = 0; b < referenceBindings.size(); ++b) {
+    const NpyArray &out = outputs[referenceFor[b]];
+    const NpyArray &ref = references[b];
+    const float *o = static_cast<const float *>(out.getData());
+    const float *r = static_cast<const float *>(ref.getData());
+    size_t count = 1;
+    for (int64_t dim : ref.getShape())
+      count *= size_t(dim);
+    double maxAbs = 0, maxRef = 0;
+    bool finite = true;
+    for (size_t i = 0; i < count; ++i) {
+      if (!std::isfinite(o[i]))
+        finite = false;
+      maxAbs = std::max(maxAbs, std::fabs(double(o[i]) - double(r[i])));
+      maxRef = std::max(maxRef, std::fabs(double(r[i])));
+    }
+    double rel = maxRef > 0 ? maxAbs / maxRef : maxAbs;
+    bool ok = finite && rel <= rtol;
+    mismatch |= !ok;
+    std::printf("reference %s: max abs error %.3g, relative %.3g (rtol "
+                "%.3g)%s: %s\n",
+                referenceBindings[b].name.c_str(), maxAbs, rel, rtol,
+                finite ? "" : ", non-finite values", ok ? "ok" : "MISMATCH");
+  }
+
   tmc_model_free(model);
-  return 0;
+  return mismatch ? 2 : 0;
 }

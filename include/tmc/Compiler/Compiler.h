@@ -44,8 +44,13 @@ struct CompileOptions {
   /// Attention tile sizes (queries x keys).
   int64_t attentionBlockQ = 64;
   int64_t attentionBlockK = 64;
-  /// Code generation target: "cpu" (or "cuda").
+  /// Code generation target: "cpu" or "cuda".
   std::string target = "cpu";
+  /// NVIDIA architecture of the kernels with target "cuda" (sm_80, sm_90...).
+  std::string gpuArch = "sm_90";
+  /// CUDA toolkit directory (ptxas, libdevice); empty: $CUDA_HOME,
+  /// $CUDA_ROOT, then /usr/local/cuda.
+  std::string cudaToolkit;
   /// Low-rank factorization (tfm-low-rank's `scheme`).
   std::string lowRank = "none";
   /// Activation-aware low-rank factorization, calibrated on
@@ -82,7 +87,7 @@ struct CompileOptions {
 };
 
 /// Sets the option spelled `name` (tmc-compile's flag without its dashes:
-/// "seq-len", "target", "cpu", "no-kernels", "no-plan-buffers", "attention",
+/// "seq-len", "target", "gpu-arch", "cuda-toolkit", "cpu", "no-kernels", "no-plan-buffers", "attention",
 /// "attention-block-q", "attention-block-k", "quantize", "prune", "low-rank",
 /// "low-rank-activation-aware", "low-rank-calibration", "low-rank-force",
 /// "linformer", "remat", "memory-budget", "train", "decode", "kv-cache",
@@ -96,7 +101,10 @@ llvm::Error setCompileOption(CompileOptions &options, StringRef name,
 /// Compiles `module` (a tfm model, consumed) into `options.outputDir`:
 /// runs the CPU pipeline, emits an object file in-process with an LLVM
 /// TargetMachine, links `model.so` against TMC's runtime, writes `model.h`,
-/// `weights.bin` and `report.json`. Diagnostics go to the module's context;
+/// `weights.bin` and `report.json`. With target "cuda" it runs the CUDA
+/// pipeline instead, writes the kernels' PTX and cubin (ptxas), embeds the
+/// cubin in the host code and links `model.so` against libtmcrt_cuda.so
+/// (docs/GPU.md). Diagnostics go to the module's context;
 /// options naming what this version cannot do are refused before any work.
 LogicalResult compileModel(ModuleOp module, const CompileOptions &options);
 

@@ -1,7 +1,8 @@
 //===- Pipelines.h - TMC's compilation pipelines ----------------*- C++ -*-===//
 //
-// This file declares the one public function that builds TMC's CPU
-// compilation pipeline, used by tmc-opt, tmc-compile and embedders alike.
+// This file declares the public functions that build TMC's compilation
+// pipelines (the front shared by every target, the CPU pipeline and the CUDA
+// pipeline), used by tmc-opt, tmc-compile and embedders alike.
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,10 +18,17 @@ class OpPassManager;
 
 namespace tmc {
 
-/// Options of the CPU pipeline; each is also a pipeline option of
-/// `tmc-opt --tmc-cpu-pipeline` and a flag of tmc-compile.
-struct TmcCpuPipelineOptions
-    : public PassPipelineOptions<TmcCpuPipelineOptions> {
+/// Options of the target-independent front of every pipeline (tfm
+/// transforms, weights, lowering to linalg, bufferization, buffer planning);
+/// each is also a pipeline option of `tmc-opt --tmc-cpu-pipeline` and
+/// `--tmc-cuda-pipeline` and a flag of tmc-compile.
+/// `Derived` is the pipeline's own options struct, so that
+/// `Derived::createFromString` returns it.
+template <typename Derived>
+struct TmcFrontOptions : public PassPipelineOptions<Derived> {
+  template <typename T>
+  using Option = detail::PassOptions::Option<T>;
+
   Option<int64_t> seqLen{*this, "seq-len",
                          llvm::cl::desc("Static sequence length (0 keeps the "
                                         "model's shapes as they are)"),
@@ -107,6 +115,10 @@ struct TmcCpuPipelineOptions
       *this, "check-buffer-plan",
       llvm::cl::desc("Verify the buffer plan on the rewritten IR"),
       llvm::cl::init(true)};
+};
+
+/// Options of the CPU pipeline: the front's and the CPU back end's.
+struct TmcCpuPipelineOptions : public TmcFrontOptions<TmcCpuPipelineOptions> {
   Option<bool> useKernels{
       *this, "use-kernels",
       llvm::cl::desc("Call TMC's GEMM kernels for matmuls (otherwise plain "
@@ -114,15 +126,71 @@ struct TmcCpuPipelineOptions
       llvm::cl::init(true)};
 };
 
+/// Options of the CUDA pipeline: the front's and the NVIDIA back end's.
+struct TmcCudaPipelineOptions
+    : public TmcFrontOptions<TmcCudaPipelineOptions> {
+  Option<std::string> gpuArch{
+      *this, "gpu-arch",
+      llvm::cl::desc("NVIDIA architecture to compile kernels for (sm_80, "
+                     "sm_86, sm_89, sm_90, ...)"),
+      llvm::cl::init("sm_90")};
+  Option<std::string> ptxFeatures{
+      *this, "ptx-features",
+      llvm::cl::desc("LLVM NVPTX features (the PTX ISA version)"),
+      llvm::cl::init("+ptx80")};
+  Option<int64_t> threads{
+      *this, "threads",
+      llvm::cl::desc("Threads per block of the elementwise and reduction "
+                     "kernels"),
+      llvm::cl::init(128)};
+  Option<int64_t> matmulTile{
+      *this, "matmul-tile",
+      llvm::cl::desc("Output tile edge of the shared-memory matmul kernels "
+                     "(tmc-gpu-tile-matmuls; 0: matmuls become plain "
+                     "parallel loops like every other op)"),
+      llvm::cl::init(16)};
+  Option<std::string> format{
+      *this, "format",
+      llvm::cl::desc("What gpu-module-to-binary embeds: isa (PTX), bin "
+                     "(cubin, through ptxas) or fatbin"),
+      llvm::cl::init("isa")};
+  Option<std::string> toolkit{
+      *this, "toolkit",
+      llvm::cl::desc("CUDA toolkit directory (ptxas, libdevice); empty: "
+                     "$CUDA_HOME, $CUDA_ROOT, then /usr/local/cuda"),
+      llvm::cl::init("")};
+};
+
+/// Builds the target-independent front: fix the sequence length, apply the
+/// tfm transforms, inline layers, bind and pack the weights, lower to
+/// linalg, bufferize, plan the buffers in one arena (and check the plan)
+/// and deallocate what is left. Both back ends start from its output.
+/// (Instantiated for TmcCpuPipelineOptions and TmcCudaPipelineOptions.)
+template <typename Derived>
+void buildTmcFrontPipeline(OpPassManager &pm,
+                           const TmcFrontOptions<Derived> &options);
+
 /// Builds the pipeline from a tfm model to the LLVM dialect with the
-/// compiled-model ABI: fix the sequence length, inline layers, bind and pack
-/// the weights, lower to linalg, bufferize, plan the buffers in one arena
-/// (and check the plan), call TMC's kernels for matmuls, lower to loops and
-/// to LLVM, and export the ABI entry points.
+/// compiled-model ABI: the front, then TMC's kernels for matmuls, loops,
+/// LLVM, and the ABI entry points.
 void buildTmcCpuPipeline(OpPassManager &pm,
                          const TmcCpuPipelineOptions &options);
 
-/// Registers `tmc-cpu-pipeline` with the global pass pipeline registry.
+/// Builds the pipeline from a tfm model to host LLVM dialect code plus a
+/// `gpu.binary` of NVVM kernels: the front, then every linalg op as a
+/// parallel loop mapped to blocks and threads, outlined into kernels of one
+/// gpu.module, lowered to NVVM and serialized (PTX or cubin); the host
+/// function launches them on one stream and exports the same ABI entry
+/// points as the CPU pipeline, over device buffers.
+void buildTmcCudaPipeline(OpPassManager &pm,
+                          const TmcCudaPipelineOptions &options);
+
+/// The CUDA toolkit directory `toolkit` names, or when empty the first of
+/// $CUDA_HOME, $CUDA_ROOT and /usr/local/cuda that exists ("" if none).
+std::string findCudaToolkit(StringRef toolkit);
+
+/// Registers `tmc-cpu-pipeline` and `tmc-cuda-pipeline` with the global
+/// pass pipeline registry.
 void registerTmcPipelines();
 
 } // namespace tmc

@@ -151,9 +151,154 @@ def TmcExportAbi : Pass<"tmc-export-abi", "::mlir::ModuleOp"> {
     `tmc_model_forward(void **args)`, from the module attributes
     `tmc.signature`, `tmc.weights_bytes`, `tmc.weights_hash` and
     `tmc.arena_bytes` (0 when absent). The attributes stay on the module for
-    the driver's report.
+    the driver's report. With a `target` other than `cpu` (e.g. `cuda
+    sm_90`), it also adds `tmc_model_target()`, returning that text: every
+    buffer passed to such a model is device memory (docs/GPU.md).
   }];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"cpu\"",
+           "Where the model's buffers live: cpu, or 'cuda <arch>'">
+  ];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
+//===----------------------------------------------------------------------===//
+// GPU (NVIDIA) lowering
+//===----------------------------------------------------------------------===//
+
+def TmcCopyToLinalg : Pass<"tmc-copy-to-linalg", "::mlir::func::FuncOp"> {
+  let summary = "Turn memref.copy into linalg.copy";
+  let description = [{
+    On the GPU every buffer lives in device memory, and the host code of a
+    model only computes addresses and launches kernels. A `memref.copy`
+    (left by bufferization, e.g. into an output buffer) would lower to a
+    host `memcpy` on device pointers; as a `linalg.copy` it becomes a
+    parallel loop and then a kernel like every other linalg op.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
+def TmcGpuMapParallelLoops
+    : Pass<"tmc-gpu-map-parallel-loops", "::mlir::func::FuncOp"> {
+  let summary = "Tile outermost scf.parallel loops and map them to blocks "
+                "and threads";
+  let description = [{
+    Tiles every outermost `scf.parallel` loop (as produced by
+    `convert-linalg-to-parallel-loops`; reductions are `scf.for` loops
+    inside it) so that its innermost dimension gets `threads` iterations per
+    block (fewer, rounded up to a multiple of 32, when its trip count is a
+    smaller constant) and every other dimension one. Iterations past the end
+    are guarded by an `scf.if` (upstream `tileParallelLoop` with
+    `noMinMaxBounds`), so the inner loop has constant bounds, which
+    `convert-parallel-loops-to-gpu` needs for the block size.
+
+    Then it sets the mapping that `convert-parallel-loops-to-gpu` reads: the
+    tiled innermost dimension goes to `block_x` / `thread_x` (x allows
+    2^31-1 blocks and 1024 threads), the next two outer dimensions to
+    `block_y` and `block_z`, any further ones stay sequential, and the
+    one-iteration inner dimensions are sequential.
+  }];
+  let options = [
+    Option<"threads", "threads", "int64_t", /*default=*/"128",
+           "Threads per block along the innermost parallel dimension">
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::gpu::GPUDialect"];
+}
+
+def TmcGpuTileMatmuls : Pass<"tmc-gpu-tile-matmuls", "::mlir::func::FuncOp"> {
+  let summary = "Matmul-like linalg ops to GPU kernels with shared-memory tiles";
+  let description = [{
+    Runs on bufferized code, before `convert-linalg-to-parallel-loops`.
+    Rewrites every linalg op on statically shaped memrefs that is a plain
+    contraction (two parallel loops M and N, one reduction loop K, two
+    inputs each indexed by K and one of M and N in either order, an output
+    indexed by (M, N), a payload without `linalg.index` or side effects) —
+    `linalg.matmul` with or without transposed indexing maps, and generic
+    forms of it — into a `gpu.launch` of `tile` x `tile` threads per block,
+    each block computing a `tile` x `tile` tile of the output: per step of
+    `tile` along K, the block copies a tile of each input into workgroup
+    (shared) memory, synchronizes, and every thread accumulates its output
+    element with the op's own payload, which is cloned. Edges are guarded:
+    any M, N and K work. The op's accumulate-into-output semantics are kept
+    (the output's value is the initial accumulator).
+  }];
+  let options = [
+    Option<"tile", "tile", "int64_t", /*default=*/"16",
+           "Output tile edge (threads per block = tile * tile)">
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+def TmcGpuSinkGlobals : Pass<"tmc-gpu-sink-globals", "::mlir::func::FuncOp"> {
+  let summary = "Move constant globals used by a gpu.launch into its body";
+  let description = [{
+    Runs after `convert-parallel-loops-to-gpu`, before
+    `gpu-kernel-outlining`. A `memref.get_global` of a constant global (the
+    block tables and masks of a sparse attention pattern) defined on the
+    host and read inside a `gpu.launch` would pass a host address to the
+    kernel. This pass clones such `memref.get_global` ops into the launch
+    bodies that use them (with upstream `sinkOperationsIntoLaunchOp`), so
+    that outlining copies the global into the kernels' `gpu.module`, i.e.
+    into device memory. Host reads of the same global stay valid: it is
+    ordinary host data.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+def TmcGpuCheckHostCode
+    : Pass<"tmc-gpu-check-host-code", "::mlir::func::FuncOp"> {
+  let summary = "Check that host code never touches device memory";
+  let description = [{
+    Runs after `convert-parallel-loops-to-gpu`. In a model compiled for the
+    GPU, every memref the host function sees (weights, arena, inputs and
+    outputs) is device memory: host code may compute views of it and launch
+    kernels, but any remaining operation that reads or writes a memref
+    outside `gpu.launch` would dereference a device pointer on the host.
+    Each such operation gets an error at its location. Reads of constant
+    globals (`memref.get_global`, e.g. a sparse pattern's block table that
+    host loops iterate over) are host data and allowed.
+  }];
+}
+
+def TmcGpuLaunchToLoops
+    : Pass<"tmc-gpu-launch-to-loops", "::mlir::func::FuncOp"> {
+  let summary = "Run gpu.launch bodies as host loops (testing on a CPU)";
+  let description = [{
+    For testing the GPU mapping without a GPU: replaces every `gpu.launch`
+    by six nested `scf.for` loops over blocks (z, y, x) and threads (z, y,
+    x) around a copy of its body, so that the rest of the CPU pipeline can
+    compile and run it and its results can be compared with the CPU build.
+    This is exact for kernels whose threads do not communicate, and for
+    launches of one thread per block (their workgroup memory becomes a
+    buffer per block, their barriers are no-ops: `tmc-gpu-tile-matmuls`
+    with `tile=1`). Any other launch with workgroup or private memory or a
+    `gpu.barrier` gets an error.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def TmcGpuMergeModules : Pass<"tmc-gpu-merge-modules", "::mlir::ModuleOp"> {
+  let summary = "Put every outlined kernel in one gpu.module";
+  let description = [{
+    `gpu-kernel-outlining` creates one `gpu.module` per kernel. This pass
+    moves every kernel into one module, named `module-name`, renaming each
+    kernel after the module it came from (so names stay unique), and points
+    every `gpu.launch_func` at its new place. A model then has one PTX
+    file, one cubin and one module load at run time.
+  }];
+  let options = [
+    Option<"moduleName", "module-name", "std::string",
+           /*default=*/"\"tmc_kernels\"",
+           "Name of the merged gpu.module">
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
 #endif // TMC_TRANSFORMS_PASSES_TD

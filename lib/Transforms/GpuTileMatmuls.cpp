@@ -1,0 +1,268 @@
+//===- GpuTileMatmuls.cpp - Shared-memory tiled matmul kernels --*- C++ -*-===//
+//
+// This file implements `tmc-gpu-tile-matmuls`, which turns matmul-like
+// linalg ops on memrefs into gpu.launch ops that stage tiles of both inputs
+// in workgroup memory.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tmc/Transforms/Passes.h"
+
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Transforms/WalkPatternRewriteDriver.h"
+
+namespace mlir {
+namespace tmc {
+#define GEN_PASS_DEF_TMCGPUTILEMATMULS
+#include "tmc/Transforms/Passes.h.inc"
+} // namespace tmc
+} // namespace mlir
+
+using namespace mlir;
+
+namespace {
+
+/// The loop dimensions of a plain contraction and the role of each input.
+struct Contraction {
+  unsigned m, n, k;
+  /// Operand index (0 or 1) of the input indexed by M (the other by N).
+  unsigned lhs;
+};
+
+/// Recognizes a plain contraction (see the pass description).
+static FailureOr<Contraction> matchContraction(linalg::LinalgOp op,
+                                               PatternRewriter &rewriter) {
+  if (!op.hasPureBufferSemantics() || op.getNumLoops() != 3 ||
+      op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1)
+    return rewriter.notifyMatchFailure(op, "not a 2-input 3-loop op on buffers");
+  for (OpOperand &operand : op->getOpOperands()) {
+    auto type = dyn_cast<MemRefType>(operand.get().getType());
+    if (!type || !type.hasStaticShape() || type.getRank() != 2)
+      return rewriter.notifyMatchFailure(op, "operand not a static 2-D memref");
+  }
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  if (llvm::count(iterators, utils::IteratorType::reduction) != 1)
+    return rewriter.notifyMatchFailure(op, "not one reduction loop");
+  Contraction c;
+  c.k = llvm::find(iterators, utils::IteratorType::reduction) -
+        iterators.begin();
+  AffineMap outMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+  if (!outMap.isProjectedPermutation() || outMap.getNumResults() != 2)
+    return rewriter.notifyMatchFailure(op, "output map not (m, n)");
+  c.m = outMap.getDimPosition(0);
+  c.n = outMap.getDimPosition(1);
+  if (c.m == c.k || c.n == c.k)
+    return rewriter.notifyMatchFailure(op, "output indexed by the reduction");
+  bool sawM = false, sawN = false;
+  for (unsigned i = 0; i < 2; ++i) {
+    AffineMap map = op.getMatchingIndexingMap(op.getDpsInputOperand(i));
+    if (!map.isProjectedPermutation() || map.getNumResults() != 2)
+      return rewriter.notifyMatchFailure(op, "input map not a permutation");
+    bool hasK = map.isFunctionOfDim(c.k), hasM = map.isFunctionOfDim(c.m),
+         hasN = map.isFunctionOfDim(c.n);
+    if (!hasK || hasM == hasN)
+      return rewriter.notifyMatchFailure(op, "input not indexed by K and M|N");
+    if (hasM) {
+      sawM = true;
+      c.lhs = i;
+    } else {
+      sawN = true;
+    }
+  }
+  if (!sawM || !sawN)
+    return rewriter.notifyMatchFailure(op, "inputs do not cover M and N");
+  for (Operation &nested : op->getRegion(0).front().without_terminator())
+    if (isa<linalg::IndexOp>(nested) || !isMemoryEffectFree(&nested))
+      return rewriter.notifyMatchFailure(op, "payload not a pure function");
+  return c;
+}
+
+/// The indices of `operand` for loop values `dims` (by loop position).
+static SmallVector<Value> indicesFor(linalg::LinalgOp op, OpOperand *operand,
+                                     ArrayRef<Value> dims) {
+  AffineMap map = op.getMatchingIndexingMap(operand);
+  SmallVector<Value> indices;
+  for (unsigned i = 0, e = map.getNumResults(); i < e; ++i)
+    indices.push_back(dims[map.getDimPosition(i)]);
+  return indices;
+}
+
+struct TileContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
+  TileContraction(MLIRContext *ctx, int64_t tile)
+      : OpInterfaceRewritePattern(ctx), tile(tile) {}
+
+  LogicalResult matchAndRewrite(linalg::LinalgOp op,
+                                PatternRewriter &rewriter) const override {
+    if (op->getParentOfType<gpu::LaunchOp>())
+      return rewriter.notifyMatchFailure(op, "already in a kernel");
+    FailureOr<Contraction> match = matchContraction(op, rewriter);
+    if (failed(match))
+      return failure();
+    Contraction c = *match;
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    int64_t sizeM = ranges[c.m], sizeN = ranges[c.n], sizeK = ranges[c.k];
+
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    auto index = [&](int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(rewriter, loc, v);
+    };
+    OpOperand *lhs = op.getDpsInputOperand(c.lhs);
+    OpOperand *rhs = op.getDpsInputOperand(1 - c.lhs);
+    OpOperand *out = op.getDpsInitOperand(0);
+    Type lhsType = cast<MemRefType>(lhs->get().getType()).getElementType();
+    Type rhsType = cast<MemRefType>(rhs->get().getType()).getElementType();
+    auto workgroup = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+    // lhs tile [m][k], rhs tile [k][n].
+    auto lhsTileType = MemRefType::get({tile, tile}, lhsType,
+                                       MemRefLayoutAttrInterface(), workgroup);
+    auto rhsTileType = MemRefType::get({tile, tile}, rhsType,
+                                       MemRefLayoutAttrInterface(), workgroup);
+
+    Value one = index(1), t = index(tile);
+    Value gridX = index(llvm::divideCeil(sizeN, tile));
+    Value gridY = index(llvm::divideCeil(sizeM, tile));
+    auto launch = gpu::LaunchOp::create(
+        rewriter, loc, gridX, gridY, one, t, t, one,
+        /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
+        /*asyncDependencies=*/ValueRange{},
+        /*workgroupAttributions=*/TypeRange{lhsTileType, rhsTileType});
+    Block &body = launch.getBody().front();
+    OpBuilder::InsertionGuard guard(rewriter);
+    rewriter.setInsertionPointToStart(&body);
+    Value lhsTile = launch.getWorkgroupAttributions()[0];
+    Value rhsTile = launch.getWorkgroupAttributions()[1];
+
+    Value tx = launch.getThreadIds().x, ty = launch.getThreadIds().y;
+    Value bx = launch.getBlockIds().x, by = launch.getBlockIds().y;
+    Value c0 = index(0), cT = index(tile);
+    Value cM = index(sizeM), cN = index(sizeN), cK = index(sizeK);
+    auto mul = [&](Value a, Value b) {
+      return arith::MulIOp::create(rewriter, loc, a, b).getResult();
+    };
+    auto add = [&](Value a, Value b) {
+      return arith::AddIOp::create(rewriter, loc, a, b).getResult();
+    };
+    auto less = [&](Value a, Value b) {
+      return arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::ult, a,
+                                   b)
+          .getResult();
+    };
+    auto both = [&](Value a, Value b) {
+      return arith::AndIOp::create(rewriter, loc, a, b).getResult();
+    };
+    Value row = add(mul(by, cT), ty); // m
+    Value col = add(mul(bx, cT), tx); // n
+    Value inBounds = both(less(row, cM), less(col, cN));
+
+    // The initial accumulator: the output's value (zero off the edge).
+    Type accType = cast<MemRefType>(out->get().getType()).getElementType();
+    SmallVector<Value> dims(3, c0);
+    dims[c.m] = row;
+    dims[c.n] = col;
+    auto initIf = scf::IfOp::create(rewriter, loc, TypeRange{accType},
+                                    inBounds, /*withElseRegion=*/true);
+    {
+      OpBuilder::InsertionGuard g(rewriter);
+      rewriter.setInsertionPointToStart(initIf.thenBlock());
+      Value v = memref::LoadOp::create(rewriter, loc, out->get(),
+                                       indicesFor(op, out, dims));
+      scf::YieldOp::create(rewriter, loc, v);
+      rewriter.setInsertionPointToStart(initIf.elseBlock());
+      Value zero = arith::ConstantOp::create(rewriter, loc, accType,
+                                             rewriter.getZeroAttr(accType));
+      scf::YieldOp::create(rewriter, loc, zero);
+    }
+
+    Value steps = index(llvm::divideCeil(sizeK, tile));
+    auto kLoop = scf::ForOp::create(rewriter, loc, c0, steps, one,
+                                    ValueRange{initIf.getResult(0)});
+    {
+      OpBuilder::InsertionGuard g(rewriter);
+      rewriter.setInsertionPointToStart(kLoop.getBody());
+      Value kBase = mul(kLoop.getInductionVar(), cT);
+      // Thread (ty, tx) copies lhs(m = row, k = kBase + tx) to lhsTile[ty][tx]
+      // and rhs(k = kBase + ty, n = col) to rhsTile[ty][tx].
+      auto copy = [&](OpOperand *operand, Value m, Value n, Value k,
+                      Value guard, Value tile) {
+        auto ifOp = scf::IfOp::create(rewriter, loc, guard);
+        OpBuilder::InsertionGuard gg(rewriter);
+        rewriter.setInsertionPointToStart(ifOp.thenBlock());
+        SmallVector<Value> at(3, c0);
+        at[c.m] = m;
+        at[c.n] = n;
+        at[c.k] = k;
+        Value v = memref::LoadOp::create(rewriter, loc, operand->get(),
+                                         indicesFor(op, operand, at));
+        memref::StoreOp::create(rewriter, loc, v, tile, ValueRange{ty, tx});
+      };
+      Value lhsK = add(kBase, tx);
+      copy(lhs, row, c0, lhsK, both(less(row, cM), less(lhsK, cK)), lhsTile);
+      Value rhsK = add(kBase, ty);
+      copy(rhs, c0, col, rhsK, both(less(rhsK, cK), less(col, cN)), rhsTile);
+      gpu::BarrierOp::create(rewriter, loc);
+
+      // Only the valid part of the last K tile.
+      Value kLimit = arith::MinUIOp::create(
+          rewriter, loc, cT, arith::SubIOp::create(rewriter, loc, cK, kBase));
+      auto inner = scf::ForOp::create(rewriter, loc, c0, kLimit, one,
+                                      ValueRange{kLoop.getRegionIterArgs()[0]});
+      {
+        OpBuilder::InsertionGuard gi(rewriter);
+        rewriter.setInsertionPointToStart(inner.getBody());
+        Value kk = inner.getInductionVar();
+        Value a = memref::LoadOp::create(rewriter, loc, lhsTile,
+                                         ValueRange{ty, kk});
+        Value b = memref::LoadOp::create(rewriter, loc, rhsTile,
+                                         ValueRange{kk, tx});
+        Block &payload = op->getRegion(0).front();
+        IRMapping mapping;
+        mapping.map(payload.getArgument(lhs->getOperandNumber()), a);
+        mapping.map(payload.getArgument(rhs->getOperandNumber()), b);
+        mapping.map(payload.getArgument(out->getOperandNumber()),
+                    inner.getRegionIterArgs()[0]);
+        for (Operation &nested : payload.without_terminator())
+          rewriter.clone(nested, mapping);
+        Value next = mapping.lookupOrDefault(
+            payload.getTerminator()->getOperand(0));
+        scf::YieldOp::create(rewriter, loc, next);
+      }
+      gpu::BarrierOp::create(rewriter, loc);
+      scf::YieldOp::create(rewriter, loc, inner.getResult(0));
+    }
+
+    auto storeIf = scf::IfOp::create(rewriter, loc, inBounds);
+    {
+      OpBuilder::InsertionGuard g(rewriter);
+      rewriter.setInsertionPointToStart(storeIf.thenBlock());
+      memref::StoreOp::create(rewriter, loc, kLoop.getResult(0), out->get(),
+                              indicesFor(op, out, dims));
+    }
+    gpu::TerminatorOp::create(rewriter, loc);
+    rewriter.eraseOp(op);
+    return success();
+  }
+
+  int64_t tile;
+};
+
+struct TmcGpuTileMatmulsPass
+    : public tmc::impl::TmcGpuTileMatmulsBase<TmcGpuTileMatmulsPass> {
+  using TmcGpuTileMatmulsBase::TmcGpuTileMatmulsBase;
+
+  void runOnOperation() override {
+    if (tile < 1 || tile * tile > 1024) {
+      getOperation().emitError("tmc-gpu-tile-matmuls: tile * tile must be a "
+                               "block size in [1, 1024], got tile = ")
+          << static_cast<int64_t>(tile);
+      return signalPassFailure();
+    }
+    RewritePatternSet patterns(&getContext());
+    patterns.add<TileContraction>(&getContext(), tile);
+    walkAndApplyPatterns(getOperation(), std::move(patterns));
+  }
+};
+
+} // namespace

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs the CUDA pipeline's GPU mapping on the CPU and compares with the CPU
+# build (test/Pipelines/tmc-cuda-emulated.test): the IR right after
+# tmc-gpu-check-host-code (host loops, gpu.launch ops, device buffers as
+# arena views) gets tmc-gpu-launch-to-loops and the CPU tail, is linked into
+# a model.so, run by tmc-run, and compared with the CPU build's output.
+#
+# usage: emulate-cuda.sh LLVM_TOOLS_DIR TMC_OPT TMC_COMPILE TMC_RUN PYTHON WORKDIR
+#          MODEL.mlir SEQ OUTPUT "CUDA-PIPELINE-OPTIONS" [TMC-COMPILE FLAGS...]
+set -euo pipefail
+llvm=$1 tmc_opt=$2 tmc_compile=$3 tmc_run=$4 python=$5 work=$6 model=$7 seq=$8
+output=$9 opts=${10}
+shift 10
+rm -rf "$work" && mkdir -p "$work/emulated"
+# Shared-memory matmuls only with one thread per block (matmul-tile=1).
+case "$opts" in
+  *matmul-tile=*) ;;
+  *) opts="matmul-tile=0 $opts" ;;
+esac
+"$tmc_opt" "$model" \
+  --tmc-cuda-pipeline="seq-len=$seq weights-output=$work/emulated/weights.bin $opts" \
+  --mlir-print-ir-after=tmc-gpu-check-host-code --mlir-print-ir-module-scope \
+  --mlir-disable-threading -o /dev/null 2> "$work/mapped.mlir"
+"$tmc_opt" "$work/mapped.mlir" -o "$work/emulated.mlir" --pass-pipeline="builtin.module(func.func(tmc-gpu-launch-to-loops),convert-scf-to-cf,expand-strided-metadata,lower-affine,convert-math-to-llvm,convert-math-to-libm,convert-to-llvm,reconcile-unrealized-casts,tmc-export-abi,canonicalize)"
+"$llvm/mlir-translate" --allow-unregistered-dialect --mlir-to-llvmir "$work/emulated.mlir" -o "$work/emulated.ll"
+"$llvm/clang" -shared -fPIC -O1 -Wno-override-module "$work/emulated.ll" -o "$work/emulated/model.so" -lm
+"$tmc_compile" "$model" -o "$work/cpu" --seq-len="$seq" --quiet "$@"
+"$python" -c "import numpy as np, sys; np.save(sys.argv[1], (np.arange(int(sys.argv[2]), dtype=np.int64) * 7 % 100).reshape(1, -1))" "$work/ids.npy" "$seq"
+"$tmc_run" "$work/cpu" --input input_ids="$work/ids.npy" --output "$output=$work/reference.npy" > /dev/null
+"$tmc_run" "$work/emulated" --input input_ids="$work/ids.npy" --reference "$output=$work/reference.npy" --rtol 1e-5 | grep '^reference'

@@ -1,0 +1,99 @@
+// RUN: tmc-opt %s --split-input-file --tmc-gpu-tile-matmuls | FileCheck %s
+// RUN: tmc-opt %s --split-input-file --tmc-gpu-tile-matmuls=tile=8 | FileCheck %s --check-prefix=T8
+
+// A 20x40 * 40x24 matmul: 2 x 2 blocks of 16 x 16 threads, three steps of
+// 16 along K (the last one 8 long), both input tiles in workgroup memory.
+// CHECK-LABEL: func.func @matmul
+// CHECK-SAME: (%[[A:.*]]: memref<20x40xf32>, %[[B:.*]]: memref<40x24xf32>, %[[C:.*]]: memref<20x24xf32>)
+// CHECK-NOT: linalg.matmul
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c2{{.*}}, {{.*}} = %c2{{.*}}, {{.*}} = %c1{{.*}}) threads(%[[TX:.*]], %[[TY:.*]], %{{.*}}) in ({{.*}} = %c16{{.*}}, {{.*}} = %c16{{.*}}, {{.*}} = %c1{{.*}}) workgroup(%[[AT:.*]] : memref<16x16xf32, #gpu.address_space<workgroup>>, %[[BT:.*]] : memref<16x16xf32, #gpu.address_space<workgroup>>)
+// CHECK: %[[INIT:.*]] = scf.if
+// CHECK: memref.load %[[C]]
+// CHECK: %[[ACC:.*]] = scf.for {{.*}} to %c3 {{.*}} iter_args(%{{.*}} = %[[INIT]])
+// CHECK: scf.if
+// CHECK: memref.load %[[A]]
+// CHECK: memref.store {{.*}}, %[[AT]][%[[TY]], %[[TX]]]
+// CHECK: scf.if
+// CHECK: memref.load %[[B]]
+// CHECK: memref.store {{.*}}, %[[BT]][%[[TY]], %[[TX]]]
+// CHECK: gpu.barrier
+// CHECK: arith.minui
+// CHECK: scf.for
+// CHECK: memref.load %[[AT]][%[[TY]], %{{.*}}]
+// CHECK: memref.load %[[BT]][%{{.*}}, %[[TX]]]
+// CHECK: arith.mulf
+// CHECK: arith.addf
+// CHECK: gpu.barrier
+// CHECK: scf.if
+// CHECK: memref.store %[[ACC]], %[[C]]
+// T8-LABEL: func.func @matmul
+// T8: gpu.launch blocks({{.*}}) in ({{.*}} = %c3{{.*}}, {{.*}} = %c3{{.*}}, {{.*}}) threads({{.*}}) in ({{.*}} = %c8{{.*}}, {{.*}} = %c8{{.*}}, {{.*}}) workgroup({{.*}} : memref<8x8xf32, #gpu.address_space<workgroup>>, {{.*}} : memref<8x8xf32, #gpu.address_space<workgroup>>)
+func.func @matmul(%a: memref<20x40xf32>, %b: memref<40x24xf32>, %c: memref<20x24xf32>) {
+  linalg.matmul ins(%a, %b : memref<20x40xf32>, memref<40x24xf32>) outs(%c : memref<20x24xf32>)
+  return
+}
+
+// -----
+
+// B transposed (the linear layers' and attention's form), strided; f16
+// inputs accumulate in f32 with the op's own payload.
+#a = affine_map<(m, n, k) -> (m, k)>
+#bt = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+// CHECK-LABEL: func.func @transposed_f16
+// CHECK-SAME: (%[[A:.*]]: memref<16x32xf16>, %[[B:.*]]: memref<8x32xf16, strided<[64, 1], offset: ?>>
+// CHECK: workgroup(%{{.*}} : memref<16x16xf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<16x16xf16, #gpu.address_space<workgroup>>)
+// CHECK: memref.load %[[B]][%[[N:.*]], %[[K:.*]]] : memref<8x32xf16
+// CHECK: arith.extf
+// CHECK: arith.extf
+// CHECK: arith.mulf {{.*}} : f32
+func.func @transposed_f16(%a: memref<16x32xf16>, %b: memref<8x32xf16, strided<[64, 1], offset: ?>>, %c: memref<16x8xf32>) {
+  linalg.generic {indexing_maps = [#a, #bt, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<16x32xf16>, memref<8x32xf16, strided<[64, 1], offset: ?>>) outs(%c : memref<16x8xf32>) {
+  ^bb0(%x: f16, %y: f16, %acc: f32):
+    %xf = arith.extf %x : f16 to f32
+    %yf = arith.extf %y : f16 to f32
+    %p = arith.mulf %xf, %yf : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// Not plain contractions: a third input (a quantized matmul's scales), a
+// payload that reads loop indices, and dynamic shapes stay linalg ops.
+#x = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (k, n)>
+#s = affine_map<(m, n, k) -> (n)>
+#o = affine_map<(m, n, k) -> (m, n)>
+// CHECK-LABEL: func.func @not_plain
+// CHECK-NOT: gpu.launch
+// CHECK: linalg.generic
+// CHECK: linalg.generic
+// CHECK: linalg.matmul
+func.func @not_plain(%a: memref<4x8xf32>, %w: memref<8x4xi8>, %sc: memref<4xf32>, %c: memref<4x4xf32>,
+                     %da: memref<?x8xf32>, %dc: memref<?x4xf32>, %b: memref<8x4xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #s, #o], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %w, %sc : memref<4x8xf32>, memref<8x4xi8>, memref<4xf32>) outs(%c : memref<4x4xf32>) {
+  ^bb0(%x0: f32, %w0: i8, %s0: f32, %acc: f32):
+    %wf = arith.sitofp %w0 : i8 to f32
+    %ws = arith.mulf %wf, %s0 : f32
+    %p = arith.mulf %x0, %ws : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  }
+  linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<4x8xf32>, memref<8x4xf32>) outs(%c : memref<4x4xf32>) {
+  ^bb0(%x0: f32, %y0: f32, %acc: f32):
+    %i = linalg.index 2 : index
+    %ii = arith.index_cast %i : index to i32
+    %fi = arith.sitofp %ii : i32 to f32
+    %p = arith.mulf %x0, %fi : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  }
+  linalg.matmul ins(%da, %b : memref<?x8xf32>, memref<8x4xf32>) outs(%dc : memref<?x4xf32>)
+  return
+}

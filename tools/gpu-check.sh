@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# GPU check of TMC's CUDA target (docs/GPU.md), in two halves:
+#
+#   tools/gpu-check.sh prepare [BUNDLE]   here, where TMC is built (needs
+#       build/bin, the CUDA toolkit and Python 3 with NumPy): compiles every
+#       case for CUDA and for the CPU, runs the CPU builds to get reference
+#       outputs, and writes BUNDLE (default gpu-check/, git-ignored): tmc-run,
+#       libtmcrt.so, the CUDA model directories (cubin + host model.so +
+#       libtmcrt_cuda.so), inputs and references. No MLIR in it.
+#   tools/gpu-check.sh run [BUNDLE]       on the machine with the GPU (needs
+#       only the NVIDIA driver's libcuda.so.1 and bash): runs every CUDA case
+#       with tmc-run, compares each output with the CPU reference
+#       (max|gpu - cpu| / max|cpu| <= RTOL, default 1e-3) and prints the time
+#       per run. Exits non-zero if a case fails. Takes well under a minute.
+#
+# Environment: GPU_ARCH (default sm_90), SEQ_LEN (default 64), RTOL (1e-3),
+# REPEAT (default 20).
+set -euo pipefail
+
+mode=${1:-}
+bundle=${2:-gpu-check}
+arch=${GPU_ARCH:-sm_90}
+seq=${SEQ_LEN:-64}
+rtol=${RTOL:-1e-3}
+repeat=${REPEAT:-20}
+root=$(cd "$(dirname "$0")/.." && pwd)
+
+# name | model | extra tmc-compile flags (the same for both targets) | seq-len
+# (models: examples/NAME.mlir; gpt2-d256: a 4-layer GPT-2 of width 256,
+# vocabulary 2048, random weights; matmul: an embedding of width 4096 then
+# one linear layer to 256 features, i.e. a 2048x4096 by 4096x256 f32 matmul,
+# timed beside cuBLAS where PyTorch can call it; both made by prepare)
+cases() {
+  cat <<CASES
+matmul-2048x4096x256|matmul||2048
+gpt2-d256-s512|gpt2-d256||512
+gpt2|gpt2|
+bert|bert|
+llama|llama|
+gpt2-window|gpt2|--attention=window:3 --attention-block-q=16 --attention-block-k=16
+gpt2-dilated|gpt2|--attention=dilated:3,2 --attention-block-q=16 --attention-block-k=16
+gpt2-strided|gpt2|--attention=strided:2 --attention-block-q=16 --attention-block-k=16
+gpt2-bigbird|gpt2|--attention=bigbird:3,1,1 --attention-block-q=16 --attention-block-k=16
+bert-tiles|bert|--attention-block-q=16 --attention-block-k=16
+gpt2-int8|gpt2|--quantize=int8
+llama-int4|llama|--quantize=int4:g32
+gpt2-fp16|gpt2|--quantize=fp16
+CASES
+}
+
+prepare() {
+  local bin="$root/build/bin"
+  for tool in tmc-compile tmc-run; do
+    [[ -x "$bin/$tool" ]] || { echo "gpu-check: $bin/$tool is missing (build first: tools/quickstart.sh build)" >&2; exit 1; }
+  done
+  [[ -f "$root/build/lib/libtmcrt_cuda.so" ]] || { echo "gpu-check: build/lib/libtmcrt_cuda.so is missing (no CUDA toolkit at configure time?)" >&2; exit 1; }
+  python3 -c 'import numpy' 2>/dev/null || { echo "gpu-check: prepare needs python3 with numpy" >&2; exit 1; }
+  rm -rf "$bundle"
+  mkdir -p "$bundle/bin" "$bundle/lib" "$bundle/cases"
+  cp "$bin/tmc-run" "$bundle/bin/"
+  cp "$root/build/lib/libtmcrt.so" "$bundle/lib/"
+  cp "$0" "$bundle/gpu-check.sh"
+  local tmp; tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' RETURN
+  echo "[prepare] gpt2-d256: make_checkpoint.py + tmc-import"
+  python3 "$root/test/Import/Inputs/make_checkpoint.py" --type gpt2 --layers 4 \
+    --hidden 256 --heads 4 --vocab 2048 --max-pos 512 --seed 7 "$tmp/gpt2-d256" >/dev/null
+  "$bin/tmc-import" "$tmp/gpt2-d256" -o "$tmp/gpt2-d256.mlir"
+  echo "[prepare] matmul: a one-linear model (tmc.ModelBuilder)"
+  PYTHONPATH="$root/python${PYTHONPATH:+:$PYTHONPATH}" python3 - "$tmp/matmul.mlir" <<'PY'
+import sys, numpy as np, tmc
+rng = np.random.default_rng(3)
+m = tmc.ModelBuilder("matmul")
+x = m.embedding(m.input_ids(), rng.normal(0, 1, (128, 4096)).astype(np.float32), name="table")
+m.output("y", m.linear(x, rng.normal(0, 0.02, (256, 4096)).astype(np.float32), name="proj"))
+open(sys.argv[1], "w").write(m.to_mlir())
+PY
+  while IFS='|' read -r name model flags case_seq; do
+    [[ -n "$name" ]] || continue
+    local model_file="$root/examples/$model.mlir"
+    [[ -f "$model_file" ]] || model_file="$tmp/$model.mlir"
+    local s=${case_seq:-$seq}
+    local dir="$bundle/cases/$name"
+    mkdir -p "$dir"
+    echo "[prepare] $name: tmc-compile --target=cuda --gpu-arch=$arch --seq-len=$s $flags"
+    # shellcheck disable=SC2086
+    "$bin/tmc-compile" "$model_file" -o "$dir/cuda" --target=cuda \
+      --gpu-arch="$arch" --seq-len="$s" $flags --quiet 2>/dev/null
+    rm -f "$dir/cuda/model.o"
+    # shellcheck disable=SC2086
+    "$bin/tmc-compile" "$model_file" -o "$tmp/$name-cpu" \
+      --seq-len="$s" $flags --quiet 2>/dev/null
+    python3 - "$dir/input_ids.npy" "$s" <<'PY'
+import sys, numpy as np
+rng = np.random.default_rng(1234)
+np.save(sys.argv[1], rng.integers(0, 100, size=(1, int(sys.argv[2])), dtype=np.int64))
+PY
+    local output
+    output=$(grep -o '^output [a-z_]*' <(strings "$dir/cuda/model.so") | head -1 | cut -d' ' -f2)
+    [[ -n "$output" ]] || output=$( [[ $model == bert ]] && echo last_hidden_state || echo logits )
+    "$bin/tmc-run" "$tmp/$name-cpu" --input input_ids="$dir/input_ids.npy" \
+      --output "$output=$dir/reference.npy" --repeat 3 > "$dir/cpu.txt"
+    echo "$output" > "$dir/output_name"
+    [[ $model == matmul ]] && echo "2 2048 4096 256" > "$dir/matmul_shape"
+    grep 'time per run' "$dir/cpu.txt" | sed "s/^/[prepare] $name: CPU /"
+  done < <(cases)
+  du -sh "$bundle" | sed 's/^/[prepare] bundle size: /'
+  echo "[prepare] wrote $bundle; on the GPU machine: bash $bundle/gpu-check.sh run $bundle"
+}
+
+run() {
+  [[ -d "$bundle/cases" ]] || { echo "gpu-check: no bundle at $bundle (run 'prepare' first, where TMC is built)" >&2; exit 1; }
+  export LD_LIBRARY_PATH="$bundle/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  if command -v nvidia-smi >/dev/null; then
+    nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | sed 's/^/[run] GPU: /'
+  else
+    echo "[run] nvidia-smi not found"
+  fi
+  local pass=0 fail=0 failed=""
+  for dir in "$bundle"/cases/*/; do
+    local name; name=$(basename "$dir")
+    local output; output=$(cat "$dir/output_name")
+    local log="$dir/gpu.txt"
+    if "$bundle/bin/tmc-run" "$dir/cuda" --input input_ids="$dir/input_ids.npy" \
+        --reference "$output=$dir/reference.npy" --rtol "$rtol" \
+        --repeat "$repeat" > "$log" 2>&1; then
+      pass=$((pass + 1)); status=PASS
+    else
+      fail=$((fail + 1)); status=FAIL; failed="$failed $name"
+    fi
+    local gpu_time cpu_time compare
+    gpu_time=$(grep -o 'median [0-9.]* ms' "$log" || true)
+    cpu_time=$(grep -o 'median [0-9.]* ms' "$dir/cpu.txt" || true)
+    compare=$(grep '^reference' "$log" || tail -1 "$log")
+    printf '[run] %-4s %-20s GPU %-18s CPU(prepare machine) %-18s %s\n' \
+      "$status" "$name" "${gpu_time:-?}" "${cpu_time:-?}" "$compare"
+    if [[ -f "$dir/matmul_shape" && -n "${gpu_time:-}" ]]; then
+      read -r _ mm kk nn < "$dir/matmul_shape"
+      local ms; ms=$(echo "$gpu_time" | awk '{print $2}')
+      awk -v m="$mm" -v k="$kk" -v n="$nn" -v ms="$ms" 'BEGIN {
+        printf "[run]      TMC %dx%dx%d f32 matmul model: %.3f ms per run (copies and the embedding included) = %.2f TFLOP/s\n", m, k, n, ms, 2*m*k*n/(ms*1e-3)/1e12 }'
+      if python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
+        python3 - "$mm" "$kk" "$nn" <<'PY' || echo "[run]      cuBLAS: PyTorch failed"
+import sys, torch
+m, k, n = map(int, sys.argv[1:])
+torch.backends.cuda.matmul.allow_tf32 = False
+a = torch.randn(m, k, device="cuda"); b = torch.randn(k, n, device="cuda")
+for _ in range(3): a @ b
+torch.cuda.synchronize()
+start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+start.record()
+for _ in range(20): a @ b
+end.record(); torch.cuda.synchronize()
+ms = start.elapsed_time(end) / 20
+print("[run]      cuBLAS (PyTorch %s, f32, TF32 off) %dx%dx%d: %.3f ms = %.2f TFLOP/s"
+      % (torch.__version__, m, k, n, ms, 2 * m * k * n / (ms * 1e-3) / 1e12))
+PY
+      else
+        echo "[run]      cuBLAS: no PyTorch with CUDA here, not compared"
+      fi
+    fi
+  done
+  echo "[run] $pass passed, $fail failed${failed:+:$failed}"
+  [[ $fail -eq 0 ]]
+}
+
+case "$mode" in
+  prepare) prepare ;;
+  run) run ;;
+  *) echo "usage: $0 prepare|run [BUNDLE]" >&2; exit 2 ;;
+esac
