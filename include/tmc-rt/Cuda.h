@@ -1,4 +1,4 @@
-/*===- Cuda.h - TMC's CUDA host runtime (libtmcrt_cuda) -------------*- C -*-===//
+/*===- Cuda.h - TMC's CUDA host runtime (libtmcrt_cuda) -----------*- C -*-===*\
  *
  * This file declares the C API of libtmcrt_cuda.so, the host runtime of
  * models compiled with `tmc-compile --target=cuda` (docs/GPU.md). The

@@ -1,4 +1,4 @@
-//===- GpuCheckHostCode.cpp - Host code must not touch device memory -*- C++ -*-===//
+//===- GpuCheckHostCode.cpp - No device memory on the host -----*- C++ -*-===//
 //
 // This file implements `tmc-gpu-check-host-code`, which rejects host
 // operations that would read or write a device buffer.

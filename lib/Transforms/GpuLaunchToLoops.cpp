@@ -1,4 +1,4 @@
-//===- GpuLaunchToLoops.cpp - gpu.launch as host loops, for tests -*- C++ -*-===//
+//===- GpuLaunchToLoops.cpp - gpu.launch as host loops ---------*- C++ -*-===//
 //
 // This file implements `tmc-gpu-launch-to-loops`, which turns gpu.launch ops
 // into nested scf.for loops over blocks and threads so that GPU-mapped code
@@ -90,14 +90,16 @@ struct LaunchToLoops : public OpRewritePattern<gpu::LaunchOp> {
     for (BlockArgument buffer : launch.getWorkgroupAttributions()) {
       auto type = cast<MemRefType>(buffer.getType());
       auto hostType = MemRefType::get(type.getShape(), type.getElementType());
-      mapping.map(buffer,
-                  memref::AllocaOp::create(rewriter, loc, hostType).getResult());
+      mapping.map(
+          buffer,
+          memref::AllocaOp::create(rewriter, loc, hostType).getResult());
     }
     for (BlockArgument buffer : launch.getPrivateAttributions()) {
       auto type = cast<MemRefType>(buffer.getType());
       auto hostType = MemRefType::get(type.getShape(), type.getElementType());
-      mapping.map(buffer,
-                  memref::AllocaOp::create(rewriter, loc, hostType).getResult());
+      mapping.map(
+          buffer,
+          memref::AllocaOp::create(rewriter, loc, hostType).getResult());
     }
     for (Operation &op : launch.getBody().front().without_terminator())
       rewriter.clone(op, mapping);

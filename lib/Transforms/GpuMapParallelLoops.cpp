@@ -1,4 +1,4 @@
-//===- GpuMapParallelLoops.cpp - Blocks and threads for scf.parallel -*- C++ -*-===//
+//===- GpuMapParallelLoops.cpp - scf.parallel to blocks/threads -*- C++ -*-===//
 //
 // This file implements `tmc-gpu-map-parallel-loops`, which tiles outermost
 // scf.parallel loops into a grid loop and a block loop and records the
@@ -66,8 +66,7 @@ mappingFor(MLIRContext *ctx, unsigned rank, bool inner) {
 }
 
 struct TmcGpuMapParallelLoopsPass
-    : public tmc::impl::TmcGpuMapParallelLoopsBase<
-          TmcGpuMapParallelLoopsPass> {
+    : public tmc::impl::TmcGpuMapParallelLoopsBase<TmcGpuMapParallelLoopsPass> {
   using TmcGpuMapParallelLoopsBase::TmcGpuMapParallelLoopsBase;
 
   void runOnOperation() override {
@@ -93,8 +92,8 @@ struct TmcGpuMapParallelLoopsPass
       // The tiling computes steps and bounds as products of constants;
       // convert-parallel-loops-to-gpu needs the block size as constants.
       SmallVector<Operation *> products;
-      for (Value value : llvm::concat<Value>(outer.getStep(),
-                                             inner.getUpperBound()))
+      for (Value value :
+           llvm::concat<Value>(outer.getStep(), inner.getUpperBound()))
         if (Operation *def = value.getDefiningOp())
           products.push_back(def);
       GreedyRewriteConfig config;

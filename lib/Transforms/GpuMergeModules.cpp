@@ -60,10 +60,9 @@ struct TmcGpuMergeModulesPass
       StringAttr moduleSym = source.getSymNameAttr();
       // Outlining copies the host globals a kernel reads, under their host
       // names: the copies in several modules are the same global.
-      for (auto global :
-           llvm::to_vector(source.getOps<memref::GlobalOp>())) {
-        auto existing = mergedSymbols.lookup<memref::GlobalOp>(
-            global.getSymName());
+      for (auto global : llvm::to_vector(source.getOps<memref::GlobalOp>())) {
+        auto existing =
+            mergedSymbols.lookup<memref::GlobalOp>(global.getSymName());
         if (!existing) {
           global->moveBefore(merged.getBody(), merged.getBody()->end());
           mergedSymbols.insert(global);
@@ -83,10 +82,10 @@ struct TmcGpuMergeModulesPass
         StringAttr oldName = SymbolTable::getSymbolName(kernel);
         // One kernel per outlined module: it takes the module's (unique)
         // name; several keep theirs, prefixed by it.
-        std::string name = kernels.size() == 1
-                               ? moduleSym.str()
-                               : (moduleSym.strref() + "_" + oldName.strref())
-                                     .str();
+        std::string name =
+            kernels.size() == 1
+                ? moduleSym.str()
+                : (moduleSym.strref() + "_" + oldName.strref()).str();
         kernel->moveBefore(merged.getBody(), merged.getBody()->end());
         SymbolTable::setSymbolName(kernel, name);
         // The symbol table renames on a collision.
@@ -99,15 +98,14 @@ struct TmcGpuMergeModulesPass
     StringAttr mergedName = merged.getSymNameAttr();
     WalkResult result = module.walk([&](gpu::LaunchFuncOp launch) {
       SymbolRefAttr ref = launch.getKernel();
-      auto it = renamed.find(
-          {ref.getRootReference(), ref.getLeafReference()});
+      auto it = renamed.find({ref.getRootReference(), ref.getLeafReference()});
       if (it == renamed.end()) {
         launch.emitError("tmc-gpu-merge-modules: the launched kernel ")
             << ref << " is not in any gpu.module";
         return WalkResult::interrupt();
       }
-      launch.setKernelAttr(SymbolRefAttr::get(
-          mergedName, {FlatSymbolRefAttr::get(it->second)}));
+      launch.setKernelAttr(
+          SymbolRefAttr::get(mergedName, {FlatSymbolRefAttr::get(it->second)}));
       return WalkResult::advance();
     });
     if (result.wasInterrupted())

@@ -36,7 +36,8 @@ static FailureOr<Contraction> matchContraction(linalg::LinalgOp op,
                                                PatternRewriter &rewriter) {
   if (!op.hasPureBufferSemantics() || op.getNumLoops() != 3 ||
       op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1)
-    return rewriter.notifyMatchFailure(op, "not a 2-input 3-loop op on buffers");
+    return rewriter.notifyMatchFailure(op,
+                                       "not a 2-input 3-loop op on buffers");
   for (OpOperand &operand : op->getOpOperands()) {
     auto type = dyn_cast<MemRefType>(operand.get().getType());
     if (!type || !type.hasStaticShape() || type.getRank() != 2)
@@ -46,8 +47,8 @@ static FailureOr<Contraction> matchContraction(linalg::LinalgOp op,
   if (llvm::count(iterators, utils::IteratorType::reduction) != 1)
     return rewriter.notifyMatchFailure(op, "not one reduction loop");
   Contraction c;
-  c.k = llvm::find(iterators, utils::IteratorType::reduction) -
-        iterators.begin();
+  c.k =
+      llvm::find(iterators, utils::IteratorType::reduction) - iterators.begin();
   AffineMap outMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
   if (!outMap.isProjectedPermutation() || outMap.getNumResults() != 2)
     return rewriter.notifyMatchFailure(op, "output map not (m, n)");
@@ -114,7 +115,8 @@ struct TileContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
     OpOperand *out = op.getDpsInitOperand(0);
     Type lhsType = cast<MemRefType>(lhs->get().getType()).getElementType();
     Type rhsType = cast<MemRefType>(rhs->get().getType()).getElementType();
-    auto workgroup = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+    auto workgroup =
+        gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
     // lhs tile [m][k], rhs tile [k][n].
     auto lhsTileType = MemRefType::get({tile, tile}, lhsType,
                                        MemRefLayoutAttrInterface(), workgroup);
@@ -162,8 +164,8 @@ struct TileContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
     SmallVector<Value> dims(3, c0);
     dims[c.m] = row;
     dims[c.n] = col;
-    auto initIf = scf::IfOp::create(rewriter, loc, TypeRange{accType},
-                                    inBounds, /*withElseRegion=*/true);
+    auto initIf = scf::IfOp::create(rewriter, loc, TypeRange{accType}, inBounds,
+                                    /*withElseRegion=*/true);
     {
       OpBuilder::InsertionGuard g(rewriter);
       rewriter.setInsertionPointToStart(initIf.thenBlock());
@@ -213,10 +215,10 @@ struct TileContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
         OpBuilder::InsertionGuard gi(rewriter);
         rewriter.setInsertionPointToStart(inner.getBody());
         Value kk = inner.getInductionVar();
-        Value a = memref::LoadOp::create(rewriter, loc, lhsTile,
-                                         ValueRange{ty, kk});
-        Value b = memref::LoadOp::create(rewriter, loc, rhsTile,
-                                         ValueRange{kk, tx});
+        Value a =
+            memref::LoadOp::create(rewriter, loc, lhsTile, ValueRange{ty, kk});
+        Value b =
+            memref::LoadOp::create(rewriter, loc, rhsTile, ValueRange{kk, tx});
         Block &payload = op->getRegion(0).front();
         IRMapping mapping;
         mapping.map(payload.getArgument(lhs->getOperandNumber()), a);
@@ -225,8 +227,8 @@ struct TileContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
                     inner.getRegionIterArgs()[0]);
         for (Operation &nested : payload.without_terminator())
           rewriter.clone(nested, mapping);
-        Value next = mapping.lookupOrDefault(
-            payload.getTerminator()->getOperand(0));
+        Value next =
+            mapping.lookupOrDefault(payload.getTerminator()->getOperand(0));
         scf::YieldOp::create(rewriter, loc, next);
       }
       gpu::BarrierOp::create(rewriter, loc);

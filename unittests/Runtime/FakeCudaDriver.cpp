@@ -1,4 +1,4 @@
-//===- FakeCudaDriver.cpp - A CUDA driver stand-in for host tests -*- C++ -*-===//
+//===- FakeCudaDriver.cpp - A CUDA driver stand-in for tests ----*- C++ -*-===//
 //
 // This file implements a fake `libcuda.so.1` for testing, on machines
 // without a GPU, the host side of CUDA models: libtmcrt_cuda's driver calls,
@@ -39,7 +39,8 @@ struct Summary {
   ~Summary() {
     if (const char *path = std::getenv("TMC_FAKE_CUDA_LOG"))
       if (FILE *file = std::fopen(path, "a")) {
-        std::fprintf(file, "modules %ld kernels %ld launches %ld bad %ld bytes %ld\n",
+        std::fprintf(file,
+                     "modules %ld kernels %ld launches %ld bad %ld bytes %ld\n",
                      modules.load(), kernels.load(), launches.load(),
                      bad.load(), bytes.load());
         std::fclose(file);
@@ -56,10 +57,10 @@ extern "C" {
 #define FAKE_API __attribute__((visibility("default")))
 
 FAKE_API CUresult cuGetErrorName(CUresult error, const char **name) {
-  *name = error == CUDA_ERROR_LAUNCH_FAILED ? "CUDA_ERROR_LAUNCH_FAILED"
-          : error == CUDA_ERROR_NO_DEVICE  ? "CUDA_ERROR_NO_DEVICE"
+  *name = error == CUDA_ERROR_LAUNCH_FAILED   ? "CUDA_ERROR_LAUNCH_FAILED"
+          : error == CUDA_ERROR_NO_DEVICE     ? "CUDA_ERROR_NO_DEVICE"
           : error == CUDA_ERROR_OUT_OF_MEMORY ? "CUDA_ERROR_OUT_OF_MEMORY"
-                                               : "CUDA_ERROR_INVALID_VALUE";
+                                              : "CUDA_ERROR_INVALID_VALUE";
   return CUDA_SUCCESS;
 }
 FAKE_API CUresult cuGetErrorString(CUresult, const char **text) {
@@ -96,7 +97,10 @@ FAKE_API CUresult cuDeviceGetAttribute(int *value, CUdevice_attribute attr,
 static CUresult loadModule(CUmodule *module, const void *image) {
   const unsigned char *bytesIn = static_cast<const unsigned char *>(image);
   std::string copy;
-  if (std::memcmp(bytesIn, "\x7f" "ELF", 4) == 0) {
+  if (std::memcmp(bytesIn,
+                  "\x7f"
+                  "ELF",
+                  4) == 0) {
     // The ELF header's section table end bounds the image.
     uint64_t shoff, shentsize, shnum;
     std::memcpy(&shoff, bytesIn + 0x28, 8);

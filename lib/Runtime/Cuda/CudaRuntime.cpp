@@ -118,8 +118,7 @@ TMC_RT_API void mgpuModuleUnload(CUmodule module) {
     check(cuModuleUnload(module), "cuModuleUnload");
 }
 
-TMC_RT_API CUfunction mgpuModuleGetFunction(CUmodule module,
-                                            const char *name) {
+TMC_RT_API CUfunction mgpuModuleGetFunction(CUmodule module, const char *name) {
   CUfunction function = nullptr;
   if (!module) {
     recordError("kernel %s: its module was not loaded", name);
@@ -133,8 +132,8 @@ TMC_RT_API void mgpuLaunchKernel(CUfunction function, intptr_t gridX,
                                  intptr_t gridY, intptr_t gridZ,
                                  intptr_t blockX, intptr_t blockY,
                                  intptr_t blockZ, int32_t sharedMemBytes,
-                                 CUstream stream, void **params,
-                                 void **extra, size_t /*paramsCount*/) {
+                                 CUstream stream, void **params, void **extra,
+                                 size_t /*paramsCount*/) {
   if (!function || !ensureContext())
     return;
   if (sharedMemBytes > 48 * 1024)
