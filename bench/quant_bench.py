@@ -2,7 +2,8 @@
 """Quantization benchmark: bytes, speed and accuracy of every weight scheme.
 
 Part 1, a GPT-2-small-shaped checkpoint (12 layers, d=768, vocab 50257,
-random weights): for each scheme, the linear layers' bytes vs fp32, the
+random weights): for each scheme, the quantized parameters' bytes (linear
+layers and embedding tables) vs fp32, the
 whole weights file, the time per run at sequence 128 and at sequence 1 (a
 stack of matrix-vector products, bound by memory bandwidth), the peak RSS,
 and the output's max relative difference to fp32. Each run is a fresh
@@ -111,7 +112,7 @@ def main():
         run([b("tmc-import"), ckpt, "-o", model])
         print("GPT-2-small-shaped checkpoint (124M parameters, random weights), 2 threads\n")
         print("%-20s | %12s %7s | %11s | %10s %10s %9s | %10s %9s | %9s" % (
-            "scheme", "linear bytes", "ratio", "weights", "seq128", "vs fp32", "RSS",
+            "scheme", "quant. bytes", "ratio", "weights", "seq128", "vs fp32", "RSS",
             "seq1", "vs fp32", "max rel"))
         base = {}
         rng = np.random.default_rng(0)
@@ -138,9 +139,10 @@ def main():
             print("%-20s | %s | %7.1f MiB | %7.1f ms %9.2fx %5.0f MiB | %7.2f ms %8.2fx | %9.2e" % (
                 scheme, lin, report["weights_bytes_after"] / 2**20, ms128,
                 base[128][0] / ms128, rss128, row[1][0], base[1][0] / row[1][0], err))
-        print("\n'linear bytes' counts the quantized linear layers (values, scales, zero-points);"
-              "\n'weights' is the whole packed file: the token embedding stays fp32 for the "
-              "lookup,\nand GPT-2's tied LM head is quantized from it as a separate copy.\n")
+        print("\n'quant. bytes' counts the quantized parameters (linear layers and embedding"
+              "\ntables: values, scales, zero-points; GPT-2's tied LM head and token lookup"
+              "\nshare one packed table); 'weights' is the whole packed file (norms and"
+              "\nbiases stay fp32).\n")
 
     if not args.skip_minilm:
         pkg = os.path.join(work, "minilm")
@@ -155,7 +157,7 @@ def main():
         run([b("tmc-import"), ckpt, "-o", model])
         print("MiniLM-L6 sentence encoder (trained), mean-pooled embeddings of %d sentences"
               % len(SENTENCES))
-        print("%-20s | %12s %7s | %12s %12s" % ("scheme", "linear bytes", "ratio",
+        print("%-20s | %12s %7s | %12s %12s" % ("scheme", "quant. bytes", "ratio",
                                                   "min cosine", "mean cosine"))
         embeddings = {}
         for scheme in SCHEMES:

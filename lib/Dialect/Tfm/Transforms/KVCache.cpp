@@ -107,12 +107,13 @@ struct TfmKVCachePass : public tfm::impl::TfmKVCacheBase<TfmKVCachePass> {
     // One cache region per attention op, in program order.
     SmallVector<LayerCache> layers;
     int64_t cursor = 0, bytesPerToken = 0;
-    bool anyWindow = false, allWindows = true;
+    bool allWindows = true;
+    int64_t someWindow = 0;
     forward.walk([&](AttentionOp attention) {
       int64_t window = 0;
       if (auto pattern = attention.getSparsityAttr())
         window = cast<WindowAttr>(pattern).getSize();
-      anyWindow |= window > 0;
+      someWindow = someWindow ? someWindow : window;
       allWindows &= window > 0;
       auto q = cast<RankedTensorType>(attention.getQuery().getType());
       int64_t kvHeads = attention.getNumKvHeads();
@@ -130,7 +131,7 @@ struct TfmKVCachePass : public tfm::impl::TfmKVCacheBase<TfmKVCachePass> {
       bytesPerToken +=
           2 * CachedAttentionOp::getCacheBytes(1, kvHeads, headDim, bits);
     });
-    if (sinks > 0 && !anyWindow) {
+    if (sinks > 0 && !someWindow) {
       forward.emitError("attention sinks need a sliding-window attention "
                         "pattern (window:W)");
       return signalPassFailure();
@@ -155,8 +156,7 @@ struct TfmKVCachePass : public tfm::impl::TfmKVCacheBase<TfmKVCachePass> {
         b.getNamedAttr("vocab", b.getI64IntegerAttr(vocab)),
         b.getNamedAttr("cache_type", b.getStringAttr(cacheType)),
         b.getNamedAttr("bytes_per_token", b.getI64IntegerAttr(bytesPerToken)),
-        b.getNamedAttr("window", b.getI64IntegerAttr(
-                                     anyWindow ? layers.front().window : 0)),
+        b.getNamedAttr("window", b.getI64IntegerAttr(someWindow)),
         b.getNamedAttr("sinks", b.getI64IntegerAttr(sinks))};
     module->setAttr("tmc.decode", b.getDictionaryAttr(info));
     SmallVector<NamedAttribute> record = {
