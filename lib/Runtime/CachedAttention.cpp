@@ -151,9 +151,16 @@ extern "C" void _mlir_ciface_tmc_rt_cached_attention(
     return m->aligned + m->offset + i * m->strides[0] + j * m->strides[1];
   };
 
-  // Append the chunk's keys and values.
+  // Append the chunk's keys and values. Without a window, the padding of a
+  // last chunk may run past the cache: those rows are not stored (and their
+  // queries, whose results are never read, are not computed).
+  auto stored = [&](int64_t position) {
+    return window > 0 || position < capacity;
+  };
   std::vector<float> row(headDim);
   for (int64_t t = 0; t < seq; ++t) {
+    if (!stored(start + t))
+      continue;
     int64_t r = rowOf(start + t);
     for (int64_t g = 0; g < numKvHeads; ++g) {
       for (int64_t d = 0; d < headDim; ++d)
@@ -170,6 +177,11 @@ extern "C" void _mlir_ciface_tmc_rt_cached_attention(
   tmc::rt::parallelFor(seq * numHeads, [&](int64_t task) {
     int64_t t = task / numHeads, h = task % numHeads, g = h / group;
     int64_t p = start + t;
+    if (!stored(p)) {
+      for (int64_t d = 0; d < headDim; ++d)
+        *element(out, t, h * headDim + d) = 0.0f;
+      return;
+    }
     int64_t lo = window ? std::max<int64_t>(0, p - window + 1) : 0;
     int64_t numSinks = window ? std::min(sinks, lo) : 0;
     int64_t count = numSinks + (p - lo + 1);
