@@ -336,6 +336,8 @@ LogicalResult TfmLowRankPass::calibrate(MutableArrayRef<Layer> layers,
       evaluateForward(forward, *ids, values, collect);
   if (failed(results))
     return failure();
+  // The evaluation read every parameter; keep none of them.
+  values.clear();
   for (Layer &layer : layers) {
     layer.gram = layer.gram.selfadjointView<Eigen::Lower>();
     // Damping keeps the Cholesky factor defined when the calibration input
@@ -443,6 +445,8 @@ void TfmLowRankPass::runOnOperation() {
           << r << " of a " << n << " x " << k << " weight keeps " << r * (n + k)
           << " weights, not fewer than " << n * k;
       values.drop(layer.param.getName());
+      layer.gram = Matrix();
+      layer.whitener = Matrix();
       continue;
     }
 
@@ -481,6 +485,8 @@ void TfmLowRankPass::runOnOperation() {
     }
     records.push_back(b.getDictionaryAttr(record));
     values.drop(layer.param.getName());
+    layer.gram = Matrix();
+    layer.whitener = Matrix();
 
     // The factors as inline parameters and the two linear layers.
     LinearOp op = layer.op;
