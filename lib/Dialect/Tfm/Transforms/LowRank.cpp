@@ -280,7 +280,9 @@ struct TfmLowRankPass : public tfm::impl::TfmLowRankBase<TfmLowRankPass> {
   void runOnOperation() override;
 
   /// Evaluates the model on the calibration input and stores each layer's
-  /// input Gram matrix and its whitener.
+  /// input Gram matrix and its whitener. Random calibration ids number
+  /// `calibration-tokens`, at most the model's positions, or exactly the
+  /// length that Linformer projections expect.
   LogicalResult calibrate(MutableArrayRef<Layer> layers, ParamValues &values);
 };
 
@@ -308,6 +310,11 @@ LogicalResult TfmLowRankPass::calibrate(MutableArrayRef<Layer> layers,
   if (auto maxPositions =
           forward->getAttrOfType<IntegerAttr>("tfm.max_positions"))
     tokens = std::min<int64_t>(tokens, maxPositions.getInt());
+  // Linformer projections fix the sequence length.
+  forward.walk([&](LinformerAttentionOp op) {
+    tokens = cast<RankedTensorType>(op.getKeyProjection().getType())
+                 .getDimSize(1);
+  });
   if (tokens < 1)
     return module.emitError("tfm-low-rank: calibration-tokens must be "
                             "positive");
