@@ -81,7 +81,8 @@ static double activate(ActivationKind kind, double x) {
     return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)));
   case ActivationKind::gelu_tanh:
     return 0.5 * x *
-           (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (x + 0.044715 * x * x * x)));
+           (1.0 +
+            std::tanh(std::sqrt(2.0 / M_PI) * (x + 0.044715 * x * x * x)));
   case ActivationKind::relu:
     return x > 0 ? x : 0.0;
   case ActivationKind::silu:
@@ -114,8 +115,8 @@ LogicalResult Evaluator::evalLinear(LinearOp op) {
     return failure();
   int64_t n = op.getOutFeatures(), k = op.getInFeatures();
   if (x.shape.back() != k)
-    return op.emitError("evaluator: input has ") << x.shape.back()
-                                                 << " features, expected " << k;
+    return op.emitError("evaluator: input has ")
+           << x.shape.back() << " features, expected " << k;
   if (onLinearInput)
     onLinearInput(op, x);
   int64_t rows = x.getNumElements() / k;
@@ -210,15 +211,14 @@ LogicalResult Evaluator::evalLinformer(LinformerAttentionOp op) {
     Eigen::Map<const RowMatrix> pm(p.data(), proj, n);
     for (int64_t b = 0; b < x.shape[0]; ++b)
       Eigen::Map<RowMatrix>(&y.data[b * proj * features], proj, features)
-          .noalias() =
-          pm * Eigen::Map<const RowMatrix>(&x.data[b * n * features], n,
-                                           features);
+          .noalias() = pm * Eigen::Map<const RowMatrix>(
+                                &x.data[b * n * features], n, features);
     return y;
   };
-  set(op.getResult(), attend(get(op.getQuery()), project(*e, k),
-                             project(*f, v), op.getNumHeads(),
-                             op.getNumKvHeads(), op.getScaleOrDefault(),
-                             /*causal=*/false));
+  set(op.getResult(),
+      attend(get(op.getQuery()), project(*e, k), project(*f, v),
+             op.getNumHeads(), op.getNumKvHeads(), op.getScaleOrDefault(),
+             /*causal=*/false));
   return success();
 }
 
@@ -281,10 +281,8 @@ LogicalResult Evaluator::eval(Operation *op) {
       })
       .Case([&](LinearOp linear) { return evalLinear(linear); })
       .Case([&](LayerNormOp norm) -> LogicalResult {
-        FailureOr<ArrayRef<float>> g =
-            param(norm.getGamma(), norm);
-        FailureOr<ArrayRef<float>> bt =
-            param(norm.getBeta(), norm);
+        FailureOr<ArrayRef<float>> g = param(norm.getGamma(), norm);
+        FailureOr<ArrayRef<float>> bt = param(norm.getBeta(), norm);
         if (failed(g) || failed(bt))
           return failure();
         EvalTensor y = get(norm.getInput());
@@ -306,8 +304,7 @@ LogicalResult Evaluator::eval(Operation *op) {
         return success();
       })
       .Case([&](RMSNormOp norm) -> LogicalResult {
-        FailureOr<ArrayRef<float>> g =
-            param(norm.getGamma(), norm);
+        FailureOr<ArrayRef<float>> g = param(norm.getGamma(), norm);
         if (failed(g))
           return failure();
         EvalTensor y = get(norm.getInput());

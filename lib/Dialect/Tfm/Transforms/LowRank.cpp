@@ -7,11 +7,11 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "tmc-rt/Npy.h"
 #include "tmc/Dialect/Tfm/Analysis/Evaluator.h"
 #include "tmc/Dialect/Tfm/Analysis/ParamValues.h"
 #include "tmc/Dialect/Tfm/IR/Tfm.h"
 #include "tmc/Dialect/Tfm/Transforms/Passes.h"
-#include "tmc-rt/Npy.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -234,8 +234,8 @@ static void allocateRanks(MutableArrayRef<Layer> layers, double budget,
     queue.pop();
     Layer &l = layers[step.layer];
     bool toDense = l.rank >= limit(l);
-    double cost = toDense ? double(l.n * l.k - l.rank * (l.n + l.k))
-                          : double(l.n + l.k);
+    double cost =
+        toDense ? double(l.n * l.k - l.rank * (l.n + l.k)) : double(l.n + l.k);
     if (used + cost > budget)
       continue;
     used += cost;
@@ -312,8 +312,8 @@ LogicalResult TfmLowRankPass::calibrate(MutableArrayRef<Layer> layers,
     tokens = std::min<int64_t>(tokens, maxPositions.getInt());
   // Linformer projections fix the sequence length.
   forward.walk([&](LinformerAttentionOp op) {
-    tokens = cast<RankedTensorType>(op.getKeyProjection().getType())
-                 .getDimSize(1);
+    tokens =
+        cast<RankedTensorType>(op.getKeyProjection().getType()).getDimSize(1);
   });
   if (tokens < 1)
     return module.emitError("tfm-low-rank: calibration-tokens must be "
@@ -458,8 +458,7 @@ void TfmLowRankPass::runOnOperation() {
     }
 
     Matrix u, v;
-    factorsAtRank(a, svd, r, activationAware ? &layer.whitener : nullptr, u,
-                  v);
+    factorsAtRank(a, svd, r, activationAware ? &layer.whitener : nullptr, u, v);
     // The factors as stored (fp32), and their own errors.
     Eigen::MatrixXf uf = u.cast<float>(), vf = v.cast<float>();
     Matrix approx = uf.cast<double>() * vf.cast<double>();
@@ -503,8 +502,8 @@ void TfmLowRankPass::runOnOperation() {
       // Eigen is column-major: store the row-major transpose's data.
       Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>
           rowMajor = m;
-      auto type = RankedTensorType::get({m.rows(), m.cols()},
-                                        rewriter.getF32Type());
+      auto type =
+          RankedTensorType::get({m.rows(), m.cols()}, rewriter.getF32Type());
       std::string name = (param.getName() + ":lowrank:" + part).str();
       ArrayRef<char> bytes(reinterpret_cast<const char *>(rowMajor.data()),
                            rowMajor.size() * sizeof(float));
@@ -525,10 +524,9 @@ void TfmLowRankPass::runOnOperation() {
     midShape.back() = r;
     auto midType = RankedTensorType::get(midShape, inputType.getElementType());
     auto outLayout = WeightLayoutAttr::get(ctx, WeightLayout::out_in);
-    auto inner = LinearOp::create(rewriter, op.getLoc(), midType,
-                                  op.getInput(), second, /*bias=*/Value(),
-                                  outLayout, QuantSchemeAttr(),
-                                  PruneSchemeAttr());
+    auto inner = LinearOp::create(rewriter, op.getLoc(), midType, op.getInput(),
+                                  second, /*bias=*/Value(), outLayout,
+                                  QuantSchemeAttr(), PruneSchemeAttr());
     auto outer = LinearOp::create(rewriter, op.getLoc(), op.getType(), inner,
                                   first, op.getBias(), outLayout,
                                   QuantSchemeAttr(), PruneSchemeAttr());
@@ -549,18 +547,16 @@ void TfmLowRankPass::runOnOperation() {
       after += cast<ParamOp>(param).getType().getNumElements() * 4;
 
   appendTransformRecord(
-      module, {
-                  b.getNamedAttr("pass", b.getStringAttr("tfm-low-rank")),
-                  b.getNamedAttr("scheme", b.getStringAttr(scheme)),
-                  b.getNamedAttr("activation_aware",
-                                 b.getBoolAttr(activationAware)),
-                  b.getNamedAttr("linear_layers", b.getI64IntegerAttr(count)),
-                  b.getNamedAttr("weight_bytes_before",
-                                 b.getI64IntegerAttr(before)),
-                  b.getNamedAttr("weight_bytes_after",
-                                 b.getI64IntegerAttr(after)),
-                  b.getNamedAttr("layers", b.getArrayAttr(records)),
-              });
+      module,
+      {
+          b.getNamedAttr("pass", b.getStringAttr("tfm-low-rank")),
+          b.getNamedAttr("scheme", b.getStringAttr(scheme)),
+          b.getNamedAttr("activation_aware", b.getBoolAttr(activationAware)),
+          b.getNamedAttr("linear_layers", b.getI64IntegerAttr(count)),
+          b.getNamedAttr("weight_bytes_before", b.getI64IntegerAttr(before)),
+          b.getNamedAttr("weight_bytes_after", b.getI64IntegerAttr(after)),
+          b.getNamedAttr("layers", b.getArrayAttr(records)),
+      });
 }
 
 } // namespace
