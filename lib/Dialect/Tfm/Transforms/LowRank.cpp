@@ -372,6 +372,11 @@ void TfmLowRankPass::runOnOperation() {
     module.emitError("tfm-low-rank: ") << error;
     return signalPassFailure();
   }
+  if (!activationAware && !calibration.empty()) {
+    module.emitError("tfm-low-rank: a calibration input ('")
+        << calibration << "') is only used with activation-aware=true";
+    return signalPassFailure();
+  }
   if (spec->kind == RankSpec::Kind::None)
     return;
 
