@@ -9,7 +9,9 @@ For small gpt2, bert and llama checkpoints (weight_transform_cases.MODELS):
   rounding (max |tmc - ref| / max |ref| <= 1e-4, as the e2e suite);
 - truncated: `--low-rank=rank:8 --low-rank-force` must equal the reference
   run on weights truncated by numpy's own SVD (W_r = U_r S_r V_r^T, unique
-  for distinct singular values) within the same tolerance;
+  for distinct singular values) within the same tolerance; with
+  `--quantize=int8` too, the reference quantizes numpy's factors
+  U_r S_r^1/2 and S_r^1/2 V_r^T per row (independent of the vectors' signs);
 - per-layer error (gpt2): for ranks 1, 2, 4, ..., 64 the report's
   `rel_error` of each layer is non-increasing in the rank, ~0 at full rank,
   and equals numpy's sqrt(sum_{i>r} s_i^2) / ||W||_F within 1e-5;
@@ -102,6 +104,26 @@ def expected_output_errors(w, g, r):
     return plain, best
 
 
+def int8(w):
+    """int8 per output row, symmetric, as docs/Quantization.md defines it."""
+    scale = np.abs(w).max(1, keepdims=True) / np.float32(127)
+    scale[scale == 0] = 1
+    return np.clip(np.rint(w / scale), -127, 127).astype(np.float32) * scale
+
+
+def truncate_int8(rank):
+    """Rank-r factors U = u sqrt(s), V = sqrt(s) v^T, each quantized to int8
+    per row; the product does not depend on the singular vectors' signs."""
+    def transform(w):
+        u, s, vt = np.linalg.svd(w.astype(np.float64), full_matrices=False)
+        r = min(rank, len(s))
+        root = np.sqrt(s[:r])
+        uf = (u[:, :r] * root).astype(np.float32)
+        vf = (root[:, None] * vt[:r]).astype(np.float32)
+        return int8(uf) @ int8(vf)
+    return transform
+
+
 def report_layers(out):
     with open(os.path.join(out, "report.json")) as f:
         report = json.load(f)
@@ -169,6 +191,9 @@ def main():
                      lambda w: w))
         case("%s rank:8 forced" % mt,
              compare("rank8", ["--low-rank=rank:8", "--low-rank-force"], truncate(8)))
+        case("%s rank:8 forced, int8 factors" % mt,
+             compare("rank8-int8", ["--low-rank=rank:8", "--low-rank-force",
+                                    "--quantize=int8"], truncate_int8(8)))
 
         def aware():
             out, got = compile_run("aware", ["--low-rank=rank:8",

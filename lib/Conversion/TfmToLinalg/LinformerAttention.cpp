@@ -79,14 +79,13 @@ struct LinformerAttentionLowering
     // K' = E K and V' = F V: loops (b, j, c, s).
     auto projType = RankedTensorType::get({batch, proj, kvFeatures}, f32);
     auto project = [&](Value projection, Value x) {
-      return buildGeneric(
-          rewriter, loc, 4, 1, {projection, x},
-          {map(4, {d(1), d(3)}), map(4, {d(0), d(3), d(2)})},
-          createFilled(rewriter, loc, projType, 0.0),
-          map(4, {d(0), d(1), d(2)}),
-          [&](OpBuilder &b, Location l, ValueRange a) {
-            return add(b, l, a[2], mul(b, l, a[0], a[1]));
-          });
+      return buildGeneric(rewriter, loc, 4, 1, {projection, x},
+                          {map(4, {d(1), d(3)}), map(4, {d(0), d(3), d(2)})},
+                          createFilled(rewriter, loc, projType, 0.0),
+                          map(4, {d(0), d(1), d(2)}),
+                          [&](OpBuilder &b, Location l, ValueRange a) {
+                            return add(b, l, a[2], mul(b, l, a[0], a[1]));
+                          });
     };
     // Heads as dimensions of their own, so that every indexing map is a
     // projection: queries [b, i, kh, g, dd], keys and values [b, j, kh, dd].
@@ -97,8 +96,8 @@ struct LinformerAttentionLowering
         rewriter, loc, kvType, project(op.getKeyProjection(), op.getKey()),
         heads4);
     Value values = tensor::ExpandShapeOp::create(
-        rewriter, loc, kvType,
-        project(op.getValueProjection(), op.getValue()), heads4);
+        rewriter, loc, kvType, project(op.getValueProjection(), op.getValue()),
+        heads4);
     Value queries = tensor::ExpandShapeOp::create(
         rewriter, loc,
         RankedTensorType::get({batch, seqQ, kvHeads, group, dim}, f32),
@@ -108,15 +107,14 @@ struct LinformerAttentionLowering
     // h = kh group + g: loops (b, kh, g, i, j, dd).
     auto scoresType =
         RankedTensorType::get({batch, kvHeads, group, seqQ, proj}, f32);
-    Value scores = buildGeneric(
-        rewriter, loc, 6, 1, {queries, keys},
-        {map(6, {d(0), d(3), d(1), d(2), d(5)}),
-         map(6, {d(0), d(4), d(1), d(5)})},
-        createFilled(rewriter, loc, scoresType, 0.0),
-        map(6, {d(0), d(1), d(2), d(3), d(4)}),
-        [&](OpBuilder &b, Location l, ValueRange a) {
-          return add(b, l, a[2], mul(b, l, a[0], a[1]));
-        });
+    Value scores = buildGeneric(rewriter, loc, 6, 1, {queries, keys},
+                                {map(6, {d(0), d(3), d(1), d(2), d(5)}),
+                                 map(6, {d(0), d(4), d(1), d(5)})},
+                                createFilled(rewriter, loc, scoresType, 0.0),
+                                map(6, {d(0), d(1), d(2), d(3), d(4)}),
+                                [&](OpBuilder &b, Location l, ValueRange a) {
+                                  return add(b, l, a[2], mul(b, l, a[0], a[1]));
+                                });
 
     // Row maxima and sums of the scaled scores: loops (b, kh, g, i, j).
     auto rowType = RankedTensorType::get({batch, kvHeads, group, seqQ}, f32);
@@ -131,16 +129,16 @@ struct LinformerAttentionLowering
               b, l, a[1], mul(b, l, a[0], f32Const(b, l, scale)));
         });
     auto weight = [&](OpBuilder &b, Location l, Value s, Value m) -> Value {
-      Value shifted = arith::SubFOp::create(
-          b, l, mul(b, l, s, f32Const(b, l, scale)), m);
+      Value shifted =
+          arith::SubFOp::create(b, l, mul(b, l, s, f32Const(b, l, scale)), m);
       return math::ExpOp::create(b, l, shifted);
     };
-    Value sums = buildGeneric(
-        rewriter, loc, 5, 1, {scores, maxima}, {all5, row5},
-        createFilled(rewriter, loc, rowType, 0.0), row5,
-        [&](OpBuilder &b, Location l, ValueRange a) {
-          return add(b, l, a[2], weight(b, l, a[0], a[1]));
-        });
+    Value sums =
+        buildGeneric(rewriter, loc, 5, 1, {scores, maxima}, {all5, row5},
+                     createFilled(rewriter, loc, rowType, 0.0), row5,
+                     [&](OpBuilder &b, Location l, ValueRange a) {
+                       return add(b, l, a[2], weight(b, l, a[0], a[1]));
+                     });
 
     // O[b, i, kh, g, dd] = sum_j p[b, kh, g, i, j] v'[b, j, kh dd] / sum:
     // loops (b, i, kh, g, dd, j).
@@ -149,8 +147,7 @@ struct LinformerAttentionLowering
     Value weighted = buildGeneric(
         rewriter, loc, 6, 1, {scores, maxima, values},
         {map(6, {d(0), d(2), d(3), d(1), d(5)}),
-         map(6, {d(0), d(2), d(3), d(1)}),
-         map(6, {d(0), d(5), d(2), d(4)})},
+         map(6, {d(0), d(2), d(3), d(1)}), map(6, {d(0), d(5), d(2), d(4)})},
         createFilled(rewriter, loc, outType, 0.0),
         map(6, {d(0), d(1), d(2), d(3), d(4)}),
         [&](OpBuilder &b, Location l, ValueRange a) {

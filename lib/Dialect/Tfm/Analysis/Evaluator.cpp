@@ -59,6 +59,7 @@ private:
 
   LogicalResult evalLinear(LinearOp op);
   LogicalResult evalAttention(AttentionOp op);
+  LogicalResult evalLinformer(LinformerAttentionOp op);
   LogicalResult evalRope(RotaryOp op);
 
   ParamValues &params;
@@ -80,7 +81,8 @@ static double activate(ActivationKind kind, double x) {
     return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)));
   case ActivationKind::gelu_tanh:
     return 0.5 * x *
-           (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (x + 0.044715 * x * x * x)));
+           (1.0 +
+            std::tanh(std::sqrt(2.0 / M_PI) * (x + 0.044715 * x * x * x)));
   case ActivationKind::relu:
     return x > 0 ? x : 0.0;
   case ActivationKind::silu:
@@ -113,8 +115,8 @@ LogicalResult Evaluator::evalLinear(LinearOp op) {
     return failure();
   int64_t n = op.getOutFeatures(), k = op.getInFeatures();
   if (x.shape.back() != k)
-    return op.emitError("evaluator: input has ") << x.shape.back()
-                                                 << " features, expected " << k;
+    return op.emitError("evaluator: input has ")
+           << x.shape.back() << " features, expected " << k;
   if (onLinearInput)
     onLinearInput(op, x);
   int64_t rows = x.getNumElements() / k;
@@ -140,17 +142,14 @@ LogicalResult Evaluator::evalLinear(LinearOp op) {
   return success();
 }
 
-LogicalResult Evaluator::evalAttention(AttentionOp op) {
-  if (op.getSparsity())
-    return op.emitError("evaluator: sparse attention patterns are not "
-                        "evaluated");
-  const EvalTensor &q = get(op.getQuery()), &k = get(op.getKey()),
-                   &v = get(op.getValue());
-  int64_t heads = op.getNumHeads(), kvHeads = op.getNumKvHeads();
-  int64_t dh = op.getHeadDim(), batch = q.shape[0];
+/// Softmax attention of `q` over `k` and `v` (grouped-query heads), causal
+/// when asked, as tfm.attention defines it.
+static EvalTensor attend(const EvalTensor &q, const EvalTensor &k,
+                         const EvalTensor &v, int64_t heads, int64_t kvHeads,
+                         double scale, bool causal) {
+  int64_t dh = q.shape[2] / heads, batch = q.shape[0];
   int64_t sq = q.shape[1], sk = k.shape[1];
   int64_t group = heads / kvHeads;
-  double scale = op.getScaleOrDefault();
   EvalTensor out = zeros(q.shape);
   std::vector<double> scores(sk);
   for (int64_t b = 0; b < batch; ++b)
@@ -158,7 +157,7 @@ LogicalResult Evaluator::evalAttention(AttentionOp op) {
       int64_t kh = h / group;
       for (int64_t i = 0; i < sq; ++i) {
         const float *qi = &q.data[((b * sq + i) * heads + h) * dh];
-        int64_t last = op.getCausal() ? std::min(sk - 1, i + (sk - sq)) : sk - 1;
+        int64_t last = causal ? std::min(sk - 1, i + (sk - sq)) : sk - 1;
         double max = -INFINITY;
         for (int64_t j = 0; j <= last; ++j) {
           const float *kj = &k.data[((b * sk + j) * kvHeads + kh) * dh];
@@ -180,7 +179,46 @@ LogicalResult Evaluator::evalAttention(AttentionOp op) {
         }
       }
     }
-  set(op.getResult(), std::move(out));
+  return out;
+}
+
+LogicalResult Evaluator::evalAttention(AttentionOp op) {
+  if (op.getSparsity())
+    return op.emitError("evaluator: sparse attention patterns are not "
+                        "evaluated");
+  set(op.getResult(),
+      attend(get(op.getQuery()), get(op.getKey()), get(op.getValue()),
+             op.getNumHeads(), op.getNumKvHeads(), op.getScaleOrDefault(),
+             op.getCausal()));
+  return success();
+}
+
+LogicalResult Evaluator::evalLinformer(LinformerAttentionOp op) {
+  FailureOr<ArrayRef<float>> e = param(op.getKeyProjection(), op);
+  FailureOr<ArrayRef<float>> f = param(op.getValueProjection(), op);
+  if (failed(e) || failed(f))
+    return failure();
+  const EvalTensor &k = get(op.getKey()), &v = get(op.getValue());
+  auto type = cast<RankedTensorType>(op.getKeyProjection().getType());
+  int64_t proj = type.getDimSize(0), n = type.getDimSize(1);
+  if (k.shape[1] != n)
+    return op.emitError("evaluator: ")
+           << k.shape[1] << " keys, the projections expect " << n;
+  // K' = E K and V' = F V, batch by batch.
+  auto project = [&](ArrayRef<float> p, const EvalTensor &x) {
+    int64_t features = x.shape[2];
+    EvalTensor y = zeros({x.shape[0], proj, features});
+    Eigen::Map<const RowMatrix> pm(p.data(), proj, n);
+    for (int64_t b = 0; b < x.shape[0]; ++b)
+      Eigen::Map<RowMatrix>(&y.data[b * proj * features], proj, features)
+          .noalias() = pm * Eigen::Map<const RowMatrix>(
+                                &x.data[b * n * features], n, features);
+    return y;
+  };
+  set(op.getResult(),
+      attend(get(op.getQuery()), project(*e, k), project(*f, v),
+             op.getNumHeads(), op.getNumKvHeads(), op.getScaleOrDefault(),
+             /*causal=*/false));
   return success();
 }
 
@@ -243,10 +281,8 @@ LogicalResult Evaluator::eval(Operation *op) {
       })
       .Case([&](LinearOp linear) { return evalLinear(linear); })
       .Case([&](LayerNormOp norm) -> LogicalResult {
-        FailureOr<ArrayRef<float>> g =
-            param(norm.getGamma(), norm);
-        FailureOr<ArrayRef<float>> bt =
-            param(norm.getBeta(), norm);
+        FailureOr<ArrayRef<float>> g = param(norm.getGamma(), norm);
+        FailureOr<ArrayRef<float>> bt = param(norm.getBeta(), norm);
         if (failed(g) || failed(bt))
           return failure();
         EvalTensor y = get(norm.getInput());
@@ -268,8 +304,7 @@ LogicalResult Evaluator::eval(Operation *op) {
         return success();
       })
       .Case([&](RMSNormOp norm) -> LogicalResult {
-        FailureOr<ArrayRef<float>> g =
-            param(norm.getGamma(), norm);
+        FailureOr<ArrayRef<float>> g = param(norm.getGamma(), norm);
         if (failed(g))
           return failure();
         EvalTensor y = get(norm.getInput());
@@ -289,6 +324,7 @@ LogicalResult Evaluator::eval(Operation *op) {
       })
       .Case([&](RotaryOp rope) { return evalRope(rope); })
       .Case([&](AttentionOp attn) { return evalAttention(attn); })
+      .Case([&](LinformerAttentionOp attn) { return evalLinformer(attn); })
       .Case([&](ActivationOp act) {
         EvalTensor y = get(act.getInput());
         for (float &x : y.data)

@@ -27,8 +27,8 @@ ParamValues::~ParamValues() = default;
 LogicalResult ParamValues::openCheckpoint(Operation *at) {
   if (checkpoint)
     return success();
-  auto file = module->getAttrOfType<StringAttr>(
-      TfmDialect::getWeightsFileAttrName());
+  auto file =
+      module->getAttrOfType<StringAttr>(TfmDialect::getWeightsFileAttrName());
   if (!file)
     return at->emitError("parameter without an inline value, and the module "
                          "names no '")
@@ -82,8 +82,8 @@ FailureOr<ArrayRef<float>> ParamValues::read(ParamOp param) {
       return failure();
     const tmc::SafeTensorsTensor *tensor = checkpoint->lookup(name);
     if (!tensor)
-      return param.emitError("'") << checkpoint->getPath()
-                                  << "': no tensor named '" << name << "'";
+      return param.emitError("'")
+             << checkpoint->getPath() << "': no tensor named '" << name << "'";
     if (tensor->dtype != tmc::SafeTensorsDType::F32 ||
         ArrayRef<int64_t>(tensor->shape) != type.getShape())
       return param.emitError("'")

@@ -28,8 +28,7 @@ using namespace mlir::tfm;
 
 namespace {
 
-struct TfmLinformerPass
-    : public tfm::impl::TfmLinformerBase<TfmLinformerPass> {
+struct TfmLinformerPass : public tfm::impl::TfmLinformerBase<TfmLinformerPass> {
   using Base::Base;
 
   void runOnOperation() override {

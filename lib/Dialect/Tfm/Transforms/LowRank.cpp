@@ -7,11 +7,11 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "tmc-rt/Npy.h"
 #include "tmc/Dialect/Tfm/Analysis/Evaluator.h"
 #include "tmc/Dialect/Tfm/Analysis/ParamValues.h"
 #include "tmc/Dialect/Tfm/IR/Tfm.h"
 #include "tmc/Dialect/Tfm/Transforms/Passes.h"
-#include "tmc-rt/Npy.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -234,8 +234,8 @@ static void allocateRanks(MutableArrayRef<Layer> layers, double budget,
     queue.pop();
     Layer &l = layers[step.layer];
     bool toDense = l.rank >= limit(l);
-    double cost = toDense ? double(l.n * l.k - l.rank * (l.n + l.k))
-                          : double(l.n + l.k);
+    double cost =
+        toDense ? double(l.n * l.k - l.rank * (l.n + l.k)) : double(l.n + l.k);
     if (used + cost > budget)
       continue;
     used += cost;
@@ -280,7 +280,9 @@ struct TfmLowRankPass : public tfm::impl::TfmLowRankBase<TfmLowRankPass> {
   void runOnOperation() override;
 
   /// Evaluates the model on the calibration input and stores each layer's
-  /// input Gram matrix and its whitener.
+  /// input Gram matrix and its whitener. Random calibration ids number
+  /// `calibration-tokens`, at most the model's positions, or exactly the
+  /// length that Linformer projections expect.
   LogicalResult calibrate(MutableArrayRef<Layer> layers, ParamValues &values);
 };
 
@@ -308,6 +310,11 @@ LogicalResult TfmLowRankPass::calibrate(MutableArrayRef<Layer> layers,
   if (auto maxPositions =
           forward->getAttrOfType<IntegerAttr>("tfm.max_positions"))
     tokens = std::min<int64_t>(tokens, maxPositions.getInt());
+  // Linformer projections fix the sequence length.
+  forward.walk([&](LinformerAttentionOp op) {
+    tokens =
+        cast<RankedTensorType>(op.getKeyProjection().getType()).getDimSize(1);
+  });
   if (tokens < 1)
     return module.emitError("tfm-low-rank: calibration-tokens must be "
                             "positive");
@@ -336,6 +343,8 @@ LogicalResult TfmLowRankPass::calibrate(MutableArrayRef<Layer> layers,
       evaluateForward(forward, *ids, values, collect);
   if (failed(results))
     return failure();
+  // The evaluation read every parameter; keep none of them.
+  values.clear();
   for (Layer &layer : layers) {
     layer.gram = layer.gram.selfadjointView<Eigen::Lower>();
     // Damping keeps the Cholesky factor defined when the calibration input
@@ -361,6 +370,11 @@ void TfmLowRankPass::runOnOperation() {
   FailureOr<RankSpec> spec = parseRankSpec(scheme, error);
   if (failed(spec)) {
     module.emitError("tfm-low-rank: ") << error;
+    return signalPassFailure();
+  }
+  if (!activationAware && !calibration.empty()) {
+    module.emitError("tfm-low-rank: a calibration input ('")
+        << calibration << "') is only used with activation-aware=true";
     return signalPassFailure();
   }
   if (spec->kind == RankSpec::Kind::None)
@@ -443,12 +457,13 @@ void TfmLowRankPass::runOnOperation() {
           << r << " of a " << n << " x " << k << " weight keeps " << r * (n + k)
           << " weights, not fewer than " << n * k;
       values.drop(layer.param.getName());
+      layer.gram = Matrix();
+      layer.whitener = Matrix();
       continue;
     }
 
     Matrix u, v;
-    factorsAtRank(a, svd, r, activationAware ? &layer.whitener : nullptr, u,
-                  v);
+    factorsAtRank(a, svd, r, activationAware ? &layer.whitener : nullptr, u, v);
     // The factors as stored (fp32), and their own errors.
     Eigen::MatrixXf uf = u.cast<float>(), vf = v.cast<float>();
     Matrix approx = uf.cast<double>() * vf.cast<double>();
@@ -481,6 +496,8 @@ void TfmLowRankPass::runOnOperation() {
     }
     records.push_back(b.getDictionaryAttr(record));
     values.drop(layer.param.getName());
+    layer.gram = Matrix();
+    layer.whitener = Matrix();
 
     // The factors as inline parameters and the two linear layers.
     LinearOp op = layer.op;
@@ -490,8 +507,8 @@ void TfmLowRankPass::runOnOperation() {
       // Eigen is column-major: store the row-major transpose's data.
       Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>
           rowMajor = m;
-      auto type = RankedTensorType::get({m.rows(), m.cols()},
-                                        rewriter.getF32Type());
+      auto type =
+          RankedTensorType::get({m.rows(), m.cols()}, rewriter.getF32Type());
       std::string name = (param.getName() + ":lowrank:" + part).str();
       ArrayRef<char> bytes(reinterpret_cast<const char *>(rowMajor.data()),
                            rowMajor.size() * sizeof(float));
@@ -512,10 +529,9 @@ void TfmLowRankPass::runOnOperation() {
     midShape.back() = r;
     auto midType = RankedTensorType::get(midShape, inputType.getElementType());
     auto outLayout = WeightLayoutAttr::get(ctx, WeightLayout::out_in);
-    auto inner = LinearOp::create(rewriter, op.getLoc(), midType,
-                                  op.getInput(), second, /*bias=*/Value(),
-                                  outLayout, QuantSchemeAttr(),
-                                  PruneSchemeAttr());
+    auto inner = LinearOp::create(rewriter, op.getLoc(), midType, op.getInput(),
+                                  second, /*bias=*/Value(), outLayout,
+                                  QuantSchemeAttr(), PruneSchemeAttr());
     auto outer = LinearOp::create(rewriter, op.getLoc(), op.getType(), inner,
                                   first, op.getBias(), outLayout,
                                   QuantSchemeAttr(), PruneSchemeAttr());
@@ -536,18 +552,16 @@ void TfmLowRankPass::runOnOperation() {
       after += cast<ParamOp>(param).getType().getNumElements() * 4;
 
   appendTransformRecord(
-      module, {
-                  b.getNamedAttr("pass", b.getStringAttr("tfm-low-rank")),
-                  b.getNamedAttr("scheme", b.getStringAttr(scheme)),
-                  b.getNamedAttr("activation_aware",
-                                 b.getBoolAttr(activationAware)),
-                  b.getNamedAttr("linear_layers", b.getI64IntegerAttr(count)),
-                  b.getNamedAttr("weight_bytes_before",
-                                 b.getI64IntegerAttr(before)),
-                  b.getNamedAttr("weight_bytes_after",
-                                 b.getI64IntegerAttr(after)),
-                  b.getNamedAttr("layers", b.getArrayAttr(records)),
-              });
+      module,
+      {
+          b.getNamedAttr("pass", b.getStringAttr("tfm-low-rank")),
+          b.getNamedAttr("scheme", b.getStringAttr(scheme)),
+          b.getNamedAttr("activation_aware", b.getBoolAttr(activationAware)),
+          b.getNamedAttr("linear_layers", b.getI64IntegerAttr(count)),
+          b.getNamedAttr("weight_bytes_before", b.getI64IntegerAttr(before)),
+          b.getNamedAttr("weight_bytes_after", b.getI64IntegerAttr(after)),
+          b.getNamedAttr("layers", b.getArrayAttr(records)),
+      });
 }
 
 } // namespace

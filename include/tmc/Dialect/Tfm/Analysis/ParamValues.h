@@ -42,6 +42,9 @@ public:
   /// Forgets the cached values of `name`.
   void drop(StringRef name) { cache.erase(name); }
 
+  /// Forgets every cached value.
+  void clear() { cache.clear(); }
+
 private:
   LogicalResult openCheckpoint(Operation *at);
 
