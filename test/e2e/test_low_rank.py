@@ -11,7 +11,8 @@ For small gpt2, bert and llama checkpoints (weight_transform_cases.MODELS):
   run on weights truncated by numpy's own SVD (W_r = U_r S_r V_r^T, unique
   for distinct singular values) within the same tolerance; with
   `--quantize=int8` too, the reference quantizes numpy's factors
-  U_r S_r^1/2 and S_r^1/2 V_r^T per row (independent of the vectors' signs);
+  U_r S_r^1/2 and S_r^1/2 V_r^T per row (independent of the vectors' signs)
+  and the embedding tables, which int8 quantizes as well;
 - per-layer error (gpt2): for ranks 1, 2, 4, ..., 64 the report's
   `rel_error` of each layer is non-increasing in the rank, ~0 at full rank,
   and equals numpy's sqrt(sum_{i>r} s_i^2) / ||W||_F within 1e-5;
@@ -177,10 +178,10 @@ def main():
                  "--output", "%s=%s" % (out_name, result)])
             return out, np.load(result)
 
-        def compare(tag, flags, transform):
+        def compare(tag, flags, transform, embeddings=None):
             def fn():
                 out, got = compile_run(tag, flags)
-                ref = transformed_reference(ckpt, ids, transform)
+                ref = transformed_reference(ckpt, ids, transform, embeddings)
                 err = float(np.abs(got - ref).max() / np.abs(ref).max())
                 layers = len(report_layers(out)["layers"])
                 return err <= TOL, "max rel error %.2e, %d layers factorized" % (err, layers)
@@ -193,7 +194,7 @@ def main():
              compare("rank8", ["--low-rank=rank:8", "--low-rank-force"], truncate(8)))
         case("%s rank:8 forced, int8 factors" % mt,
              compare("rank8-int8", ["--low-rank=rank:8", "--low-rank-force",
-                                    "--quantize=int8"], truncate_int8(8)))
+                                    "--quantize=int8"], truncate_int8(8), int8))
 
         def aware():
             out, got = compile_run("aware", ["--low-rank=rank:8",

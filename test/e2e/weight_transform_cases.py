@@ -52,10 +52,10 @@ EMBEDDINGS = {
 }
 
 
-def transformed_reference(ckpt, ids, transform, embeddings=False):
+def transformed_reference(ckpt, ids, transform, embeddings=None):
     """The reference output with `transform` ([out, in] float32 -> same)
-    applied to every linear layer's weight and, with `embeddings`, to every
-    embedding table."""
+    applied to every linear layer's weight and `embeddings` (the same kind of
+    function, or None) to every embedding table."""
     config, tensors = reference.load_checkpoint(ckpt)
     mt = config["model_type"]
     tensors = dict(tensors)
@@ -71,7 +71,7 @@ def transformed_reference(ckpt, ids, transform, embeddings=False):
     if embeddings:
         for name in list(tensors):
             if re.search(EMBEDDINGS[mt], name):
-                tensors[name] = transform(tensors[name].astype(np.float32))
+                tensors[name] = embeddings(tensors[name].astype(np.float32))
     return reference.FORWARDS[mt](config, tensors, ids)
 
 
@@ -109,7 +109,9 @@ def run_cases(bin_dir, name_filter, flag, schemes, transform_for, tolerance,
                 run([b("tmc-run"), out, "--input", "input_ids=" + ids_path,
                      "--output", "%s=%s" % (out_name, result)])
                 got = np.load(result)
-                ref = transformed_reference(ckpt, ids, transform_for(spec), embeddings)
+                transform = transform_for(spec)
+                ref = transformed_reference(ckpt, ids, transform,
+                                            transform if embeddings else None)
                 err = float(np.abs(got - ref).max() / np.abs(ref).max())
                 ok, msg = err <= tolerance, "max rel error %.2e" % err
                 if check_report:
