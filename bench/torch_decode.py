@@ -15,7 +15,6 @@ import argparse
 import json
 import math
 import os
-import resource
 import sys
 import time
 
@@ -24,6 +23,8 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "test", "e2e"))
 import reference  # noqa: E402  (the suite's safetensors reader)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_gpt2 import peak_rss_mib  # noqa: E402
 
 F = torch.nn.functional
 
@@ -122,14 +123,6 @@ def attend(q, k, v, pos):
         mask = torch.full((s, n), float("-inf")).triu(pos + 1)
         scores = scores + mask
     return scores.softmax(-1) @ v
-
-
-def peak_rss_mib():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main():

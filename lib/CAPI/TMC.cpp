@@ -334,8 +334,12 @@ tmc_result tmc_module_run_pipeline(tmc_module *module, const char *pipeline) {
   return TMC_SUCCESS;
 }
 
-tmc_result tmc_module_run_cpu_pipeline(tmc_module *module,
-                                       const char *options) {
+/// Parses `options` as `Options`, builds the pipeline with `build` and runs
+/// it on `module`; `what` names the pipeline in messages.
+template <typename Options>
+static tmc_result runPipeline(tmc_module *module, const char *options,
+                              llvm::StringRef what,
+                              void (*build)(OpPassManager &, const Options &)) {
   if (!module)
     return TMC_FAILURE;
   tmc_context *ctx = module->owner;
@@ -343,35 +347,28 @@ tmc_result tmc_module_run_cpu_pipeline(tmc_module *module,
   std::string text = options ? options : "";
   // The option parser reports problems on stderr; the message here names
   // the string.
-  auto pipelineOptions = tmc::TmcCpuPipelineOptions::createFromString(text);
+  auto pipelineOptions = Options::createFromString(text);
   if (!pipelineOptions)
-    return fail(ctx, "invalid CPU pipeline options '" + text + "'");
+    return fail(ctx, "invalid " + what + " pipeline options '" + text + "'");
   if (pipelineOptions->weightsBaseDir.empty() && !module->directory.empty())
     pipelineOptions->weightsBaseDir = module->directory;
   PassManager pm(&ctx->context, ModuleOp::getOperationName());
-  tmc::buildTmcCpuPipeline(pm, *pipelineOptions);
+  build(pm, *pipelineOptions);
   if (failed(pm.run(*module->module)))
-    return failWithDiagnostics(ctx, "the CPU pipeline failed");
+    return failWithDiagnostics(ctx, "the " + what + " pipeline failed");
   return TMC_SUCCESS;
+}
+
+tmc_result tmc_module_run_cpu_pipeline(tmc_module *module,
+                                       const char *options) {
+  return runPipeline<tmc::TmcCpuPipelineOptions>(module, options, "CPU",
+                                                 tmc::buildTmcCpuPipeline);
 }
 
 tmc_result tmc_module_run_cuda_pipeline(tmc_module *module,
                                         const char *options) {
-  if (!module)
-    return TMC_FAILURE;
-  tmc_context *ctx = module->owner;
-  begin(ctx);
-  std::string text = options ? options : "";
-  auto pipelineOptions = tmc::TmcCudaPipelineOptions::createFromString(text);
-  if (!pipelineOptions)
-    return fail(ctx, "invalid CUDA pipeline options '" + text + "'");
-  if (pipelineOptions->weightsBaseDir.empty() && !module->directory.empty())
-    pipelineOptions->weightsBaseDir = module->directory;
-  PassManager pm(&ctx->context, ModuleOp::getOperationName());
-  tmc::buildTmcCudaPipeline(pm, *pipelineOptions);
-  if (failed(pm.run(*module->module)))
-    return failWithDiagnostics(ctx, "the CUDA pipeline failed");
-  return TMC_SUCCESS;
+  return runPipeline<tmc::TmcCudaPipelineOptions>(module, options, "CUDA",
+                                                  tmc::buildTmcCudaPipeline);
 }
 
 //===----------------------------------------------------------------------===//

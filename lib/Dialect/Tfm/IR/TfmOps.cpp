@@ -375,20 +375,34 @@ LogicalResult RotaryOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// Attention ops (tfm.attention, tfm.linformer_attention, tfm.cached_attention)
+//===----------------------------------------------------------------------===//
+
+/// The per-head feature size of `query` ([batch, seq, heads * head_dim]).
+static int64_t headDimOf(Value query, int64_t numHeads) {
+  int64_t features = cast<RankedTensorType>(query.getType()).getDimSize(2);
+  if (ShapedType::isDynamic(features))
+    return ShapedType::kDynamic;
+  return features / numHeads;
+}
+
+/// `scale` if given, else 1/sqrt(head_dim).
+static double scaleOrDefault(std::optional<APFloat> scale, int64_t headDim) {
+  if (scale)
+    return scale->convertToDouble();
+  return 1.0 / std::sqrt(static_cast<double>(headDim));
+}
+
+//===----------------------------------------------------------------------===//
 // AttentionOp
 //===----------------------------------------------------------------------===//
 
 int64_t AttentionOp::getHeadDim() {
-  int64_t features = getQuery().getType().getDimSize(2);
-  if (ShapedType::isDynamic(features))
-    return ShapedType::kDynamic;
-  return features / getNumHeads();
+  return headDimOf(getQuery(), getNumHeads());
 }
 
 double AttentionOp::getScaleOrDefault() {
-  if (std::optional<APFloat> scale = getScale())
-    return scale->convertToDouble();
-  return 1.0 / std::sqrt(static_cast<double>(getHeadDim()));
+  return scaleOrDefault(getScale(), getHeadDim());
 }
 
 LogicalResult AttentionOp::inferReturnTypes(
@@ -403,16 +417,11 @@ LogicalResult AttentionOp::inferReturnTypes(
 //===----------------------------------------------------------------------===//
 
 int64_t LinformerAttentionOp::getHeadDim() {
-  int64_t features = getQuery().getType().getDimSize(2);
-  if (ShapedType::isDynamic(features))
-    return ShapedType::kDynamic;
-  return features / getNumHeads();
+  return headDimOf(getQuery(), getNumHeads());
 }
 
 double LinformerAttentionOp::getScaleOrDefault() {
-  if (std::optional<APFloat> scale = getScale())
-    return scale->convertToDouble();
-  return 1.0 / std::sqrt(static_cast<double>(getHeadDim()));
+  return scaleOrDefault(getScale(), getHeadDim());
 }
 
 LogicalResult LinformerAttentionOp::inferReturnTypes(
@@ -521,16 +530,11 @@ LogicalResult AttentionOp::verify() {
 //===----------------------------------------------------------------------===//
 
 int64_t CachedAttentionOp::getHeadDim() {
-  int64_t features = getQuery().getType().getDimSize(2);
-  if (ShapedType::isDynamic(features))
-    return ShapedType::kDynamic;
-  return features / getNumHeads();
+  return headDimOf(getQuery(), getNumHeads());
 }
 
 double CachedAttentionOp::getScaleOrDefault() {
-  if (std::optional<APFloat> scale = getScale())
-    return scale->convertToDouble();
-  return 1.0 / std::sqrt(static_cast<double>(getHeadDim()));
+  return scaleOrDefault(getScale(), getHeadDim());
 }
 
 int64_t CachedAttentionOp::getCacheBytes(int64_t rows, int64_t kvHeads,
