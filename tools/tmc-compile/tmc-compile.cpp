@@ -91,9 +91,10 @@ static cl::opt<std::string> quantizeCalibration(
     cl::desc("Token ids (.npy, int64 [1, S]) on which the quantize record "
              "measures the output error; default: random tokens"),
     cl::cat(category));
-static cl::opt<std::string> prune("prune", cl::init("none"),
-                                  cl::desc("Pruning: none|magnitude:F[:global]|2:4"),
-                                  cl::cat(category));
+static cl::opt<std::string>
+    prune("prune", cl::init("none"),
+          cl::desc("Pruning: none|magnitude:F[:global]|2:4"),
+          cl::cat(category));
 static cl::opt<std::string>
     lowRank("low-rank", cl::init("none"),
             cl::desc("Low-rank factorization: none|rank:R|energy:E|"

@@ -194,16 +194,14 @@ void TfmPrunePass::runOnOperation() {
     }
     rewriter.setInsertionPoint(op);
     auto derived = [&](StringRef part, RankedTensorType type) -> Value {
-      std::string name =
-          (param.getName() + ":" + stringifyPruneKind(prune.getKind()) + ":" +
-           part)
-              .str();
-      return ParamOp::create(rewriter, param.getLoc(), type,
-                             rewriter.getStringAttr(name), param.getValueAttr(),
-                             param.getNameAttr(),
-                             /*quant=*/QuantSchemeAttr(), prune,
-                             rewriter.getStringAttr(part),
-                             WeightLayoutAttr::get(ctx, op.getLayout()));
+      std::string name = (param.getName() + ":" +
+                          stringifyPruneKind(prune.getKind()) + ":" + part)
+                             .str();
+      return ParamOp::create(
+          rewriter, param.getLoc(), type, rewriter.getStringAttr(name),
+          param.getValueAttr(), param.getNameAttr(),
+          /*quant=*/QuantSchemeAttr(), prune, rewriter.getStringAttr(part),
+          WeightLayoutAttr::get(ctx, op.getLayout()));
     };
     int64_t bytesBefore = n * k * 4, bytesAfter;
     if (!compressed) {

@@ -6,12 +6,12 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "tmc-rt/Npy.h"
 #include "tmc/Dialect/Tfm/Analysis/Evaluator.h"
 #include "tmc/Dialect/Tfm/Analysis/ParamValues.h"
 #include "tmc/Dialect/Tfm/IR/Tfm.h"
 #include "tmc/Dialect/Tfm/Transforms/Passes.h"
 #include "tmc/Dialect/Tfm/Transforms/QuantizeWeights.h"
-#include "tmc-rt/Npy.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Diagnostics.h"
@@ -166,8 +166,8 @@ evaluatePlan(ArrayRef<Planned> plan, ArrayRef<int64_t> ids,
     if (failed(w))
       return failure();
     bool transposed = item.layout == WeightLayout::in_out;
-    std::vector<float> q =
-        mlir::tmc::quantizeDequantize(item.quant, *w, item.n, item.k, transposed);
+    std::vector<float> q = mlir::tmc::quantizeDequantize(item.quant, *w, item.n,
+                                                         item.k, transposed);
     if (transposed) {
       // Back to the stored [k, n].
       std::vector<float> stored(q.size());
@@ -198,8 +198,7 @@ evaluatePlan(ArrayRef<Planned> plan, ArrayRef<int64_t> ids,
     Eigen::Map<const RowMatrix> qm(q.data(), storedRows, storedCols);
     RowMatrix diff = wm - qm;
     RowMatrix y = inOut ? RowMatrix(x * wm) : RowMatrix(x * wm.transpose());
-    RowMatrix e =
-        inOut ? RowMatrix(x * diff) : RowMatrix(x * diff.transpose());
+    RowMatrix e = inOut ? RowMatrix(x * diff) : RowMatrix(x * diff.transpose());
     auto &sums = layerSums[item->name];
     sums.first += e.cast<double>().squaredNorm();
     sums.second += y.cast<double>().squaredNorm();
@@ -353,8 +352,8 @@ void TfmQuantizePass::runOnOperation() {
   auto planOp = [&](Operation *op, ParamOp param, QuantSchemeAttr quant,
                     int64_t n, int64_t k, WeightLayout layout) {
     RankedTensorType valuesType, scalesType, zerosType;
-    if (failed(quant.getPackedShapes(n, k, valuesType, scalesType,
-                                     zerosType)) ||
+    if (failed(
+            quant.getPackedShapes(n, k, valuesType, scalesType, zerosType)) ||
         !cast<RankedTensorType>(param.getType()).getElementType().isF32()) {
       op->emitRemark("left in fp32: ")
           << stringifyQuantKind(quant.getKind()) << " cannot pack a weight of "
@@ -467,8 +466,7 @@ void TfmQuantizePass::runOnOperation() {
       auto embedding = cast<EmbeddingOp>(item.op);
       auto quantized = QuantizedEmbeddingOp::create(
           rewriter, embedding.getLoc(), embedding.getType(), packed.values,
-          embedding.getIds(),
-          packed.scales, packed.zeros, item.quant);
+          embedding.getIds(), packed.scales, packed.zeros, item.quant);
       rewriter.replaceOp(embedding, quantized.getResult());
       ++tables;
     }

@@ -321,7 +321,8 @@ std::vector<float> mlir::tmc::dequantizePacked(QuantSchemeAttr quant,
     for (int64_t r = 0; r < n; ++r) {
       float s = readScale(scales, scaleType, r);
       for (int64_t c = 0; c < k; ++c)
-        out[r * k + c] = static_cast<float>(static_cast<int8_t>(byte(r * k + c))) * s;
+        out[r * k + c] =
+            static_cast<float>(static_cast<int8_t>(byte(r * k + c))) * s;
     }
     break;
   case QuantKind::int4: {
@@ -354,8 +355,7 @@ std::vector<float> mlir::tmc::dequantizePacked(QuantSchemeAttr quant,
     for (int64_t r = 0; r < n; ++r) {
       float s = readScale(scales, scaleType, r);
       for (int64_t c = 0; c < k; ++c)
-        out[r * k + c] =
-            (byte(r * (k / 8) + c / 8) >> (c % 8)) & 1 ? s : -s;
+        out[r * k + c] = (byte(r * (k / 8) + c / 8) >> (c % 8)) & 1 ? s : -s;
     }
     break;
   case QuantKind::fp16:

@@ -36,9 +36,8 @@ std::vector<char> packPrunedPart(tfm::PruneSchemeAttr prune, StringRef part,
 /// bytes of packQuantizedPart's parts; unused parts may be empty).
 std::vector<float> dequantizePacked(tfm::QuantSchemeAttr quant,
                                     ArrayRef<char> values,
-                                    ArrayRef<char> scales,
-                                    ArrayRef<char> zeros, int64_t n,
-                                    int64_t k);
+                                    ArrayRef<char> scales, ArrayRef<char> zeros,
+                                    int64_t n, int64_t k);
 
 /// Packs the fp32 weight `source` (as packQuantizedPart) and dequantizes it
 /// again: the weight a quantized layer computes with, [n, k] row-major.
