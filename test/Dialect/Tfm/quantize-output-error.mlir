@@ -1,6 +1,7 @@
 // RUN: tmc-opt %s --tfm-quantize=scheme=fp16 | FileCheck %s --check-prefix=FP16
 // RUN: tmc-opt %s --tfm-quantize=scheme=int8 | FileCheck %s --check-prefix=INT8
 // RUN: tmc-opt %s "--tfm-quantize=scheme=int8 output-error=false" | FileCheck %s --check-prefix=OFF
+// RUN: tmc-opt %s --tfm-quantize=scheme=w8a8 | FileCheck %s --check-prefix=W8A8
 // RUN: %python -c "import numpy as np, sys; np.save(sys.argv[1], np.array([[1, 5, 9, 2]], dtype=np.int64))" %t.ids.npy
 // RUN: tmc-opt %s "--tfm-quantize=scheme=int8 calibration=%t.ids.npy" | FileCheck %s --check-prefix=INT8
 // RUN: %python -c "import numpy as np, sys; np.save(sys.argv[1], np.array([[1, 16]], dtype=np.int64))" %t.bad-id.npy
@@ -31,6 +32,10 @@ func.func @forward(%ids: tensor<1x?xi64>) -> tensor<1x?x8xf32> attributes {tfm.m
 // 0.000000e+00).
 // INT8: tmc.transforms = [{embedding_lookups = 1 : i64, linear_layers = 1 : i64, output_rel_l2 = {{0\.00[0-9]+}} : f64, parameters = [
 // INT8-SAME: {bytes_after = 96 : i64, bytes_before = 256 : i64, layer_output_rel_l2 = {{0\.00[0-9]+}} : f64, name = "fc.weight", scheme = "int8"}
+
+// W8A8's weights are int8 too: the same error, without the run-time
+// quantization of activations, which the record says.
+// W8A8: tmc.transforms = [{embedding_lookups = 1 : i64, linear_layers = 1 : i64, output_error_weights_only = true, output_rel_l2 = {{0\.00[0-9]+}} : f64, parameters = [
 
 // OFF: tmc.transforms = [{embedding_lookups = 1 : i64, linear_layers = 1 : i64, parameters = [
 // OFF-NOT: output_rel_l2
