@@ -35,6 +35,7 @@ def main():
     args = ap.parse_args()
     b = lambda t: os.path.join(args.bin_dir, t)
     work = args.work or tempfile.mkdtemp(prefix="tmc-prune-bench-")
+    os.makedirs(work, exist_ok=True)
     vocab = {line.rstrip("\n"): i for i, line in
              enumerate(open(os.path.join(args.checkpoint, "vocab.txt"), encoding="utf-8"))}
     model = os.path.join(work, "minilm.mlir")
