@@ -329,6 +329,7 @@ LogicalResult mlir::tmc::compileModel(ModuleOp module,
     pipeline.planBuffers = options.planBuffers;
     pipeline.attention = options.attention;
     pipeline.quantize = options.quantize;
+    pipeline.quantizeCalibration = options.quantizeCalibration;
     pipeline.prune = options.prune;
     pipeline.lowRank = options.lowRank;
     pipeline.lowRankActivationAware = options.lowRankActivationAware;

@@ -90,6 +90,8 @@ llvm::Error mlir::tmc::setCompileOption(CompileOptions &options,
     return setString(options.attention);
   if (name == "quantize")
     return setString(options.quantize);
+  if (name == "quantize-calibration")
+    return setString(options.quantizeCalibration);
   if (name == "prune")
     return setString(options.prune);
   if (name == "low-rank")
@@ -127,6 +129,7 @@ llvm::Error mlir::tmc::setCompileOption(CompileOptions &options,
   return error("unknown compile option '" + name +
                "' (known: seq-len, target, gpu-arch, cuda-toolkit, cpu, no-kernels, no-plan-buffers, "
                "attention, attention-block-q, attention-block-k, quantize, "
+               "quantize-calibration, "
                "prune, low-rank, low-rank-activation-aware, low-rank-calibration, "
                "low-rank-force, linformer, remat, memory-budget, train, decode, "
                "kv-cache, kv-sinks, "

@@ -66,11 +66,14 @@ void mlir::tmc::buildTmcFrontPipeline(OpPassManager &pm,
   if (!options.prune.empty() && options.prune != "none") {
     tfm::TfmPruneOptions prune;
     prune.scheme = options.prune;
+    prune.weightsBaseDir = options.weightsBaseDir;
     pm.addPass(tfm::createTfmPrune(prune));
   }
   if (!options.quantize.empty() && options.quantize != "none") {
     tfm::TfmQuantizeOptions quantize;
     quantize.scheme = options.quantize;
+    quantize.calibration = options.quantizeCalibration;
+    quantize.weightsBaseDir = options.weightsBaseDir;
     pm.addPass(tfm::createTfmQuantize(quantize));
   }
   pm.addNestedPass<func::FuncOp>(tfm::createTfmInlineLayers());

@@ -10,7 +10,7 @@
 #include "tmc/Dialect/Tfm/IR/Tfm.h"
 #include "tmc/Import/SafeTensors.h"
 
-#include "QuantizeWeights.h"
+#include "tmc/Dialect/Tfm/Transforms/QuantizeWeights.h"
 
 #include <cstring>
 

@@ -12,7 +12,13 @@ agree to fp32 rounding: max |tmc - ref| / max |ref| <= 1e-4 (the kernels
 dequantize exactly and accumulate in fp32; observed ~1e-6). The quantization
 error itself is measured by bench/quant_bench.py, not here.
 
-It also checks the weight bytes in report.json against the packed sizes.
+It also checks the weight bytes in report.json against the packed sizes,
+and that the output error the quantize record reports (`output_rel_l2`,
+measured by TMC's reference evaluator on the `--quantize-calibration` ids)
+is the relative L2 between the compiled fp32 and quantized models' outputs
+on those ids: the two compute the same quantity, up to fp32 rounding of
+the outputs (~1e-6 relative, far below the quantization error), so they
+agree within 2% of the error plus 1e-5.
 
 Usage: test_quantize.py --bin-dir build/bin [-k REGEX]
 """
@@ -20,12 +26,16 @@ Usage: test_quantize.py --bin-dir build/bin [-k REGEX]
 import argparse
 import json
 import os
+import re
+import shutil
 import sys
+import tempfile
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from weight_transform_cases import run_cases  # noqa: E402
+from weight_transform_cases import MODELS, CHECKPOINT_GEN, run, run_cases  # noqa: E402
+import reference  # noqa: E402
 
 TOL = 1e-4
 F32 = np.float32
@@ -101,6 +111,56 @@ def check_report(out):
         t["weight_bytes_after"], t["weight_bytes_before"] / t["weight_bytes_after"])
 
 
+def check_output_error(bin_dir, name_filter, schemes):
+    """The recorded output_rel_l2 against ||q - f|| / ||f|| of the compiled
+    quantized (q) and fp32 (f) models on the calibration ids. Returns the
+    number of failures."""
+    b = lambda t: os.path.join(bin_dir, t)
+    work = tempfile.mkdtemp(prefix="tmc-quantize-error-")
+    seq = 7
+    ids = np.random.default_rng(5).integers(0, 96, (1, seq)).astype(np.int64)
+    ids_path = os.path.join(work, "ids.npy")
+    np.save(ids_path, ids)
+    failed = 0
+    for mt in ("gpt2", "llama"):
+        ckpt = os.path.join(work, mt)
+        run([sys.executable, CHECKPOINT_GEN, *MODELS[mt], "--seed", "3", ckpt])
+        model = os.path.join(work, mt + ".mlir")
+        run([b("tmc-import"), ckpt, "-o", model])
+        out_name = reference.OUTPUT_NAMES[mt]
+
+        def compile_run(spec):
+            out = os.path.join(work, "%s-%s" % (mt, re.sub(r"\W", "_", spec)))
+            run([b("tmc-compile"), model, "-o", out, "--seq-len=%d" % seq,
+                 "--quantize=" + spec, "--quantize-calibration=" + ids_path, "--quiet"])
+            result = os.path.join(out, "out.npy")
+            run([b("tmc-run"), out, "--input", "input_ids=" + ids_path,
+                 "--output", "%s=%s" % (out_name, result)])
+            return out, np.load(result).astype(np.float64)
+
+        _, f = compile_run("none")
+        for spec in schemes:
+            name = "%s %s output error" % (mt, spec)
+            if name_filter and not re.search(name_filter, name):
+                continue
+            try:
+                out, q = compile_run(spec)
+                report = json.load(open(os.path.join(out, "report.json")))
+                t = [x for x in report["transforms"] if x.get("pass") == "tfm-quantize"][0]
+                measured = float(np.linalg.norm(q - f) / np.linalg.norm(f))
+                recorded = t["output_rel_l2"]
+                layers = [x.get("layer_output_rel_l2") for x in t["parameters"]]
+                ok = (abs(recorded - measured) <= 0.02 * measured + 1e-5 and
+                      any(x is not None for x in layers))
+                msg = "recorded %.4e, measured %.4e" % (recorded, measured)
+            except (RuntimeError, KeyError, IndexError) as e:
+                ok, msg = False, str(e)
+            failed += not ok
+            print("%s %-34s %s" % ("PASS" if ok else "FAIL", name, msg))
+    shutil.rmtree(work, ignore_errors=True)
+    return failed
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--bin-dir", required=True)
@@ -112,6 +172,7 @@ def main():
                        lambda spec: lambda w: dequantize(w, spec), TOL,
                        checkpoint_seed=3, ids_seed=1, check_report=check_report,
                        embeddings=True)
+    failed += check_output_error(args.bin_dir, args.k, ["int8", "int4:g32", "fp16"])
     return 1 if failed else 0
 
 

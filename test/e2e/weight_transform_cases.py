@@ -36,6 +36,10 @@ MODELS = {
 }
 
 
+# The checkpoint generator.
+CHECKPOINT_GEN = os.path.join(HERE, "..", "Import", "Inputs", "make_checkpoint.py")
+
+
 def run(cmd):
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode:
@@ -55,10 +59,23 @@ EMBEDDINGS = {
 def transformed_reference(ckpt, ids, transform, embeddings=None):
     """The reference output with `transform` ([out, in] float32 -> same)
     applied to every linear layer's weight and `embeddings` (the same kind of
-    function, or None) to every embedding table."""
+    function, or None) to every embedding table. A transform with a `fit`
+    method first gets all the linear weights ({name: [out, in]})."""
     config, tensors = reference.load_checkpoint(ckpt)
     mt = config["model_type"]
     tensors = dict(tensors)
+    if hasattr(transform, "fit"):
+        # A transform that looks at all the linear weights first (global
+        # pruning): each weight once, [out, in], by name.
+        weights = {}
+        for name in tensors:
+            for pattern, in_out in LINEARS[mt]:
+                if re.search(pattern, name):
+                    w = tensors[name].astype(np.float32)
+                    weights[name] = w.T if in_out else w
+        if mt == "gpt2":
+            weights["wte.weight"] = tensors["wte.weight"].astype(np.float32)
+        transform.fit(weights)
     for name in list(tensors):
         for pattern, in_out in LINEARS[mt]:
             if re.search(pattern, name):

@@ -86,9 +86,15 @@ static cl::opt<std::string>
              cl::desc("Weight quantization: none|int8|int4[:gN][:asym][:f16]|"
                       "ternary|binary|fp16|bf16|w8a8"),
              cl::cat(category));
-static cl::opt<std::string> prune("prune", cl::init("none"),
-                                  cl::desc("Pruning: none|magnitude:F|2:4"),
-                                  cl::cat(category));
+static cl::opt<std::string> quantizeCalibration(
+    "quantize-calibration", cl::init(""),
+    cl::desc("Token ids (.npy, int64 [1, S]) on which the quantize record "
+             "measures the output error; default: random tokens"),
+    cl::cat(category));
+static cl::opt<std::string>
+    prune("prune", cl::init("none"),
+          cl::desc("Pruning: none|magnitude:F[:global]|2:4"),
+          cl::cat(category));
 static cl::opt<std::string>
     lowRank("low-rank", cl::init("none"),
             cl::desc("Low-rank factorization: none|rank:R|energy:E|"
@@ -195,6 +201,7 @@ int main(int argc, char **argv) {
   options.planBuffers = !noPlanBuffers;
   options.attention = attention;
   options.quantize = quantize;
+  options.quantizeCalibration = quantizeCalibration;
   options.prune = prune;
   options.applyPassManagerCLOptions = true;
   options.attentionBlockQ = attentionBlockQ;

@@ -41,6 +41,9 @@ struct CompileOptions {
   std::string prune = "none";
   /// Weight quantization scheme (tfm-quantize's `scheme`).
   std::string quantize = "none";
+  /// Calibration token ids (.npy, int64 [1, S]) on which tfm-quantize
+  /// measures the output error (empty: random tokens).
+  std::string quantizeCalibration;
   /// Attention tile sizes (queries x keys).
   int64_t attentionBlockQ = 64;
   int64_t attentionBlockK = 64;

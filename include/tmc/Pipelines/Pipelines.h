@@ -55,10 +55,16 @@ struct TmcFrontOptions : public PassPipelineOptions<Derived> {
                      "int4[:gN][:asym][:f16], ternary, binary, fp16, bf16 "
                      "(tfm-quantize)"),
       llvm::cl::init("none")};
+  Option<std::string> quantizeCalibration{
+      *this, "quantize-calibration",
+      llvm::cl::desc("Calibration token ids (.npy, int64 [1, S]) on which "
+                     "tfm-quantize measures the output error (default: "
+                     "random)"),
+      llvm::cl::init("")};
   Option<std::string> prune{
       *this, "prune",
-      llvm::cl::desc("Pruning of linear layers: none, 2:4, magnitude:F "
-                     "(tfm-prune)"),
+      llvm::cl::desc("Pruning of linear layers: none, 2:4, magnitude:F, "
+                     "magnitude:F:global (tfm-prune)"),
       llvm::cl::init("none")};
   Option<int64_t> decode{
       *this, "decode",

@@ -39,6 +39,13 @@ public:
   /// a diagnostic at `param` (not f32, missing data, shape mismatch).
   FailureOr<ArrayRef<float>> read(ParamOp param);
 
+  /// Makes `read` return `values` for the parameter `name` (row-major, in
+  /// its own shape) instead of its data, e.g. to evaluate a model on
+  /// transformed weights.
+  void set(StringRef name, std::vector<float> values) {
+    cache[name] = std::move(values);
+  }
+
   /// Forgets the cached values of `name`.
   void drop(StringRef name) { cache.erase(name); }
 

@@ -78,8 +78,23 @@ def TfmQuantize : Pass<"tfm-quantize", "::mlir::ModuleOp"> {
     and last `tfm.layer` and those outside layers (the LM head) in fp32.
     A layer whose shape the scheme cannot pack (input features not a
     multiple of the group) is left in fp32 with a remark. Records the
-    scheme, the layers quantized and the weight bytes before and after in
-    the module's `tmc.transforms`.
+    scheme, the layers quantized and the weight bytes before and after, in
+    all and per parameter, in the module's `tmc.transforms`.
+
+    With `output-error` (the default), the pass also measures the error
+    that quantization introduces: TMC's reference evaluator runs the model
+    on a calibration input (`calibration`: an `.npy` of int64 token ids
+    `[1, S]`, or `calibration-tokens` random tokens drawn with
+    `calibration-seed`) once with the fp32 weights and once with each
+    quantized weight replaced by its dequantized values, computed by the
+    packer's own functions (exactly what the kernels read). The record gets
+    `output_rel_l2` = ||y_q - y|| / ||y|| over the model's outputs, and each
+    parameter used by a linear layer its `layer_output_rel_l2`: the relative
+    L2 of X (W - W_q)^T against X W^T on that layer's fp32 calibration
+    activations X. W8A8's run-time activation quantization is not modelled
+    (the record says `output_error_weights_only`). A model the evaluator
+    cannot run is quantized all the same, and the record says why in
+    `output_error_skipped`.
   }];
   let options = [
     Option<"scheme", "scheme", "std::string", /*default=*/"\"none\"",
@@ -87,7 +102,21 @@ def TfmQuantize : Pass<"tfm-quantize", "::mlir::ModuleOp"> {
     ListOption<"overrides", "overrides", "std::string",
                "GLOB=SCHEME: the scheme of weights whose name matches GLOB">,
     Option<"keepFirstLast", "keep-first-last", "bool", /*default=*/"false",
-           "Keep the first and last layers and the LM head in fp32">
+           "Keep the first and last layers and the LM head in fp32">,
+    Option<"outputError", "output-error", "bool", /*default=*/"true",
+           "Measure the output error of quantization on a calibration "
+           "input">,
+    Option<"calibration", "calibration", "std::string", /*default=*/"\"\"",
+           "Calibration input: .npy of int64 token ids [1, S] (default: "
+           "random tokens)">,
+    Option<"calibrationTokens", "calibration-tokens", "int64_t",
+           /*default=*/"32",
+           "Number of random calibration tokens when no file is given">,
+    Option<"calibrationSeed", "calibration-seed", "int64_t", /*default=*/"0",
+           "Seed of the random calibration tokens">,
+    Option<"weightsBaseDir", "weights-base-dir", "std::string",
+           /*default=*/"\"\"",
+           "Directory against which a relative tfm.weights_file resolves">
   ];
 }
 
@@ -97,17 +126,34 @@ def TfmPrune : Pass<"tfm-prune", "::mlir::ModuleOp"> {
     `scheme` is `2:4` (keep the 2 largest of every 4 weights along the
     input: values plus 2-bit positions, 1.88x fewer bytes), `magnitude:F`
     (zero the fraction F of each row's weights with the smallest
-    magnitude) or `none`. Magnitude-pruned weights are stored compressed
-    (values plus i16 column numbers) only where that saves bytes, i.e. when
-    F > 1/3; otherwise they stay dense with zeros. The pruned layers become
-    `tfm.sparse_linear` ops (or keep `tfm.linear` on a dense pruned weight)
-    on derived parameters that the packer computes. Records the scheme and
-    the weight bytes before and after in `tmc.transforms`. Quantized layers
-    are left alone (prune before quantizing is not combined yet).
+    magnitude), `magnitude:F:global` or `none`.
+
+    `magnitude:F:global` chooses one magnitude threshold t over the weights
+    of all the pruned linear layers together (each parameter counted once):
+    with the T magnitudes sorted ascending as a[0..T), m = round(F T) and
+    t = a[m] (+infinity when m = T). A layer's sparsity F_l is the fraction
+    of its own weights with |w| < t (at most (size - 1) / size), and the
+    layer is then pruned exactly as `magnitude:F_l`: every row keeps its
+    round((1 - F_l) K) largest magnitudes, so rows keep equal counts and the
+    compressed format and kernels are those of per-row pruning. The rows of
+    a layer may therefore keep a few weights below t or drop a few above it.
+
+    Magnitude-pruned weights are stored compressed (values plus i16 column
+    numbers) only where that saves bytes, i.e. when F > 1/3; otherwise they
+    stay dense with zeros. The pruned layers become `tfm.sparse_linear`
+    ops (or keep `tfm.linear` on a dense pruned weight) on derived
+    parameters that the packer computes. Records the scheme, the weight
+    bytes before and after, and per layer its sparsity and bytes (and the
+    global threshold) in `tmc.transforms`. Quantized layers are left alone
+    (prune before quantizing is not combined yet).
   }];
   let options = [
     Option<"scheme", "scheme", "std::string", /*default=*/"\"none\"",
-           "Pruning scheme: 2:4, magnitude:F or none">
+           "Pruning scheme: 2:4, magnitude:F, magnitude:F:global or none">,
+    Option<"weightsBaseDir", "weights-base-dir", "std::string",
+           /*default=*/"\"\"",
+           "Directory against which a relative tfm.weights_file resolves "
+           "(global magnitude pruning reads the weights)">
   ];
 }
 

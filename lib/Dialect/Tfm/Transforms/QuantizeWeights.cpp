@@ -5,7 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "QuantizeWeights.h"
+#include "tmc/Dialect/Tfm/Transforms/QuantizeWeights.h"
 
 #include "tmc/Dialect/Tfm/Transforms/Passes.h"
 
@@ -289,4 +289,101 @@ std::vector<char> mlir::tmc::packPrunedPart(PruneSchemeAttr prune,
     }
   }
   return out;
+}
+
+namespace {
+
+/// Reads scale `index` of a packed scales (or zero-points) part.
+float readScale(ArrayRef<char> bytes, Type scaleType, int64_t index) {
+  if (scaleType.isF16()) {
+    uint16_t bits;
+    std::memcpy(&bits, bytes.data() + 2 * index, 2);
+    return halfBitsToFloat(bits);
+  }
+  float value;
+  std::memcpy(&value, bytes.data() + 4 * index, 4);
+  return value;
+}
+
+} // namespace
+
+std::vector<float> mlir::tmc::dequantizePacked(QuantSchemeAttr quant,
+                                               ArrayRef<char> values,
+                                               ArrayRef<char> scales,
+                                               ArrayRef<char> zeros, int64_t n,
+                                               int64_t k) {
+  std::vector<float> out(n * k);
+  Type scaleType = quant.getScaleType();
+  auto byte = [&](int64_t i) { return static_cast<uint8_t>(values[i]); };
+  switch (quant.getKind()) {
+  case QuantKind::int8:
+  case QuantKind::w8a8:
+    for (int64_t r = 0; r < n; ++r) {
+      float s = readScale(scales, scaleType, r);
+      for (int64_t c = 0; c < k; ++c)
+        out[r * k + c] =
+            static_cast<float>(static_cast<int8_t>(byte(r * k + c))) * s;
+    }
+    break;
+  case QuantKind::int4: {
+    int64_t g = quant.getGroupSize(), groups = k / g;
+    for (int64_t r = 0; r < n; ++r)
+      for (int64_t c = 0; c < k; ++c) {
+        uint8_t b = byte(r * (k / 2) + c / 2);
+        int nibble = (c % 2 == 0) ? (b & 0xf) : (b >> 4);
+        float s = readScale(scales, scaleType, r * groups + c / g);
+        if (quant.getSymmetric()) {
+          int q = nibble >= 8 ? nibble - 16 : nibble;
+          out[r * k + c] = static_cast<float>(q) * s;
+        } else {
+          float z = readScale(zeros, scaleType, r * groups + c / g);
+          out[r * k + c] = (static_cast<float>(nibble) - z) * s;
+        }
+      }
+    break;
+  }
+  case QuantKind::ternary: {
+    float s = readScale(scales, scaleType, 0);
+    for (int64_t r = 0; r < n; ++r)
+      for (int64_t c = 0; c < k; ++c) {
+        int code = (byte(r * (k / 4) + c / 4) >> (2 * (c % 4))) & 3;
+        out[r * k + c] = code == 1 ? s : code == 2 ? -s : 0.0f;
+      }
+    break;
+  }
+  case QuantKind::binary:
+    for (int64_t r = 0; r < n; ++r) {
+      float s = readScale(scales, scaleType, r);
+      for (int64_t c = 0; c < k; ++c)
+        out[r * k + c] = (byte(r * (k / 8) + c / 8) >> (c % 8)) & 1 ? s : -s;
+    }
+    break;
+  case QuantKind::fp16:
+  case QuantKind::bf16:
+    for (int64_t i = 0; i < n * k; ++i) {
+      uint16_t bits;
+      std::memcpy(&bits, values.data() + 2 * i, 2);
+      if (quant.getKind() == QuantKind::fp16) {
+        out[i] = halfBitsToFloat(bits);
+      } else {
+        uint32_t x = static_cast<uint32_t>(bits) << 16;
+        std::memcpy(&out[i], &x, 4);
+      }
+    }
+    break;
+  }
+  return out;
+}
+
+std::vector<float> mlir::tmc::quantizeDequantize(QuantSchemeAttr quant,
+                                                 ArrayRef<float> source,
+                                                 int64_t n, int64_t k,
+                                                 bool transposed) {
+  std::vector<char> values =
+      packQuantizedPart(quant, "values", source, n, k, transposed);
+  std::vector<char> scales =
+      packQuantizedPart(quant, "scales", source, n, k, transposed);
+  std::vector<char> zeros =
+      packQuantizedPart(quant, "zeros", source, n, k, transposed);
+  return dequantizePacked(quant, values, scales, zeros, n, k);
 }

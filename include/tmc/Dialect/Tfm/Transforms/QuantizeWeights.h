@@ -6,8 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef TMC_LIB_TRANSFORMS_QUANTIZEWEIGHTS_H
-#define TMC_LIB_TRANSFORMS_QUANTIZEWEIGHTS_H
+#ifndef TMC_DIALECT_TFM_TRANSFORMS_QUANTIZEWEIGHTS_H
+#define TMC_DIALECT_TFM_TRANSFORMS_QUANTIZEWEIGHTS_H
 
 #include "tmc/Dialect/Tfm/IR/Tfm.h"
 
@@ -31,6 +31,20 @@ std::vector<char> packPrunedPart(tfm::PruneSchemeAttr prune, StringRef part,
                                  ArrayRef<float> source, int64_t n, int64_t k,
                                  bool transposed, bool dense);
 
+/// Returns the n x k weight, row-major [n, k], that the kernels compute from
+/// the packed `values`, `scales` and `zeros` of a weight under `quant` (the
+/// bytes of packQuantizedPart's parts; unused parts may be empty).
+std::vector<float> dequantizePacked(tfm::QuantSchemeAttr quant,
+                                    ArrayRef<char> values,
+                                    ArrayRef<char> scales, ArrayRef<char> zeros,
+                                    int64_t n, int64_t k);
+
+/// Packs the fp32 weight `source` (as packQuantizedPart) and dequantizes it
+/// again: the weight a quantized layer computes with, [n, k] row-major.
+std::vector<float> quantizeDequantize(tfm::QuantSchemeAttr quant,
+                                      ArrayRef<float> source, int64_t n,
+                                      int64_t k, bool transposed);
+
 /// IEEE binary16 and bfloat16 bits of `value`, rounded to nearest even.
 uint16_t floatToHalfBits(float value);
 uint16_t floatToBFloat16Bits(float value);
@@ -39,4 +53,4 @@ float halfBitsToFloat(uint16_t bits);
 } // namespace tmc
 } // namespace mlir
 
-#endif // TMC_LIB_TRANSFORMS_QUANTIZEWEIGHTS_H
+#endif // TMC_DIALECT_TFM_TRANSFORMS_QUANTIZEWEIGHTS_H
