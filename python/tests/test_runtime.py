@@ -119,3 +119,18 @@ def test_cuda_target_and_gpu_arch_reach_the_compiler(tmp_path):
     ptx = (tmp_path / "cuda" / "tmc_kernels.ptx").read_text()
     assert ".target sm_80" in ptx
     assert (tmp_path / "cuda" / "tmc_kernels.cubin").stat().st_size > 0
+
+
+def test_quantize_calibration_reaches_the_report(tmp_path):
+    """The quantize record measures its output error on the given ids."""
+    ids = tmp_path / "ids.npy"
+    np.save(ids, np.array([[1, 2, 3, 4, 5, 6]], dtype=np.int64))
+    out = tmc.compile(helpers.EXAMPLES / "gpt2.mlir", tmp_path / "q8", seq_len=8,
+                      quantize="int8", quantize_calibration=ids, progress=False)
+    record = [t for t in out.report["transforms"] if t["pass"] == "tfm-quantize"][0]
+    assert 0 < record["output_rel_l2"] < 0.1, record.get("output_error_skipped")
+    bad = tmp_path / "bad.npy"
+    np.save(bad, np.array([[1, 2, 500]], dtype=np.int64))
+    with pytest.raises(tmc.TmcError, match="holds token id 500 outside"):
+        tmc.compile(helpers.EXAMPLES / "gpt2.mlir", tmp_path / "bad", seq_len=8,
+                    quantize="int8", quantize_calibration=bad, progress=False)

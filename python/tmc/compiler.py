@@ -43,9 +43,9 @@ def _is_mlir_text(model):
 
 
 def compile(model, out_dir, *, seq_len=128, target="cpu", gpu_arch=None,
-            attention=None,
-            attention_block_q=64, attention_block_k=64, quantize="none",
-            prune="none", low_rank="none", low_rank_activation_aware=False,
+            attention=None, attention_block_q=64, attention_block_k=64,
+            quantize="none", quantize_calibration=None, prune="none",
+            low_rank="none", low_rank_activation_aware=False,
             low_rank_calibration=None, low_rank_force=False, linformer=0,
             remat="none", memory_budget=None, train=False, decode=None,
             kv_cache="f32", kv_sinks=0, cpu="native", kernels=True,
@@ -57,9 +57,10 @@ def compile(model, out_dir, *, seq_len=128, target="cpu", gpu_arch=None,
     directory). The options are tmc-compile's flags (docs/Python.md):
     seq_len (--seq-len), target ("cpu" or "cuda"), gpu_arch (--gpu-arch,
     e.g. "sm_80"; None: tmc-compile's default), attention (None: as the
-    model says), attention_block_q/_k, quantize, prune, low_rank (with
-    low_rank_activation_aware, low_rank_calibration: an .npy of token ids,
-    low_rank_force), linformer (projected length), remat, memory_budget
+    model says), attention_block_q/_k, quantize (with quantize_calibration:
+    an .npy of token ids for the output error it reports), prune, low_rank
+    (with low_rank_activation_aware, low_rank_calibration: an .npy of token
+    ids, low_rank_force), linformer (projected length), remat, memory_budget
     (e.g. "512MiB"), train, decode (True or a maximum number of tokens;
     seq_len is then the prefill chunk), kv_cache ("f32", "int8", "int4"),
     kv_sinks, cpu, kernels (False: --no-kernels), plan_buffers (False:
@@ -86,6 +87,8 @@ def compile(model, out_dir, *, seq_len=128, target="cpu", gpu_arch=None,
                                  ("cpu", cpu, "native")):
         if value != default:
             args.append("--%s=%s" % (flag, value))
+    if quantize_calibration is not None:
+        args.append("--quantize-calibration=%s" % os.fspath(quantize_calibration))
     if low_rank_activation_aware:
         args.append("--low-rank-activation-aware")
     if low_rank_calibration is not None:

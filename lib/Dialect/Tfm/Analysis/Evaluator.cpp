@@ -12,11 +12,15 @@
 #include "tmc/Dialect/Tfm/Analysis/ParamValues.h"
 #include "tmc/Dialect/Tfm/IR/Tfm.h"
 
+#include "tmc-rt/Npy.h"
+
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <Eigen/Core>
 
 #include <cmath>
+#include <cstring>
+#include <random>
 
 using namespace mlir;
 using namespace mlir::tfm;
@@ -397,4 +401,35 @@ mlir::tfm::evaluateForward(func::FuncOp func, ArrayRef<int64_t> ids,
   input.ids.assign(ids.begin(), ids.end());
   Evaluator evaluator(params, onLinearInput);
   return evaluator.run(func.getBody().front(), {input});
+}
+
+FailureOr<std::vector<int64_t>>
+mlir::tfm::readCalibrationIds(Operation *where, StringRef pass, StringRef path,
+                              int64_t tokens, int64_t seed, int64_t vocab) {
+  if (path.empty()) {
+    std::mt19937_64 rng(seed);
+    std::uniform_int_distribution<int64_t> dist(0, vocab - 1);
+    std::vector<int64_t> ids(tokens);
+    for (int64_t &id : ids)
+      id = dist(rng);
+    return ids;
+  }
+  ::tmc::rt::NpyArray array;
+  std::string error;
+  if (!::tmc::rt::readNpy(path.str(), array, error))
+    return where->emitError(pass) << ": calibration input: " << error;
+  if (array.getType() != ::tmc::rt::NpyType::I64 ||
+      array.getShape().size() != 2 || array.getShape()[0] != 1 ||
+      array.getShape()[1] < 1)
+    return where->emitError(pass)
+           << ": calibration input '" << path
+           << "' must hold int64 token ids of shape [1, S]";
+  std::vector<int64_t> ids(array.getShape()[1]);
+  std::memcpy(ids.data(), array.getData(), ids.size() * sizeof(int64_t));
+  for (int64_t id : ids)
+    if (id < 0 || id >= vocab)
+      return where->emitError(pass)
+             << ": calibration input '" << path << "' holds token id " << id
+             << " outside [0, " << vocab << ")";
+  return ids;
 }

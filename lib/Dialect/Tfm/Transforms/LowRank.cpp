@@ -7,7 +7,6 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tmc-rt/Npy.h"
 #include "tmc/Dialect/Tfm/Analysis/Evaluator.h"
 #include "tmc/Dialect/Tfm/Analysis/ParamValues.h"
 #include "tmc/Dialect/Tfm/IR/Tfm.h"
@@ -24,9 +23,7 @@
 #include <Eigen/Eigenvalues>
 
 #include <cmath>
-#include <cstring>
 #include <queue>
-#include <random>
 
 namespace mlir {
 namespace tfm {
@@ -244,36 +241,6 @@ static void allocateRanks(MutableArrayRef<Layer> layers, double budget,
   }
 }
 
-/// Reads the calibration ids: an .npy of int64 [1, S], or random ids.
-static FailureOr<std::vector<int64_t>>
-calibrationIds(ModuleOp module, StringRef path, int64_t tokens, int64_t seed,
-               int64_t vocab) {
-  if (path.empty()) {
-    std::mt19937_64 rng(seed);
-    std::uniform_int_distribution<int64_t> dist(0, vocab - 1);
-    std::vector<int64_t> ids(tokens);
-    for (int64_t &id : ids)
-      id = dist(rng);
-    return ids;
-  }
-  ::tmc::rt::NpyArray array;
-  std::string error;
-  if (!::tmc::rt::readNpy(path.str(), array, error))
-    return module.emitError("tfm-low-rank: calibration input: ") << error;
-  if (array.getType() != ::tmc::rt::NpyType::I64 ||
-      array.getShape().size() != 2 || array.getShape()[0] != 1)
-    return module.emitError("tfm-low-rank: calibration input '")
-           << path << "' must hold int64 token ids of shape [1, S]";
-  std::vector<int64_t> ids(array.getShape()[1]);
-  std::memcpy(ids.data(), array.getData(), ids.size() * sizeof(int64_t));
-  for (int64_t id : ids)
-    if (id < 0 || id >= vocab)
-      return module.emitError("tfm-low-rank: calibration input '")
-             << path << "' holds token id " << id << " outside [0, " << vocab
-             << ")";
-  return ids;
-}
-
 struct TfmLowRankPass : public tfm::impl::TfmLowRankBase<TfmLowRankPass> {
   using Base::Base;
 
@@ -319,7 +286,8 @@ LogicalResult TfmLowRankPass::calibrate(MutableArrayRef<Layer> layers,
     return module.emitError("tfm-low-rank: calibration-tokens must be "
                             "positive");
   FailureOr<std::vector<int64_t>> ids =
-      calibrationIds(module, calibration, tokens, calibrationSeed, vocab);
+      readCalibrationIds(module, "tfm-low-rank", calibration, tokens,
+                         calibrationSeed, vocab);
   if (failed(ids))
     return failure();
 

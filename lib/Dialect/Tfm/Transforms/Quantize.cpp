@@ -6,7 +6,6 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tmc-rt/Npy.h"
 #include "tmc/Dialect/Tfm/Analysis/Evaluator.h"
 #include "tmc/Dialect/Tfm/Analysis/ParamValues.h"
 #include "tmc/Dialect/Tfm/IR/Tfm.h"
@@ -23,8 +22,6 @@
 #include <Eigen/Core>
 
 #include <cmath>
-#include <cstring>
-#include <random>
 
 namespace mlir {
 namespace tfm {
@@ -114,38 +111,6 @@ struct OutputErrors {
   /// Why nothing was measured (empty when measured).
   std::string skipped;
 };
-
-/// Reads calibration ids: an .npy of int64 [1, S], or `tokens` random ids
-/// below `vocab` drawn with `seed`.
-static FailureOr<std::vector<int64_t>>
-calibrationIds(ModuleOp module, StringRef path, int64_t tokens, int64_t seed,
-               int64_t vocab) {
-  if (path.empty()) {
-    std::mt19937_64 rng(seed);
-    std::uniform_int_distribution<int64_t> dist(0, vocab - 1);
-    std::vector<int64_t> ids(tokens);
-    for (int64_t &id : ids)
-      id = dist(rng);
-    return ids;
-  }
-  ::tmc::rt::NpyArray array;
-  std::string error;
-  if (!::tmc::rt::readNpy(path.str(), array, error))
-    return module.emitError("tfm-quantize: calibration input: ") << error;
-  if (array.getType() != ::tmc::rt::NpyType::I64 ||
-      array.getShape().size() != 2 || array.getShape()[0] != 1 ||
-      array.getShape()[1] < 1)
-    return module.emitError("tfm-quantize: calibration input '")
-           << path << "' must hold int64 token ids of shape [1, S]";
-  std::vector<int64_t> ids(array.getShape()[1]);
-  std::memcpy(ids.data(), array.getData(), ids.size() * sizeof(int64_t));
-  for (int64_t id : ids)
-    if (id < 0 || id >= vocab)
-      return module.emitError("tfm-quantize: calibration input '")
-             << path << "' holds token id " << id << " outside [0, " << vocab
-             << ")";
-  return ids;
-}
 
 /// Evaluates `forward` on `ids` with fp32 weights (`reference`) and with
 /// the weights of `plan` dequantized (`quantized`), and stores in `errors`
@@ -257,7 +222,8 @@ TfmQuantizePass::measureOutputErrors(ArrayRef<Planned> plan) {
     return module.emitError("tfm-quantize: calibration-tokens must be "
                             "positive");
   FailureOr<std::vector<int64_t>> ids =
-      calibrationIds(module, calibration, tokens, calibrationSeed, vocab);
+      readCalibrationIds(module, "tfm-quantize", calibration, tokens,
+                         calibrationSeed, vocab);
   if (failed(ids))
     return failure();
 

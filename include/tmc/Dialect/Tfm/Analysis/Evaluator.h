@@ -47,6 +47,16 @@ FailureOr<SmallVector<EvalTensor>>
 evaluateForward(func::FuncOp func, ArrayRef<int64_t> ids, ParamValues &params,
                 LinearInputCallback onLinearInput = nullptr);
 
+/// The calibration token ids of a transform: the int64 `[1, S]` array
+/// (S >= 1) of the .npy file `path`, or, when `path` is empty, `tokens`
+/// random ids below `vocab` drawn with `seed`. Diagnostics go to `where`
+/// and name the transform `pass`.
+FailureOr<std::vector<int64_t>> readCalibrationIds(Operation *where,
+                                                   StringRef pass,
+                                                   StringRef path,
+                                                   int64_t tokens, int64_t seed,
+                                                   int64_t vocab);
+
 } // namespace tfm
 } // namespace mlir
 
