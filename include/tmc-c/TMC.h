@@ -137,9 +137,11 @@ TMC_C_API void tmc_compile_options_destroy(tmc_compile_options *options);
 /// tmc-compile's flags without the leading dashes: "seq-len" ("16"),
 /// "target", "cpu", "no-kernels" and "no-plan-buffers" ("true"/"false"),
 /// "attention" ("window:256", ...), "attention-block-q", "attention-block-k",
-/// "quantize" ("int8", ...), "prune", "low-rank" ("params:0.5", ...),
-/// "low-rank-activation-aware", "low-rank-calibration", "low-rank-force",
-/// "linformer", "remat", "memory-budget", "train", "decode"; and
+/// "quantize" ("int8", ...), "quantize-calibration", "no-quantize-error",
+/// "prune", "low-rank" ("params:0.5", ...), "low-rank-activation-aware",
+/// "low-rank-calibration", "low-rank-force", "linformer", "remat",
+/// "memory-budget", "train", "decode" ("" or a number of tokens),
+/// "kv-cache", "kv-sinks", "gpu-arch", "cuda-toolkit"; and
 /// "weights-base-dir" (where a relative tfm.weights_file resolves; default:
 /// the directory of the loaded file), "runtime-dir" (the directory of
 /// libtmcrt.so; default: the directory of libTMC-C.so) and "progress"

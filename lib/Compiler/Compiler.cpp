@@ -330,6 +330,7 @@ LogicalResult mlir::tmc::compileModel(ModuleOp module,
     pipeline.attention = options.attention;
     pipeline.quantize = options.quantize;
     pipeline.quantizeCalibration = options.quantizeCalibration;
+    pipeline.quantizeError = options.quantizeError;
     pipeline.prune = options.prune;
     pipeline.lowRank = options.lowRank;
     pipeline.lowRankActivationAware = options.lowRankActivationAware;

@@ -92,6 +92,8 @@ llvm::Error mlir::tmc::setCompileOption(CompileOptions &options,
     return setString(options.quantize);
   if (name == "quantize-calibration")
     return setString(options.quantizeCalibration);
+  if (name == "no-quantize-error")
+    return setBool(options.quantizeError, /*negate=*/true);
   if (name == "prune")
     return setString(options.prune);
   if (name == "low-rank")
@@ -127,11 +129,11 @@ llvm::Error mlir::tmc::setCompileOption(CompileOptions &options,
     return llvm::Error::success();
   }
   return error("unknown compile option '" + name +
-               "' (known: seq-len, target, gpu-arch, cuda-toolkit, cpu, no-kernels, no-plan-buffers, "
-               "attention, attention-block-q, attention-block-k, quantize, "
-               "quantize-calibration, "
-               "prune, low-rank, low-rank-activation-aware, low-rank-calibration, "
-               "low-rank-force, linformer, remat, memory-budget, train, decode, "
-               "kv-cache, kv-sinks, "
+               "' (known: seq-len, target, gpu-arch, cuda-toolkit, cpu, "
+               "no-kernels, no-plan-buffers, attention, attention-block-q, "
+               "attention-block-k, quantize, quantize-calibration, "
+               "no-quantize-error, prune, low-rank, low-rank-activation-aware, "
+               "low-rank-calibration, low-rank-force, linformer, remat, "
+               "memory-budget, train, decode, kv-cache, kv-sinks, "
                "weights-base-dir, runtime-dir, progress)");
 }

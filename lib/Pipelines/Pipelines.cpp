@@ -73,6 +73,7 @@ void mlir::tmc::buildTmcFrontPipeline(OpPassManager &pm,
     tfm::TfmQuantizeOptions quantize;
     quantize.scheme = options.quantize;
     quantize.calibration = options.quantizeCalibration;
+    quantize.outputError = options.quantizeError;
     quantize.weightsBaseDir = options.weightsBaseDir;
     pm.addPass(tfm::createTfmQuantize(quantize));
   }

@@ -44,7 +44,8 @@ def _is_mlir_text(model):
 
 def compile(model, out_dir, *, seq_len=128, target="cpu", gpu_arch=None,
             attention=None, attention_block_q=64, attention_block_k=64,
-            quantize="none", quantize_calibration=None, prune="none",
+            quantize="none", quantize_calibration=None, quantize_error=True,
+            prune="none",
             low_rank="none", low_rank_activation_aware=False,
             low_rank_calibration=None, low_rank_force=False, linformer=0,
             remat="none", memory_budget=None, train=False, decode=None,
@@ -58,7 +59,8 @@ def compile(model, out_dir, *, seq_len=128, target="cpu", gpu_arch=None,
     seq_len (--seq-len), target ("cpu" or "cuda"), gpu_arch (--gpu-arch,
     e.g. "sm_80"; None: tmc-compile's default), attention (None: as the
     model says), attention_block_q/_k, quantize (with quantize_calibration:
-    an .npy of token ids for the output error it reports), prune, low_rank
+    an .npy of token ids for the output error it reports, and
+    quantize_error=False to skip that measurement), prune, low_rank
     (with low_rank_activation_aware, low_rank_calibration: an .npy of token
     ids, low_rank_force), linformer (projected length), remat, memory_budget
     (e.g. "512MiB"), train, decode (True or a maximum number of tokens;
@@ -87,6 +89,8 @@ def compile(model, out_dir, *, seq_len=128, target="cpu", gpu_arch=None,
                                  ("cpu", cpu, "native")):
         if value != default:
             args.append("--%s=%s" % (flag, value))
+    if not quantize_error:
+        args.append("--no-quantize-error")
     if quantize_calibration is not None:
         args.append("--quantize-calibration=%s" % os.fspath(quantize_calibration))
     if low_rank_activation_aware:

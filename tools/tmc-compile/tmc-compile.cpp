@@ -91,6 +91,11 @@ static cl::opt<std::string> quantizeCalibration(
     cl::desc("Token ids (.npy, int64 [1, S]) on which the quantize record "
              "measures the output error; default: random tokens"),
     cl::cat(category));
+static cl::opt<bool> noQuantizeError(
+    "no-quantize-error",
+    cl::desc("Do not measure the output error of --quantize (it evaluates "
+             "the model holding fp32 and dequantized weights at once)"),
+    cl::cat(category));
 static cl::opt<std::string>
     prune("prune", cl::init("none"),
           cl::desc("Pruning: none|magnitude:F[:global]|2:4"),
@@ -202,6 +207,7 @@ int main(int argc, char **argv) {
   options.attention = attention;
   options.quantize = quantize;
   options.quantizeCalibration = quantizeCalibration;
+  options.quantizeError = !noQuantizeError;
   options.prune = prune;
   options.applyPassManagerCLOptions = true;
   options.attentionBlockQ = attentionBlockQ;

@@ -44,6 +44,9 @@ struct CompileOptions {
   /// Calibration token ids (.npy, int64 [1, S]) on which tfm-quantize
   /// measures the output error (empty: random tokens).
   std::string quantizeCalibration;
+  /// Measure that output error at all (it costs a reference evaluation
+  /// holding the fp32 and the dequantized weights).
+  bool quantizeError = true;
   /// Attention tile sizes (queries x keys).
   int64_t attentionBlockQ = 64;
   int64_t attentionBlockK = 64;
@@ -90,12 +93,13 @@ struct CompileOptions {
 };
 
 /// Sets the option spelled `name` (tmc-compile's flag without its dashes:
-/// "seq-len", "target", "gpu-arch", "cuda-toolkit", "cpu", "no-kernels", "no-plan-buffers", "attention",
-/// "attention-block-q", "attention-block-k", "quantize", "prune", "low-rank",
-/// "low-rank-activation-aware", "low-rank-calibration", "low-rank-force",
-/// "linformer", "remat", "memory-budget", "train", "decode", "kv-cache",
-/// "kv-sinks", "weights-base-dir",
-/// "runtime-dir", "progress") to `value`. Booleans take true/false (1/0,
+/// "seq-len", "target", "gpu-arch", "cuda-toolkit", "cpu", "no-kernels",
+/// "no-plan-buffers", "attention", "attention-block-q", "attention-block-k",
+/// "quantize", "quantize-calibration", "no-quantize-error", "prune",
+/// "low-rank", "low-rank-activation-aware", "low-rank-calibration",
+/// "low-rank-force", "linformer", "remat", "memory-budget", "train",
+/// "decode", "kv-cache", "kv-sinks", "weights-base-dir", "runtime-dir",
+/// "progress") to `value`. Booleans take true/false (1/0,
 /// on/off, yes/no; empty is true). Fails on an unknown name or a malformed
 /// value; the transform options' values are checked by their passes.
 llvm::Error setCompileOption(CompileOptions &options, StringRef name,

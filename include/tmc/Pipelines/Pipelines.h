@@ -61,6 +61,12 @@ struct TmcFrontOptions : public PassPipelineOptions<Derived> {
                      "tfm-quantize measures the output error (default: "
                      "random)"),
       llvm::cl::init("")};
+  Option<bool> quantizeError{
+      *this, "quantize-error",
+      llvm::cl::desc("Measure the output error tfm-quantize introduces (a "
+                     "reference evaluation holding fp32 and dequantized "
+                     "weights)"),
+      llvm::cl::init(true)};
   Option<std::string> prune{
       *this, "prune",
       llvm::cl::desc("Pruning of linear layers: none, 2:4, magnitude:F, "
