@@ -135,6 +135,21 @@ int main(int argc, char **argv) {
                                  double(arena) / total);
   llvm::outs() << "weights:            " << mib(weightsBefore) << " -> "
                << mib(weightsAfter) << "\n";
+  // A decoding build's KV cache (docs/Decoding.md), beside the arena.
+  if (const llvm::json::Object *cache = root->getObject("kv_cache")) {
+    int64_t bytes = 0, perToken = 0, maxTokens = 0, window = 0;
+    getInt(*cache, "bytes", bytes);
+    getInt(*cache, "bytes_per_token", perToken);
+    getInt(*cache, "max_tokens", maxTokens);
+    getInt(*cache, "window", window);
+    llvm::outs() << "kv cache:           " << mib(bytes) << " ("
+                 << cache->getString("type").value_or("?") << ", " << perToken
+                 << " bytes per token, ";
+    if (window)
+      llvm::outs() << "window of " << window << ")\n";
+    else
+      llvm::outs() << maxTokens << " tokens)\n";
+  }
   if (outputFile.empty())
     return 0;
   if (!llvm::StringRef(outputFile).ends_with(".svg"))
