@@ -12,6 +12,8 @@
 #include "tmc-rt/Npy.h"
 #include "tmc-rt/Runtime.h"
 
+#include "CommandLine.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cinttypes>
@@ -94,51 +96,36 @@ int main(int argc, char **argv) {
   long long maxNew = -1, topK = 0, seed = 0;
   double temperature = 0.0;
   bool quiet = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    auto takeValue = [&](const std::string &option) -> std::string {
-      if (arg.size() > option.size() && arg[option.size()] == '=')
-        return arg.substr(option.size() + 1);
-      if (i + 1 >= argc)
-        usageError(option + " needs a value");
-      return argv[++i];
-    };
-    auto is = [&](const std::string &option) {
-      return arg == option || arg.rfind(option + "=", 0) == 0;
-    };
-    if (arg == "-h" || arg == "--help") {
+  tmc::tools::CommandLine args(argc, argv, usageError);
+  while (args.next()) {
+    if (args.arg() == "-h" || args.arg() == "--help") {
       std::fputs(kUsage, stdout);
       return 0;
     }
-    if (is("--input-ids")) {
-      idsPath = takeValue("--input-ids");
-    } else if (is("--max-new-tokens")) {
-      maxNew = parseInteger("--max-new-tokens", takeValue("--max-new-tokens"),
+    if (args.is("--input-ids")) {
+      idsPath = args.value("--input-ids");
+    } else if (args.is("--max-new-tokens")) {
+      maxNew = parseInteger("--max-new-tokens", args.value("--max-new-tokens"),
                             1, 1 << 30);
-    } else if (is("--top-k")) {
-      topK = parseInteger("--top-k", takeValue("--top-k"), 0, 1 << 30);
-    } else if (is("--seed")) {
-      seed = parseInteger("--seed", takeValue("--seed"), 0, INT64_MAX);
-    } else if (is("--temperature")) {
-      std::string value = takeValue("--temperature");
+    } else if (args.is("--top-k")) {
+      topK = parseInteger("--top-k", args.value("--top-k"), 0, 1 << 30);
+    } else if (args.is("--seed")) {
+      seed = parseInteger("--seed", args.value("--seed"), 0, INT64_MAX);
+    } else if (args.is("--temperature")) {
+      std::string value = args.value("--temperature");
       char *end = nullptr;
       temperature = std::strtod(value.c_str(), &end);
       if (value.empty() || *end != '\0' || !(temperature > 0.0))
         usageError("--temperature expects a positive number, got '" + value +
                    "'");
-    } else if (is("--output")) {
-      outputPath = takeValue("--output");
-    } else if (is("--logits-output")) {
-      logitsPath = takeValue("--logits-output");
-    } else if (arg == "--quiet") {
+    } else if (args.is("--output")) {
+      outputPath = args.value("--output");
+    } else if (args.is("--logits-output")) {
+      logitsPath = args.value("--logits-output");
+    } else if (args.arg() == "--quiet") {
       quiet = true;
-    } else if (!arg.empty() && arg[0] == '-') {
-      usageError("unknown option '" + arg + "'");
-    } else if (modelDir.empty()) {
-      modelDir = arg;
     } else {
-      usageError("more than one model directory ('" + modelDir + "' and '" +
-                 arg + "')");
+      args.takeModelDirectory(modelDir);
     }
   }
   if (modelDir.empty())

@@ -10,6 +10,8 @@
 #include "tmc-rt/Npy.h"
 #include "tmc-rt/Runtime.h"
 
+#include "CommandLine.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cinttypes>
@@ -137,48 +139,34 @@ int main(int argc, char **argv) {
   long repeat = 1;
   double rtol = 1e-3;
 
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    auto takeValue = [&](const std::string &option) -> std::string {
-      if (arg.size() > option.size() && arg[option.size()] == '=')
-        return arg.substr(option.size() + 1);
-      if (i + 1 >= argc)
-        usageError(option + " needs a value");
-      return argv[++i];
-    };
-    auto is = [&](const std::string &option) {
-      return arg == option || arg.rfind(option + "=", 0) == 0;
-    };
-    if (arg == "-h" || arg == "--help") {
+  tmc::tools::CommandLine args(argc, argv, usageError);
+  while (args.next()) {
+    if (args.arg() == "-h" || args.arg() == "--help") {
       std::fputs(kUsage, stdout);
       return 0;
     }
-    if (is("--input")) {
-      inputBindings.push_back(parseBinding("--input", takeValue("--input")));
-    } else if (is("--output")) {
-      outputBindings.push_back(parseBinding("--output", takeValue("--output")));
-    } else if (is("--reference")) {
+    if (args.is("--input")) {
+      inputBindings.push_back(parseBinding("--input", args.value("--input")));
+    } else if (args.is("--output")) {
+      outputBindings.push_back(
+          parseBinding("--output", args.value("--output")));
+    } else if (args.is("--reference")) {
       referenceBindings.push_back(
-          parseBinding("--reference", takeValue("--reference")));
-    } else if (is("--rtol")) {
-      std::string value = takeValue("--rtol");
+          parseBinding("--reference", args.value("--reference")));
+    } else if (args.is("--rtol")) {
+      std::string value = args.value("--rtol");
       char *end = nullptr;
       rtol = std::strtod(value.c_str(), &end);
       if (value.empty() || *end != '\0' || !(rtol >= 0))
         usageError("--rtol expects a non-negative number, got '" + value + "'");
-    } else if (is("--repeat")) {
-      std::string value = takeValue("--repeat");
+    } else if (args.is("--repeat")) {
+      std::string value = args.value("--repeat");
       char *end = nullptr;
       repeat = std::strtol(value.c_str(), &end, 10);
       if (value.empty() || *end != '\0' || repeat < 1 || repeat > 1000000)
         usageError("--repeat expects a positive integer, got '" + value + "'");
-    } else if (!arg.empty() && arg[0] == '-') {
-      usageError("unknown option '" + arg + "'");
-    } else if (modelDir.empty()) {
-      modelDir = arg;
     } else {
-      usageError("more than one model directory ('" + modelDir + "' and '" +
-                 arg + "')");
+      args.takeModelDirectory(modelDir);
     }
   }
   if (modelDir.empty())
