@@ -132,6 +132,7 @@ class Model:
                                   self._lib.tmc_model_input_info)
         self.outputs = self._infos(self._lib.tmc_model_num_outputs,
                                    self._lib.tmc_model_output_info)
+        self._decoder = self._read_decoder_info()
 
     def _infos(self, count, describe):
         infos = []
@@ -165,7 +166,7 @@ class Model:
         must have the input's shape; integer inputs take any integer array,
         float inputs any float array (converted to the input's dtype)."""
         handle = self._check_open()
-        if self.decoder_info is not None:
+        if self._decoder is not None:
             raise TmcError("%s: a decoding build runs with prefill/step/generate"
                            % self.out_dir)
         given = dict(inputs or {}, **named)
@@ -203,20 +204,25 @@ class Model:
 
     # ---- decoding builds (tmc-compile --decode, docs/Decoding.md) ----------
 
-    @property
-    def decoder_info(self):
-        """For a decoding build, {cache_bytes, max_tokens, chunk, vocab,
-        window, sinks, cache_type}; None for other builds."""
+    def _read_decoder_info(self):
         info = _CDecoderInfo()
-        if self._lib.tmc_decoder_get_info(self._check_open(), ctypes.byref(info)) != 0:
+        if self._lib.tmc_decoder_get_info(self._handle, ctypes.byref(info)) != 0:
             return None
         return {"cache_bytes": int(info.cache_bytes), "max_tokens": int(info.max_tokens),
                 "chunk": int(info.chunk), "vocab": int(info.vocab),
                 "window": int(info.window), "sinks": int(info.sinks),
                 "cache_type": info.cache_type.decode()}
 
+    @property
+    def decoder_info(self):
+        """For a decoding build, {cache_bytes, max_tokens, chunk, vocab,
+        window, sinks, cache_type}; None for other builds."""
+        self._check_open()
+        return dict(self._decoder) if self._decoder else None
+
     def _decoder_call(self, call, *args):
-        info = self.decoder_info
+        self._check_open()
+        info = self._decoder
         if info is None:
             raise TmcError("%s: not a decoding build (compile it with decode=...)"
                            % self.out_dir)
