@@ -115,6 +115,22 @@ def run(cmd):
         raise RuntimeError("%s failed (%d):\n%s%s" % (cmd[0], p.returncode, p.stdout, p.stderr))
 
 
+def run_qkv(bin_dir, work, name, out, rng, s, qf, kf):
+    """Runs the compiled attention model `out` (inputs q [1, s, qf], k and v
+    [1, s, kf], output `out`) on random inputs from `rng`; returns the
+    inputs and the output's first batch."""
+    arrays = {"q": rng.standard_normal((1, s, qf)), "k": rng.standard_normal((1, s, kf)),
+              "v": rng.standard_normal((1, s, kf))}
+    args = [os.path.join(bin_dir, "tmc-run"), out]
+    for key, a in arrays.items():
+        path = os.path.join(work, "%s-%s.npy" % (name, key))
+        np.save(path, a.astype(np.float32))
+        args += ["--input", "%s=%s" % (key, path)]
+    result = os.path.join(work, name + "-out.npy")
+    run(args + ["--output", "out=" + result])
+    return arrays, np.load(result)[0]
+
+
 def case(bin_dir, work, name, spec, causal, s, heads, kv_heads, head_dim, block, seed):
     qf, kf = heads * head_dim, kv_heads * head_dim
     model = os.path.join(work, name + ".mlir")
@@ -129,16 +145,7 @@ def case(bin_dir, work, name, spec, causal, s, heads, kv_heads, head_dim, block,
         cmd.append("--attention=" + spec)
     run(cmd)
     rng = np.random.default_rng(seed)
-    arrays = {"q": rng.standard_normal((1, s, qf)), "k": rng.standard_normal((1, s, kf)),
-              "v": rng.standard_normal((1, s, kf))}
-    args = [os.path.join(bin_dir, "tmc-run"), out]
-    for key, a in arrays.items():
-        path = os.path.join(work, "%s-%s.npy" % (name, key))
-        np.save(path, a.astype(np.float32))
-        args += ["--input", "%s=%s" % (key, path)]
-    result = os.path.join(work, name + "-out.npy")
-    run(args + ["--output", "out=" + result])
-    got = np.load(result)[0]
+    arrays, got = run_qkv(bin_dir, work, name, out, rng, s, qf, kf)
     ref = reference(*(arrays[x].astype(np.float32) for x in "qkv"), heads, kv_heads,
                     causal, spec)
     err = float(np.abs(got - ref).max() / np.abs(ref).max())

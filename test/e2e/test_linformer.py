@@ -18,11 +18,13 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from test_attention import run, run_qkv  # noqa: E402
 
 TOL = 1e-4
 
@@ -57,12 +59,6 @@ def reference(q, k, v, e, f, heads, kv_heads):
     return out
 
 
-def run(cmd):
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    if p.returncode:
-        raise RuntimeError("%s failed (%d):\n%s%s" % (cmd[0], p.returncode, p.stdout, p.stderr))
-
-
 def case(bin_dir, work, name, n, proj, heads, kv_heads, dim, seed):
     rng = np.random.default_rng(seed)
     qf, kf = heads * dim, kv_heads * dim
@@ -75,16 +71,7 @@ def case(bin_dir, work, name, n, proj, heads, kv_heads, dim, seed):
     out = os.path.join(work, name)
     run([os.path.join(bin_dir, "tmc-compile"), model, "-o", out, "--seq-len=%d" % n,
          "--quiet"])
-    arrays = {"q": rng.standard_normal((1, n, qf)), "k": rng.standard_normal((1, n, kf)),
-              "v": rng.standard_normal((1, n, kf))}
-    args = [os.path.join(bin_dir, "tmc-run"), out]
-    for key, a in arrays.items():
-        path = os.path.join(work, "%s-%s.npy" % (name, key))
-        np.save(path, a.astype(np.float32))
-        args += ["--input", "%s=%s" % (key, path)]
-    result = os.path.join(work, name + "-out.npy")
-    run(args + ["--output", "out=" + result])
-    got = np.load(result)[0]
+    arrays, got = run_qkv(bin_dir, work, name, out, rng, n, qf, kf)
     ref = reference(*(arrays[x].astype(np.float32) for x in "qkv"), e, f, heads, kv_heads)
     err = float(np.abs(got - ref).max() / np.abs(ref).max())
     report = json.load(open(os.path.join(out, "report.json")))
