@@ -224,8 +224,6 @@ struct TfmKVCachePass : public tfm::impl::TfmKVCacheBase<TfmKVCachePass> {
     module.push_back(entry);
     // The window lives in the cache layout; the chunk is shorter than it.
     entry.walk([](AttentionOp attention) { attention.removeSparsityAttr(); });
-    if (failed(setStaticSequenceLength(entry, seqLen)))
-      return failure();
 
     Location loc = entry.getLoc();
     OpBuilder b(ctx);
@@ -261,20 +259,6 @@ struct TfmKVCachePass : public tfm::impl::TfmKVCacheBase<TfmKVCachePass> {
         op.getStartMutable().assign(start);
     });
     entry.walk([&](RotaryOp op) { op.getStartMutable().assign(start); });
-    SmallVector<AttentionOp> attentions;
-    entry.walk([&](AttentionOp op) { attentions.push_back(op); });
-    for (auto [attention, layer] : llvm::zip(attentions, layers)) {
-      b.setInsertionPoint(attention);
-      Value result = CachedAttentionOp::create(
-          b, attention.getLoc(), attention.getType(), attention.getQuery(),
-          attention.getKey(), attention.getValue(), cache, start,
-          attention.getNumHeads(), attention.getNumKvHeads(),
-          attention.getScaleAttr(), layer.kOffset, layer.vOffset,
-          layer.capacity, layer.window, layer.window ? int64_t(sinks) : 0,
-          bits);
-      attention.replaceAllUsesWith(result);
-      attention.erase();
-    }
 
     // Only the last valid token's logits leave the step: select its row
     // before the LM head (rows are independent there), or of the logits.
@@ -301,9 +285,25 @@ struct TfmKVCachePass : public tfm::impl::TfmKVCacheBase<TfmKVCachePass> {
           b.getDenseI64ArrayAttr({1, 1, type.getDimSize(2)}),
           b.getDenseI64ArrayAttr({1, 1, 1}));
       rows.set(row);
-      // Re-infer the types downstream of the row.
-      if (failed(setStaticSequenceLength(entry, seqLen)))
-        return failure();
+    }
+
+    // Static shapes for the chunk (types downstream of the row included),
+    // then the attention over the cache, which needs them.
+    if (failed(setStaticSequenceLength(entry, seqLen)))
+      return failure();
+    SmallVector<AttentionOp> attentions;
+    entry.walk([&](AttentionOp op) { attentions.push_back(op); });
+    for (auto [attention, layer] : llvm::zip(attentions, layers)) {
+      b.setInsertionPoint(attention);
+      Value result = CachedAttentionOp::create(
+          b, attention.getLoc(), attention.getType(), attention.getQuery(),
+          attention.getKey(), attention.getValue(), cache, start,
+          attention.getNumHeads(), attention.getNumKvHeads(),
+          attention.getScaleAttr(), layer.kOffset, layer.vOffset,
+          layer.capacity, layer.window, layer.window ? int64_t(sinks) : 0,
+          bits);
+      attention.replaceAllUsesWith(result);
+      attention.erase();
     }
     entry->setAttr("llvm.emit_c_interface", b.getUnitAttr());
     return success();
