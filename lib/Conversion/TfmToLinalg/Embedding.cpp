@@ -179,6 +179,8 @@ struct RotaryLowering : public OpRewritePattern<RotaryOp> {
           Value angle = arith::MulFOp::create(b, l, posF, invFreq);
           Value cos = math::CosOp::create(b, l, angle);
           Value sin = math::SinOp::create(b, l, angle);
+          if (op.getInverse())
+            sin = arith::NegFOp::create(b, l, sin);
           Value rotated = arith::SelectOp::create(
               b, l, isLow, arith::NegFOp::create(b, l, xp), xp);
           return arith::AddFOp::create(

@@ -691,5 +691,126 @@ LogicalResult LayerOp::verify() {
   return success();
 }
 
+//===----------------------------------------------------------------------===//
+// Training ops
+//===----------------------------------------------------------------------===//
+
+void LossOp::build(OpBuilder &builder, OperationState &state, LossKind kind,
+                   Value prediction, Value target, double temperature) {
+  build(builder, state,
+        RankedTensorType::get({1}, builder.getF32Type()),
+        LossKindAttr::get(builder.getContext(), kind), prediction, target,
+        builder.getF64FloatAttr(temperature));
+}
+
+LogicalResult LossOp::verify() {
+  auto prediction = cast<RankedTensorType>(getPrediction().getType());
+  auto target = cast<RankedTensorType>(getTarget().getType());
+  if (!(getTemperature().convertToDouble() > 0.0))
+    return emitOpError("temperature must be positive");
+  if (getKind() == LossKind::cross_entropy) {
+    if (target.getRank() != 2 || !target.getElementType().isInteger() ||
+        failed(verifyCompatibleShape(target.getShape(),
+                                     prediction.getShape().drop_back())))
+      return emitOpError("cross_entropy needs target class ids of shape "
+                         "[batch, seq] matching the prediction ")
+             << prediction << ", got " << target;
+    return success();
+  }
+  if (failed(verifyCompatibleShape(target, prediction)) ||
+      target.getElementType() != prediction.getElementType())
+    return emitOpError(stringifyLossKind(getKind()))
+           << " needs a target of the prediction's type " << prediction
+           << ", got " << target;
+  return success();
+}
+
+LogicalResult LinearWeightGradOp::verify() {
+  auto input = cast<RankedTensorType>(getInput().getType());
+  auto dy = cast<RankedTensorType>(getGradOutput().getType());
+  auto dw = cast<RankedTensorType>(getWeightGrad().getType());
+  if (input.getRank() != dy.getRank() ||
+      failed(verifyCompatibleShape(input.getShape().drop_back(),
+                                   dy.getShape().drop_back())))
+    return emitOpError("input ") << input << " and output gradient " << dy
+                                 << " must agree on their leading dimensions";
+  int64_t k = input.getShape().back(), n = dy.getShape().back();
+  SmallVector<int64_t, 2> expected = {n, k};
+  if (getLayout() == WeightLayout::in_out)
+    expected = {k, n};
+  if (dw.getRank() != 2 ||
+      failed(verifyCompatibleShape(dw.getShape(), expected)))
+    return emitOpError("weight gradient ")
+           << dw << " does not match the " << stringifyWeightLayout(getLayout())
+           << " weight of a " << dimStr(k) << " -> " << dimStr(n)
+           << " layer";
+  if (Value db = getBiasGrad())
+    if (!mergeDim(cast<RankedTensorType>(db.getType()).getDimSize(0), n))
+      return emitOpError("bias gradient must have ") << dimStr(n)
+                                                     << " elements";
+  return success();
+}
+
+int64_t AttentionGradOp::getHeadDim() {
+  return headDimOf(getQuery(), getNumHeads());
+}
+
+double AttentionGradOp::getScaleOrDefault() {
+  return scaleOrDefault(getScale(), getHeadDim());
+}
+
+LogicalResult AttentionGradOp::verify() {
+  RankedTensorType q = getQuery().getType(), k = getKey().getType(),
+                   v = getValue().getType();
+  if (failed(verifyCompatibleShape(k, v)))
+    return emitOpError("key ") << k << " and value " << v
+                               << " must have the same shape";
+  if (getNumHeads() % getNumKvHeads() != 0)
+    return emitOpError("num_heads must be a multiple of num_kv_heads");
+  int64_t qFeatures = q.getDimSize(2);
+  if (!ShapedType::isDynamic(qFeatures) && qFeatures % getNumHeads() != 0)
+    return emitOpError("query features are not divisible by num_heads");
+  return success();
+}
+
+LogicalResult EmbeddingGradOp::verify() {
+  auto ids = cast<RankedTensorType>(getIds().getType());
+  auto dy = cast<RankedTensorType>(getGradOutput().getType());
+  auto table = cast<RankedTensorType>(getType());
+  if (failed(verifyCompatibleShape(ids.getShape(),
+                                   dy.getShape().drop_back())))
+    return emitOpError("ids ") << ids << " do not match the output gradient "
+                               << dy;
+  if (!mergeDim(table.getDimSize(1), dy.getDimSize(2)) ||
+      !table.hasStaticShape())
+    return emitOpError("table gradient ")
+           << table << " must be static with rows of "
+           << dimStr(dy.getDimSize(2)) << " features";
+  return success();
+}
+
+LogicalResult ConcatOp::verify() {
+  if (getInputs().empty())
+    return emitOpError("needs at least one input");
+  auto result = cast<RankedTensorType>(getType());
+  int64_t total = 0;
+  for (Value input : getInputs()) {
+    auto type = cast<RankedTensorType>(input.getType());
+    if (type.getRank() != result.getRank() ||
+        failed(verifyCompatibleShape(type.getShape().drop_back(),
+                                     result.getShape().drop_back())))
+      return emitOpError("input ") << type << " does not match the result "
+                                   << result << " before the last dimension";
+    if (ShapedType::isDynamic(type.getShape().back()))
+      return emitOpError("inputs need a static last dimension");
+    total += type.getShape().back();
+  }
+  if (!mergeDim(result.getShape().back(), total))
+    return emitOpError("inputs have ")
+           << total << " features in all but the result has "
+           << result.getShape().back();
+  return success();
+}
+
 #define GET_OP_CLASSES
 #include "tmc/Dialect/Tfm/IR/TfmOps.cpp.inc"

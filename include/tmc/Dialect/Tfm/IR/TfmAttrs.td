@@ -30,6 +30,16 @@ def Tfm_ActivationKind : I32EnumAttr<"ActivationKind",
 def Tfm_ActivationKindAttr
     : EnumAttr<Tfm_Dialect, Tfm_ActivationKind, "activation">;
 
+def Tfm_LossKind : I32EnumAttr<"LossKind", "training loss", [
+      I32EnumAttrCase<"cross_entropy", 0>,
+      I32EnumAttrCase<"mse", 1>,
+      I32EnumAttrCase<"kl_div", 2>
+    ]> {
+  let cppNamespace = "::mlir::tfm";
+  let genSpecializedAttr = 0;
+}
+def Tfm_LossKindAttr : EnumAttr<Tfm_Dialect, Tfm_LossKind, "loss">;
+
 def Tfm_WeightLayout : I32EnumAttr<"WeightLayout",
     "storage layout of a linear layer's weight", [
       I32EnumAttrCase<"out_in", 0>,

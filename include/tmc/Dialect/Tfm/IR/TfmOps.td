@@ -285,13 +285,16 @@ def Tfm_RotaryOp : Tfm_Op<"rope", [Pure,
     `out[i]     = x[i] * cos(angle) - x[i + h] * sin(angle)` and
     `out[i + h] = x[i + h] * cos(angle) + x[i] * sin(angle)` for `i < h`:
     the `rotate_half` convention of Hugging Face's LLaMA. The optional
-    run-time `start` is added to `p` (a chunk after cached tokens).
+    run-time `start` is added to `p` (a chunk after cached tokens). With
+    `inverse` the rotation is by `-angle`: the transpose of the rotation,
+    which is the gradient of the forward one.
   }];
   let arguments = (ins Tfm_ActTensor:$input, Optional<I64>:$start,
                        I64Attr:$head_dim,
                        DefaultValuedAttr<F64Attr, "10000.0">:$theta,
                        DefaultValuedAttr<ConfinedAttr<I64Attr,
-                           [IntNonNegative]>, "0">:$offset);
+                           [IntNonNegative]>, "0">:$offset,
+                       UnitAttr:$inverse);
   let results = (outs Tfm_ActTensor:$result);
   let assemblyFormat = "$input (`from` $start^)? attr-dict `:` type($input)";
   let hasVerifier = 1;
@@ -556,6 +559,216 @@ def Tfm_YieldOp : Tfm_Op<"yield", [Pure, Terminator, ReturnLike,
   let arguments = (ins Variadic<AnyType>:$operands);
   let builders = [OpBuilder<(ins), [{ /* nothing to yield */ }]>];
   let assemblyFormat = "($operands^ `:` type($operands))? attr-dict";
+}
+
+//===----------------------------------------------------------------------===//
+// Training: losses and the backward ops `tfm-autodiff` emits
+//===----------------------------------------------------------------------===//
+
+def Tfm_LossOp : Tfm_Op<"loss", [Pure]> {
+  let summary = "scalar training loss of a model's output";
+  let description = [{
+    Over the `T` rows (every index but the last) of `prediction`
+    `[batch, seq, C]`:
+    - `cross_entropy`: `target` holds class ids `[batch, seq]`;
+      `loss = mean_t (logsumexp(p_t) - p_t[target_t])`;
+    - `mse`: `target` has the prediction's type;
+      `loss = mean over every element of (p - target)^2`;
+    - `kl_div`: `target` holds a teacher's logits of the prediction's type;
+      with temperature `tau`, `s = softmax(p / tau)`, `t = softmax(target /
+      tau)`, `loss = tau^2 mean_t sum_c t (log t - log s)` (Hinton et al.'s
+      distillation loss).
+
+    The result is a one-element tensor.
+
+    ```mlir
+    %l = tfm.loss cross_entropy %logits, %labels
+        : tensor<1x8x128xf32>, tensor<1x8xi64> -> tensor<1xf32>
+    ```
+  }];
+  let arguments = (ins Tfm_LossKindAttr:$kind, Tfm_ActTensor:$prediction,
+                       AnyRankedTensor:$target,
+                       DefaultValuedAttr<F64Attr, "1.0">:$temperature);
+  let results = (outs 1DTensorOf<[F32]>:$result);
+  let assemblyFormat = [{
+    $kind $prediction `,` $target attr-dict `:` type($prediction) `,`
+    type($target) `->` type($result)
+  }];
+  let hasVerifier = 1;
+  let builders = [
+    OpBuilder<(ins "::mlir::tfm::LossKind":$kind, "::mlir::Value":$prediction,
+                   "::mlir::Value":$target, "double":$temperature)>
+  ];
+}
+
+def Tfm_LossGradOp : Tfm_Op<"loss_grad", [Pure,
+    AllTypesMatch<["prediction", "result"]>]> {
+  let summary = "gradient of tfm.loss with respect to its prediction";
+  let description = [{
+    `d loss / d prediction` for the same `kind`, `target` and `temperature`
+    as `tfm.loss`: `(softmax(p_t) - onehot(target_t)) / T`
+    for cross entropy, `2 (p - target) / numel` for mse and
+    `tau (softmax(p / tau) - softmax(target / tau)) / T` for kl_div.
+  }];
+  let arguments = (ins Tfm_LossKindAttr:$kind, Tfm_ActTensor:$prediction,
+                       AnyRankedTensor:$target,
+                       DefaultValuedAttr<F64Attr, "1.0">:$temperature);
+  let results = (outs Tfm_ActTensor:$result);
+  let assemblyFormat = [{
+    $kind $prediction `,` $target attr-dict `:` type($prediction) `,`
+    type($target)
+  }];
+}
+
+def Tfm_LinearWeightGradOp : Tfm_Op<"linear_weight_grad", [Pure]> {
+  let summary = "weight gradient of tfm.linear";
+  let description = [{
+    For `y = tfm.linear x, W` and an incoming gradient `dy`, the weight
+    gradient summed over every row: `dW[n, k] = sum_t dy[t, n] x[t, k]` for
+    `layout = out_in` and `dW[k, n]` for `in_out`. With a `bias_grad` result
+    type it also returns `db[n] = sum_t dy[t, n]`.
+  }];
+  let arguments = (ins Tfm_FloatTensor:$input, Tfm_FloatTensor:$grad_output,
+                       DefaultValuedAttr<Tfm_WeightLayoutAttr,
+                           "::mlir::tfm::WeightLayout::out_in">:$layout);
+  let results = (outs Tfm_FloatTensor:$weight_grad,
+                      Optional<Tfm_Vector>:$bias_grad);
+  let assemblyFormat = [{
+    $input `,` $grad_output attr-dict `:` type($input) `,` type($grad_output)
+    `->` type($weight_grad) (`,` type($bias_grad)^)?
+  }];
+  let hasVerifier = 1;
+}
+
+def Tfm_LayerNormGradOp : Tfm_Op<"layer_norm_grad", [Pure,
+    AllTypesMatch<["input", "grad_output", "input_grad"]>,
+    AllTypesMatch<["gamma", "gamma_grad", "beta_grad"]>]> {
+  let summary = "gradients of tfm.layer_norm";
+  let description = [{
+    With `xhat = (x - mu) rstd` recomputed from `input` and the incoming
+    gradient `dy`: `dgamma = sum_t dy xhat`, `dbeta = sum_t dy` and
+    `dx = rstd (g - mean(g) - xhat mean(g xhat))` where `g = dy gamma`.
+  }];
+  let arguments = (ins Tfm_FloatTensor:$input, Tfm_Vector:$gamma,
+                       Tfm_FloatTensor:$grad_output,
+                       DefaultValuedAttr<F64Attr, "1.0e-5">:$epsilon);
+  let results = (outs Tfm_FloatTensor:$input_grad, Tfm_Vector:$gamma_grad,
+                      Tfm_Vector:$beta_grad);
+  let assemblyFormat = [{
+    $input `,` $gamma `,` $grad_output attr-dict `:` type($input) `,`
+    type($gamma)
+  }];
+}
+
+def Tfm_RMSNormGradOp : Tfm_Op<"rms_norm_grad", [Pure,
+    AllTypesMatch<["input", "grad_output", "input_grad"]>,
+    AllTypesMatch<["gamma", "gamma_grad"]>]> {
+  let summary = "gradients of tfm.rms_norm";
+  let description = [{
+    With `r = 1 / sqrt(mean(x^2) + epsilon)` recomputed from `input`:
+    `dgamma = sum_t dy x r` and `dx = r (g - x r^2 mean(g x))` where
+    `g = dy gamma`.
+  }];
+  let arguments = (ins Tfm_FloatTensor:$input, Tfm_Vector:$gamma,
+                       Tfm_FloatTensor:$grad_output,
+                       DefaultValuedAttr<F64Attr, "1.0e-6">:$epsilon);
+  let results = (outs Tfm_FloatTensor:$input_grad, Tfm_Vector:$gamma_grad);
+  let assemblyFormat = [{
+    $input `,` $gamma `,` $grad_output attr-dict `:` type($input) `,`
+    type($gamma)
+  }];
+}
+
+def Tfm_ActivationGradOp : Tfm_Op<"activation_grad", [Pure,
+    AllTypesMatch<["input", "grad_output", "result"]>]> {
+  let summary = "gradient of tfm.activation";
+  let description = [{
+    `result = dy * act'(x)` elementwise, for the activation's input `x`.
+  }];
+  let arguments = (ins Tfm_ActivationKindAttr:$kind, Tfm_FloatTensor:$input,
+                       Tfm_FloatTensor:$grad_output);
+  let results = (outs Tfm_FloatTensor:$result);
+  let assemblyFormat = [{
+    ``$kind $input `,` $grad_output attr-dict `:` type($input)
+  }];
+}
+
+def Tfm_GatedActivationGradOp : Tfm_Op<"gated_activation_grad", [Pure,
+    AllTypesMatch<["gate", "up", "grad_output", "gate_grad", "up_grad"]>]> {
+  let summary = "gradients of tfm.gated_activation";
+  let description = [{
+    For `y = act(gate) * up`: `dgate = dy * up * act'(gate)` and
+    `dup = dy * act(gate)`.
+  }];
+  let arguments = (ins Tfm_ActivationKindAttr:$kind, Tfm_FloatTensor:$gate,
+                       Tfm_FloatTensor:$up, Tfm_FloatTensor:$grad_output);
+  let results = (outs Tfm_FloatTensor:$gate_grad, Tfm_FloatTensor:$up_grad);
+  let assemblyFormat = [{
+    ``$kind $gate `,` $up `,` $grad_output attr-dict `:` type($gate)
+  }];
+}
+
+def Tfm_AttentionGradOp : Tfm_Op<"attention_grad", [Pure,
+    AllTypesMatch<["query", "query_grad", "grad_output"]>,
+    AllTypesMatch<["key", "key_grad"]>,
+    AllTypesMatch<["value", "value_grad"]>]> {
+  let summary = "gradients of tfm.attention, recomputing the scores";
+  let description = [{
+    Query, key and value gradients of `tfm.attention` with the same
+    attributes, given the incoming gradient `dout` of the attention's
+    output. The scores are recomputed block by block from `query` and `key`
+    (FlashAttention's backward): nothing of size `seq_q x seq_k` is stored.
+    Grouped-query heads sum into their shared key/value head.
+  }];
+  let arguments = (ins Tfm_ActTensor:$query, Tfm_ActTensor:$key,
+                       Tfm_ActTensor:$value, Tfm_ActTensor:$grad_output,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$num_heads,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$num_kv_heads,
+                       UnitAttr:$causal, OptionalAttr<F64Attr>:$scale,
+                       OptionalAttr<Tfm_SparsityPattern>:$sparsity);
+  let results = (outs Tfm_ActTensor:$query_grad, Tfm_ActTensor:$key_grad,
+                      Tfm_ActTensor:$value_grad);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value `,` $grad_output attr-dict `:` type($query)
+    `,` type($key) `,` type($value)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The per-head feature size.
+    int64_t getHeadDim();
+    /// The scale applied to the scores: `scale` or 1/sqrt(head_dim).
+    double getScaleOrDefault();
+  }];
+}
+
+def Tfm_EmbeddingGradOp : Tfm_Op<"embedding_grad", [Pure]> {
+  let summary = "table gradient of tfm.embedding (scatter-add)";
+  let description = [{
+    `result[v, :] = sum over the positions t with ids[t] == v of dy[t, :]`:
+    the gradient of an embedding table of the result's type. Ids outside
+    the table contribute nothing.
+  }];
+  let arguments = (ins Tfm_IdsTensor:$ids, Tfm_ActTensor:$grad_output);
+  let results = (outs 2DTensorOf<[AnyFloat]>:$result);
+  let assemblyFormat = [{
+    $ids `,` $grad_output attr-dict `:` type($ids) `,` type($grad_output)
+    `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Tfm_ConcatOp : Tfm_Op<"concat", [Pure]> {
+  let summary = "concatenate along the last dimension (inverse of tfm.split)";
+  let description = [{
+    Joins the inputs, which agree on every dimension but the last, along the
+    last dimension: the gradient of `tfm.split`.
+  }];
+  let arguments = (ins Variadic<Tfm_FloatTensor>:$inputs);
+  let results = (outs Tfm_FloatTensor:$result);
+  let assemblyFormat = [{
+    $inputs attr-dict `:` type($inputs) `->` type($result)
+  }];
+  let hasVerifier = 1;
 }
 
 #endif // TMC_DIALECT_TFM_IR_TFMOPS_TD
