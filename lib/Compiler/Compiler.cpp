@@ -26,6 +26,7 @@
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
@@ -285,13 +286,62 @@ static LogicalResult checkAvailable(Location loc,
   if (options.target == "cuda" && options.decodeMaxTokens)
     return emitError(loc) << "--decode is not available with --target=cuda: "
                              "the KV-cache attention kernel runs on the CPU";
-  if (options.remat != "none")
-    return refuse("remat", options.remat);
-  if (!options.memoryBudget.empty())
-    return refuse("memory-budget", options.memoryBudget);
-  if (options.train)
-    return refuse("train", "true");
+  if (!options.train) {
+    if (options.remat != "none")
+      return emitError(loc) << "--remat applies to training steps: add "
+                               "--train";
+    if (!options.memoryBudget.empty())
+      return emitError(loc) << "--memory-budget applies to training steps: "
+                               "add --train";
+    if (!options.loss.empty())
+      return emitError(loc) << "--loss applies to training steps: add "
+                               "--train";
+    return success();
+  }
+  auto conflict = [&](StringRef what) {
+    return emitError(loc) << "--train cannot be combined with " << what
+                          << ": train first, then compile the trained "
+                             "checkpoint with it";
+  };
+  if (options.target != "cpu")
+    return emitError(loc) << "--train is available for --target=cpu only";
+  if (options.decodeMaxTokens)
+    return conflict("--decode");
+  if (options.quantize != "none")
+    return conflict("--quantize");
+  if (options.prune != "none")
+    return conflict("--prune");
+  if (options.lowRank != "none")
+    return conflict("--low-rank");
+  if (options.linformer != 0)
+    return conflict("--linformer");
+  if (!options.planBuffers && !options.memoryBudget.empty())
+    return emitError(loc) << "--memory-budget needs the buffer plan "
+                             "(drop --no-plan-buffers)";
   return success();
+}
+
+/// Parses a byte size: a number with an optional unit (B, KiB, MiB, GiB,
+/// KB, MB, GB; K/M/G are binary).
+static std::optional<int64_t> parseByteSize(StringRef text) {
+  StringRef number = text.take_while(
+      [](char c) { return llvm::isDigit(c) || c == '.'; });
+  StringRef unit = text.drop_front(number.size()).trim();
+  double value;
+  if (number.empty() || number.getAsDouble(value))
+    return std::nullopt;
+  double scale = llvm::StringSwitch<double>(unit.lower())
+                     .Cases({"", "b"}, 1.0)
+                     .Cases({"k", "kib"}, 1024.0)
+                     .Cases({"m", "mib"}, 1024.0 * 1024)
+                     .Cases({"g", "gib"}, 1024.0 * 1024 * 1024)
+                     .Case("kb", 1e3)
+                     .Case("mb", 1e6)
+                     .Case("gb", 1e9)
+                     .Default(-1.0);
+  if (scale < 0 || !(value * scale >= 1.0))
+    return std::nullopt;
+  return static_cast<int64_t>(value * scale);
 }
 
 } // namespace
@@ -322,6 +372,27 @@ LogicalResult mlir::tmc::compileModel(ModuleOp module,
     return emitError(loc) << "the pass manager's command-line options are "
                              "not registered (registerPassManagerCLOptions)";
   bool cuda = options.target == "cuda";
+  // A training step's rematerialization: a mode, or the least
+  // recomputation that fits a budget on the planned arena.
+  std::string remat = options.remat;
+  int64_t budget = 0;
+  if (options.train && !options.memoryBudget.empty()) {
+    std::optional<int64_t> parsed = parseByteSize(options.memoryBudget);
+    if (!parsed)
+      return emitError(loc) << "--memory-budget='" << options.memoryBudget
+                            << "' is not a size (bytes, or with a unit: "
+                               "KiB, MiB, GiB, KB, MB, GB)";
+    budget = *parsed;
+    if (remat == "none")
+      remat = "optimal";
+    else if (remat != "optimal")
+      return emitError(loc) << "--memory-budget goes with --remat=optimal, "
+                               "not --remat="
+                            << remat;
+  }
+  if (options.train && remat == "optimal" && !budget)
+    return emitError(loc) << "--remat=optimal needs --memory-budget";
+  int64_t rematBudget = budget;
   auto setFront = [&](auto &pipeline) {
     pipeline.seqLen = options.seqLen;
     pipeline.weightsOutput = file("weights.bin");
@@ -339,6 +410,10 @@ LogicalResult mlir::tmc::compileModel(ModuleOp module,
     pipeline.lowRankCalibration = options.lowRankCalibration;
     pipeline.attentionBlockQ = options.attentionBlockQ;
     pipeline.attentionBlockK = options.attentionBlockK;
+    pipeline.train = options.train;
+    pipeline.loss = options.loss;
+    pipeline.remat = remat;
+    pipeline.rematBudget = rematBudget;
     if (options.decodeMaxTokens) {
       pipeline.decode = *options.decodeMaxTokens;
       pipeline.kvCache = options.kvCache;
@@ -366,6 +441,50 @@ LogicalResult mlir::tmc::compileModel(ModuleOp module,
     pipeline.format = "isa";
     buildTmcCudaPipeline(pm, pipeline);
   } else {
+    if (budget) {
+      progress.stage("fitting the training step's activations to the budget");
+      // The schedule is chosen on estimates; the planned arena decides.
+      // Each plan that exceeds the budget tightens the schedule's budget by
+      // the excess, until it fits or the leanest schedule is reached.
+      constexpr int kMaxPlans = 8;
+      for (int attempt = 1;; ++attempt) {
+        OwningOpRef<ModuleOp> probe = module.clone();
+        PassManager probePm(module.getContext());
+        TmcCpuPipelineOptions probeOptions;
+        setFront(probeOptions);
+        probeOptions.weightsOutput = "";
+        probeOptions.rematMinimize = true;
+        buildTmcFrontPipeline(probePm, probeOptions);
+        if (failed(probePm.run(*probe)))
+          return failure();
+        int64_t arena = 0;
+        if (auto attr = (*probe)->getAttrOfType<IntegerAttr>("tmc.arena_bytes"))
+          arena = attr.getInt();
+        bool leanest = false;
+        if (auto records =
+                (*probe)->getAttrOfType<ArrayAttr>("tmc.transforms"))
+          for (Attribute record : records)
+            if (auto dict = dyn_cast<DictionaryAttr>(record))
+              leanest |= static_cast<bool>(dict.get("over_budget"));
+        report.planAttempts = attempt;
+        if (arena <= budget)
+          break;
+        if (leanest)
+          return emitError(loc)
+                 << "no rematerialization schedule fits --memory-budget="
+                 << options.memoryBudget << " (" << budget
+                 << " bytes): the smallest planned activation arena is "
+                 << arena << " bytes ("
+                 << llvm::formatv("{0:F2}", arena / 1048576.0).str()
+                 << " MiB); weights and gradients are outside the budget";
+        if (attempt == kMaxPlans)
+          return emitError(loc)
+                 << "the training step's planned arena (" << arena
+                 << " bytes) still exceeds --memory-budget=" << budget
+                 << " bytes after " << kMaxPlans << " plans";
+        rematBudget = std::max<int64_t>(1, rematBudget - (arena - budget));
+      }
+    }
     TmcCpuPipelineOptions pipeline;
     setFront(pipeline);
     pipeline.useKernels = options.useKernels;
@@ -439,6 +558,8 @@ LogicalResult mlir::tmc::compileModel(ModuleOp module,
                          weightsHash, cuda ? "cuda " + options.gpuArch : "")))
     return failure();
   report.seqLen = options.seqLen;
+  report.train = options.train;
+  report.memoryBudget = budget;
   report.target = cuda ? "cuda " + options.gpuArch : "cpu";
   if (failed(writeReport(loc, file("report.json"), report)))
     return failure();

@@ -110,6 +110,8 @@ llvm::Error mlir::tmc::setCompileOption(CompileOptions &options,
     return setString(options.remat);
   if (name == "memory-budget")
     return setString(options.memoryBudget);
+  if (name == "loss")
+    return setString(options.loss);
   if (name == "kv-cache")
     return setString(options.kvCache);
   if (name == "kv-sinks") {
@@ -134,6 +136,6 @@ llvm::Error mlir::tmc::setCompileOption(CompileOptions &options,
                "attention-block-k, quantize, quantize-calibration, "
                "no-quantize-error, prune, low-rank, low-rank-activation-aware, "
                "low-rank-calibration, low-rank-force, linformer, remat, "
-               "memory-budget, train, decode, kv-cache, kv-sinks, "
+               "memory-budget, train, loss, decode, kv-cache, kv-sinks, "
                "weights-base-dir, runtime-dir, progress)");
 }

@@ -144,6 +144,35 @@ LogicalResult mlir::tmc::writeReport(Location loc, StringRef path,
         {"window", decode->window},
         {"sinks", decode->sinks},
         {"type", decode->cacheType}};
+  if (report.train) {
+    // The training step: tfm-autodiff's and tfm-rematerialize's records
+    // with the planned arena they led to.
+    llvm::json::Object train{{"arena_bytes", report.arenaBytes}};
+    llvm::json::Object remat{{"arena_bytes", report.arenaBytes},
+                             {"plan_attempts", report.planAttempts}};
+    for (const llvm::json::Value &entry : *root.getArray("transforms")) {
+      const llvm::json::Object *record = entry.getAsObject();
+      std::optional<llvm::StringRef> pass =
+          record ? record->getString("pass") : std::nullopt;
+      if (pass == "tfm-autodiff") {
+        for (llvm::StringRef key : {"loss", "temperature", "parameters",
+                                    "gradient_bytes"})
+          if (const llvm::json::Value *value = record->get(key))
+            train[key] = *value;
+      } else if (pass == "tfm-rematerialize") {
+        for (llvm::StringRef key :
+             {"mode", "estimated_peak_bytes", "forward_flops",
+              "recompute_flops", "layers"})
+          if (const llvm::json::Value *value = record->get(key))
+            remat[key] = *value;
+      }
+    }
+    remat["budget_bytes"] = report.memoryBudget
+                                ? llvm::json::Value(report.memoryBudget)
+                                : llvm::json::Value(nullptr);
+    train["remat"] = std::move(remat);
+    root["train"] = std::move(train);
+  }
   std::error_code ec;
   llvm::raw_fd_ostream os(path, ec);
   if (ec)

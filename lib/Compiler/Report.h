@@ -54,6 +54,11 @@ struct ModelReport {
   std::vector<BufferInfo> buffers;
   /// Set for a decoding build.
   std::optional<DecodeInfo> decode;
+  /// For a training step: the activation budget asked for (0: none) and
+  /// how many plans it took to fit it.
+  bool train = false;
+  int64_t memoryBudget = 0;
+  int64_t planAttempts = 0;
   /// What the tfm-level transforms recorded (`tmc.transforms`), as JSON.
   std::vector<std::string> transforms;
 };

@@ -77,7 +77,19 @@ void mlir::tmc::buildTmcFrontPipeline(OpPassManager &pm,
     quantize.weightsBaseDir = options.weightsBaseDir;
     pm.addPass(tfm::createTfmQuantize(quantize));
   }
-  pm.addNestedPass<func::FuncOp>(tfm::createTfmInlineLayers());
+  tfm::TfmInlineLayersOptions inlineLayers;
+  inlineLayers.tag = options.train;
+  pm.addNestedPass<func::FuncOp>(tfm::createTfmInlineLayers(inlineLayers));
+  if (options.train) {
+    tfm::TfmAutodiffOptions autodiff;
+    autodiff.loss = options.loss;
+    pm.addPass(tfm::createTfmAutodiff(autodiff));
+    tfm::TfmRematerializeOptions remat;
+    remat.mode = options.remat;
+    remat.budget = options.rematBudget;
+    remat.minimize = options.rematMinimize;
+    pm.addPass(tfm::createTfmRematerialize(remat));
+  }
   if (decoding) {
     tfm::TfmKVCacheOptions cache;
     cache.maxTokens = options.decode;

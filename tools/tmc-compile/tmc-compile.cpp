@@ -124,16 +124,30 @@ static cl::opt<int64_t> linformer(
     cl::desc("Linformer: project keys and values of non-causal attention to "
              "K positions with random projections (0: off)"),
     cl::cat(category));
+static cl::opt<bool> train(
+    "train",
+    cl::desc("Emit a training step instead of inference: inputs input_ids "
+             "and the loss's target, outputs the loss and grad.NAME for "
+             "every parameter (docs/Training.md)"),
+    cl::cat(category));
 static cl::opt<std::string>
-    remat("remat", cl::init("none"),
-          cl::desc("Rematerialization: none|all|sqrt|optimal"),
+    loss("loss", cl::init(""), cl::value_desc("cross_entropy|mse|kl_div[:T]"),
+         cl::desc("Training loss: cross_entropy against labels (default "
+                  "for logits), mse against a target (default otherwise), "
+                  "kl_div:T against teacher logits at temperature T"),
+         cl::cat(category));
+static cl::opt<std::string>
+    remat("remat", cl::init("none"), cl::value_desc("none|all|sqrt|optimal"),
+          cl::desc("Rematerialization of a training step: store every "
+                   "activation, recompute every layer from its input, "
+                   "sqrt(L) segments, or the least recomputation that fits "
+                   "--memory-budget"),
           cl::cat(category));
-static cl::opt<std::string>
-    memoryBudget("memory-budget", cl::init(""),
-                 cl::desc("Activation memory budget for --remat=optimal"),
-                 cl::cat(category));
-static cl::opt<bool> train("train", cl::desc("Emit a training step"),
-                           cl::cat(category));
+static cl::opt<std::string> memoryBudget(
+    "memory-budget", cl::init(""), cl::value_desc("SIZE"),
+    cl::desc("Activation arena budget of a training step (e.g. 96MiB); "
+             "implies --remat=optimal and is checked on the planned arena"),
+    cl::cat(category));
 static cl::opt<std::string>
     decode("decode", cl::ValueOptional, cl::init(""),
            cl::value_desc("MAX_TOKENS"),
@@ -235,6 +249,7 @@ int main(int argc, char **argv) {
   options.remat = remat;
   options.memoryBudget = memoryBudget;
   options.train = train;
+  options.loss = loss;
   options.kvCache = kvCache;
   options.kvSinks = kvSinks;
   if (decode.getNumOccurrences()) {

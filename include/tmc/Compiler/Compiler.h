@@ -70,8 +70,10 @@ struct CompileOptions {
   /// Rematerialization mode and the activation memory budget it fits.
   std::string remat = "none";
   std::string memoryBudget;
-  /// Emit a training step instead of inference.
+  /// Emit a training step instead of inference (tfm-autodiff), with this
+  /// loss: cross_entropy, mse or kl_div[:T] (empty: the model's default).
   bool train = false;
+  std::string loss;
   /// Emit prefill and decode-step entry points with a KV cache of this many
   /// tokens (0: the model's maximum positions); unset: plain inference.
   std::optional<int64_t> decodeMaxTokens;
@@ -97,7 +99,7 @@ struct CompileOptions {
 /// "no-plan-buffers", "attention", "attention-block-q", "attention-block-k",
 /// "quantize", "quantize-calibration", "no-quantize-error", "prune",
 /// "low-rank", "low-rank-activation-aware", "low-rank-calibration",
-/// "low-rank-force", "linformer", "remat", "memory-budget", "train",
+/// "low-rank-force", "linformer", "remat", "memory-budget", "train", "loss",
 /// "decode", "kv-cache", "kv-sinks", "weights-base-dir", "runtime-dir",
 /// "progress") to `value`. Booleans take true/false (1/0,
 /// on/off, yes/no; empty is true). Fails on an unknown name or a malformed

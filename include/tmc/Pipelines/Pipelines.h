@@ -112,6 +112,30 @@ struct TmcFrontOptions : public PassPipelineOptions<Derived> {
       llvm::cl::desc("Project keys and values of non-causal attention to "
                      "this many positions (tfm-linformer; 0: off)"),
       llvm::cl::init(0)};
+  Option<bool> train{
+      *this, "train",
+      llvm::cl::desc("Emit a training step: the loss and every parameter's "
+                     "gradient (tfm-autodiff)"),
+      llvm::cl::init(false)};
+  Option<std::string> loss{
+      *this, "loss",
+      llvm::cl::desc("Training loss: cross_entropy, mse or kl_div[:T] "
+                     "(default: cross_entropy for logits, mse otherwise)"),
+      llvm::cl::init("")};
+  Option<std::string> remat{
+      *this, "remat",
+      llvm::cl::desc("Rematerialization of a training step: none, all, sqrt "
+                     "or optimal (tfm-rematerialize)"),
+      llvm::cl::init("none")};
+  Option<int64_t> rematBudget{
+      *this, "remat-budget",
+      llvm::cl::desc("Activation budget in bytes of --remat=optimal"),
+      llvm::cl::init(0)};
+  Option<bool> rematMinimize{
+      *this, "remat-minimize",
+      llvm::cl::desc("When no schedule fits the budget, take the one of "
+                     "least estimated peak instead of failing"),
+      llvm::cl::init(false)};
   Option<int64_t> attentionBlockQ{
       *this, "attention-block-q",
       llvm::cl::desc("Queries per attention tile"), llvm::cl::init(64)};

@@ -23,6 +23,10 @@ namespace tfm {
 
 class QuantSchemeAttr;
 
+/// The discardable attribute that records an op's transformer layer
+/// (tfm-inline-layers{tag}), kept on backward and recomputed ops.
+constexpr llvm::StringLiteral kLayerIndexAttrName = "tfm.layer_index";
+
 /// Appends a record of what a transform did (`fields`, which name the pass)
 /// to the module's `tmc.transforms` array, which the memory report lists.
 void appendTransformRecord(ModuleOp module, ArrayRef<NamedAttribute> fields);

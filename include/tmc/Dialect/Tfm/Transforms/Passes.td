@@ -242,10 +242,84 @@ def TfmInlineLayers : Pass<"tfm-inline-layers", "::mlir::func::FuncOp"> {
   let summary = "Inline the bodies of tfm.layer ops";
   let description = [{
     Replaces every `tfm.layer` by its body, binding the body's arguments to
-    the layer's inputs and its results to the yielded values. Layer-level
-    decisions (rematerialization, partitioning) are taken before this pass;
-    code generation works on the flat function.
+    the layer's inputs and its results to the yielded values. Code
+    generation works on the flat function. With `tag`, every inlined op
+    keeps its layer's index in a `tfm.layer_index` attribute, which
+    `tfm-autodiff` carries to the backward ops and `tfm-rematerialize` uses
+    to keep or recompute whole layers.
   }];
+  let options = [
+    Option<"tag", "tag", "bool", /*default=*/"false",
+           "Record each inlined op's layer index (tfm.layer_index)">
+  ];
+}
+
+def TfmAutodiff : Pass<"tfm-autodiff", "::mlir::ModuleOp"> {
+  let summary = "Turn the forward function into a training step";
+  let description = [{
+    Replaces `@forward` (one result: logits or hidden states) by a training
+    step that returns the loss and the gradient of every parameter:
+    - a target argument is appended: `labels` (class ids `[batch, seq]`)
+      for `cross_entropy`, `target` (the output's type) for `mse`, or
+      `teacher_logits` (the output's type) for `kl_div:T` (distillation
+      at temperature `T`, default 1);
+    - after the forward ops come `tfm.loss` and the backward ops, in reverse
+      order, each built by the rule of its forward op (`tfm.linear` gives a
+      transposed `tfm.linear` and `tfm.linear_weight_grad`, `tfm.attention`
+      gives `tfm.attention_grad`, and so on); gradients of a value used
+      several times are summed;
+    - the results are `loss` (`tensor<1xf32>`) and then `grad.NAME` for
+      every `tfm.param` NAME in order of first use (a tied weight gets one
+      gradient, summed over its uses).
+    Backward ops inherit the `tfm.layer_index` of their forward op. The
+    function must have static shapes (`tfm-set-seq-len`) and no layers
+    (`tfm-inline-layers{tag}`). Ops without a gradient rule (quantized,
+    sparse, Linformer or cached attention) are reported as errors: train
+    first, compress afterwards.
+  }];
+  let options = [
+    Option<"loss", "loss", "std::string", /*default=*/"\"\"",
+           "cross_entropy, mse or kl_div[:T] with temperature T (default "
+           "1; default loss: cross_entropy for models whose output is "
+           "logits, mse otherwise)">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
+def TfmRematerialize : Pass<"tfm-rematerialize", "::mlir::ModuleOp"> {
+  let summary = "Choose which activations a training step keeps or recomputes";
+  let description = [{
+    Works on a training step from `tfm-autodiff`. For every layer it decides
+    whether the activations its backward ops read are stored from the
+    forward pass or recomputed just before the layer's backward from a
+    stored checkpoint:
+    - `none`: store every activation;
+    - `all`: store only each layer's input and recompute the rest (per-block
+      checkpointing);
+    - `sqrt`: segments of about sqrt(L) layers keep only their input
+      (Chen et al.); a segment is recomputed at once before its backward;
+    - `optimal`: the least recomputation whose estimated peak fits
+      `budget` bytes, by dynamic programming over the chain of layers.
+      Each segment of layers is stored, stored with its cheap activations
+      (norms, activation functions, residual sums) recomputed, or
+      recomputed from its input.
+    Recomputed ops are clones placed before the first backward op of their
+    segment, marked `tfm.recompute`; the forward ops' values then die in
+    the forward pass and buffer planning reuses their memory. The decision
+    is recorded in the module's `tmc.transforms` for the report. When no
+    schedule fits the budget, the pass fails and names the smallest
+    estimate that would. The compiler checks the planned arena against the
+    budget afterwards and tightens it until the plan fits.
+  }];
+  let options = [
+    Option<"mode", "mode", "std::string", /*default=*/"\"none\"",
+           "none, all, sqrt or optimal">,
+    Option<"budget", "budget", "int64_t", /*default=*/"0",
+           "Activation memory budget in bytes for optimal (0: none)">,
+    Option<"minimize", "minimize", "bool", /*default=*/"false",
+           "When no schedule fits the budget, take the one of least "
+           "estimated peak (recorded as `over_budget`) instead of failing">
+  ];
 }
 
 def TfmKVCache : Pass<"tfm-kv-cache", "::mlir::ModuleOp"> {
