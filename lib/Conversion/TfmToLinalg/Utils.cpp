@@ -7,6 +7,7 @@
 #include "Utils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
 
@@ -128,6 +129,45 @@ Value mlir::tmc::buildMatmul(OpBuilder &b, Location loc, Value lhs, Value rhs, V
   return linalg::MatmulOp::create(b, loc, TypeRange{acc.getType()},
                                   ValueRange{lhs, rhs}, ValueRange{acc}, attrs)
       .getResult(0);
+}
+
+Value mlir::tmc::buildActivation(OpBuilder &b, Location loc,
+                                 tfm::ActivationKind kind, Value x) {
+  using tfm::ActivationKind;
+  Value half = f32Const(b, loc, 0.5), one = f32Const(b, loc, 1.0);
+  switch (kind) {
+  case ActivationKind::gelu_erf: {
+    Value scaled = arith::MulFOp::create(b, loc, x,
+                                         f32Const(b, loc, M_SQRT1_2));
+    Value erf = math::ErfOp::create(b, loc, scaled);
+    Value sum = arith::AddFOp::create(b, loc, one, erf);
+    return arith::MulFOp::create(
+        b, loc, arith::MulFOp::create(b, loc, half, x), sum);
+  }
+  case ActivationKind::gelu_tanh: {
+    // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+    Value x3 = arith::MulFOp::create(b, loc, x,
+                                     arith::MulFOp::create(b, loc, x, x));
+    Value inner = arith::AddFOp::create(
+        b, loc, x,
+        arith::MulFOp::create(b, loc, f32Const(b, loc, 0.044715), x3));
+    Value scaled = arith::MulFOp::create(
+        b, loc, f32Const(b, loc, 0.7978845608028654), inner);
+    Value sum =
+        arith::AddFOp::create(b, loc, one, math::TanhOp::create(b, loc, scaled));
+    return arith::MulFOp::create(
+        b, loc, arith::MulFOp::create(b, loc, half, x), sum);
+  }
+  case ActivationKind::relu:
+    return arith::MaximumFOp::create(b, loc, x, f32Const(b, loc, 0.0));
+  case ActivationKind::silu: {
+    Value negExp =
+        math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, x));
+    return arith::DivFOp::create(b, loc, x,
+                                 arith::AddFOp::create(b, loc, one, negExp));
+  }
+  }
+  llvm_unreachable("unknown activation kind");
 }
 
 AffineMap mlir::tmc::idsMap(MLIRContext *ctx) {

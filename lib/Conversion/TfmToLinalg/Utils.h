@@ -62,6 +62,10 @@ LogicalResult checkStaticF32(PatternRewriter &rewriter, Operation *op);
 Value buildMatmul(OpBuilder &b, Location loc, Value lhs, Value rhs, Value acc,
                   bool transposeB);
 
+/// Applies the activation `kind` to the scalar `x` (formulas in TfmOps.td).
+Value buildActivation(OpBuilder &b, Location loc, tfm::ActivationKind kind,
+                      Value x);
+
 /// An f32 constant.
 Value f32Const(OpBuilder &b, Location loc, double value);
 
