@@ -157,8 +157,8 @@ void Problem::run(int64_t b, int64_t g) const {
 extern "C" void _mlir_ciface_tmc_rt_attention_grad(
     tmc_memref_2d_f32 *q, tmc_memref_2d_f32 *k, tmc_memref_2d_f32 *v,
     tmc_memref_2d_f32 *dO, tmc_memref_2d_f32 *dQ, tmc_memref_2d_f32 *dK,
-    tmc_memref_2d_f32 *dV, int64_t batch, int64_t numHeads,
-    int64_t numKvHeads, int64_t causal, int64_t window, float scale) {
+    tmc_memref_2d_f32 *dV, int64_t batch, int64_t numHeads, int64_t numKvHeads,
+    int64_t causal, int64_t window, float scale) {
   Problem problem{q,
                   k,
                   v,

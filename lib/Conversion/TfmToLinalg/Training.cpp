@@ -55,13 +55,11 @@ static int64_t numRows(RankedTensorType type) {
 }
 
 /// A linalg.generic with several outputs; `body` returns one value per init.
-static SmallVector<Value> buildGeneric(OpBuilder &b, Location loc,
-                                       ValueRange inputs,
-                                       ArrayRef<AffineMap> inputMaps,
-                                       ValueRange inits,
-                                       ArrayRef<AffineMap> initMaps,
-                                       ArrayRef<utils::IteratorType> iterators,
-                                       MultiBodyFn body) {
+static SmallVector<Value>
+buildGeneric(OpBuilder &b, Location loc, ValueRange inputs,
+             ArrayRef<AffineMap> inputMaps, ValueRange inits,
+             ArrayRef<AffineMap> initMaps,
+             ArrayRef<utils::IteratorType> iterators, MultiBodyFn body) {
   SmallVector<AffineMap> maps(inputMaps);
   llvm::append_range(maps, initMaps);
   auto generic = linalg::GenericOp::create(
@@ -77,8 +75,8 @@ static SmallVector<Value> buildGeneric(OpBuilder &b, Location loc,
 static Value buildSum(OpBuilder &b, Location loc, ValueRange inputs,
                       ArrayRef<AffineMap> maps, unsigned rank, BodyFn body) {
   MLIRContext *ctx = b.getContext();
-  Value init = createFilled(
-      b, loc, RankedTensorType::get({}, b.getF32Type()), 0.0);
+  Value init =
+      createFilled(b, loc, RankedTensorType::get({}, b.getF32Type()), 0.0);
   SmallVector<utils::IteratorType> iterators(rank,
                                              utils::IteratorType::reduction);
   Value total = buildGeneric(
@@ -141,9 +139,9 @@ static Value buildRowLogSumExp(OpBuilder &b, Location loc, Value x,
   MLIRContext *ctx = b.getContext();
   unsigned rank = type.getRank();
   auto scaled = [invTau](OpBuilder &nb, Location l, Value v) -> Value {
-    return invTau == 1.0 ? v
-                         : arith::MulFOp::create(nb, l, v,
-                                                 f32Const(nb, l, invTau));
+    return invTau == 1.0
+               ? v
+               : arith::MulFOp::create(nb, l, v, f32Const(nb, l, invTau));
   };
   Value max = buildLastDimReduction(
       b, loc, x, {}, {}, createFilled(b, loc, rowsOf(type), -INFINITY),
@@ -155,7 +153,8 @@ static Value buildRowLogSumExp(OpBuilder &b, Location loc, Value x,
       b, loc, x, {max}, {leadingDimsMap(ctx, rank)},
       [&](OpBuilder &nb, Location l, ValueRange args) -> Value {
         return math::ExpOp::create(
-            nb, l, arith::SubFOp::create(nb, l, scaled(nb, l, args[0]), args[1]));
+            nb, l,
+            arith::SubFOp::create(nb, l, scaled(nb, l, args[0]), args[1]));
       });
   AffineMap id = b.getMultiDimIdentityMap(rank - 1);
   return buildParallel(
@@ -199,29 +198,29 @@ static Value buildActivationDerivative(OpBuilder &b, Location loc,
   switch (kind) {
   case ActivationKind::gelu_erf: {
     // 0.5 (1 + erf(x / sqrt 2)) + x exp(-x^2 / 2) / sqrt(2 pi)
-    Value cdf = mul(half, add(one, math::ErfOp::create(
-                                       b, loc, mul(x, f32Const(b, loc,
-                                                               M_SQRT1_2)))));
-    Value pdf = mul(f32Const(b, loc, 0.5 * M_2_SQRTPI * M_SQRT1_2),
-                    math::ExpOp::create(
-                        b, loc, mul(f32Const(b, loc, -0.5), mul(x, x))));
+    Value cdf =
+        mul(half, add(one, math::ErfOp::create(
+                               b, loc, mul(x, f32Const(b, loc, M_SQRT1_2)))));
+    Value pdf = mul(
+        f32Const(b, loc, 0.5 * M_2_SQRTPI * M_SQRT1_2),
+        math::ExpOp::create(b, loc, mul(f32Const(b, loc, -0.5), mul(x, x))));
     return add(cdf, mul(x, pdf));
   }
   case ActivationKind::gelu_tanh: {
     // u = c (x + a x^3): 0.5 (1 + tanh u) + 0.5 x (1 - tanh^2 u) c (1 + 3a x^2)
     constexpr double c = 0.7978845608028654, a = 0.044715;
     Value x2 = mul(x, x);
-    Value u = mul(f32Const(b, loc, c),
-                  add(x, mul(f32Const(b, loc, a), mul(x, x2))));
+    Value u =
+        mul(f32Const(b, loc, c), add(x, mul(f32Const(b, loc, a), mul(x, x2))));
     Value t = math::TanhOp::create(b, loc, u);
     Value sech2 = arith::SubFOp::create(b, loc, one, mul(t, t));
-    Value du = mul(f32Const(b, loc, c),
-                   add(one, mul(f32Const(b, loc, 3 * a), x2)));
+    Value du =
+        mul(f32Const(b, loc, c), add(one, mul(f32Const(b, loc, 3 * a), x2)));
     return add(mul(half, add(one, t)), mul(mul(half, x), mul(sech2, du)));
   }
   case ActivationKind::relu: {
-    Value positive = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
-                                           x, f32Const(b, loc, 0.0));
+    Value positive = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, x,
+                                           f32Const(b, loc, 0.0));
     return arith::SelectOp::create(b, loc, positive, one,
                                    f32Const(b, loc, 0.0));
   }
@@ -229,8 +228,8 @@ static Value buildActivationDerivative(OpBuilder &b, Location loc,
     // s (1 + x (1 - s)) with s = sigmoid(x)
     Value s = arith::DivFOp::create(
         b, loc, one,
-        add(one, math::ExpOp::create(b, loc,
-                                     arith::NegFOp::create(b, loc, x))));
+        add(one,
+            math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, x))));
     return mul(s, add(one, mul(x, arith::SubFOp::create(b, loc, one, s))));
   }
   }
@@ -245,11 +244,37 @@ static Value collapseRows(OpBuilder &b, Location loc, Value x) {
   ReassociationIndices rows =
       llvm::to_vector(llvm::seq<int64_t>(0, type.getRank() - 1));
   return tensor::CollapseShapeOp::create(
-      b, loc, x,
-      ArrayRef<ReassociationIndices>{rows, {type.getRank() - 1}});
+      b, loc, x, ArrayRef<ReassociationIndices>{rows, {type.getRank() - 1}});
 }
 
 namespace {
+
+/// What a loss and its gradient start from: the prediction's type, 1 / T
+/// over its T rows, the temperature, and the maps of an element and its row.
+struct LossSetup {
+  template <typename OpT>
+  LossSetup(OpT op, OpBuilder &b)
+      : loc(op.getLoc()),
+        type(cast<RankedTensorType>(op.getPrediction().getType())),
+        rank(type.getRank()), invRows(1.0 / static_cast<double>(numRows(type))),
+        tau(op.getTemperature().convertToDouble()),
+        id(b.getMultiDimIdentityMap(rank)),
+        rows(leadingDimsMap(b.getContext(), rank)) {}
+
+  Location loc;
+  RankedTensorType type;
+  unsigned rank;
+  double invRows, tau;
+  AffineMap id, rows;
+
+  /// kl_div's row log-sum-exps of the prediction and the teacher's logits,
+  /// both divided by the temperature.
+  std::pair<Value, Value> teacherLogSumExps(OpBuilder &b, Value p,
+                                            Value target) const {
+    return {buildRowLogSumExp(b, loc, p, 1.0 / tau),
+            buildRowLogSumExp(b, loc, target, 1.0 / tau)};
+  }
+};
 
 /// tfm.loss. Cross-entropy target ids outside [0, C) contribute 0 to the
 /// loss (and their rows 0 to tfm.loss_grad), like an ignored label; they
@@ -261,43 +286,39 @@ struct LossLowering : public OpRewritePattern<LossOp> {
                                 PatternRewriter &rewriter) const override {
     if (failed(checkStaticF32(rewriter, op)))
       return failure();
-    Location loc = op.getLoc();
-    MLIRContext *ctx = rewriter.getContext();
-    auto type = cast<RankedTensorType>(op.getPrediction().getType());
-    unsigned rank = type.getRank();
+    LossSetup n(op, rewriter);
+    Location loc = n.loc;
     Value p = op.getPrediction(), target = op.getTarget();
-    double invRows = 1.0 / static_cast<double>(numRows(type));
-    AffineMap id = rewriter.getMultiDimIdentityMap(rank);
-    AffineMap rows = leadingDimsMap(ctx, rank);
     Value loss;
     switch (op.getKind()) {
     case LossKind::cross_entropy: {
-      int64_t classes = type.getShape().back();
+      int64_t classes = n.type.getShape().back();
       Value lse = buildRowLogSumExp(rewriter, loc, p, 1.0);
-      AffineMap rowId = rewriter.getMultiDimIdentityMap(rank - 1);
-      loss = buildSum(
-          rewriter, loc, {target, lse}, {rowId, rowId}, rank - 1,
-          [&](OpBuilder &b, Location l, ValueRange args) -> Value {
-            SmallVector<Value> index;
-            for (unsigned d = 0; d + 1 < rank; ++d)
-              index.push_back(linalg::IndexOp::create(b, l, d));
-            index.push_back(clampedRow(b, l, args[0], classes));
-            Value picked = tensor::ExtractOp::create(b, l, p, index);
-            Value term = arith::MulFOp::create(
-                b, l, arith::SubFOp::create(b, l, args[1], picked),
-                f32Const(b, l, invRows));
-            return arith::SelectOp::create(b, l,
-                                           idInRange(b, l, args[0], classes),
-                                           term, f32Const(b, l, 0.0));
-          });
+      AffineMap rowId = rewriter.getMultiDimIdentityMap(n.rank - 1);
+      loss = buildSum(rewriter, loc, {target, lse}, {rowId, rowId}, n.rank - 1,
+                      [&](OpBuilder &b, Location l, ValueRange args) -> Value {
+                        SmallVector<Value> index;
+                        for (unsigned d = 0; d + 1 < n.rank; ++d)
+                          index.push_back(linalg::IndexOp::create(b, l, d));
+                        index.push_back(clampedRow(b, l, args[0], classes));
+                        Value picked =
+                            tensor::ExtractOp::create(b, l, p, index);
+                        Value term = arith::MulFOp::create(
+                            b, l, arith::SubFOp::create(b, l, args[1], picked),
+                            f32Const(b, l, n.invRows));
+                        return arith::SelectOp::create(
+                            b, l, idInRange(b, l, args[0], classes), term,
+                            f32Const(b, l, 0.0));
+                      });
       break;
     }
     case LossKind::mse: {
-      double invNumel = invRows / static_cast<double>(type.getShape().back());
-      loss = buildSum(rewriter, loc, {p, target}, {id, id}, rank,
+      double invNumel =
+          n.invRows / static_cast<double>(n.type.getShape().back());
+      loss = buildSum(rewriter, loc, {p, target}, {n.id, n.id}, n.rank,
                       [&](OpBuilder &b, Location l, ValueRange args) -> Value {
-                        Value diff = arith::SubFOp::create(b, l, args[0],
-                                                           args[1]);
+                        Value diff =
+                            arith::SubFOp::create(b, l, args[0], args[1]);
                         return arith::MulFOp::create(
                             b, l, arith::MulFOp::create(b, l, diff, diff),
                             f32Const(b, l, invNumel));
@@ -305,19 +326,17 @@ struct LossLowering : public OpRewritePattern<LossOp> {
       break;
     }
     case LossKind::kl_div: {
-      double tau = op.getTemperature().convertToDouble();
-      Value lseP = buildRowLogSumExp(rewriter, loc, p, 1.0 / tau);
-      Value lseT = buildRowLogSumExp(rewriter, loc, target, 1.0 / tau);
+      auto [lseP, lseT] = n.teacherLogSumExps(rewriter, p, target);
       loss = buildSum(
-          rewriter, loc, {p, target, lseP, lseT}, {id, id, rows, rows}, rank,
-          [&](OpBuilder &b, Location l, ValueRange args) -> Value {
-            Value logS = logSoftmax(b, l, args[0], args[2], 1.0 / tau);
-            Value logT = logSoftmax(b, l, args[1], args[3], 1.0 / tau);
-            Value term = arith::MulFOp::create(
-                b, l, math::ExpOp::create(b, l, logT),
-                arith::SubFOp::create(b, l, logT, logS));
-            return arith::MulFOp::create(b, l, term,
-                                         f32Const(b, l, tau * tau * invRows));
+          rewriter, loc, {p, target, lseP, lseT}, {n.id, n.id, n.rows, n.rows},
+          n.rank, [&](OpBuilder &b, Location l, ValueRange args) -> Value {
+            Value logS = logSoftmax(b, l, args[0], args[2], 1.0 / n.tau);
+            Value logT = logSoftmax(b, l, args[1], args[3], 1.0 / n.tau);
+            Value term =
+                arith::MulFOp::create(b, l, math::ExpOp::create(b, l, logT),
+                                      arith::SubFOp::create(b, l, logT, logS));
+            return arith::MulFOp::create(
+                b, l, term, f32Const(b, l, n.tau * n.tau * n.invRows));
           });
       break;
     }
@@ -334,26 +353,21 @@ struct LossGradLowering : public OpRewritePattern<LossGradOp> {
                                 PatternRewriter &rewriter) const override {
     if (failed(checkStaticF32(rewriter, op)))
       return failure();
-    Location loc = op.getLoc();
-    MLIRContext *ctx = rewriter.getContext();
-    auto type = cast<RankedTensorType>(op.getType());
-    unsigned rank = type.getRank();
+    LossSetup n(op, rewriter);
+    Location loc = n.loc;
     Value p = op.getPrediction(), target = op.getTarget();
-    double invRows = 1.0 / static_cast<double>(numRows(type));
-    AffineMap id = rewriter.getMultiDimIdentityMap(rank);
-    AffineMap rows = leadingDimsMap(ctx, rank);
-    Value init = createEmpty(rewriter, loc, type);
+    Value init = createEmpty(rewriter, loc, n.type);
     Value grad;
     switch (op.getKind()) {
     case LossKind::cross_entropy: {
-      int64_t classes = type.getShape().back();
+      int64_t classes = n.type.getShape().back();
       Value lse = buildRowLogSumExp(rewriter, loc, p, 1.0);
       grad = buildParallel(
-          rewriter, loc, {p, target, lse}, {id, rows, rows}, init,
+          rewriter, loc, {p, target, lse}, {n.id, n.rows, n.rows}, init,
           [&](OpBuilder &b, Location l, ValueRange args) -> Value {
-            Value softmax =
-                math::ExpOp::create(b, l, logSoftmax(b, l, args[0], args[2], 1));
-            Value column = linalg::IndexOp::create(b, l, rank - 1);
+            Value softmax = math::ExpOp::create(
+                b, l, logSoftmax(b, l, args[0], args[2], 1));
+            Value column = linalg::IndexOp::create(b, l, n.rank - 1);
             Value label =
                 arith::IndexCastOp::create(b, l, b.getIndexType(), args[1]);
             Value hit = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq,
@@ -362,18 +376,18 @@ struct LossGradLowering : public OpRewritePattern<LossGradOp> {
                 b, l, hit, f32Const(b, l, 1.0), f32Const(b, l, 0.0));
             Value g = arith::MulFOp::create(
                 b, l, arith::SubFOp::create(b, l, softmax, onehot),
-                f32Const(b, l, invRows));
+                f32Const(b, l, n.invRows));
             return arith::SelectOp::create(b, l,
-                                           idInRange(b, l, args[1], classes),
-                                           g, f32Const(b, l, 0.0));
+                                           idInRange(b, l, args[1], classes), g,
+                                           f32Const(b, l, 0.0));
           });
       break;
     }
     case LossKind::mse: {
       double scale =
-          2.0 * invRows / static_cast<double>(type.getShape().back());
+          2.0 * n.invRows / static_cast<double>(n.type.getShape().back());
       grad = buildParallel(
-          rewriter, loc, {p, target}, {id, id}, init,
+          rewriter, loc, {p, target}, {n.id, n.id}, init,
           [&](OpBuilder &b, Location l, ValueRange args) -> Value {
             return arith::MulFOp::create(
                 b, l, arith::SubFOp::create(b, l, args[0], args[1]),
@@ -382,18 +396,17 @@ struct LossGradLowering : public OpRewritePattern<LossGradOp> {
       break;
     }
     case LossKind::kl_div: {
-      double tau = op.getTemperature().convertToDouble();
-      Value lseP = buildRowLogSumExp(rewriter, loc, p, 1.0 / tau);
-      Value lseT = buildRowLogSumExp(rewriter, loc, target, 1.0 / tau);
+      auto [lseP, lseT] = n.teacherLogSumExps(rewriter, p, target);
       grad = buildParallel(
-          rewriter, loc, {p, target, lseP, lseT}, {id, id, rows, rows}, init,
-          [&](OpBuilder &b, Location l, ValueRange args) -> Value {
+          rewriter, loc, {p, target, lseP, lseT}, {n.id, n.id, n.rows, n.rows},
+          init, [&](OpBuilder &b, Location l, ValueRange args) -> Value {
             Value s = math::ExpOp::create(
-                b, l, logSoftmax(b, l, args[0], args[2], 1.0 / tau));
+                b, l, logSoftmax(b, l, args[0], args[2], 1.0 / n.tau));
             Value t = math::ExpOp::create(
-                b, l, logSoftmax(b, l, args[1], args[3], 1.0 / tau));
-            return arith::MulFOp::create(b, l, arith::SubFOp::create(b, l, s, t),
-                                         f32Const(b, l, tau * invRows));
+                b, l, logSoftmax(b, l, args[1], args[3], 1.0 / n.tau));
+            return arith::MulFOp::create(b, l,
+                                         arith::SubFOp::create(b, l, s, t),
+                                         f32Const(b, l, n.tau * n.invRows));
           });
       break;
     }
@@ -429,13 +442,12 @@ struct LinearWeightGradLowering : public OpRewritePattern<LinearWeightGradOp> {
                                    AffineMap::get(3, 0, {k, n}, ctx),
                                    AffineMap::get(3, 0, {m, n}, ctx)};
     Value acc = createFilled(rewriter, loc, dwType, 0.0);
-    Value dw =
-        linalg::MatmulOp::create(
-            rewriter, loc, TypeRange{dwType}, ValueRange{lhs, rhs},
-            ValueRange{acc},
-            {rewriter.getNamedAttr("indexing_maps",
-                                   rewriter.getAffineMapArrayAttr(maps))})
-            .getResult(0);
+    Value dw = linalg::MatmulOp::create(
+                   rewriter, loc, TypeRange{dwType}, ValueRange{lhs, rhs},
+                   ValueRange{acc},
+                   {rewriter.getNamedAttr(
+                       "indexing_maps", rewriter.getAffineMapArrayAttr(maps))})
+                   .getResult(0);
     SmallVector<Value> results = {dw};
     if (Value db = op.getBiasGrad()) {
       auto dyType = cast<RankedTensorType>(dy.getType());
@@ -450,6 +462,42 @@ struct LinearWeightGradLowering : public OpRewritePattern<LinearWeightGradOp> {
   }
 };
 
+/// What both norm gradients start from: the input's type, 1 / D, epsilon,
+/// and the maps of an element, its row and its feature.
+struct NormGradSetup {
+  template <typename OpT>
+  NormGradSetup(OpT op, OpBuilder &b)
+      : loc(op.getLoc()), type(cast<RankedTensorType>(op.getInput().getType())),
+        rank(type.getRank()),
+        invD(1.0 / static_cast<double>(type.getShape().back())),
+        eps(op.getEpsilon().convertToDouble()),
+        id(b.getMultiDimIdentityMap(rank)),
+        rows(leadingDimsMap(b.getContext(), rank)),
+        feature(lastDimMap(b.getContext(), rank)) {}
+
+  Location loc;
+  RankedTensorType type;
+  unsigned rank;
+  double invD, eps;
+  AffineMap id, rows, feature;
+
+  /// 1 / sqrt(sum * invD + eps) for every row of a per-row `sum`.
+  Value rowRsqrt(OpBuilder &b, Value sum) const {
+    return buildParallel(
+        b, loc, {sum}, {b.getMultiDimIdentityMap(rank - 1)},
+        createEmpty(b, loc, rowsOf(type)),
+        [&](OpBuilder &nb, Location l, ValueRange args) -> Value {
+          Value mean =
+              arith::MulFOp::create(nb, l, args[0], f32Const(nb, l, invD));
+          return arith::DivFOp::create(
+              nb, l, f32Const(nb, l, 1.0),
+              math::SqrtOp::create(
+                  nb, l,
+                  arith::AddFOp::create(nb, l, mean, f32Const(nb, l, eps))));
+        });
+  }
+};
+
 /// tfm.layer_norm_grad: the row statistics are recomputed (two-pass, as the
 /// forward lowering), then `mean(g)` and `mean(g xhat)` per row.
 struct LayerNormGradLowering : public OpRewritePattern<LayerNormGradOp> {
@@ -458,66 +506,52 @@ struct LayerNormGradLowering : public OpRewritePattern<LayerNormGradOp> {
                                 PatternRewriter &rewriter) const override {
     if (failed(checkStaticF32(rewriter, op)))
       return failure();
-    Location loc = op.getLoc();
-    MLIRContext *ctx = rewriter.getContext();
-    auto type = cast<RankedTensorType>(op.getInput().getType());
-    unsigned rank = type.getRank();
-    double invD = 1.0 / static_cast<double>(type.getShape().back());
-    double eps = op.getEpsilon().convertToDouble();
+    NormGradSetup n(op, rewriter);
+    Location loc = n.loc;
     Value x = op.getInput(), gamma = op.getGamma(), dy = op.getGradOutput();
-    AffineMap id = rewriter.getMultiDimIdentityMap(rank);
-    AffineMap rows = leadingDimsMap(ctx, rank);
-    AffineMap feature = lastDimMap(ctx, rank);
-    AffineMap rowId = rewriter.getMultiDimIdentityMap(rank - 1);
+    AffineMap rowId = rewriter.getMultiDimIdentityMap(n.rank - 1);
 
-    Value sum = buildRowSum(rewriter, loc, x, {}, {},
-                            [](OpBuilder &, Location, ValueRange args) {
-                              return args[0];
-                            });
+    Value sum = buildRowSum(
+        rewriter, loc, x, {}, {},
+        [](OpBuilder &, Location, ValueRange args) { return args[0]; });
     Value mean = buildParallel(
-        rewriter, loc, {sum}, {rowId}, createEmpty(rewriter, loc, rowsOf(type)),
+        rewriter, loc, {sum}, {rowId},
+        createEmpty(rewriter, loc, rowsOf(n.type)),
         [&](OpBuilder &b, Location l, ValueRange args) -> Value {
-          return arith::MulFOp::create(b, l, args[0], f32Const(b, l, invD));
+          return arith::MulFOp::create(b, l, args[0], f32Const(b, l, n.invD));
         });
-    Value sqSum = buildRowSum(
-        rewriter, loc, x, {mean}, {rows},
-        [](OpBuilder &b, Location l, ValueRange args) -> Value {
-          Value centered = arith::SubFOp::create(b, l, args[0], args[1]);
-          return arith::MulFOp::create(b, l, centered, centered);
-        });
-    Value rstd = buildParallel(
-        rewriter, loc, {sqSum}, {rowId},
-        createEmpty(rewriter, loc, rowsOf(type)),
-        [&](OpBuilder &b, Location l, ValueRange args) -> Value {
-          Value var = arith::MulFOp::create(b, l, args[0], f32Const(b, l, invD));
-          return arith::DivFOp::create(
-              b, l, f32Const(b, l, 1.0),
-              math::SqrtOp::create(
-                  b, l, arith::AddFOp::create(b, l, var, f32Const(b, l, eps))));
-        });
+    Value sqSum =
+        buildRowSum(rewriter, loc, x, {mean}, {n.rows},
+                    [](OpBuilder &b, Location l, ValueRange args) -> Value {
+                      Value centered =
+                          arith::SubFOp::create(b, l, args[0], args[1]);
+                      return arith::MulFOp::create(b, l, centered, centered);
+                    });
+    Value rstd = n.rowRsqrt(rewriter, sqSum);
     auto xhat = [](OpBuilder &b, Location l, Value v, Value mu,
                    Value r) -> Value {
       return arith::MulFOp::create(b, l, arith::SubFOp::create(b, l, v, mu), r);
     };
     // sum(g) and sum(g xhat) with g = dy gamma.
-    Value sumG = buildRowSum(
-        rewriter, loc, dy, {gamma}, {feature},
-        [](OpBuilder &b, Location l, ValueRange args) -> Value {
-          return arith::MulFOp::create(b, l, args[0], args[1]);
-        });
-    Value sumGX = buildRowSum(
-        rewriter, loc, x, {dy, gamma, mean, rstd}, {id, feature, rows, rows},
-        [&](OpBuilder &b, Location l, ValueRange args) -> Value {
-          Value g = arith::MulFOp::create(b, l, args[1], args[2]);
-          return arith::MulFOp::create(b, l, g,
-                                       xhat(b, l, args[0], args[3], args[4]));
-        });
+    Value sumG =
+        buildRowSum(rewriter, loc, dy, {gamma}, {n.feature},
+                    [](OpBuilder &b, Location l, ValueRange args) -> Value {
+                      return arith::MulFOp::create(b, l, args[0], args[1]);
+                    });
+    Value sumGX =
+        buildRowSum(rewriter, loc, x, {dy, gamma, mean, rstd},
+                    {n.id, n.feature, n.rows, n.rows},
+                    [&](OpBuilder &b, Location l, ValueRange args) -> Value {
+                      Value g = arith::MulFOp::create(b, l, args[1], args[2]);
+                      return arith::MulFOp::create(
+                          b, l, g, xhat(b, l, args[0], args[3], args[4]));
+                    });
     Value dx = buildParallel(
         rewriter, loc, {x, dy, gamma, mean, rstd, sumG, sumGX},
-        {id, id, feature, rows, rows, rows, rows},
-        createEmpty(rewriter, loc, type),
+        {n.id, n.id, n.feature, n.rows, n.rows, n.rows, n.rows},
+        createEmpty(rewriter, loc, n.type),
         [&](OpBuilder &b, Location l, ValueRange args) -> Value {
-          Value invDc = f32Const(b, l, invD);
+          Value invDc = f32Const(b, l, n.invD);
           Value g = arith::MulFOp::create(b, l, args[1], args[2]);
           Value meanG = arith::MulFOp::create(b, l, args[5], invDc);
           Value meanGX = arith::MulFOp::create(b, l, args[6], invDc);
@@ -528,7 +562,8 @@ struct LayerNormGradLowering : public OpRewritePattern<LayerNormGradOp> {
           return arith::MulFOp::create(b, l, args[4], centered);
         });
     SmallVector<Value> params = buildColumnSums(
-        rewriter, loc, type, {x, dy, mean, rstd}, {id, id, rows, rows}, 2,
+        rewriter, loc, n.type, {x, dy, mean, rstd},
+        {n.id, n.id, n.rows, n.rows}, 2,
         [&](OpBuilder &b, Location l, ValueRange args) -> SmallVector<Value> {
           return {arith::MulFOp::create(b, l, args[1],
                                         xhat(b, l, args[0], args[2], args[3])),
@@ -546,55 +581,38 @@ struct RMSNormGradLowering : public OpRewritePattern<RMSNormGradOp> {
                                 PatternRewriter &rewriter) const override {
     if (failed(checkStaticF32(rewriter, op)))
       return failure();
-    Location loc = op.getLoc();
-    MLIRContext *ctx = rewriter.getContext();
-    auto type = cast<RankedTensorType>(op.getInput().getType());
-    unsigned rank = type.getRank();
-    double invD = 1.0 / static_cast<double>(type.getShape().back());
-    double eps = op.getEpsilon().convertToDouble();
+    NormGradSetup n(op, rewriter);
+    Location loc = n.loc;
     Value x = op.getInput(), gamma = op.getGamma(), dy = op.getGradOutput();
-    AffineMap id = rewriter.getMultiDimIdentityMap(rank);
-    AffineMap rows = leadingDimsMap(ctx, rank);
-    AffineMap feature = lastDimMap(ctx, rank);
 
-    Value sqSum = buildRowSum(rewriter, loc, x, {}, {},
-                              [](OpBuilder &b, Location l, ValueRange args) {
-                                return arith::MulFOp::create(b, l, args[0],
-                                                             args[0]);
-                              });
-    Value r = buildParallel(
-        rewriter, loc, {sqSum}, {rewriter.getMultiDimIdentityMap(rank - 1)},
-        createEmpty(rewriter, loc, rowsOf(type)),
-        [&](OpBuilder &b, Location l, ValueRange args) -> Value {
-          Value meanSq =
-              arith::MulFOp::create(b, l, args[0], f32Const(b, l, invD));
-          return arith::DivFOp::create(
-              b, l, f32Const(b, l, 1.0),
-              math::SqrtOp::create(
-                  b, l,
-                  arith::AddFOp::create(b, l, meanSq, f32Const(b, l, eps))));
-        });
+    Value sqSum =
+        buildRowSum(rewriter, loc, x, {}, {},
+                    [](OpBuilder &b, Location l, ValueRange args) {
+                      return arith::MulFOp::create(b, l, args[0], args[0]);
+                    });
+    Value r = n.rowRsqrt(rewriter, sqSum);
     Value sumGX = buildRowSum(
-        rewriter, loc, x, {dy, gamma}, {id, feature},
+        rewriter, loc, x, {dy, gamma}, {n.id, n.feature},
         [](OpBuilder &b, Location l, ValueRange args) -> Value {
           return arith::MulFOp::create(
               b, l, arith::MulFOp::create(b, l, args[1], args[2]), args[0]);
         });
     Value dx = buildParallel(
-        rewriter, loc, {x, dy, gamma, r, sumGX}, {id, id, feature, rows, rows},
-        createEmpty(rewriter, loc, type),
+        rewriter, loc, {x, dy, gamma, r, sumGX},
+        {n.id, n.id, n.feature, n.rows, n.rows},
+        createEmpty(rewriter, loc, n.type),
         [&](OpBuilder &b, Location l, ValueRange args) -> Value {
           Value g = arith::MulFOp::create(b, l, args[1], args[2]);
           Value r2 = arith::MulFOp::create(b, l, args[3], args[3]);
           Value meanGX =
-              arith::MulFOp::create(b, l, args[4], f32Const(b, l, invD));
+              arith::MulFOp::create(b, l, args[4], f32Const(b, l, n.invD));
           Value correction = arith::MulFOp::create(
               b, l, arith::MulFOp::create(b, l, args[0], r2), meanGX);
           return arith::MulFOp::create(
               b, l, args[3], arith::SubFOp::create(b, l, g, correction));
         });
     Value dgamma = buildColumnSums(
-        rewriter, loc, type, {x, dy, r}, {id, id, rows}, 1,
+        rewriter, loc, n.type, {x, dy, r}, {n.id, n.id, n.rows}, 1,
         [](OpBuilder &b, Location l, ValueRange args) -> SmallVector<Value> {
           return {arith::MulFOp::create(
               b, l, arith::MulFOp::create(b, l, args[1], args[0]), args[2])};
@@ -691,8 +709,8 @@ struct EmbeddingGradLowering : public OpRewritePattern<EmbeddingGradOp> {
                     tb, tl, zero, arith::ConstantIndexOp::create(tb, tl, dim),
                     one, ValueRange{acc[0]},
                     [&](OpBuilder &ib, Location il, Value d, ValueRange cur) {
-                      Value old = tensor::ExtractOp::create(
-                          ib, il, cur[0], ValueRange{row, d});
+                      Value old = tensor::ExtractOp::create(ib, il, cur[0],
+                                                            ValueRange{row, d});
                       Value g = tensor::ExtractOp::create(ib, il, dy,
                                                           ValueRange{t, d});
                       Value updated = tensor::InsertOp::create(
@@ -762,43 +780,19 @@ struct AttentionGradLowering : public OpRewritePattern<AttentionGradOp> {
       window = windowAttr.getSize();
     }
     Location loc = op.getLoc();
-    MLIRContext *ctx = rewriter.getContext();
-    int64_t dyn = ShapedType::kDynamic;
-    auto operandType =
-        MemRefType::get({dyn, dyn}, rewriter.getF32Type(),
-                        StridedLayoutAttr::get(ctx, dyn, {dyn, dyn}));
-    Type i64 = rewriter.getI64Type();
-
+    MemRefType operandType = stridedF32MemRef(rewriter.getContext());
     // (q, k, v, dout, dq, dk, dv, batch, num_heads, num_kv_heads, causal,
     // window, scale).
-    auto module = op->getParentOfType<ModuleOp>();
-    auto kernel = module.lookupSymbol<func::FuncOp>(kAttentionGradKernel);
-    if (!kernel) {
-      OpBuilder::InsertionGuard guard(rewriter);
-      rewriter.setInsertionPointToStart(module.getBody());
-      SmallVector<Type> inputs(7, operandType);
-      inputs.append(5, i64);
-      inputs.push_back(rewriter.getF32Type());
-      kernel = func::FuncOp::create(rewriter, module.getLoc(),
-                                    kAttentionGradKernel,
-                                    rewriter.getFunctionType(inputs, {}));
-      kernel.setPrivate();
-      kernel->setAttr("llvm.emit_c_interface", rewriter.getUnitAttr());
-    }
+    SmallVector<Type> inputs(7, operandType);
+    inputs.append(5, rewriter.getI64Type());
+    inputs.push_back(rewriter.getF32Type());
+    func::FuncOp kernel =
+        getOrDeclareKernel(rewriter, op, kAttentionGradKernel, inputs);
 
-    auto asBuffer = [&](Value tensor) -> Value {
-      Value flat = collapseRows(rewriter, loc, tensor);
-      auto flatType = cast<RankedTensorType>(flat.getType());
-      auto bufferType = MemRefType::get(
-          flatType.getShape(), flatType.getElementType(),
-          StridedLayoutAttr::get(ctx, dyn, {dyn, dyn}));
-      Value buffer = bufferization::ToBufferOp::create(
-          rewriter, loc, bufferType, flat, /*read_only=*/true);
-      return memref::CastOp::create(rewriter, loc, operandType, buffer);
-    };
-    SmallVector<Value> args = {asBuffer(op.getQuery()), asBuffer(op.getKey()),
-                               asBuffer(op.getValue()),
-                               asBuffer(op.getGradOutput())};
+    SmallVector<Value> args;
+    for (Value operand :
+         {op.getQuery(), op.getKey(), op.getValue(), op.getGradOutput()})
+      args.push_back(asKernelOperand(rewriter, loc, operand));
     SmallVector<Value> outs;
     for (Value result : op.getResults()) {
       auto type = cast<RankedTensorType>(result.getType());
@@ -814,13 +808,13 @@ struct AttentionGradLowering : public OpRewritePattern<AttentionGradOp> {
                                        rewriter.getI64IntegerAttr(value));
     };
     auto queryType = cast<RankedTensorType>(op.getQuery().getType());
-    args.append({constant(queryType.getDimSize(0)),
-                 constant(op.getNumHeads()), constant(op.getNumKvHeads()),
-                 constant(op.getCausal() ? 1 : 0), constant(window),
-                 arith::ConstantOp::create(
-                     rewriter, loc,
-                     rewriter.getF32FloatAttr(
-                         static_cast<float>(op.getScaleOrDefault())))});
+    args.append(
+        {constant(queryType.getDimSize(0)), constant(op.getNumHeads()),
+         constant(op.getNumKvHeads()), constant(op.getCausal() ? 1 : 0),
+         constant(window),
+         arith::ConstantOp::create(rewriter, loc,
+                                   rewriter.getF32FloatAttr(static_cast<float>(
+                                       op.getScaleOrDefault())))});
     func::CallOp::create(rewriter, loc, kernel, args);
 
     SmallVector<Value> results;

@@ -7,9 +7,12 @@
 #include "Utils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
+#include "mlir/IR/BuiltinOps.h"
 
 using namespace mlir;
 using namespace mlir::tmc;
@@ -18,6 +21,40 @@ Value mlir::tmc::createEmpty(OpBuilder &b, Location loc,
                              RankedTensorType type) {
   return tensor::EmptyOp::create(b, loc, type.getShape(),
                                  type.getElementType());
+}
+
+MemRefType mlir::tmc::stridedF32MemRef(MLIRContext *ctx) {
+  int64_t dyn = ShapedType::kDynamic;
+  return MemRefType::get({dyn, dyn}, Float32Type::get(ctx),
+                         StridedLayoutAttr::get(ctx, dyn, {dyn, dyn}));
+}
+
+func::FuncOp mlir::tmc::getOrDeclareKernel(OpBuilder &b, Operation *op,
+                                           StringRef name, TypeRange inputs) {
+  auto module = op->getParentOfType<ModuleOp>();
+  if (auto kernel = module.lookupSymbol<func::FuncOp>(name))
+    return kernel;
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(module.getBody());
+  auto kernel = func::FuncOp::create(b, module.getLoc(), name,
+                                     b.getFunctionType(inputs, {}));
+  kernel.setPrivate();
+  kernel->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+  return kernel;
+}
+
+Value mlir::tmc::asKernelOperand(OpBuilder &b, Location loc, Value tensor) {
+  MLIRContext *ctx = b.getContext();
+  Value flat = tensor::CollapseShapeOp::create(
+      b, loc, tensor, ArrayRef<ReassociationIndices>{{0, 1}, {2}});
+  auto flatType = cast<RankedTensorType>(flat.getType());
+  int64_t dyn = ShapedType::kDynamic;
+  auto bufferType =
+      MemRefType::get(flatType.getShape(), flatType.getElementType(),
+                      StridedLayoutAttr::get(ctx, dyn, {dyn, dyn}));
+  Value buffer = bufferization::ToBufferOp::create(b, loc, bufferType, flat,
+                                                   /*read_only=*/true);
+  return memref::CastOp::create(b, loc, stridedF32MemRef(ctx), buffer);
 }
 
 Value mlir::tmc::f32Const(OpBuilder &b, Location loc, double value) {
