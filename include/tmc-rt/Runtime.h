@@ -230,6 +230,20 @@ TMC_RT_API void _mlir_ciface_tmc_rt_cached_attention(
     int64_t v_offset, int64_t capacity, int64_t window, int64_t sinks,
     int64_t bits, float scale);
 
+/// tfm.attention_grad: the gradients dQ, dK, dV (written in full) of
+/// softmax(scale Q K^T) V for the incoming gradient dO. Q, dO and dQ are
+/// [batch * seq_q, num_heads * head_dim], K, V, dK and dV [batch * seq_k,
+/// num_kv_heads * head_dim]; query head h reads key/value head
+/// h / (num_heads / num_kv_heads). Query i sees key j when `causal` is 0 or
+/// j <= i + seq_k - seq_q, and `window` is 0 or |i - j| < window. The scores
+/// are recomputed block by block (FlashAttention-2's backward): the kernel
+/// allocates nothing of size seq_q x seq_k.
+TMC_RT_API void _mlir_ciface_tmc_rt_attention_grad(
+    tmc_memref_2d_f32 *Q, tmc_memref_2d_f32 *K, tmc_memref_2d_f32 *V,
+    tmc_memref_2d_f32 *dO, tmc_memref_2d_f32 *dQ, tmc_memref_2d_f32 *dK,
+    tmc_memref_2d_f32 *dV, int64_t batch, int64_t num_heads,
+    int64_t num_kv_heads, int64_t causal, int64_t window, float scale);
+
 /*===----------------------------------------------------------------------===*\
 |* Runtime settings                                                           *|
 \*===----------------------------------------------------------------------===*/

@@ -76,7 +76,11 @@ struct MatmulToKernelCall : public OpRewritePattern<linalg::MatmulOp> {
     auto map = [&](AffineExpr a, AffineExpr b) {
       return AffineMap::get(3, 0, {a, b}, ctx);
     };
-    if (maps[0] != map(m, k) || maps[2] != map(m, n))
+    // A indexed (k, m) (a transposed left-hand side, as in weight
+    // gradients) is passed as a transposed view: the kernels take any
+    // strides.
+    bool transposeA = maps[0] == map(k, m);
+    if ((!transposeA && maps[0] != map(m, k)) || maps[2] != map(m, n))
       return rewriter.notifyMatchFailure(op, "unsupported A or C map");
     StringRef kernel;
     if (maps[1] == map(k, n))
@@ -91,9 +95,15 @@ struct MatmulToKernelCall : public OpRewritePattern<linalg::MatmulOp> {
     func::FuncOp callee = getOrCreateKernel(
         module, kernel, {operandType, operandType, operandType}, rewriter);
     SmallVector<Value> args;
-    for (Value operand : op->getOperands())
+    for (Value operand : op->getOperands()) {
+      if (transposeA && args.empty())
+        operand = memref::TransposeOp::create(
+            rewriter, op.getLoc(), operand,
+            AffineMapAttr::get(AffineMap::getPermutationMap(
+                ArrayRef<unsigned>{1, 0}, ctx)));
       args.push_back(
           memref::CastOp::create(rewriter, op.getLoc(), operandType, operand));
+    }
     rewriter.replaceOpWithNewOp<func::CallOp>(op, callee, args);
     return success();
   }

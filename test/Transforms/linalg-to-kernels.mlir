@@ -66,13 +66,31 @@ func.func @two_nn(%a: memref<4x8xf32>, %b: memref<8x16xf32>, %c: memref<4x16xf32
   return
 }
 
-// A transposed-A map has no kernel: the matmul is left alone.
+// A transposed-A (k, m) map (a weight gradient) passes a transposed view of
+// A, its strides swapped, never a copy.
 // CHECK-LABEL: func.func @transposed_a
-// CHECK-NOT: call
-// CHECK: linalg.matmul indexing_maps = [#{{.*}}, #{{.*}}, #{{.*}}] ins(%{{.*}}, %{{.*}} : memref<8x4xf32>, memref<8x16xf32>)
+// CHECK-SAME: (%[[A:.*]]: memref<8x4xf32>, %[[B:.*]]: memref<8x16xf32>, %[[C:.*]]: memref<4x16xf32>)
+// CHECK-NEXT: %[[T:.*]] = memref.transpose %[[A]] (d0, d1) -> (d1, d0) : memref<8x4xf32> to memref<4x8xf32, strided<[1, 4]>>
+// CHECK-NEXT: %[[CA:.*]] = memref.cast %[[T]] : memref<4x8xf32, strided<[1, 4]>> to memref<?x?xf32, strided<[?, ?], offset: ?>>
+// CHECK-NEXT: %[[CB:.*]] = memref.cast %[[B]]
+// CHECK-NEXT: %[[CC:.*]] = memref.cast %[[C]]
+// CHECK-NEXT: call @tmc_rt_matmul_nn_f32(%[[CA]], %[[CB]], %[[CC]])
+// CHECK-NOT: linalg.matmul
+// CHECK: return
 func.func @transposed_a(%a: memref<8x4xf32>, %b: memref<8x16xf32>, %c: memref<4x16xf32>) {
   linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (k, m)>, affine_map<(m, n, k) -> (k, n)>, affine_map<(m, n, k) -> (m, n)>]
     ins(%a, %b : memref<8x4xf32>, memref<8x16xf32>) outs(%c : memref<4x16xf32>)
+  return
+}
+
+// Both operands transposed: A's view and the nt kernel.
+// CHECK-LABEL: func.func @transposed_a_b
+// CHECK: %[[T:.*]] = memref.transpose
+// CHECK: %[[CA:.*]] = memref.cast %[[T]]
+// CHECK: call @tmc_rt_matmul_nt_f32(%[[CA]],
+func.func @transposed_a_b(%a: memref<8x4xf32>, %b: memref<16x8xf32>, %c: memref<4x16xf32>) {
+  linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (k, m)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+    ins(%a, %b : memref<8x4xf32>, memref<16x8xf32>) outs(%c : memref<4x16xf32>)
   return
 }
 

@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Utils.h"
 #include "tmc/Conversion/TfmToLinalg/TfmToLinalg.h"
 #include "tmc/Dialect/Tfm/IR/Tfm.h"
 
@@ -30,13 +31,6 @@ namespace {
 /// The runtime kernel's name (docs/Runtime.md).
 constexpr StringLiteral kKernel = "tmc_rt_cached_attention";
 
-/// The fully dynamic strided 2-D f32 memref type the kernel takes.
-static MemRefType stridedF32(MLIRContext *ctx) {
-  int64_t dyn = ShapedType::kDynamic;
-  return MemRefType::get({dyn, dyn}, Float32Type::get(ctx),
-                         StridedLayoutAttr::get(ctx, dyn, {dyn, dyn}));
-}
-
 struct CachedAttentionLowering : public OpRewritePattern<CachedAttentionOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -44,7 +38,7 @@ struct CachedAttentionLowering : public OpRewritePattern<CachedAttentionOp> {
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     MLIRContext *ctx = rewriter.getContext();
-    MemRefType operandType = stridedF32(ctx);
+    MemRefType operandType = stridedF32MemRef(ctx);
     Type i64 = rewriter.getI64Type();
     auto cacheType =
         MemRefType::get({ShapedType::kDynamic}, rewriter.getI8Type());
@@ -52,38 +46,17 @@ struct CachedAttentionLowering : public OpRewritePattern<CachedAttentionOp> {
     // The kernel's declaration: (q, k, v, cache, out, start, num_heads,
     // num_kv_heads, k_offset, v_offset, capacity, window, sinks, cache_bits,
     // scale).
-    auto module = op->getParentOfType<ModuleOp>();
-    auto kernel = module.lookupSymbol<func::FuncOp>(kKernel);
-    if (!kernel) {
-      OpBuilder::InsertionGuard guard(rewriter);
-      rewriter.setInsertionPointToStart(module.getBody());
-      SmallVector<Type> inputs = {operandType, operandType, operandType,
-                                  cacheType,   operandType};
-      inputs.append(9, i64);
-      inputs.push_back(rewriter.getF32Type());
-      kernel = func::FuncOp::create(rewriter, module.getLoc(), kKernel,
-                                    rewriter.getFunctionType(inputs, {}));
-      kernel.setPrivate();
-      kernel->setAttr("llvm.emit_c_interface", rewriter.getUnitAttr());
-    }
+    SmallVector<Type> inputs = {operandType, operandType, operandType,
+                                cacheType, operandType};
+    inputs.append(9, i64);
+    inputs.push_back(rewriter.getF32Type());
+    func::FuncOp kernel = getOrDeclareKernel(rewriter, op, kKernel, inputs);
 
     // [1, seq, features] tensors as read-only [seq, features] buffers.
     SmallVector<ReassociationIndices> collapse = {{0, 1}, {2}};
-    auto asBuffer = [&](Value tensor) -> Value {
-      Value flat = tensor::CollapseShapeOp::create(rewriter, loc, tensor,
-                                                   collapse);
-      auto flatType = cast<RankedTensorType>(flat.getType());
-      int64_t dyn = ShapedType::kDynamic;
-      auto bufferType = MemRefType::get(
-          flatType.getShape(), flatType.getElementType(),
-          StridedLayoutAttr::get(ctx, dyn, {dyn, dyn}));
-      Value buffer = bufferization::ToBufferOp::create(
-          rewriter, loc, bufferType, flat, /*read_only=*/true);
-      return memref::CastOp::create(rewriter, loc, operandType, buffer);
-    };
-    Value q = asBuffer(op.getQuery());
-    Value k = asBuffer(op.getKey());
-    Value v = asBuffer(op.getValue());
+    Value q = asKernelOperand(rewriter, loc, op.getQuery());
+    Value k = asKernelOperand(rewriter, loc, op.getKey());
+    Value v = asKernelOperand(rewriter, loc, op.getValue());
 
     auto resultType = cast<RankedTensorType>(op.getType());
     auto flatType = MemRefType::get(

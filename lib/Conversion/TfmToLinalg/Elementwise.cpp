@@ -10,51 +10,11 @@
 #include "tmc/Dialect/Tfm/IR/Tfm.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 using namespace mlir;
 using namespace mlir::tmc;
 using namespace mlir::tfm;
-
-/// Applies an activation function to the scalar `x` (formulas in TfmOps.td).
-static Value applyActivation(OpBuilder &b, Location loc, ActivationKind kind,
-                             Value x) {
-  Value half = f32Const(b, loc, 0.5), one = f32Const(b, loc, 1.0);
-  switch (kind) {
-  case ActivationKind::gelu_erf: {
-    Value scaled = arith::MulFOp::create(b, loc, x,
-                                         f32Const(b, loc, M_SQRT1_2));
-    Value erf = math::ErfOp::create(b, loc, scaled);
-    Value sum = arith::AddFOp::create(b, loc, one, erf);
-    return arith::MulFOp::create(
-        b, loc, arith::MulFOp::create(b, loc, half, x), sum);
-  }
-  case ActivationKind::gelu_tanh: {
-    // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
-    Value x3 = arith::MulFOp::create(b, loc, x,
-                                     arith::MulFOp::create(b, loc, x, x));
-    Value inner = arith::AddFOp::create(
-        b, loc, x,
-        arith::MulFOp::create(b, loc, f32Const(b, loc, 0.044715), x3));
-    Value scaled = arith::MulFOp::create(
-        b, loc, f32Const(b, loc, 0.7978845608028654), inner);
-    Value sum =
-        arith::AddFOp::create(b, loc, one, math::TanhOp::create(b, loc, scaled));
-    return arith::MulFOp::create(
-        b, loc, arith::MulFOp::create(b, loc, half, x), sum);
-  }
-  case ActivationKind::relu:
-    return arith::MaximumFOp::create(b, loc, x, f32Const(b, loc, 0.0));
-  case ActivationKind::silu: {
-    Value negExp =
-        math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, x));
-    return arith::DivFOp::create(b, loc, x,
-                                 arith::AddFOp::create(b, loc, one, negExp));
-  }
-  }
-  llvm_unreachable("unknown activation kind");
-}
 
 namespace {
 
@@ -92,7 +52,7 @@ struct ActivationLowering : public OpRewritePattern<ActivationOp> {
         {rewriter.getMultiDimIdentityMap(type.getRank())},
         createEmpty(rewriter, loc, type),
         [&](OpBuilder &b, Location l, ValueRange args) {
-          return applyActivation(b, l, kind, args[0]);
+          return buildActivation(b, l, kind, args[0]);
         });
     rewriter.replaceOp(op, result);
     return success();
@@ -113,7 +73,7 @@ struct GatedActivationLowering : public OpRewritePattern<GatedActivationOp> {
         rewriter, loc, {op.getGate(), op.getUp()}, {id, id},
         createEmpty(rewriter, loc, type),
         [&](OpBuilder &b, Location l, ValueRange args) -> Value {
-          Value gate = applyActivation(b, l, kind, args[0]);
+          Value gate = buildActivation(b, l, kind, args[0]);
           return arith::MulFOp::create(b, l, gate, args[1]);
         });
     rewriter.replaceOp(op, result);

@@ -35,6 +35,7 @@ void mlir::tmc::populateTfmToLinalgPatterns(RewritePatternSet &patterns,
   populateTfmAttentionToLinalgPatterns(patterns, blockQ, blockK);
   populateTfmCachedAttentionToLinalgPatterns(patterns);
   populateTfmLinformerAttentionToLinalgPatterns(patterns);
+  populateTfmTrainingToLinalgPatterns(patterns);
 }
 
 namespace {

@@ -7,8 +7,12 @@
 #include "Utils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
+#include "mlir/IR/BuiltinOps.h"
 
 using namespace mlir;
 using namespace mlir::tmc;
@@ -17,6 +21,40 @@ Value mlir::tmc::createEmpty(OpBuilder &b, Location loc,
                              RankedTensorType type) {
   return tensor::EmptyOp::create(b, loc, type.getShape(),
                                  type.getElementType());
+}
+
+MemRefType mlir::tmc::stridedF32MemRef(MLIRContext *ctx) {
+  int64_t dyn = ShapedType::kDynamic;
+  return MemRefType::get({dyn, dyn}, Float32Type::get(ctx),
+                         StridedLayoutAttr::get(ctx, dyn, {dyn, dyn}));
+}
+
+func::FuncOp mlir::tmc::getOrDeclareKernel(OpBuilder &b, Operation *op,
+                                           StringRef name, TypeRange inputs) {
+  auto module = op->getParentOfType<ModuleOp>();
+  if (auto kernel = module.lookupSymbol<func::FuncOp>(name))
+    return kernel;
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(module.getBody());
+  auto kernel = func::FuncOp::create(b, module.getLoc(), name,
+                                     b.getFunctionType(inputs, {}));
+  kernel.setPrivate();
+  kernel->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+  return kernel;
+}
+
+Value mlir::tmc::asKernelOperand(OpBuilder &b, Location loc, Value tensor) {
+  MLIRContext *ctx = b.getContext();
+  Value flat = tensor::CollapseShapeOp::create(
+      b, loc, tensor, ArrayRef<ReassociationIndices>{{0, 1}, {2}});
+  auto flatType = cast<RankedTensorType>(flat.getType());
+  int64_t dyn = ShapedType::kDynamic;
+  auto bufferType =
+      MemRefType::get(flatType.getShape(), flatType.getElementType(),
+                      StridedLayoutAttr::get(ctx, dyn, {dyn, dyn}));
+  Value buffer = bufferization::ToBufferOp::create(b, loc, bufferType, flat,
+                                                   /*read_only=*/true);
+  return memref::CastOp::create(b, loc, stridedF32MemRef(ctx), buffer);
 }
 
 Value mlir::tmc::f32Const(OpBuilder &b, Location loc, double value) {
@@ -128,6 +166,45 @@ Value mlir::tmc::buildMatmul(OpBuilder &b, Location loc, Value lhs, Value rhs, V
   return linalg::MatmulOp::create(b, loc, TypeRange{acc.getType()},
                                   ValueRange{lhs, rhs}, ValueRange{acc}, attrs)
       .getResult(0);
+}
+
+Value mlir::tmc::buildActivation(OpBuilder &b, Location loc,
+                                 tfm::ActivationKind kind, Value x) {
+  using tfm::ActivationKind;
+  Value half = f32Const(b, loc, 0.5), one = f32Const(b, loc, 1.0);
+  switch (kind) {
+  case ActivationKind::gelu_erf: {
+    Value scaled = arith::MulFOp::create(b, loc, x,
+                                         f32Const(b, loc, M_SQRT1_2));
+    Value erf = math::ErfOp::create(b, loc, scaled);
+    Value sum = arith::AddFOp::create(b, loc, one, erf);
+    return arith::MulFOp::create(
+        b, loc, arith::MulFOp::create(b, loc, half, x), sum);
+  }
+  case ActivationKind::gelu_tanh: {
+    // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+    Value x3 = arith::MulFOp::create(b, loc, x,
+                                     arith::MulFOp::create(b, loc, x, x));
+    Value inner = arith::AddFOp::create(
+        b, loc, x,
+        arith::MulFOp::create(b, loc, f32Const(b, loc, 0.044715), x3));
+    Value scaled = arith::MulFOp::create(
+        b, loc, f32Const(b, loc, 0.7978845608028654), inner);
+    Value sum =
+        arith::AddFOp::create(b, loc, one, math::TanhOp::create(b, loc, scaled));
+    return arith::MulFOp::create(
+        b, loc, arith::MulFOp::create(b, loc, half, x), sum);
+  }
+  case ActivationKind::relu:
+    return arith::MaximumFOp::create(b, loc, x, f32Const(b, loc, 0.0));
+  case ActivationKind::silu: {
+    Value negExp =
+        math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, x));
+    return arith::DivFOp::create(b, loc, x,
+                                 arith::AddFOp::create(b, loc, one, negExp));
+  }
+  }
+  llvm_unreachable("unknown activation kind");
 }
 
 AffineMap mlir::tmc::idsMap(MLIRContext *ctx) {

@@ -9,6 +9,7 @@
 
 #include "tmc/Dialect/Tfm/IR/Tfm.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/PatternMatch.h"
@@ -61,6 +62,22 @@ LogicalResult checkStaticF32(PatternRewriter &rewriter, Operation *op);
 /// copied).
 Value buildMatmul(OpBuilder &b, Location loc, Value lhs, Value rhs, Value acc,
                   bool transposeB);
+
+/// Applies the activation `kind` to the scalar `x` (formulas in TfmOps.td).
+Value buildActivation(OpBuilder &b, Location loc, tfm::ActivationKind kind,
+                      Value x);
+
+/// The fully dynamic strided 2-D f32 memref type the runtime kernels take.
+MemRefType stridedF32MemRef(MLIRContext *ctx);
+
+/// The private declaration of the runtime kernel `name` (with its C
+/// interface) in `op`'s module, created on first use.
+func::FuncOp getOrDeclareKernel(OpBuilder &b, Operation *op, StringRef name,
+                                TypeRange inputs);
+
+/// A rank-3 [batch, seq, features] tensor as a read-only [batch * seq,
+/// features] buffer of stridedF32MemRef's type, for a kernel call.
+Value asKernelOperand(OpBuilder &b, Location loc, Value tensor);
 
 /// An f32 constant.
 Value f32Const(OpBuilder &b, Location loc, double value);

@@ -76,3 +76,14 @@ func.func @quantized(%x: tensor<1x4x8xf32>, %w: tensor<16x8xf32>) -> tensor<1x4x
   %0 = tfm.linear %x, %w {quant = #tfm.quant<kind = int8>} : tensor<1x4x8xf32>, tensor<16x8xf32>
   return %0 : tensor<1x4x16xf32>
 }
+
+// -----
+
+// Attention's backward kernel knows the dense, causal and window patterns
+// only.
+func.func @attention_grad_dilated(%q: tensor<1x8x16xf32>, %do: tensor<1x8x16xf32>) -> tensor<1x8x16xf32> {
+  // expected-error @+2 {{'tfm.attention_grad' op attention_grad supports dense, causal and window attention}}
+  // expected-error @+1 {{failed to legalize operation 'tfm.attention_grad' that was explicitly marked illegal}}
+  %dq, %dk, %dv = tfm.attention_grad %q, %q, %q, %do {num_heads = 2, num_kv_heads = 2, sparsity = #tfm.dilated_window<size = 2, dilation = 2>} : tensor<1x8x16xf32>, tensor<1x8x16xf32>, tensor<1x8x16xf32>
+  return %dq : tensor<1x8x16xf32>
+}

@@ -53,6 +53,11 @@ void populateTfmCachedAttentionToLinalgPatterns(RewritePatternSet &patterns);
 void populateTfmLinformerAttentionToLinalgPatterns(
     RewritePatternSet &patterns);
 
+/// The training ops: losses and their gradients, the backward ops of
+/// linear layers, norms, activations and embeddings (linalg), attention's
+/// backward (a call of the runtime's tmc_rt_attention_grad) and tfm.concat.
+void populateTfmTrainingToLinalgPatterns(RewritePatternSet &patterns);
+
 /// All of the above.
 void populateTfmToLinalgPatterns(RewritePatternSet &patterns,
                                  int64_t blockQ = kDefaultAttentionBlockQ,
