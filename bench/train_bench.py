@@ -43,33 +43,14 @@ MAKE_CHECKPOINT = os.path.join(ROOT, "test", "Import", "Inputs", "make_checkpoin
 TORCH_PYTHON = "/usr/bin/python3"
 MIB = 2.0 ** 20
 
-_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(bytes|byte|B|KiB|MiB|GiB|KB|MB|GB)?(?![\w.])")
-_UNITS = {None: 1, "bytes": 1, "byte": 1, "B": 1, "KiB": 2**10, "MiB": 2**20,
-          "GiB": 2**30, "KB": 10**3, "MB": 10**6, "GB": 10**9}
+_SMALLEST = re.compile(r"smallest planned activation arena is (\d+) bytes")
 
 
 def smallest_budget(message, given=1024):
-    """The smallest budget that a --memory-budget error names, in bytes (rounded
-    up); None if none. Same rules as test/e2e/test_train.py: a size in bytes
-    first, then one after 'least', 'smallest', 'minimum', 'need'."""
-    sizes = []
-    for m in _SIZE.finditer(message):
-        value, unit = m.group(1), m.group(2)
-        decimals = len(value.split(".")[1]) if "." in value else 0
-        n = int(math.ceil((float(value) + (0.5 * 10 ** -decimals if decimals else 0))
-                          * _UNITS[unit]))
-        if n == given or (unit is None and float(value) < 64):
-            continue
-        before = message[max(0, m.start() - 48):m.start()].lower()
-        hinted = any(w in before for w in ("least", "smallest", "minimum", "need",
-                                           "require", "fit"))
-        sizes.append((unit in (None, "bytes", "byte", "B"), hinted, n))
-    if not sizes:
-        return None
-    pool = [s for s in sizes if s[0]] or sizes
-    hinted = [s for s in pool if s[1]]
-    return min(s[2] for s in hinted) if hinted else max(s[2] for s in pool)
-
+    """The smallest budget that tmc-compile's --memory-budget error names
+    ("... the smallest planned activation arena is N bytes ..."), or None."""
+    m = _SMALLEST.search(message)
+    return int(m.group(1)) if m else None
 
 def run_child(cmd, env=None):
     """Runs cmd in a fresh process; returns (rc, output, peak RSS in MiB of

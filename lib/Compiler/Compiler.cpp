@@ -414,6 +414,9 @@ LogicalResult mlir::tmc::compileModel(ModuleOp module,
     pipeline.loss = options.loss;
     pipeline.remat = remat;
     pipeline.rematBudget = rematBudget;
+    // The planned arena, not the estimate, decides whether a schedule fits
+    // (see the loop below): past the estimate, take the leanest schedule.
+    pipeline.rematMinimize = budget > 0;
     if (options.decodeMaxTokens) {
       pipeline.decode = *options.decodeMaxTokens;
       pipeline.kvCache = options.kvCache;
@@ -453,7 +456,6 @@ LogicalResult mlir::tmc::compileModel(ModuleOp module,
         TmcCpuPipelineOptions probeOptions;
         setFront(probeOptions);
         probeOptions.weightsOutput = "";
-        probeOptions.rematMinimize = true;
         buildTmcFrontPipeline(probePm, probeOptions);
         if (failed(probePm.run(*probe)))
           return failure();

@@ -463,7 +463,7 @@ void TfmRematerializePass::runOnOperation() {
       if (!minimize) {
         module.emitError("no rematerialization schedule fits the activation "
                          "budget of ")
-            << budget << " bytes: the smallest estimated peak is " << hi
+            << static_cast<int64_t>(budget) << " bytes: the smallest estimated peak is " << hi
             << " bytes";
         return signalPassFailure();
       }
