@@ -448,9 +448,14 @@ LogicalResult mlir::tmc::compileModel(ModuleOp module,
       progress.stage("fitting the training step's activations to the budget");
       // The schedule is chosen on estimates; the planned arena decides.
       // Each plan that exceeds the budget tightens the schedule's budget by
-      // the excess, until it fits or the leanest schedule is reached.
-      constexpr int kMaxPlans = 8;
-      for (int attempt = 1;; ++attempt) {
+      // the excess, until it fits or the leanest schedule is reached; a plan
+      // that fits with room to spare loosens it by the room left, and is
+      // kept if it still fits (less recomputation for the same budget).
+      struct Plan {
+        int64_t arena = 0;
+        bool leanest = false;
+      };
+      auto plan = [&]() -> FailureOr<Plan> {
         OwningOpRef<ModuleOp> probe = module.clone();
         PassManager probePm(module.getContext());
         TmcCpuPipelineOptions probeOptions;
@@ -459,32 +464,55 @@ LogicalResult mlir::tmc::compileModel(ModuleOp module,
         buildTmcFrontPipeline(probePm, probeOptions);
         if (failed(probePm.run(*probe)))
           return failure();
-        int64_t arena = 0;
+        Plan result;
         if (auto attr = (*probe)->getAttrOfType<IntegerAttr>("tmc.arena_bytes"))
-          arena = attr.getInt();
-        bool leanest = false;
+          result.arena = attr.getInt();
         if (auto records =
                 (*probe)->getAttrOfType<ArrayAttr>("tmc.transforms"))
           for (Attribute record : records)
             if (auto dict = dyn_cast<DictionaryAttr>(record))
-              leanest |= static_cast<bool>(dict.get("over_budget"));
-        report.planAttempts = attempt;
-        if (arena <= budget)
+              result.leanest |= static_cast<bool>(dict.get("over_budget"));
+        ++report.planAttempts;
+        return result;
+      };
+      constexpr int kMaxTightenings = 8, kMaxLoosenings = 3;
+      FailureOr<Plan> fit = failure();
+      for (int attempt = 1;; ++attempt) {
+        fit = plan();
+        if (failed(fit))
+          return failure();
+        if (fit->arena <= budget)
           break;
-        if (leanest)
+        if (fit->leanest)
           return emitError(loc)
                  << "no rematerialization schedule fits --memory-budget="
                  << options.memoryBudget << " (" << budget
                  << " bytes): the smallest planned activation arena is "
-                 << arena << " bytes ("
-                 << llvm::formatv("{0:F2}", arena / 1048576.0).str()
+                 << fit->arena << " bytes ("
+                 << llvm::formatv("{0:F2}", fit->arena / 1048576.0).str()
                  << " MiB); weights and gradients are outside the budget";
-        if (attempt == kMaxPlans)
+        if (attempt == kMaxTightenings)
           return emitError(loc)
-                 << "the training step's planned arena (" << arena
+                 << "the training step's planned arena (" << fit->arena
                  << " bytes) still exceeds --memory-budget=" << budget
-                 << " bytes after " << kMaxPlans << " plans";
-        rematBudget = std::max<int64_t>(1, rematBudget - (arena - budget));
+                 << " bytes after " << kMaxTightenings << " plans";
+        rematBudget =
+            std::max<int64_t>(1, rematBudget - (fit->arena - budget));
+      }
+      for (int i = 0; i < kMaxLoosenings; ++i) {
+        int64_t room = budget - fit->arena;
+        if (room <= budget / 100)
+          break;
+        int64_t fitted = rematBudget;
+        rematBudget += room;
+        FailureOr<Plan> looser = plan();
+        if (failed(looser))
+          return failure();
+        if (looser->arena > budget) {
+          rematBudget = fitted;
+          break;
+        }
+        fit = looser;
       }
     }
     TmcCpuPipelineOptions pipeline;

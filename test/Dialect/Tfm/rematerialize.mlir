@@ -54,7 +54,7 @@
 // EVERY-NEXT: tfm.activation_grad relu %[[C1]]
 
 // Two segments of two layers: each recomputes both its layers at once.
-// SQRT: layers = [{decision = "recompute", index = 0 : i64, {{.*}}segment = array<i64: 0, 1>}, {decision = "recompute", index = 1 : i64, {{.*}}segment = array<i64: 0, 1>}, {decision = "recompute", index = 2 : i64, {{.*}}segment = array<i64: 2, 3>}, {decision = "recompute", index = 3 : i64, {{.*}}segment = array<i64: 2, 3>}]
+// SQRT: layers = [{decision = "recompute", index = 0 : i64, {{.*}}segment = [0, 1]}, {decision = "recompute", index = 1 : i64, {{.*}}segment = [0, 1]}, {decision = "recompute", index = 2 : i64, {{.*}}segment = [2, 3]}, {decision = "recompute", index = 3 : i64, {{.*}}segment = [2, 3]}]
 
 // INFEASIBLE: error: no rematerialization schedule fits the activation budget of 10239 bytes: the smallest estimated peak is 102{{[0-9][0-9]}} bytes
 

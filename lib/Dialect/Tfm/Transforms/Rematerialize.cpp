@@ -491,7 +491,7 @@ void TfmRematerializePass::runOnOperation() {
           b.getNamedAttr("decision", b.getStringAttr(choiceName(
                                          segment.choice))),
           b.getNamedAttr("segment",
-                         b.getDenseI64ArrayAttr(
+                         b.getI64ArrayAttr(
                              {chain.layers[segment.first].index,
                               chain.layers[segment.last].index})),
           b.getNamedAttr("saved_bytes",
