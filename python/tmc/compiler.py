@@ -48,7 +48,8 @@ def compile(model, out_dir, *, seq_len=128, target="cpu", gpu_arch=None,
             prune="none",
             low_rank="none", low_rank_activation_aware=False,
             low_rank_calibration=None, low_rank_force=False, linformer=0,
-            remat="none", memory_budget=None, train=False, decode=None,
+            remat="none", memory_budget=None, train=False, loss=None,
+            decode=None,
             kv_cache="f32", kv_sinks=0, cpu="native", kernels=True,
             plan_buffers=True, progress=True):
     """Compiles `model` into `out_dir` and returns a CompiledModel.
@@ -63,7 +64,8 @@ def compile(model, out_dir, *, seq_len=128, target="cpu", gpu_arch=None,
     quantize_error=False to skip that measurement), prune, low_rank
     (with low_rank_activation_aware, low_rank_calibration: an .npy of token
     ids, low_rank_force), linformer (projected length), remat, memory_budget
-    (e.g. "512MiB"), train, decode (True or a maximum number of tokens;
+    (e.g. "512MiB"), train and loss ("cross_entropy", "mse", "kl_div:T";
+    None: the model's default; docs/Training.md), decode (True or a maximum number of tokens;
     seq_len is then the prefill chunk), kv_cache ("f32", "int8", "int4"),
     kv_sinks, cpu, kernels (False: --no-kernels), plan_buffers (False:
     --no-plan-buffers). With progress
@@ -84,6 +86,7 @@ def compile(model, out_dir, *, seq_len=128, target="cpu", gpu_arch=None,
                                  ("prune", prune, "none"),
                                  ("low-rank", low_rank, "none"),
                                  ("remat", remat, "none"),
+                                 ("loss", loss, None),
                                  ("kv-cache", kv_cache, "f32"),
                                  ("kv-sinks", kv_sinks, 0),
                                  ("cpu", cpu, "native")):
