@@ -147,7 +147,7 @@ LogicalResult mlir::tmc::writeReport(Location loc, StringRef path,
   if (report.train) {
     // The training step: tfm-autodiff's and tfm-rematerialize's records
     // with the planned arena they led to.
-    llvm::json::Object train{{"arena_bytes", report.arenaBytes}};
+    llvm::json::Object train;
     llvm::json::Object remat{{"arena_bytes", report.arenaBytes},
                              {"plan_attempts", report.planAttempts}};
     for (const llvm::json::Value &entry : *root.getArray("transforms")) {

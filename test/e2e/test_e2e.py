@@ -110,6 +110,12 @@ class CaseFailure(Exception):
 
 
 class Runner:
+    """Runs the tools and records one PASS/FAIL line per case. Suites built on
+    it (test_train.py) change the limits through the class attributes."""
+
+    command_timeout = COMMAND_TIMEOUT
+    name_width = 40
+
     def __init__(self, bin_dir, tmp, verbose):
         self.bin_dir = bin_dir
         self.tmp = tmp
@@ -122,8 +128,9 @@ class Runner:
     def tool(self, name):
         return os.path.join(self.bin_dir, name)
 
-    def run(self, argv, timeout=COMMAND_TIMEOUT):
+    def run(self, argv, timeout=None):
         """Runs a command; returns (rc, stdout, stderr). rc is None on timeout."""
+        timeout = timeout or self.command_timeout
         try:
             p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                stdin=subprocess.DEVNULL, timeout=timeout)
@@ -137,7 +144,7 @@ class Runner:
     def must_succeed(self, argv, what):
         rc, out, err = self.run(argv)
         if rc is None:
-            raise CaseFailure("%s timed out after %ds" % (what, COMMAND_TIMEOUT))
+            raise CaseFailure("%s timed out after %ds" % (what, self.command_timeout))
         if rc != 0:
             msg = _first_line(err) or _first_line(out) or "(no message)"
             if self.verbose:
@@ -148,8 +155,21 @@ class Runner:
     def record(self, name, ok, detail, seconds):
         with self.lock:
             self.results.append((name, ok, detail, seconds))
-            print("%s %-40s %6.1fs  %s" % ("PASS" if ok else "FAIL", name, seconds, detail),
+            print("%s %-*s %6.1fs  %s" % ("PASS" if ok else "FAIL", self.name_width, name,
+                                          seconds, detail),
                   flush=True)
+
+    def guarded(self, name, fn, *args):
+        """Runs one case, fn(*args), recording its detail or failure."""
+        t0 = time.time()
+        try:
+            detail = fn(*args)
+            self.record(name, True, detail, time.time() - t0)
+        except CaseFailure as e:
+            self.record(name, False, str(e), time.time() - t0)
+        except Exception as e:  # a bug in this driver or the reference
+            self.record(name, False, "driver error: %s: %s" % (type(e).__name__, e),
+                        time.time() - t0)
 
     def make_checkpoint(self, args, seed, outdir):
         self.must_succeed([sys.executable, MAKE_CHECKPOINT] + args + ["--seed", str(seed), outdir],
@@ -471,10 +491,17 @@ def run_all(bin_dir, jobs=None, pattern=None, keep=False, verbose=False):
             chains.append((runner.model_chain, (model, seed, scale, extra, lens)))
     if any(want("bad-input " + c) for c in BAD_RUN_CASES + BAD_IMPORT_CASES):
         chains.insert(0, (runner.bad_input_chain, (want,)))
+    return run_tasks(runner, chains, jobs, "e2e", tmp, keep)
+
+
+def run_tasks(runner, tasks, jobs, label, tmp, keep):
+    """Runs the (fn, args) tasks on `jobs` threads (default: the CPUs, at most
+    4), lists the failed cases, removes `tmp` unless `keep`; returns (passed,
+    failed)."""
     jobs = jobs or min(4, max(1, os.cpu_count() or 1))
     t0 = time.time()
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(fn, *a) for fn, a in chains]
+        futures = [pool.submit(fn, *a) for fn, a in tasks]
         for f in futures:
             exc = f.exception()
             if exc is not None:
@@ -486,14 +513,18 @@ def run_all(bin_dir, jobs=None, pattern=None, keep=False, verbose=False):
         for name, ok, detail, _ in sorted(runner.results):
             if not ok:
                 print("  %s: %s" % (name, detail))
-    print("e2e took %.1fs; files in %s" % (time.time() - t0, tmp if keep else "(removed)"))
+    print("%s took %.1fs; files in %s" % (label, time.time() - t0,
+                                         tmp if keep else "(removed)"))
     if not keep:
         shutil.rmtree(tmp, ignore_errors=True)
     return passed, failed
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description="TMC end-to-end tests")
+def suite_main(argv, description, label, run_all):
+    """The command line shared by the suites: parses the options, calls
+    run_all(bin_dir, jobs, filter, keep, verbose) and prints the summary;
+    returns the exit status."""
+    ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--bin-dir", default=os.path.join(REPO, "build", "bin"),
                     help="directory holding tmc-import, tmc-compile, tmc-run "
                          "(default: build/bin)")
@@ -506,8 +537,12 @@ def main(argv=None):
                     help="show the tools' full output on failure")
     args = ap.parse_args(argv)
     passed, failed = run_all(args.bin_dir, args.jobs, args.filter, args.keep, args.verbose)
-    print("e2e: %d passed, %d failed" % (passed, failed))
+    print("%s: %d passed, %d failed" % (label, passed, failed))
     return 1 if failed or not passed else 0
+
+
+def main(argv=None):
+    return suite_main(argv, "TMC end-to-end tests", "e2e", run_all)
 
 
 def test_e2e():  # pytest entry point, see the module docstring

@@ -13,14 +13,9 @@ when PyTorch is missing. Needs numpy and PyTorch (Debian's python3-torch,
 hence /usr/bin/python3).
 """
 
-import argparse
-import concurrent.futures
 import json
-import math
 import os
 import re
-import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -47,10 +42,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 import torch_reference  # noqa: E402
+import test_e2e  # noqa: E402
 from test_e2e import (CRASH_MARKERS, MODELS, MAKE_CHECKPOINT, CaseFailure,  # noqa: E402
-                      rescale_checkpoint, _first_line, _indent, _rc_text)
+                      missing_prerequisites, rescale_checkpoint, run_tasks, suite_main,
+                      _first_line, _rc_text)
 
-TOOLS = ("tmc-import", "tmc-compile", "tmc-run")
 
 # Tolerance for the loss and for each gradient g of a parameter:
 #   max|g - g_ref| / max(max|g_ref|, tiny) <= 1e-4.
@@ -167,60 +163,15 @@ def rel_err(got, ref, floor=TINY):
     return float(np.max(diff)) / max(float(np.max(np.abs(ref))), floor, TINY), diff
 
 
-class Runner:
+class Runner(test_e2e.Runner):
+    command_timeout = COMMAND_TIMEOUT
+    name_width = 44
+
     def __init__(self, bin_dir, tmp, verbose):
-        self.bin_dir = bin_dir
-        self.tmp = tmp
-        self.verbose = verbose
-        self.lock = threading.Lock()
+        super().__init__(bin_dir, tmp, verbose)
         self.torch_lock = threading.Lock()
-        self.results = []
         self.prepared = {}  # variant index -> (ckpt, mlir, base, vocab, hidden) or CaseFailure
         self.prep_lock = threading.Lock()
-
-    # ---- helpers ---------------------------------------------------------
-
-    def tool(self, name):
-        return os.path.join(self.bin_dir, name)
-
-    def run(self, argv, timeout=COMMAND_TIMEOUT):
-        try:
-            p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               stdin=subprocess.DEVNULL, timeout=timeout)
-        except subprocess.TimeoutExpired as e:
-            def txt(b):
-                return b.decode("utf-8", "replace") if isinstance(b, bytes) else (b or "")
-            return None, txt(e.stdout), txt(e.stderr)
-        return (p.returncode, p.stdout.decode("utf-8", "replace"),
-                p.stderr.decode("utf-8", "replace"))
-
-    def must_succeed(self, argv, what):
-        rc, out, err = self.run(argv)
-        if rc is None:
-            raise CaseFailure("%s timed out after %ds" % (what, COMMAND_TIMEOUT))
-        if rc != 0:
-            msg = _first_line(err) or _first_line(out) or "(no message)"
-            if self.verbose:
-                msg += "\n" + _indent(out + err)
-            raise CaseFailure("%s exited %s: %s" % (what, _rc_text(rc), msg))
-        return out + err
-
-    def record(self, name, ok, detail, seconds):
-        with self.lock:
-            self.results.append((name, ok, detail, seconds))
-            print("%s %-44s %6.1fs  %s" % ("PASS" if ok else "FAIL", name, seconds, detail),
-                  flush=True)
-
-    def guarded(self, name, fn, *args):
-        t0 = time.time()
-        try:
-            detail = fn(*args)
-            self.record(name, True, detail, time.time() - t0)
-        except CaseFailure as e:
-            self.record(name, False, str(e), time.time() - t0)
-        except Exception as e:  # a bug in this driver or the reference
-            self.record(name, False, "driver error: %s: %s" % (type(e).__name__, e),
-                        time.time() - t0)
 
     # ---- set-up: checkpoint + import, once per variant -------------------
 
@@ -576,17 +527,6 @@ class Runner:
              [["budget", "memory"]], names_budget)
 
 
-def missing_prerequisites(bin_dir):
-    problems = []
-    for t in TOOLS:
-        p = os.path.join(bin_dir, t)
-        if not (os.path.isfile(p) and os.access(p, os.X_OK)):
-            problems.append("tool not found: %s" % p)
-    if not os.path.isfile(MAKE_CHECKPOINT):
-        problems.append("checkpoint generator not found: %s" % MAKE_CHECKPOINT)
-    return problems
-
-
 def variant_name(index):
     model, seed, scale = VARIANTS[index][:3]
     return "%s seed=%d%s" % (model, seed, "" if scale == 1.0 else " x%g" % scale)
@@ -622,43 +562,11 @@ def run_all(bin_dir, jobs=None, pattern=None, keep=False, verbose=False):
             tasks.append((runner.remat_chain, (i, s)))
     if any(want("bad-input " + c) for c in BAD_CASES):
         tasks.insert(0, (runner.bad_cases, (want,)))
-    jobs = jobs or min(4, max(1, os.cpu_count() or 1))
-    t0 = time.time()
-    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(fn, *a) for fn, a in tasks]
-        for f in futures:
-            exc = f.exception()
-            if exc is not None:
-                runner.record("driver", False, "%s: %s" % (type(exc).__name__, exc), 0.0)
-    passed = sum(1 for r in runner.results if r[1])
-    failed = len(runner.results) - passed
-    if failed:
-        print("failed cases:")
-        for name, ok, detail, _ in sorted(runner.results):
-            if not ok:
-                print("  %s: %s" % (name, detail))
-    print("train took %.1fs; files in %s" % (time.time() - t0, tmp if keep else "(removed)"))
-    if not keep:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return passed, failed
+    return run_tasks(runner, tasks, jobs, "train", tmp, keep)
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description="TMC training-step gradient tests")
-    ap.add_argument("--bin-dir", default=os.path.join(REPO, "build", "bin"),
-                    help="directory holding tmc-import, tmc-compile, tmc-run "
-                         "(default: build/bin)")
-    ap.add_argument("-j", "--jobs", type=int, default=None,
-                    help="cases run in parallel (default: number of CPUs, at most 4)")
-    ap.add_argument("-k", "--filter", default=None,
-                    help="regular expression; only cases whose name matches run")
-    ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
-    ap.add_argument("-v", "--verbose", action="store_true",
-                    help="show the tools' full output on failure")
-    args = ap.parse_args(argv)
-    passed, failed = run_all(args.bin_dir, args.jobs, args.filter, args.keep, args.verbose)
-    print("train: %d passed, %d failed" % (passed, failed))
-    return 1 if failed or not passed else 0
+    return suite_main(argv, "TMC training-step gradient tests", "train", run_all)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,13 @@ namespace tfm {
 using namespace mlir;
 using namespace mlir::tfm;
 
+/// A zero tensor of `type` (the gradient of a value nothing reached).
+static Value zerosOf(OpBuilder &b, Location loc, RankedTensorType type) {
+  return arith::ConstantOp::create(
+      b, loc, type,
+      DenseElementsAttr::get(type, b.getFloatAttr(type.getElementType(), 0.0)));
+}
+
 namespace {
 
 /// The reverse pass over one function: gradients of values and parameters.
@@ -60,9 +67,14 @@ private:
   template <typename OpT, typename... Args>
   OpT create(Operation *from, Args &&...args) {
     auto op = OpT::create(b, from->getLoc(), std::forward<Args>(args)...);
+    inheritLayer(op, from);
+    return op;
+  }
+
+  /// Puts `op` in `from`'s layer.
+  static void inheritLayer(Operation *op, Operation *from) {
     if (Attribute layer = from->getAttr(kLayerIndexAttrName))
       op->setAttr(kLayerIndexAttrName, layer);
-    return op;
   }
 
   Value sum(Value a, Value c, Operation *from) {
@@ -73,11 +85,10 @@ private:
   Value gradOrZero(Value value, Operation *from) {
     if (Value grad = grads.lookup(value))
       return grad;
-    auto type = cast<RankedTensorType>(value.getType());
-    return create<arith::ConstantOp>(
-        from, type,
-        DenseElementsAttr::get(
-            type, b.getFloatAttr(type.getElementType(), 0.0)));
+    Value zeros =
+        zerosOf(b, from->getLoc(), cast<RankedTensorType>(value.getType()));
+    inheritLayer(zeros.getDefiningOp(), from);
+    return zeros;
   }
 
   OpBuilder &b;
@@ -317,13 +328,8 @@ LogicalResult TfmAutodiffPass::run(func::FuncOp func) {
                            StringAttr::get(ctx, "loss"))})};
   for (auto &[name, param] : paramsByName) {
     Value g = grad.paramGrads.lookup(name);
-    if (!g) {
-      auto type = cast<RankedTensorType>(param.getType());
-      g = arith::ConstantOp::create(
-          b, loc, type,
-          DenseElementsAttr::get(type,
-                                 b.getFloatAttr(type.getElementType(), 0.0)));
-    }
+    if (!g)
+      g = zerosOf(b, loc, cast<RankedTensorType>(param.getType()));
     results.push_back(g);
     resultAttrs.push_back(DictionaryAttr::get(
         ctx, {NamedAttribute(StringAttr::get(ctx, "tfm.name"),

@@ -133,14 +133,22 @@ struct Chain {
       flops += layers[i].flops;
     return flops;
   }
+  /// The estimated bytes live while segment `s` runs its backward, after
+  /// earlier segments kept `prefix` bytes.
+  int64_t segmentPeak(int64_t prefix, const Segment &s) const {
+    return baseBytes + prefix + workingBytes(s);
+  }
+  /// The estimated bytes live while the head runs, with `kept` bytes kept by
+  /// every segment.
+  int64_t headPeak(int64_t kept) const { return baseBytes + kept + headBytes; }
   /// The estimated peak of a schedule.
   int64_t peak(ArrayRef<Segment> schedule) const {
     int64_t prefix = 0, peakBytes = 0;
     for (const Segment &s : schedule) {
-      peakBytes = std::max(peakBytes, baseBytes + prefix + workingBytes(s));
+      peakBytes = std::max(peakBytes, segmentPeak(prefix, s));
       prefix += keptBytes(s);
     }
-    return std::max(peakBytes, baseBytes + prefix + headBytes);
+    return std::max(peakBytes, headPeak(prefix));
   }
   /// The schedule of least recomputation whose estimated peak fits
   /// `budget`, or failure.
@@ -190,7 +198,7 @@ FailureOr<SmallVector<Segment>> Chain::optimal(int64_t budget) const {
   for (int64_t i = 0; i < n; ++i) {
     for (const State &state : fronts[i]) {
       auto extend = [&](Segment segment) {
-        if (baseBytes + state.kept + workingBytes(segment) > budget)
+        if (segmentPeak(state.kept, segment) > budget)
           return;
         State next = state;
         next.kept += keptBytes(segment);
@@ -207,7 +215,7 @@ FailureOr<SmallVector<Segment>> Chain::optimal(int64_t budget) const {
   }
   const State *best = nullptr;
   for (const State &state : fronts[n]) {
-    if (baseBytes + state.kept + headBytes > budget)
+    if (headPeak(state.kept) > budget)
       continue;
     if (!best || state.flops < best->flops ||
         (state.flops == best->flops && state.kept < best->kept))
