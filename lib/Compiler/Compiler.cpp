@@ -283,6 +283,8 @@ static LogicalResult checkAvailable(Location loc,
     return emitError(loc) << "--no-plan-buffers is not available with "
                              "--target=cuda: every buffer of a GPU model is "
                              "a view of the one device arena";
+  if (options.target != "cuda" && options.gpuAttention != "fused")
+    return emitError(loc) << "--gpu-attention applies to --target=cuda only";
   if (options.target == "cuda" && options.decodeMaxTokens)
     return emitError(loc) << "--decode is not available with --target=cuda: "
                              "the KV-cache attention kernel runs on the CPU";
@@ -440,6 +442,7 @@ LogicalResult mlir::tmc::compileModel(ModuleOp module,
     TmcCudaPipelineOptions pipeline;
     setFront(pipeline);
     pipeline.gpuArch = options.gpuArch;
+    pipeline.fusedAttention = options.gpuAttention == "fused";
     pipeline.toolkit = toolkit;
     pipeline.format = "isa";
     buildTmcCudaPipeline(pm, pipeline);

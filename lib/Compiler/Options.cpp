@@ -78,6 +78,12 @@ llvm::Error mlir::tmc::setCompileOption(CompileOptions &options,
                    "sm_80 or sm_90, got '" + value + "'");
     return setString(options.gpuArch);
   }
+  if (name == "gpu-attention") {
+    if (value != "fused" && value != "tiles")
+      return error("option 'gpu-attention' expects fused or tiles, got '" +
+                   value + "'");
+    return setString(options.gpuAttention);
+  }
   if (name == "cuda-toolkit")
     return setString(options.cudaToolkit);
   if (name == "cpu")
@@ -131,7 +137,8 @@ llvm::Error mlir::tmc::setCompileOption(CompileOptions &options,
     return llvm::Error::success();
   }
   return error("unknown compile option '" + name +
-               "' (known: seq-len, target, gpu-arch, cuda-toolkit, cpu, "
+               "' (known: seq-len, target, gpu-arch, gpu-attention, "
+               "cuda-toolkit, cpu, "
                "no-kernels, no-plan-buffers, attention, attention-block-q, "
                "attention-block-k, quantize, quantize-calibration, "
                "no-quantize-error, prune, low-rank, low-rank-activation-aware, "

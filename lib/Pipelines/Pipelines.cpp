@@ -33,7 +33,8 @@ using namespace mlir::tmc;
 
 template <typename Derived>
 void mlir::tmc::buildTmcFrontPipeline(OpPassManager &pm,
-                                      const TmcFrontOptions<Derived> &options) {
+                                      const TmcFrontOptions<Derived> &options,
+                                      bool fusedAttention) {
   // tfm level. A decoding build fixes its chunk lengths in tfm-kv-cache.
   bool decoding = options.decode >= 0;
   if (options.seqLen > 0 && !decoding) {
@@ -109,6 +110,7 @@ void mlir::tmc::buildTmcFrontPipeline(OpPassManager &pm,
   ConvertTfmToLinalgOptions lowering;
   lowering.blockQ = options.attentionBlockQ;
   lowering.blockK = options.attentionBlockK;
+  lowering.fusedAttention = fusedAttention;
   pm.addPass(createConvertTfmToLinalg(lowering));
   pm.addPass(createCanonicalizerPass());
   // No CSE before bufferization: merging two identical fills would make one
@@ -140,9 +142,9 @@ void mlir::tmc::buildTmcFrontPipeline(OpPassManager &pm,
 }
 
 template void mlir::tmc::buildTmcFrontPipeline(
-    OpPassManager &, const TmcFrontOptions<TmcCpuPipelineOptions> &);
+    OpPassManager &, const TmcFrontOptions<TmcCpuPipelineOptions> &, bool);
 template void mlir::tmc::buildTmcFrontPipeline(
-    OpPassManager &, const TmcFrontOptions<TmcCudaPipelineOptions> &);
+    OpPassManager &, const TmcFrontOptions<TmcCudaPipelineOptions> &, bool);
 
 void mlir::tmc::buildTmcCpuPipeline(OpPassManager &pm,
                                     const TmcCpuPipelineOptions &options) {
@@ -183,12 +185,18 @@ std::string mlir::tmc::findCudaToolkit(StringRef toolkit) {
 
 void mlir::tmc::buildTmcCudaPipeline(OpPassManager &pm,
                                      const TmcCudaPipelineOptions &options) {
-  buildTmcFrontPipeline(pm, options);
+  buildTmcFrontPipeline(pm, options, options.fusedAttention);
 
-  // Matmuls become kernels that stage tiles in shared memory; every other
-  // linalg op becomes a parallel loop nest (reductions stay scf.for inside
-  // it), mapped to blocks and threads; loops between linalg ops (the
-  // attention's tiles) stay on the host and launch kernels.
+  // Attention ops become one kernel each; matmuls become kernels that stage
+  // tiles in shared memory; every other linalg op becomes a parallel loop
+  // nest (reductions stay scf.for inside it), mapped to blocks and threads;
+  // loops between linalg ops (the attention's tiles, when not fused) stay
+  // on the host and launch kernels.
+  if (options.fusedAttention) {
+    TmcGpuFusedAttentionOptions attention;
+    attention.threads = options.attentionThreads;
+    pm.addPass(createTmcGpuFusedAttention(attention));
+  }
   pm.addNestedPass<func::FuncOp>(createTmcCopyToLinalg());
   if (options.matmulTile > 0) {
     TmcGpuTileMatmulsOptions matmuls;

@@ -43,6 +43,7 @@ def _is_mlir_text(model):
 
 
 def compile(model, out_dir, *, seq_len=128, target="cpu", gpu_arch=None,
+            gpu_attention="fused",
             attention=None, attention_block_q=64, attention_block_k=64,
             quantize="none", quantize_calibration=None, quantize_error=True,
             prune="none",
@@ -58,7 +59,8 @@ def compile(model, out_dir, *, seq_len=128, target="cpu", gpu_arch=None,
     .mlirbc file (a relative `tfm.weights_file` resolves against the file's
     directory). The options are tmc-compile's flags (docs/Python.md):
     seq_len (--seq-len), target ("cpu" or "cuda"), gpu_arch (--gpu-arch,
-    e.g. "sm_80"; None: tmc-compile's default), attention (None: as the
+    e.g. "sm_80"; None: tmc-compile's default), gpu_attention ("fused" or
+    "tiles", --gpu-attention), attention (None: as the
     model says), attention_block_q/_k, quantize (with quantize_calibration:
     an .npy of token ids for the output error it reports, and
     quantize_error=False to skip that measurement), prune, low_rank
@@ -79,6 +81,7 @@ def compile(model, out_dir, *, seq_len=128, target="cpu", gpu_arch=None,
     # Only what differs from tmc-compile's defaults is passed on.
     for flag, value, default in (("target", target, "cpu"),
                                  ("gpu-arch", gpu_arch, None),
+                                 ("gpu-attention", gpu_attention, "fused"),
                                  ("attention", attention, None),
                                  ("attention-block-q", attention_block_q, 64),
                                  ("attention-block-k", attention_block_k, 64),

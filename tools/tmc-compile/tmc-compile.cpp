@@ -47,6 +47,12 @@ static cl::opt<std::string>
             cl::desc("NVIDIA architecture with --target=cuda (default "
                      "sm_90; e.g. sm_80)"),
             cl::cat(category));
+static cl::opt<std::string> gpuAttention(
+    "gpu-attention", cl::init("fused"),
+    cl::desc("Attention with --target=cuda: fused (default; one kernel per "
+             "attention op, each block owning a tile of queries) or tiles "
+             "(host loops over the tiles launching small kernels)"),
+    cl::cat(category));
 static cl::opt<std::string> cudaToolkit(
     "cuda-toolkit", cl::init(""),
     cl::desc("CUDA toolkit directory with --target=cuda (default: "
@@ -232,6 +238,11 @@ int main(int argc, char **argv) {
     return 1;
   }
   options.cudaToolkit = cudaToolkit;
+  if (llvm::Error err =
+          tmc::setCompileOption(options, "gpu-attention", gpuAttention)) {
+    llvm::errs() << "tmc-compile: " << llvm::toString(std::move(err)) << "\n";
+    return 1;
+  }
   if (llvm::Error err = tmc::setCompileOption(options, "gpu-arch", gpuArch)) {
     llvm::errs() << "tmc-compile: " << llvm::toString(std::move(err)) << "\n";
     return 1;

@@ -57,6 +57,10 @@ struct CompileOptions {
   /// CUDA toolkit directory (ptxas, libdevice); empty: $CUDA_HOME,
   /// $CUDA_ROOT, then /usr/local/cuda.
   std::string cudaToolkit;
+  /// Attention with target "cuda": "fused" (one kernel per attention op,
+  /// each block owning a query tile) or "tiles" (host loops over the tiles,
+  /// launching the kernels of each tile's linalg ops).
+  std::string gpuAttention = "fused";
   /// Low-rank factorization (tfm-low-rank's `scheme`).
   std::string lowRank = "none";
   /// Activation-aware low-rank factorization, calibrated on
@@ -95,7 +99,8 @@ struct CompileOptions {
 };
 
 /// Sets the option spelled `name` (tmc-compile's flag without its dashes:
-/// "seq-len", "target", "gpu-arch", "cuda-toolkit", "cpu", "no-kernels",
+/// "seq-len", "target", "gpu-arch", "gpu-attention", "cuda-toolkit", "cpu",
+/// "no-kernels",
 /// "no-plan-buffers", "attention", "attention-block-q", "attention-block-k",
 /// "quantize", "quantize-calibration", "no-quantize-error", "prune",
 /// "low-rank", "low-rank-activation-aware", "low-rank-calibration",

@@ -31,6 +31,9 @@ def ConvertTfmToLinalg : Pass<"convert-tfm-to-linalg", "::mlir::ModuleOp"> {
       constant element mask serves the blocks kept only in part. Sequence
       lengths that are not multiples of the block sizes get a tail block
       of the exact remaining size.
+    With `fused-attention`, `tfm.attention` becomes `tfm.fused_attention`
+    on the buffers of its operands and a fresh output buffer instead (the
+    CUDA pipeline lowers it to one kernel per op, `tmc-gpu-fused-attention`).
     Parameters must already be bound (`tfm-bind-weights`) and layers
     inlined (`tfm-inline-layers`); shapes must be static (`tfm-set-seq-len`).
   }];
@@ -38,7 +41,10 @@ def ConvertTfmToLinalg : Pass<"convert-tfm-to-linalg", "::mlir::ModuleOp"> {
     Option<"blockQ", "block-q", "int64_t", /*default=*/"64",
            "Queries per attention tile">,
     Option<"blockK", "block-k", "int64_t", /*default=*/"64",
-           "Keys per attention tile">
+           "Keys per attention tile">,
+    Option<"fusedAttention", "fused-attention", "bool", /*default=*/"false",
+           "Lower tfm.attention to tfm.fused_attention on buffers (one "
+           "kernel per op) instead of the tiled loop nest">
   ];
   let dependentDialects = [
     "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",

@@ -179,6 +179,18 @@ struct TmcCudaPipelineOptions
       llvm::cl::desc("Threads per block of the elementwise and reduction "
                      "kernels"),
       llvm::cl::init(128)};
+  Option<bool> fusedAttention{
+      *this, "fused-attention",
+      llvm::cl::desc("One kernel per attention op, each block owning a tile "
+                     "of attention-block-q queries (tmc-gpu-fused-attention); "
+                     "otherwise the tile loops run on the host and launch "
+                     "the kernels of each tile's linalg ops"),
+      llvm::cl::init(true)};
+  Option<int64_t> attentionThreads{
+      *this, "attention-threads",
+      llvm::cl::desc("Threads per block of the fused attention kernels (0: "
+                     "one per query of the tile)"),
+      llvm::cl::init(0)};
   Option<int64_t> matmulTile{
       *this, "matmul-tile",
       llvm::cl::desc("Output tile edge of the shared-memory matmul kernels "
@@ -202,9 +214,13 @@ struct TmcCudaPipelineOptions
 /// linalg, bufferize, plan the buffers in one arena (and check the plan)
 /// and deallocate what is left. Both back ends start from its output.
 /// (Instantiated for TmcCpuPipelineOptions and TmcCudaPipelineOptions.)
+/// With `fusedAttention`, attention ops become `tfm.fused_attention` on
+/// buffers (one kernel each, as the CUDA pipeline lowers them) instead of the
+/// tiled loop nest of linalg ops.
 template <typename Derived>
 void buildTmcFrontPipeline(OpPassManager &pm,
-                           const TmcFrontOptions<Derived> &options);
+                           const TmcFrontOptions<Derived> &options,
+                           bool fusedAttention = false);
 
 /// Builds the pipeline from a tfm model to the LLVM dialect with the
 /// compiled-model ABI: the front, then TMC's kernels for matmuls, loops,

@@ -207,6 +207,41 @@ def TmcGpuMapParallelLoops
                            "::mlir::gpu::GPUDialect"];
 }
 
+def TmcGpuFusedAttention
+    : Pass<"tmc-gpu-fused-attention", "::mlir::ModuleOp"> {
+  let summary = "tfm.fused_attention to one GPU kernel per op";
+  let description = [{
+    Rewrites every `tfm.fused_attention` into one `gpu.launch`
+    (FlashAttention's schedule, one block per tile of queries): the grid is
+    (query tiles, heads, batch); each block owns `block_q` queries of one
+    head and keeps, per query, its scaled query row, running maximum,
+    running sum and output accumulator in private memory. It visits the key
+    blocks the mask leaves (all of them, those at or below the diagonal with
+    `causal`, or those of the sparsity pattern's block table, a constant
+    global with the element masks of partially kept blocks), staging each
+    in chunks of keys and values in workgroup (shared) memory that all
+    threads copy cooperatively between two barriers; every thread then runs
+    the online softmax over the chunk for its queries. There is no n x n
+    buffer, no host loop and one launch per attention op. The chunk holds
+    `min(block_k, 4096 / head_dim)` keys (32 KiB of keys and values), so
+    any head size fits the static shared memory.
+
+    `threads` is the block size: 0 gives one thread per query of the tile
+    (`block_q`); fewer threads each own several queries. With one thread
+    per block the barriers are no-ops, which `tmc-gpu-launch-to-loops` can
+    run on the CPU to check the kernel's numerics.
+  }];
+  let options = [
+    Option<"threads", "threads", "int64_t", /*default=*/"0",
+           "Threads per block (0: block_q, one per query of the tile)">
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 def TmcGpuTileMatmuls : Pass<"tmc-gpu-tile-matmuls", "::mlir::func::FuncOp"> {
   let summary = "Matmul-like linalg ops to GPU kernels with shared-memory tiles";
   let description = [{

@@ -16,9 +16,12 @@
 
 #include "Utils.h"
 #include "tmc/Conversion/TfmToLinalg/TfmToLinalg.h"
+#include "tmc/Dialect/Tfm/IR/AttentionBlockTable.h"
 #include "tmc/Dialect/Tfm/IR/Tfm.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -30,70 +33,6 @@ using namespace mlir::tmc;
 using namespace mlir::tfm;
 
 namespace {
-
-/// The key blocks each query block visits under a sparsity pattern, and the
-/// element masks of the blocks it keeps only in part.
-struct BlockTable {
-  /// For query block qb, entries [offsets[qb], offsets[qb + 1]).
-  SmallVector<int32_t> offsets;
-  /// Key block of each entry (the tail block, if any, is numFullKeyBlocks).
-  SmallVector<int32_t> keyBlocks;
-  /// Index into `masks` of each entry, or -1 when the block is kept whole.
-  SmallVector<int32_t> maskIndex;
-  /// Element masks, blockQ x blockK bytes each (1: kept).
-  SmallVector<int8_t> masks;
-  int64_t numMasks = 0;
-};
-
-/// Enumerates the blocks a pattern keeps (intersected with the causal mask
-/// when `causal`). Queries are the last seqQ of seqK positions.
-static BlockTable buildBlockTable(SparsityPatternAttrInterface pattern,
-                                  bool causal, int64_t seqQ, int64_t seqK,
-                                  int64_t blockQ, int64_t blockK) {
-  BlockTable table;
-  int64_t shift = seqK - seqQ;
-  int64_t numQ = llvm::divideCeil(seqQ, blockQ);
-  int64_t numK = llvm::divideCeil(seqK, blockK);
-  SmallVector<int8_t> mask(blockQ * blockK);
-  table.offsets.push_back(0);
-  for (int64_t qb = 0; qb < numQ; ++qb) {
-    int64_t q0 = qb * blockQ, q1 = std::min(seqQ, q0 + blockQ);
-    for (int64_t kb = 0; kb < numK; ++kb) {
-      int64_t k0 = kb * blockK, k1 = std::min(seqK, k0 + blockK);
-      if (causal && k0 > q1 - 1 + shift)
-        break;
-      int kind = pattern.classifyBlock(q0 + shift, q1 + shift, k0, k1, seqK);
-      if (kind == 0)
-        continue;
-      bool crossesDiagonal = causal && k1 - 1 > q0 + shift;
-      if (kind == 1 && !crossesDiagonal) {
-        table.keyBlocks.push_back(kb);
-        table.maskIndex.push_back(-1);
-        continue;
-      }
-      int64_t kept = 0, total = (q1 - q0) * (k1 - k0);
-      std::fill(mask.begin(), mask.end(), 0);
-      for (int64_t i = q0; i < q1; ++i)
-        for (int64_t j = k0; j < k1; ++j) {
-          bool keep = pattern.isKept(i + shift, j, seqK) &&
-                      (!causal || j <= i + shift);
-          mask[(i - q0) * blockK + (j - k0)] = keep;
-          kept += keep;
-        }
-      if (kept == 0)
-        continue;
-      table.keyBlocks.push_back(kb);
-      if (kept == total) {
-        table.maskIndex.push_back(-1);
-        continue;
-      }
-      table.maskIndex.push_back(table.numMasks++);
-      table.masks.append(mask.begin(), mask.end());
-    }
-    table.offsets.push_back(table.keyBlocks.size());
-  }
-  return table;
-}
 
 /// Emits the loop nest of one tfm.attention op.
 class AttentionEmitter {
@@ -121,7 +60,8 @@ public:
   Value emit(PatternRewriter &rewriter) {
     if (std::optional<SparsityPatternAttrInterface> pattern =
             op.getSparsity()) {
-      table = buildBlockTable(*pattern, causal, seqQ, seqK, blockQ, blockK);
+      table = buildAttentionBlockTable(*pattern, causal, seqQ, seqK, blockQ,
+                                       blockK);
       createTableConstants(rewriter);
     }
     Value init = createEmpty(rewriter, loc,
@@ -459,7 +399,7 @@ private:
   int64_t blockQ, blockK, numFullQ, tailQ, numFullK, tailK;
   double scale;
   bool causal;
-  BlockTable table;
+  AttentionBlockTable table;
   Value offsetsTable, keyBlockTable, maskIndexTable, maskTable;
 };
 
@@ -479,9 +419,58 @@ struct AttentionLowering : public OpRewritePattern<AttentionOp> {
   int64_t blockQ, blockK;
 };
 
+/// tfm.attention as tfm.fused_attention on buffers: the read-only buffers
+/// of its operands, a fresh output buffer (placed in the arena by the
+/// planner), and the op, which a target lowers to one kernel.
+struct FusedAttentionLowering : public OpRewritePattern<AttentionOp> {
+  FusedAttentionLowering(MLIRContext *ctx, int64_t blockQ, int64_t blockK)
+      : OpRewritePattern(ctx), blockQ(blockQ), blockK(blockK) {}
+
+  LogicalResult matchAndRewrite(AttentionOp op,
+                                PatternRewriter &rewriter) const override {
+    if (failed(checkStaticF32(rewriter, op)))
+      return failure();
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    int64_t dyn = ShapedType::kDynamic;
+    auto asBuffer = [&](Value tensor) -> Value {
+      auto type = cast<RankedTensorType>(tensor.getType());
+      auto bufferType =
+          MemRefType::get(type.getShape(), type.getElementType(),
+                          StridedLayoutAttr::get(ctx, dyn, {dyn, dyn, dyn}));
+      return bufferization::ToBufferOp::create(rewriter, loc, bufferType,
+                                               tensor, /*read_only=*/true);
+    };
+    Value q = asBuffer(op.getQuery());
+    Value k = asBuffer(op.getKey());
+    Value v = asBuffer(op.getValue());
+    auto resultType = cast<RankedTensorType>(op.getType());
+    auto outType =
+        MemRefType::get(resultType.getShape(), resultType.getElementType());
+    Value out = memref::AllocOp::create(rewriter, loc, outType);
+    int64_t seqQ = resultType.getDimSize(1);
+    int64_t seqK = op.getKey().getType().getDimSize(1);
+    auto fused = FusedAttentionOp::create(
+        rewriter, loc, q, k, v, out, op.getNumHeads(), op.getNumKvHeads(),
+        op.getCausal(), APFloat(op.getScaleOrDefault()), std::min(blockQ, seqQ),
+        std::min(blockK, seqK), op.getSparsityAttr());
+    fused->setDiscardableAttrs(op->getDiscardableAttrDictionary());
+    rewriter.replaceOpWithNewOp<bufferization::ToTensorOp>(
+        op, resultType, out, /*restrict=*/true, /*writable=*/true);
+    return success();
+  }
+
+  int64_t blockQ, blockK;
+};
+
 } // namespace
 
 void mlir::tmc::populateTfmAttentionToLinalgPatterns(
-    RewritePatternSet &patterns, int64_t blockQ, int64_t blockK) {
-  patterns.add<AttentionLowering>(patterns.getContext(), blockQ, blockK);
+    RewritePatternSet &patterns, int64_t blockQ, int64_t blockK,
+    bool fused) {
+  if (fused)
+    patterns.add<FusedAttentionLowering>(patterns.getContext(), blockQ,
+                                         blockK);
+  else
+    patterns.add<AttentionLowering>(patterns.getContext(), blockQ, blockK);
 }

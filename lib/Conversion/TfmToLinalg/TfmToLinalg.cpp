@@ -25,14 +25,16 @@ using namespace mlir;
 using namespace mlir::tmc;
 
 void mlir::tmc::populateTfmToLinalgPatterns(RewritePatternSet &patterns,
-                                            int64_t blockQ, int64_t blockK) {
+                                            int64_t blockQ, int64_t blockK,
+                                            bool fusedAttention) {
   populateTfmElementwiseToLinalgPatterns(patterns);
   populateTfmLinearToLinalgPatterns(patterns);
   populateTfmQuantizedLinearToLinalgPatterns(patterns);
   populateTfmSparseLinearToLinalgPatterns(patterns);
   populateTfmNormalizationToLinalgPatterns(patterns);
   populateTfmEmbeddingToLinalgPatterns(patterns);
-  populateTfmAttentionToLinalgPatterns(patterns, blockQ, blockK);
+  populateTfmAttentionToLinalgPatterns(patterns, blockQ, blockK,
+                                       fusedAttention);
   populateTfmCachedAttentionToLinalgPatterns(patterns);
   populateTfmLinformerAttentionToLinalgPatterns(patterns);
   populateTfmTrainingToLinalgPatterns(patterns);
@@ -83,9 +85,10 @@ struct ConvertTfmToLinalgPass
       return signalPassFailure();
 
     RewritePatternSet patterns(&getContext());
-    populateTfmToLinalgPatterns(patterns, blockQ, blockK);
+    populateTfmToLinalgPatterns(patterns, blockQ, blockK, fusedAttention);
     ConversionTarget target(getContext());
     target.addIllegalDialect<tfm::TfmDialect>();
+    target.addLegalOp<tfm::FusedAttentionOp>();
     target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect,
                            arith::ArithDialect, math::MathDialect,
                            scf::SCFDialect, affine::AffineDialect,

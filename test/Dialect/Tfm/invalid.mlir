@@ -776,3 +776,55 @@ func.func @qembed_zeros(%v: tensor<96x64xi8>, %ids: tensor<1x4xi64>, %s: tensor<
   %e = tfm.quantized_embedding %v[%ids] scales %s zeros %s {quant = #tfm.quant<kind = int8>} : (tensor<96x64xi8>, tensor<1x4xi64>, tensor<96x1xf32>, tensor<96x1xf32>) -> tensor<1x4x64xf32>
   return
 }
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// tfm.fused_attention
+//===----------------------------------------------------------------------===//
+
+func.func @fused_dynamic(%q: memref<1x?x64xf32>, %o: memref<1x?x64xf32>) {
+  // expected-error @+1 {{'tfm.fused_attention' op needs static shapes, got 'memref<1x?x64xf32>'}}
+  tfm.fused_attention %q, %q, %q into %o {num_heads = 4, num_kv_heads = 4, scale = 0.25, block_q = 16, block_k = 16} : memref<1x?x64xf32>, memref<1x?x64xf32>, memref<1x?x64xf32>, memref<1x?x64xf32>
+  return
+}
+
+// -----
+
+func.func @fused_output(%q: memref<1x8x64xf32>, %o: memref<1x8x32xf32>) {
+  // expected-error @+1 {{'tfm.fused_attention' op output 'memref<1x8x32xf32>' must have the query's shape 'memref<1x8x64xf32>'}}
+  tfm.fused_attention %q, %q, %q into %o {num_heads = 4, num_kv_heads = 4, scale = 0.25, block_q = 16, block_k = 16} : memref<1x8x64xf32>, memref<1x8x64xf32>, memref<1x8x64xf32>, memref<1x8x32xf32>
+  return
+}
+
+// -----
+
+func.func @fused_kv_features(%q: memref<1x8x64xf32>, %k: memref<1x8x64xf32>) {
+  // expected-error @+1 {{'tfm.fused_attention' op key features (64) must be num_kv_heads * head_dim = 2 * 16}}
+  tfm.fused_attention %q, %k, %k into %q {num_heads = 4, num_kv_heads = 2, scale = 0.25, block_q = 16, block_k = 16} : memref<1x8x64xf32>, memref<1x8x64xf32>, memref<1x8x64xf32>, memref<1x8x64xf32>
+  return
+}
+
+// -----
+
+func.func @fused_causal(%q: memref<1x8x64xf32>, %k: memref<1x4x64xf32>) {
+  // expected-error @+1 {{'tfm.fused_attention' op causal attention needs at least as many keys as queries (the queries are the last positions), got 8 queries and 4 keys}}
+  tfm.fused_attention %q, %k, %k into %q {num_heads = 4, num_kv_heads = 4, scale = 0.25, block_q = 16, block_k = 16, causal} : memref<1x8x64xf32>, memref<1x4x64xf32>, memref<1x4x64xf32>, memref<1x8x64xf32>
+  return
+}
+
+// -----
+
+func.func @fused_scale(%q: memref<1x8x64xf32>) {
+  // expected-error @+1 {{'tfm.fused_attention' op scale must be positive}}
+  tfm.fused_attention %q, %q, %q into %q {num_heads = 4, num_kv_heads = 4, scale = 0.0, block_q = 16, block_k = 16} : memref<1x8x64xf32>, memref<1x8x64xf32>, memref<1x8x64xf32>, memref<1x8x64xf32>
+  return
+}
+
+// -----
+
+func.func @fused_heads(%q: memref<1x8x64xf32>) {
+  // expected-error @+1 {{'tfm.fused_attention' op num_heads (4) must be a multiple of num_kv_heads (3)}}
+  tfm.fused_attention %q, %q, %q into %q {num_heads = 4, num_kv_heads = 3, scale = 0.25, block_q = 16, block_k = 16} : memref<1x8x64xf32>, memref<1x8x64xf32>, memref<1x8x64xf32>, memref<1x8x64xf32>
+  return
+}

@@ -180,3 +180,10 @@ func.func @quantized_lookup(%v: tensor<96x32xi8>, %ids: tensor<1x4xi64>, %s: ten
   %e = tfm.quantized_embedding %v[%ids] scales %s zeros %s {quant = #tfm.quant<kind = int4, group_size = 32, symmetric = false>} : (tensor<96x32xi8>, tensor<1x4xi64>, tensor<96x2xf32>, tensor<96x2xf32>) -> tensor<1x4x64xf32>
   return %e : tensor<1x4x64xf32>
 }
+
+// CHECK-LABEL: func.func @fused_attention
+// CHECK: tfm.fused_attention %{{.*}}, %{{.*}}, %{{.*}} into %{{.*}} {block_k = 32 : i64, block_q = 16 : i64, causal, num_heads = 4 : i64, num_kv_heads = 2 : i64, scale = 2.500000e-01 : f64, sparsity = #tfm.window<size = 8>} : memref<1x40x64xf32>, memref<1x40x32xf32, strided<[?, ?, ?], offset: ?>>, memref<1x40x32xf32>, memref<1x40x64xf32>
+func.func @fused_attention(%q: memref<1x40x64xf32>, %k: memref<1x40x32xf32, strided<[?, ?, ?], offset: ?>>, %v: memref<1x40x32xf32>, %o: memref<1x40x64xf32>) {
+  tfm.fused_attention %q, %k, %v into %o {num_heads = 4, num_kv_heads = 2, scale = 0.25, block_q = 16, block_k = 32, causal, sparsity = #tfm.window<size = 8>} : memref<1x40x64xf32>, memref<1x40x32xf32, strided<[?, ?, ?], offset: ?>>, memref<1x40x32xf32>, memref<1x40x64xf32>
+  return
+}

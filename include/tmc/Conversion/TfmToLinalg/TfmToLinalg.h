@@ -42,7 +42,7 @@ constexpr int64_t kDefaultAttentionBlockK = 64;
 /// queries and `blockK` keys.
 void populateTfmAttentionToLinalgPatterns(
     RewritePatternSet &patterns, int64_t blockQ = kDefaultAttentionBlockQ,
-    int64_t blockK = kDefaultAttentionBlockK);
+    int64_t blockK = kDefaultAttentionBlockK, bool fused = false);
 
 /// tfm.cached_attention, as a call of the runtime's KV-cache attention
 /// kernel.
@@ -61,7 +61,8 @@ void populateTfmTrainingToLinalgPatterns(RewritePatternSet &patterns);
 /// All of the above.
 void populateTfmToLinalgPatterns(RewritePatternSet &patterns,
                                  int64_t blockQ = kDefaultAttentionBlockQ,
-                                 int64_t blockK = kDefaultAttentionBlockK);
+                                 int64_t blockK = kDefaultAttentionBlockK,
+                                 bool fusedAttention = false);
 
 } // namespace tmc
 } // namespace mlir

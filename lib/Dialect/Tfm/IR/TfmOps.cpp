@@ -476,6 +476,45 @@ LogicalResult LinformerAttentionOp::verify() {
   return success();
 }
 
+/// The checks shared by tfm.attention and tfm.fused_attention on the shapes
+/// `q` and `k` (= v's) of their operands, dynamic sizes passing.
+static LogicalResult
+verifyAttention(Operation *op, ArrayRef<int64_t> q, ArrayRef<int64_t> k,
+                int64_t heads, int64_t kvHeads, bool causal,
+                std::optional<double> scale,
+                std::optional<SparsityPatternAttrInterface> pattern) {
+  if (!mergeDim(q[0], k[0]))
+    return op->emitOpError("query batch ")
+           << q[0] << " does not match key batch " << k[0];
+  if (heads % kvHeads != 0)
+    return op->emitOpError("num_heads (")
+           << heads << ") must be a multiple of num_kv_heads (" << kvHeads
+           << ")";
+  if (!ShapedType::isDynamic(q[2])) {
+    if (q[2] % heads != 0)
+      return op->emitOpError("query features (")
+             << q[2] << ") are not divisible by num_heads (" << heads << ")";
+    int64_t headDim = q[2] / heads;
+    if (!mergeDim(k[2], kvHeads * headDim))
+      return op->emitOpError("key features (")
+             << k[2] << ") must be num_kv_heads * head_dim = " << kvHeads
+             << " * " << headDim;
+  }
+  if (causal && !ShapedType::isDynamic(q[1]) && !ShapedType::isDynamic(k[1]) &&
+      q[1] > k[1])
+    return op->emitOpError("causal attention needs at least as many keys as "
+                           "queries (the queries are the last positions), "
+                           "got ")
+           << q[1] << " queries and " << k[1] << " keys";
+  if (scale && !(*scale > 0.0))
+    return op->emitOpError("scale must be positive");
+  if (pattern && !ShapedType::isDynamic(k[1]) &&
+      failed(pattern->verifyForSequence(
+          [&]() { return op->emitOpError("sparsity pattern: "); }, k[1])))
+    return failure();
+  return success();
+}
+
 LogicalResult AttentionOp::verify() {
   RankedTensorType q = getQuery().getType(), k = getKey().getType(),
                    v = getValue().getType();
@@ -485,44 +524,36 @@ LogicalResult AttentionOp::verify() {
   if (failed(verifyCompatibleShape(k, v)))
     return emitOpError("key ") << k << " and value " << v
                                << " must have the same shape";
-  if (!mergeDim(q.getDimSize(0), k.getDimSize(0)))
-    return emitOpError("query batch ")
-           << q.getDimSize(0) << " does not match key batch "
-           << k.getDimSize(0);
-  int64_t heads = getNumHeads(), kvHeads = getNumKvHeads();
-  if (heads % kvHeads != 0)
-    return emitOpError("num_heads (")
-           << heads << ") must be a multiple of num_kv_heads (" << kvHeads
-           << ")";
-  int64_t qFeatures = q.getDimSize(2), kFeatures = k.getDimSize(2);
-  if (!ShapedType::isDynamic(qFeatures)) {
-    if (qFeatures % heads != 0)
-      return emitOpError("query features (")
-             << qFeatures << ") are not divisible by num_heads (" << heads
-             << ")";
-    int64_t headDim = qFeatures / heads;
-    if (!mergeDim(kFeatures, kvHeads * headDim))
-      return emitOpError("key features (")
-             << kFeatures << ") must be num_kv_heads * head_dim = " << kvHeads
-             << " * " << headDim;
-  }
-  int64_t seqQ = q.getDimSize(1), seqK = k.getDimSize(1);
-  if (getCausal() && !ShapedType::isDynamic(seqQ) &&
-      !ShapedType::isDynamic(seqK) && seqQ > seqK)
-    return emitOpError("causal attention needs at least as many keys as "
-                       "queries (the queries are the last positions), got ")
-           << seqQ << " queries and " << seqK << " keys";
-  if (std::optional<APFloat> scale = getScale())
-    if (!(scale->convertToDouble() > 0.0))
-      return emitOpError("scale must be positive");
-  if (std::optional<SparsityPatternAttrInterface> pattern = getSparsity()) {
-    int64_t seqK = k.getDimSize(1);
-    if (!ShapedType::isDynamic(seqK) &&
-        failed(pattern->verifyForSequence(
-            [&]() { return emitOpError("sparsity pattern: "); }, seqK)))
-      return failure();
-  }
-  return success();
+  std::optional<double> scale;
+  if (std::optional<APFloat> value = getScale())
+    scale = value->convertToDouble();
+  return verifyAttention(*this, q.getShape(), k.getShape(), getNumHeads(),
+                         getNumKvHeads(), getCausal(), scale, getSparsity());
+}
+
+//===----------------------------------------------------------------------===//
+// FusedAttentionOp
+//===----------------------------------------------------------------------===//
+
+int64_t FusedAttentionOp::getHeadDim() {
+  return getQuery().getType().getDimSize(2) / getNumHeads();
+}
+
+LogicalResult FusedAttentionOp::verify() {
+  MemRefType q = getQuery().getType(), k = getKey().getType(),
+             v = getValue().getType(), out = getOutput().getType();
+  for (MemRefType type : {q, k, v, out})
+    if (!type.hasStaticShape())
+      return emitOpError("needs static shapes, got ") << type;
+  if (k.getShape() != v.getShape())
+    return emitOpError("key ") << k << " and value " << v
+                               << " must have the same shape";
+  if (out.getShape() != q.getShape())
+    return emitOpError("output ") << out << " must have the query's shape "
+                                  << q;
+  return verifyAttention(*this, q.getShape(), k.getShape(), getNumHeads(),
+                         getNumKvHeads(), getCausal(),
+                         getScale().convertToDouble(), getSparsity());
 }
 
 //===----------------------------------------------------------------------===//

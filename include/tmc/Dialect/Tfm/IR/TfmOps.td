@@ -343,6 +343,49 @@ def Tfm_AttentionOp : Tfm_Op<"attention", [Pure, InferTypeOpAdaptor]> {
   }];
 }
 
+def Tfm_FusedAttentionOp : Tfm_Op<"fused_attention"> {
+  let summary = "attention on buffers, computed as one fused kernel";
+  let description = [{
+    The buffer form of `tfm.attention` that the CUDA pipeline lowers to one
+    GPU kernel (`tmc-gpu-fused-attention`): queries
+    `[batch, seq_q, num_heads * head_dim]`, keys and values
+    `[batch, seq_k, num_kv_heads * head_dim]`, all f32 with static shapes,
+    and `output` of the query's shape, which it writes. The semantics are
+    `tfm.attention`'s with the same attributes (`scale` is explicit here);
+    `block_q` x `block_k` is the tile of the online softmax: a block of the
+    kernel owns `block_q` queries and visits the keys `block_k` at a time,
+    skipping the key blocks that the causal mask or the sparsity pattern
+    drops entirely.
+
+    ```mlir
+    tfm.fused_attention %q, %k, %v into %out {num_heads = 4,
+        num_kv_heads = 4, scale = 0.125, block_q = 64, block_k = 64, causal}
+        : memref<1x128x256xf32>, memref<1x128x256xf32>,
+          memref<1x128x256xf32>, memref<1x128x256xf32>
+    ```
+  }];
+  let arguments = (ins
+      Arg<MemRefRankOf<[F32], [3]>, "queries", [MemRead]>:$query,
+      Arg<MemRefRankOf<[F32], [3]>, "keys", [MemRead]>:$key,
+      Arg<MemRefRankOf<[F32], [3]>, "values", [MemRead]>:$value,
+      Arg<MemRefRankOf<[F32], [3]>, "the result", [MemWrite]>:$output,
+      ConfinedAttr<I64Attr, [IntPositive]>:$num_heads,
+      ConfinedAttr<I64Attr, [IntPositive]>:$num_kv_heads,
+      UnitAttr:$causal, F64Attr:$scale,
+      ConfinedAttr<I64Attr, [IntPositive]>:$block_q,
+      ConfinedAttr<I64Attr, [IntPositive]>:$block_k,
+      OptionalAttr<Tfm_SparsityPattern>:$sparsity);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value `into` $output attr-dict `:` type($query) `,`
+    type($key) `,` type($value) `,` type($output)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The per-head feature size.
+    int64_t getHeadDim();
+  }];
+}
+
 def Tfm_CachedAttentionOp : Tfm_Op<"cached_attention", [
     AllTypesMatch<["query", "result"]>]> {
   let summary = "causal attention of a chunk of tokens over a KV cache";

@@ -1,0 +1,78 @@
+// RUN: tmc-opt %s --split-input-file --tmc-gpu-fused-attention --cse | FileCheck %s
+// RUN: tmc-opt %s --split-input-file --tmc-gpu-fused-attention=threads=4 --cse | FileCheck %s --check-prefix=T4
+
+// Causal grouped-query attention: 40 queries in 3 tiles of 16 (the last 8
+// long), 4 heads over 2 key/value heads of 16 features. One block per
+// (query tile, head, batch), one thread per query of the tile; keys and
+// values staged 16 at a time in workgroup memory; per-query state private.
+// CHECK-LABEL: func.func @causal_gqa
+// CHECK-SAME: (%[[Q:[a-z0-9_]+]]: memref<1x40x64xf32>, %[[K:[a-z0-9_]+]]: memref<1x40x32xf32>, %[[V:[a-z0-9_]+]]: memref<1x40x32xf32>, %[[O:[a-z0-9_]+]]: memref<1x40x64xf32>)
+// CHECK-NOT: tfm.fused_attention
+// CHECK: gpu.launch blocks(%[[QB:[a-z0-9_]+]], %[[H:[a-z0-9_]+]], %[[B:[a-z0-9_]+]]) in (%{{[a-z0-9]+}} = %c3, %{{[a-z0-9]+}} = %c4, %{{[a-z0-9]+}} = %c1) threads(%[[T:[a-z0-9_]+]], %{{.*}}, %{{.*}}) in (%{{[a-z0-9]+}} = %c16, %{{[a-z0-9]+}} = %c1, %{{[a-z0-9]+}} = %c1)
+// CHECK-SAME: workgroup(%[[KS:[a-z0-9_]+]] : memref<16x16xf32, #gpu.address_space<workgroup>>, %[[VS:[a-z0-9_]+]] : memref<16x16xf32, #gpu.address_space<workgroup>>)
+// CHECK-SAME: private(%[[QP:[a-z0-9_]+]] : memref<1x16xf32, #gpu.address_space<private>>, %[[ACC:[a-z0-9_]+]] : memref<1x16xf32, #gpu.address_space<private>>, %[[M:[a-z0-9_]+]] : memref<1xf32, #gpu.address_space<private>>, %[[L:[a-z0-9_]+]] : memref<1xf32, #gpu.address_space<private>>, %[[S:[a-z0-9_]+]] : memref<16xf32, #gpu.address_space<private>>)
+// The tile's queries and the head's key/value head (h / 2).
+// CHECK: %[[Q0:[a-z0-9_]+]] = arith.muli %[[QB]], %c16
+// CHECK: %[[QLEN:[a-z0-9_]+]] = arith.minui %c16, %{{.*}}
+// CHECK: %[[QF:[a-z0-9_]+]] = arith.muli %[[H]], %c16
+// CHECK: %[[KVH:[a-z0-9_]+]] = arith.divui %[[H]], %c2
+// CHECK: %[[KVF:[a-z0-9_]+]] = arith.muli %[[KVH]], %c16
+// CHECK: memref.load %[[Q]][%[[B]], %{{.*}}, %{{.*}}]
+// CHECK: memref.store {{.*}}, %[[QP]]
+// Causal: the key blocks up to the tile's last query.
+// CHECK: %[[END:[a-z0-9_]+]] = arith.ceildivui %{{.*}}, %c16
+// CHECK: scf.for %{{.*}} = %c0 to %[[END]]
+// CHECK: gpu.barrier
+// CHECK: scf.for %{{.*}} = %[[T]] to %{{.*}} step %c16
+// CHECK: memref.load %[[K]][%[[B]], %{{.*}}, %{{.*}}]
+// CHECK: memref.store {{.*}}, %[[KS]]
+// CHECK: memref.load %[[V]][%[[B]], %{{.*}}, %{{.*}}]
+// CHECK: memref.store {{.*}}, %[[VS]]
+// CHECK: gpu.barrier
+// CHECK: memref.load %[[KS]]
+// CHECK: arith.mulf %{{.*}}, %cst
+// CHECK: arith.cmpi ule
+// CHECK: memref.store {{.*}}, %[[S]]
+// CHECK: math.exp
+// CHECK: math.exp
+// CHECK: memref.load %[[VS]]
+// CHECK: memref.store {{.*}}, %[[ACC]]
+// out = acc / sum
+// CHECK: arith.divf
+// CHECK: memref.store {{.*}}, %[[O]][%[[B]], %{{.*}}, %{{.*}}]
+// CHECK: gpu.terminator
+
+// Four threads per block: each owns 4 queries of the tile.
+// T4-LABEL: func.func @causal_gqa
+// T4: threads(%{{[a-z0-9]+}}, %{{[a-z0-9]+}}, %{{[a-z0-9]+}}) in (%{{[a-z0-9]+}} = %c4, %{{[a-z0-9]+}} = %c1, %{{[a-z0-9]+}} = %c1)
+// T4-SAME: private(%{{.*}} : memref<4x16xf32, #gpu.address_space<private>>, %{{.*}} : memref<4x16xf32, #gpu.address_space<private>>, %{{.*}} : memref<4xf32, #gpu.address_space<private>>, %{{.*}} : memref<4xf32, #gpu.address_space<private>>, %{{.*}} : memref<16xf32, #gpu.address_space<private>>)
+func.func @causal_gqa(%q: memref<1x40x64xf32>, %k: memref<1x40x32xf32>, %v: memref<1x40x32xf32>, %o: memref<1x40x64xf32>) {
+  tfm.fused_attention %q, %k, %v into %o {num_heads = 4, num_kv_heads = 2, scale = 0.25, block_q = 16, block_k = 16, causal} : memref<1x40x64xf32>, memref<1x40x32xf32>, memref<1x40x32xf32>, memref<1x40x64xf32>
+  return
+}
+
+// -----
+
+// A window pattern on heads of 128 features: chunks of 32 keys (32 KiB of
+// keys and values in workgroup memory). The block table is a set of
+// constant globals, shared by the two ops with the same pattern and shapes;
+// the loop visits a query tile's entries [offsets[qb], offsets[qb + 1]).
+// CHECK-DAG: memref.global "private" constant @__tmc_attention_offsets : memref<3xi32> = dense<[0, 1, 3]> {alignment = 64 : i64}
+// CHECK-DAG: memref.global "private" constant @__tmc_attention_key_blocks : memref<3xi32> = dense<[0, 0, 1]> {alignment = 64 : i64}
+// CHECK-DAG: memref.global "private" constant @__tmc_attention_mask_index : memref<3xi32> = dense<[0, 1, 2]> {alignment = 64 : i64}
+// CHECK-DAG: memref.global "private" constant @__tmc_attention_masks : memref<12288xi8>
+// CHECK-NOT: memref.global
+// CHECK-LABEL: func.func @window
+// CHECK: gpu.launch blocks(%{{[a-z0-9]+}}, %{{[a-z0-9]+}}, %{{[a-z0-9]+}}) in (%{{[a-z0-9]+}} = %c2, %{{[a-z0-9]+}} = %c1, %{{[a-z0-9]+}} = %c1) threads(%{{[a-z0-9]+}}, %{{[a-z0-9]+}}, %{{[a-z0-9]+}}) in (%{{[a-z0-9]+}} = %c64, %{{[a-z0-9]+}} = %c1, %{{[a-z0-9]+}} = %c1) workgroup(%{{.*}} : memref<32x128xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<32x128xf32, #gpu.address_space<workgroup>>)
+// CHECK: memref.get_global @__tmc_attention_offsets
+// CHECK: memref.get_global @__tmc_attention_key_blocks
+// CHECK: memref.get_global @__tmc_attention_mask_index
+// CHECK: scf.for %{{.*}} = %c0 to %{{.*}} step %c32
+// CHECK: memref.get_global @__tmc_attention_masks
+// CHECK: gpu.launch
+// CHECK: memref.get_global @__tmc_attention_offsets
+func.func @window(%q: memref<1x128x128xf32>, %k: memref<1x128x128xf32>, %v: memref<1x128x128xf32>, %o: memref<1x128x128xf32>, %o2: memref<1x128x128xf32>) {
+  tfm.fused_attention %q, %k, %v into %o {num_heads = 1, num_kv_heads = 1, scale = 0.088, block_q = 64, block_k = 64, causal, sparsity = #tfm.window<size = 16>} : memref<1x128x128xf32>, memref<1x128x128xf32>, memref<1x128x128xf32>, memref<1x128x128xf32>
+  tfm.fused_attention %q, %k, %v into %o2 {num_heads = 1, num_kv_heads = 1, scale = 0.088, block_q = 64, block_k = 64, causal, sparsity = #tfm.window<size = 16>} : memref<1x128x128xf32>, memref<1x128x128xf32>, memref<1x128x128xf32>, memref<1x128x128xf32>
+  return
+}
