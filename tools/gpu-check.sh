@@ -25,14 +25,23 @@ rtol=${RTOL:-1e-3}
 repeat=${REPEAT:-20}
 root=$(cd "$(dirname "$0")/.." && pwd)
 
-# name | model | extra tmc-compile flags (the same for both targets) | seq-len
+# name | model | extra tmc-compile flags (the same for both targets, except
+# --gpu-attention) | seq-len | tolerance (default RTOL). fp16 weights run on
+# tensor cores with activations rounded to f16 (unit roundoff 4.9e-4 per
+# operand), against a CPU reference that keeps them f32: 1e-2.
 # (models: examples/NAME.mlir; gpt2-d256: a 4-layer GPT-2 of width 256,
 # vocabulary 2048, random weights; matmul: an embedding of width 4096 then
 # one linear layer to 256 features, i.e. a 2048x4096 by 4096x256 f32 matmul,
-# timed beside cuBLAS where PyTorch can call it; both made by prepare)
+# timed beside cuBLAS where PyTorch can call it; attention: an embedding of
+# width 512 then one causal self-attention of 8 heads of 64, timed beside
+# PyTorch's scaled_dot_product_attention; all made by prepare. The -tiles
+# cases are the same builds with the attention's tile loops on the host.)
 cases() {
   cat <<CASES
 matmul-2048x4096x256|matmul||2048
+matmul-f16-2048x4096x256|matmul|--quantize=fp16|2048|1e-2
+attention-s2048|attention||2048
+attention-s2048-tiles|attention|--gpu-attention=tiles|2048
 gpt2-d256-s512|gpt2-d256||512
 gpt2|gpt2|
 bert|bert|
@@ -44,7 +53,7 @@ gpt2-bigbird|gpt2|--attention=bigbird:3,1,1 --attention-block-q=16 --attention-b
 bert-tiles|bert|--attention-block-q=16 --attention-block-k=16
 gpt2-int8|gpt2|--quantize=int8
 llama-int4|llama|--quantize=int4:g32
-gpt2-fp16|gpt2|--quantize=fp16
+gpt2-fp16|gpt2|--quantize=fp16||1e-2
 CASES
 }
 
@@ -75,7 +84,16 @@ x = m.embedding(m.input_ids(), rng.normal(0, 1, (128, 4096)).astype(np.float32),
 m.output("y", m.linear(x, rng.normal(0, 0.02, (256, 4096)).astype(np.float32), name="proj"))
 open(sys.argv[1], "w").write(m.to_mlir())
 PY
-  while IFS='|' read -r name model flags case_seq; do
+  echo "[prepare] attention: one causal self-attention (tmc.ModelBuilder)"
+  PYTHONPATH="$root/python${PYTHONPATH:+:$PYTHONPATH}" python3 - "$tmp/attention.mlir" <<'PY'
+import sys, numpy as np, tmc
+rng = np.random.default_rng(5)
+m = tmc.ModelBuilder("attention")
+x = m.embedding(m.input_ids(), rng.normal(0, 1, (128, 512)).astype(np.float32), name="table")
+m.output("y", m.attention(x, x, x, num_heads=8, causal=True))
+open(sys.argv[1], "w").write(m.to_mlir())
+PY
+  while IFS='|' read -r name model flags case_seq case_rtol; do
     [[ -n "$name" ]] || continue
     local model_file="$root/examples/$model.mlir"
     [[ -f "$model_file" ]] || model_file="$tmp/$model.mlir"
@@ -87,9 +105,11 @@ PY
     "$bin/tmc-compile" "$model_file" -o "$dir/cuda" --target=cuda \
       --gpu-arch="$arch" --seq-len="$s" $flags --quiet 2>/dev/null
     rm -f "$dir/cuda/model.o"
+    # The CPU reference without the CUDA-only flags.
+    local cpu_flags=${flags//--gpu-attention=tiles/}
     # shellcheck disable=SC2086
     "$bin/tmc-compile" "$model_file" -o "$tmp/$name-cpu" \
-      --seq-len="$s" $flags --quiet 2>/dev/null
+      --seq-len="$s" $cpu_flags --quiet 2>/dev/null
     python3 - "$dir/input_ids.npy" "$s" <<'PY'
 import sys, numpy as np
 rng = np.random.default_rng(1234)
@@ -101,7 +121,9 @@ PY
     "$bin/tmc-run" "$tmp/$name-cpu" --input input_ids="$dir/input_ids.npy" \
       --output "$output=$dir/reference.npy" --repeat 3 > "$dir/cpu.txt"
     echo "$output" > "$dir/output_name"
-    [[ $model == matmul ]] && echo "2 2048 4096 256" > "$dir/matmul_shape"
+    [[ $model == matmul ]] && echo "2 2048 4096 256 ${flags:+f16}" > "$dir/matmul_shape"
+    echo "${case_rtol:-$rtol}" > "$dir/rtol"
+    [[ $model == attention ]] && echo "2048 8 64" > "$dir/attention_shape"
     grep 'time per run' "$dir/cpu.txt" | sed "s/^/[prepare] $name: CPU /"
   done < <(cases)
   du -sh "$bundle" | sed 's/^/[prepare] bundle size: /'
@@ -122,7 +144,7 @@ run() {
     local output; output=$(cat "$dir/output_name")
     local log="$dir/gpu.txt"
     if "$bundle/bin/tmc-run" "$dir/cuda" --input input_ids="$dir/input_ids.npy" \
-        --reference "$output=$dir/reference.npy" --rtol "$rtol" \
+        --reference "$output=$dir/reference.npy" --rtol "$(cat "$dir/rtol")" \
         --repeat "$repeat" > "$log" 2>&1; then
       pass=$((pass + 1)); status=PASS
     else
@@ -135,16 +157,19 @@ run() {
     printf '[run] %-4s %-20s GPU %-18s CPU(prepare machine) %-18s %s\n' \
       "$status" "$name" "${gpu_time:-?}" "${cpu_time:-?}" "$compare"
     if [[ -f "$dir/matmul_shape" && -n "${gpu_time:-}" ]]; then
-      read -r _ mm kk nn < "$dir/matmul_shape"
+      read -r _ mm kk nn dtype < "$dir/matmul_shape"
+      dtype=${dtype:-f32}
       local ms; ms=$(echo "$gpu_time" | awk '{print $2}')
-      awk -v m="$mm" -v k="$kk" -v n="$nn" -v ms="$ms" 'BEGIN {
-        printf "[run]      TMC %dx%dx%d f32 matmul model: %.3f ms per run (copies and the embedding included) = %.2f TFLOP/s\n", m, k, n, ms, 2*m*k*n/(ms*1e-3)/1e12 }'
+      awk -v m="$mm" -v k="$kk" -v n="$nn" -v ms="$ms" -v dtype="$dtype" 'BEGIN {
+        printf "[run]      TMC %dx%dx%d " dtype " matmul model: %.3f ms per run (copies and the embedding included) = %.2f TFLOP/s\n", m, k, n, ms, 2*m*k*n/(ms*1e-3)/1e12 }'
       if python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
-        python3 - "$mm" "$kk" "$nn" <<'PY' || echo "[run]      cuBLAS: PyTorch failed"
+        python3 - "$mm" "$kk" "$nn" "$dtype" <<'PY' || echo "[run]      cuBLAS: PyTorch failed"
 import sys, torch
-m, k, n = map(int, sys.argv[1:])
+m, k, n = map(int, sys.argv[1:4])
+dtype = torch.float16 if sys.argv[4] == "f16" else torch.float32
 torch.backends.cuda.matmul.allow_tf32 = False
-a = torch.randn(m, k, device="cuda"); b = torch.randn(k, n, device="cuda")
+a = torch.randn(m, k, device="cuda", dtype=dtype)
+b = torch.randn(k, n, device="cuda", dtype=dtype)
 for _ in range(3): a @ b
 torch.cuda.synchronize()
 start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
@@ -152,11 +177,35 @@ start.record()
 for _ in range(20): a @ b
 end.record(); torch.cuda.synchronize()
 ms = start.elapsed_time(end) / 20
-print("[run]      cuBLAS (PyTorch %s, f32, TF32 off) %dx%dx%d: %.3f ms = %.2f TFLOP/s"
-      % (torch.__version__, m, k, n, ms, 2 * m * k * n / (ms * 1e-3) / 1e12))
+print("[run]      cuBLAS (PyTorch %s, %s, TF32 off) %dx%dx%d: %.3f ms = %.2f TFLOP/s"
+      % (torch.__version__, sys.argv[4], m, k, n, ms, 2 * m * k * n / (ms * 1e-3) / 1e12))
 PY
       else
         echo "[run]      cuBLAS: no PyTorch with CUDA here, not compared"
+      fi
+    fi
+    if [[ -f "$dir/attention_shape" && -n "${gpu_time:-}" ]]; then
+      read -r sq hh dd < "$dir/attention_shape"
+      local ms; ms=$(echo "$gpu_time" | awk '{print $2}')
+      # Causal: about half of the 4 S^2 H D flops of q k^T and p v.
+      awk -v s="$sq" -v h="$hh" -v d="$dd" -v ms="$ms" 'BEGIN {
+        printf "[run]      TMC causal attention S=%d, %d heads of %d: %.3f ms per run (copies and the embedding included) = %.2f TFLOP/s\n", s, h, d, ms, 2*s*s*h*d/(ms*1e-3)/1e12 }'
+      if python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
+        python3 - "$sq" "$hh" "$dd" <<'PY' || echo "[run]      PyTorch attention: failed"
+import sys, torch
+s, h, d = map(int, sys.argv[1:])
+q = torch.randn(1, h, s, d, device="cuda")
+f = torch.nn.functional.scaled_dot_product_attention
+for _ in range(3): f(q, q, q, is_causal=True)
+torch.cuda.synchronize()
+start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+start.record()
+for _ in range(20): f(q, q, q, is_causal=True)
+end.record(); torch.cuda.synchronize()
+ms = start.elapsed_time(end) / 20
+print("[run]      PyTorch %s scaled_dot_product_attention (f32, causal) S=%d: %.3f ms = %.2f TFLOP/s"
+      % (torch.__version__, s, ms, 2 * s * s * h * d / (ms * 1e-3) / 1e12))
+PY
       fi
     fi
   done

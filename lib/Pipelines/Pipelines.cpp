@@ -201,6 +201,7 @@ void mlir::tmc::buildTmcCudaPipeline(OpPassManager &pm,
   if (options.matmulTile > 0) {
     TmcGpuTileMatmulsOptions matmuls;
     matmuls.tile = options.matmulTile;
+    matmuls.tensorCores = options.tensorCores;
     pm.addNestedPass<func::FuncOp>(createTmcGpuTileMatmuls(matmuls));
   }
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
@@ -212,6 +213,7 @@ void mlir::tmc::buildTmcCudaPipeline(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(createTmcGpuCheckHostCode());
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(createTmcGpuMergeModules());
+  pm.addNestedPass<gpu::GPUModuleOp>(createTmcGpuAlignWorkgroupMemory());
   // One stream per call of the model: launches are asynchronous and the
   // function waits for them once, at its end.
   pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());

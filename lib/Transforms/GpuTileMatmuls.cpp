@@ -34,6 +34,8 @@ struct Contraction {
 /// Recognizes a plain contraction (see the pass description).
 static FailureOr<Contraction> matchContraction(linalg::LinalgOp op,
                                                PatternRewriter &rewriter) {
+  if (op->getParentOfType<gpu::LaunchOp>())
+    return rewriter.notifyMatchFailure(op, "already in a kernel");
   if (!op.hasPureBufferSemantics() || op.getNumLoops() != 3 ||
       op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1)
     return rewriter.notifyMatchFailure(op,
@@ -96,8 +98,6 @@ struct TileContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
 
   LogicalResult matchAndRewrite(linalg::LinalgOp op,
                                 PatternRewriter &rewriter) const override {
-    if (op->getParentOfType<gpu::LaunchOp>())
-      return rewriter.notifyMatchFailure(op, "already in a kernel");
     FailureOr<Contraction> match = matchContraction(op, rewriter);
     if (failed(match))
       return failure();
@@ -250,6 +250,233 @@ struct TileContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
   int64_t tile;
 };
 
+/// The input (0 or 1) that `v` is, directly or through an `arith.extf`, in
+/// the payload `body`; -1 otherwise.
+static int payloadInput(Block &body, Value v) {
+  if (auto ext = v.getDefiningOp<arith::ExtFOp>())
+    v = ext.getIn();
+  auto arg = dyn_cast<BlockArgument>(v);
+  if (!arg || arg.getOwner() != &body || arg.getArgNumber() > 1)
+    return -1;
+  return arg.getArgNumber();
+}
+
+/// Whether `op` computes `out += f32(lhs) * f32(rhs)` with f16 or f32
+/// inputs, one at least f16, and an f32 output: what a tensor core does
+/// with f16 operands and f32 accumulation.
+static bool isF16MultiplyAccumulate(linalg::LinalgOp op) {
+  Type outType = cast<MemRefType>(op.getDpsInitOperand(0)->get().getType())
+                     .getElementType();
+  if (!outType.isF32())
+    return false;
+  bool anyF16 = false;
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    Type t = cast<MemRefType>(input->get().getType()).getElementType();
+    if (!t.isF16() && !t.isF32())
+      return false;
+    anyF16 |= t.isF16();
+  }
+  if (!anyF16)
+    return false;
+  Block &body = op->getRegion(0).front();
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  auto addOp = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
+  if (!addOp)
+    return false;
+  Value acc = body.getArgument(2);
+  Value product = addOp.getLhs() == acc   ? addOp.getRhs()
+                  : addOp.getRhs() == acc ? addOp.getLhs()
+                                          : Value();
+  auto mul = product ? product.getDefiningOp<arith::MulFOp>() : nullptr;
+  if (!mul)
+    return false;
+  int x = payloadInput(body, mul.getLhs()), y = payloadInput(body, mul.getRhs());
+  return x >= 0 && y >= 0 && x != y;
+}
+
+/// f16 contractions as warp-level matrix multiply-accumulate (tensor
+/// cores): a block of 4 warps computes a 32 x 32 output tile; per step of 32
+/// along K it stages both inputs as f16 in workgroup memory and each warp
+/// accumulates its 16 x 16 quarter with two 16 x 16 x 16 MMAs.
+struct MmaContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
+  MmaContraction(MLIRContext *ctx)
+      : OpInterfaceRewritePattern(ctx, /*benefit=*/2) {}
+
+  static constexpr int64_t kTile = 32, kFragment = 16, kThreads = 128;
+
+  LogicalResult matchAndRewrite(linalg::LinalgOp op,
+                                PatternRewriter &rewriter) const override {
+    FailureOr<Contraction> match = matchContraction(op, rewriter);
+    if (failed(match))
+      return failure();
+    if (!isF16MultiplyAccumulate(op))
+      return rewriter.notifyMatchFailure(op, "not an f16 multiply-accumulate");
+    Contraction c = *match;
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    int64_t sizeM = ranges[c.m], sizeN = ranges[c.n], sizeK = ranges[c.k];
+
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    OpBuilder &b = rewriter;
+    auto index = [&](int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(b, loc, v);
+    };
+    auto mul = [&](Value x, Value y) -> Value {
+      return arith::MulIOp::create(b, loc, x, y);
+    };
+    auto add = [&](Value x, Value y) -> Value {
+      return arith::AddIOp::create(b, loc, x, y);
+    };
+    auto less = [&](Value x, Value y) -> Value {
+      return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, x, y);
+    };
+    auto both = [&](Value x, Value y) -> Value {
+      return arith::AndIOp::create(b, loc, x, y);
+    };
+    OpOperand *lhs = op.getDpsInputOperand(c.lhs);
+    OpOperand *rhs = op.getDpsInputOperand(1 - c.lhs);
+    OpOperand *out = op.getDpsInitOperand(0);
+    Type f16 = b.getF16Type(), f32 = b.getF32Type();
+    auto workgroup =
+        gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+    auto tileType = [&](Type element) {
+      return MemRefType::get({kTile, kTile}, element,
+                             MemRefLayoutAttrInterface(), workgroup);
+    };
+    Value one = index(1);
+    auto launch = gpu::LaunchOp::create(
+        b, loc, index(llvm::divideCeil(sizeN, kTile)),
+        index(llvm::divideCeil(sizeM, kTile)), one, index(kThreads), one, one,
+        /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
+        /*asyncDependencies=*/ValueRange{},
+        /*workgroupAttributions=*/
+        TypeRange{tileType(f16), tileType(f16), tileType(f32)});
+    OpBuilder::InsertionGuard guard(rewriter);
+    rewriter.setInsertionPointToStart(&launch.getBody().front());
+    // aTile[m][k], bTile[k][n] (f16) and cTile[m][n] (f32).
+    Value aTile = launch.getWorkgroupAttributions()[0];
+    Value bTile = launch.getWorkgroupAttributions()[1];
+    Value cTile = launch.getWorkgroupAttributions()[2];
+    Value tid = launch.getThreadIds().x;
+    Value m0 = mul(launch.getBlockIds().y, index(kTile));
+    Value n0 = mul(launch.getBlockIds().x, index(kTile));
+    Value warp = arith::DivUIOp::create(b, loc, tid, index(32));
+    Value warpM = mul(arith::DivUIOp::create(b, loc, warp, index(2)),
+                      index(kFragment));
+    Value warpN = mul(arith::RemUIOp::create(b, loc, warp, index(2)),
+                      index(kFragment));
+    Value cM = index(sizeM), cN = index(sizeN), cK = index(sizeK);
+    Value c0 = index(0);
+
+    // Every thread visits elements tid, tid + 128, ... of a 32 x 32 tile,
+    // as (row = i / 32, col = i % 32).
+    auto forTileElements = [&](function_ref<void(Value, Value)> body) {
+      auto loop = scf::ForOp::create(b, loc, tid, index(kTile * kTile),
+                                     index(kThreads));
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value i = loop.getInductionVar();
+      body(arith::DivUIOp::create(b, loc, i, index(kTile)),
+           arith::RemUIOp::create(b, loc, i, index(kTile)));
+    };
+    // operand(at) converted to `type` where `inBounds`, else zero.
+    auto loadOrZero = [&](OpOperand *operand, ArrayRef<Value> at,
+                          Value inBounds, Type type) -> Value {
+      auto ifOp = scf::IfOp::create(b, loc, TypeRange{type}, inBounds,
+                                    /*withElseRegion=*/true);
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      Value v = memref::LoadOp::create(b, loc, operand->get(),
+                                       indicesFor(op, operand, at));
+      if (v.getType() != type)
+        v = arith::TruncFOp::create(b, loc, type, v);
+      scf::YieldOp::create(b, loc, v);
+      b.setInsertionPointToStart(ifOp.elseBlock());
+      scf::YieldOp::create(
+          b, loc,
+          ValueRange{arith::ConstantOp::create(b, loc, b.getZeroAttr(type))});
+      return ifOp.getResult(0);
+    };
+    auto dimsAt = [&](Value m, Value n, Value k) {
+      SmallVector<Value> dims(3, c0);
+      dims[c.m] = m;
+      dims[c.n] = n;
+      dims[c.k] = k;
+      return dims;
+    };
+
+    // The initial accumulator: the output's tile (zero off the edge).
+    forTileElements([&](Value r, Value col) {
+      Value m = add(m0, r), n = add(n0, col);
+      Value v = loadOrZero(out, dimsAt(m, n, c0),
+                           both(less(m, cM), less(n, cN)), f32);
+      memref::StoreOp::create(b, loc, v, cTile, ValueRange{r, col});
+    });
+    gpu::BarrierOp::create(b, loc);
+    auto leadDim = b.getIndexAttr(kTile);
+    auto fragment = [&](Type element, StringRef operand) {
+      return gpu::MMAMatrixType::get({kFragment, kFragment}, element, operand);
+    };
+    // The accumulator lives in cTile between steps (each warp its own
+    // quarter): MMA fragments cannot be loop-carried through the NVVM
+    // lowering's structural type conversion.
+    auto kLoop = scf::ForOp::create(
+        b, loc, c0, index(llvm::divideCeil(sizeK, kTile)), one);
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(kLoop.getBody());
+      Value k0 = mul(kLoop.getInductionVar(), index(kTile));
+      // Consecutive threads take consecutive k: contiguous reads of a
+      // row-major lhs and of out_in weights.
+      forTileElements([&](Value r, Value kk) {
+        Value k = add(k0, kk);
+        Value kIn = less(k, cK);
+        Value m = add(m0, r);
+        Value a = loadOrZero(lhs, dimsAt(m, c0, k), both(less(m, cM), kIn),
+                             f16);
+        memref::StoreOp::create(b, loc, a, aTile, ValueRange{r, kk});
+        Value n = add(n0, r);
+        Value bv = loadOrZero(rhs, dimsAt(c0, n, k), both(less(n, cN), kIn),
+                              f16);
+        memref::StoreOp::create(b, loc, bv, bTile, ValueRange{kk, r});
+      });
+      gpu::BarrierOp::create(b, loc);
+      Value sum = gpu::SubgroupMmaLoadMatrixOp::create(
+          b, loc, fragment(f32, "COp"), cTile, ValueRange{warpM, warpN},
+          leadDim, /*transpose=*/nullptr);
+      for (int64_t ks = 0; ks < kTile; ks += kFragment) {
+        Value a = gpu::SubgroupMmaLoadMatrixOp::create(
+            b, loc, fragment(f16, "AOp"), aTile, ValueRange{warpM, index(ks)},
+            leadDim, /*transpose=*/nullptr);
+        Value bv = gpu::SubgroupMmaLoadMatrixOp::create(
+            b, loc, fragment(f16, "BOp"), bTile, ValueRange{index(ks), warpN},
+            leadDim, /*transpose=*/nullptr);
+        sum = gpu::SubgroupMmaComputeOp::create(b, loc, sum.getType(), a, bv,
+                                                sum, /*a_transpose=*/nullptr,
+                                                /*b_transpose=*/nullptr);
+      }
+      gpu::SubgroupMmaStoreMatrixOp::create(b, loc, sum, cTile,
+                                            ValueRange{warpM, warpN}, leadDim,
+                                            /*transpose=*/nullptr);
+      gpu::BarrierOp::create(b, loc);
+    }
+    gpu::BarrierOp::create(b, loc);
+    forTileElements([&](Value r, Value col) {
+      Value m = add(m0, r), n = add(n0, col);
+      auto ifOp =
+          scf::IfOp::create(b, loc, both(less(m, cM), less(n, cN)));
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      Value v = memref::LoadOp::create(b, loc, cTile, ValueRange{r, col});
+      memref::StoreOp::create(b, loc, v, out->get(),
+                              indicesFor(op, out, dimsAt(m, n, c0)));
+    });
+    gpu::TerminatorOp::create(b, loc);
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
 struct TmcGpuTileMatmulsPass
     : public tmc::impl::TmcGpuTileMatmulsBase<TmcGpuTileMatmulsPass> {
   using TmcGpuTileMatmulsBase::TmcGpuTileMatmulsBase;
@@ -263,6 +490,8 @@ struct TmcGpuTileMatmulsPass
     }
     RewritePatternSet patterns(&getContext());
     patterns.add<TileContraction>(&getContext(), tile);
+    if (tensorCores)
+      patterns.add<MmaContraction>(&getContext());
     walkAndApplyPatterns(getOperation(), std::move(patterns));
   }
 };

@@ -197,6 +197,11 @@ struct TmcCudaPipelineOptions
                      "(tmc-gpu-tile-matmuls; 0: matmuls become plain "
                      "parallel loops like every other op)"),
       llvm::cl::init(16)};
+  Option<bool> tensorCores{
+      *this, "tensor-cores",
+      llvm::cl::desc("Matmuls of f16 weights on tensor cores (warp-level "
+                     "MMA; activations rounded to f16, f32 accumulation)"),
+      llvm::cl::init(true)};
   Option<std::string> format{
       *this, "format",
       llvm::cl::desc("What gpu-module-to-binary embeds: isa (PTX), bin "

@@ -258,15 +258,44 @@ def TmcGpuTileMatmuls : Pass<"tmc-gpu-tile-matmuls", "::mlir::func::FuncOp"> {
     element with the op's own payload, which is cloned. Edges are guarded:
     any M, N and K work. The op's accumulate-into-output semantics are kept
     (the output's value is the initial accumulator).
+
+    With `tensor-cores`, contractions that multiply-accumulate f16 inputs
+    into f32 (`out += f32(a) * f32(b)`, one input f16 at least, the other
+    f16 or f32) use warp-level matrix multiply-accumulate instead
+    (`gpu.subgroup_mma_*`, WMMA on tensor cores, sm_70 and later): a block
+    of 4 warps computes a 32 x 32 output tile; per step of 32 along K the
+    block stages both inputs as f16 (an f32 input is rounded to f16, as
+    cuBLAS's f16 GEMMs with f32 accumulation do) in zero-padded workgroup
+    tiles, and each warp accumulates its 16 x 16 quarter in f32 with two
+    16 x 16 x 16 MMAs. The accumulator starts from the output's tile and
+    goes back through a workgroup tile, so any M, N and K work.
   }];
   let options = [
     Option<"tile", "tile", "int64_t", /*default=*/"16",
-           "Output tile edge (threads per block = tile * tile)">
+           "Output tile edge (threads per block = tile * tile)">,
+    Option<"tensorCores", "tensor-cores", "bool", /*default=*/"false",
+           "f16 multiply-accumulate contractions on tensor cores (WMMA)">
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::arith::ArithDialect",
                            "::mlir::memref::MemRefDialect"];
+}
+
+def TmcGpuAlignWorkgroupMemory
+    : Pass<"tmc-gpu-align-workgroup-memory", "::mlir::gpu::GPUModuleOp"> {
+  let summary = "Align the workgroup (shared) memory buffers of kernels";
+  let description = [{
+    Sets `llvm.align` to `alignment` bytes on every workgroup attribution of
+    the module's `gpu.func`s (keeping a larger one), which the NVVM lowering
+    carries to the `.shared` variable. Warp-level MMA loads and stores need
+    their tiles 32-byte aligned; the lowering's default is the element
+    size.
+  }];
+  let options = [
+    Option<"alignment", "alignment", "int64_t", /*default=*/"32",
+           "Alignment in bytes (a power of two)">
+  ];
 }
 
 def TmcGpuSinkGlobals : Pass<"tmc-gpu-sink-globals", "::mlir::func::FuncOp"> {

@@ -1,0 +1,93 @@
+// RUN: tmc-opt %s --split-input-file --tmc-gpu-tile-matmuls="tensor-cores=1" --cse | FileCheck %s
+// RUN: tmc-opt %s --split-input-file --tmc-gpu-tile-matmuls | FileCheck %s --check-prefix=OFF
+
+// f32 activations times f16 out_in weights, accumulated in f32: 40 x 72
+// by 72 x 48 as 2 x 2 blocks of 4 warps (128 threads), a 32 x 32 output
+// tile each, three steps of 32 along K (the last one zero-padded), both
+// inputs staged as f16, each warp's 16 x 16 accumulator in the f32 tile.
+#x = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#o = affine_map<(m, n, k) -> (m, n)>
+// CHECK-LABEL: func.func @f16_weights
+// CHECK-SAME: (%[[A:[a-z0-9]+]]: memref<40x72xf32>, %[[W:[a-z0-9]+]]: memref<48x72xf16>, %[[C:[a-z0-9]+]]: memref<40x48xf32>)
+// CHECK-NOT: linalg.generic
+// CHECK: gpu.launch blocks(%[[BX:[a-z0-9]+]], %[[BY:[a-z0-9]+]], %{{[a-z0-9]+}}) in (%{{[a-z0-9]+}} = %c2, %{{[a-z0-9]+}} = %c2, %{{[a-z0-9]+}} = %c1) threads(%[[T:[a-z0-9]+]], %{{[a-z0-9]+}}, %{{[a-z0-9]+}}) in (%{{[a-z0-9]+}} = %c128, %{{[a-z0-9]+}} = %c1, %{{[a-z0-9]+}} = %c1)
+// CHECK-SAME: workgroup(%[[AT:[a-z0-9]+]] : memref<32x32xf16, #gpu.address_space<workgroup>>, %[[BT:[a-z0-9]+]] : memref<32x32xf16, #gpu.address_space<workgroup>>, %[[CT:[a-z0-9]+]] : memref<32x32xf32, #gpu.address_space<workgroup>>)
+// Warp w owns rows 16 (w / 2) and columns 16 (w % 2) of the tile.
+// CHECK: %[[WARP:.*]] = arith.divui %[[T]], %c32
+// CHECK: %[[WM:.*]] = arith.muli %{{.*}}, %c16
+// CHECK: %[[WN:.*]] = arith.muli %{{.*}}, %c16
+// The output tile is the initial accumulator.
+// CHECK: scf.for %{{.*}} = %[[T]] to %c1024 step %c128
+// CHECK: memref.load %[[C]]
+// CHECK: memref.store %{{.*}}, %[[CT]]
+// CHECK: gpu.barrier
+// CHECK: scf.for %{{.*}} = %c0 to %c3 step %c1
+// CHECK: scf.for %{{.*}} = %[[T]] to %c1024 step %c128
+// CHECK: %[[X:.*]] = memref.load %[[A]]
+// CHECK: arith.truncf %[[X]] : f32 to f16
+// CHECK: memref.store %{{.*}}, %[[AT]]
+// CHECK: memref.load %[[W]]
+// CHECK: memref.store %{{.*}}, %[[BT]]
+// CHECK: gpu.barrier
+// CHECK: %[[ACC:.*]] = gpu.subgroup_mma_load_matrix %[[CT]][%[[WM]], %[[WN]]] {leadDimension = 32 : index} : memref<32x32xf32, #gpu.address_space<workgroup>> -> !gpu.mma_matrix<16x16xf32, "COp">
+// CHECK: %[[A0:.*]] = gpu.subgroup_mma_load_matrix %[[AT]][%[[WM]], %c0] {leadDimension = 32 : index} : memref<32x32xf16, #gpu.address_space<workgroup>> -> !gpu.mma_matrix<16x16xf16, "AOp">
+// CHECK: %[[B0:.*]] = gpu.subgroup_mma_load_matrix %[[BT]][%c0, %[[WN]]] {leadDimension = 32 : index} : memref<32x32xf16, #gpu.address_space<workgroup>> -> !gpu.mma_matrix<16x16xf16, "BOp">
+// CHECK: %[[S0:.*]] = gpu.subgroup_mma_compute %[[A0]], %[[B0]], %[[ACC]]
+// CHECK: %[[A1:.*]] = gpu.subgroup_mma_load_matrix %[[AT]][%[[WM]], %c16]
+// CHECK: %[[B1:.*]] = gpu.subgroup_mma_load_matrix %[[BT]][%c16, %[[WN]]]
+// CHECK: %[[S1:.*]] = gpu.subgroup_mma_compute %[[A1]], %[[B1]], %[[S0]]
+// CHECK: gpu.subgroup_mma_store_matrix %[[S1]], %[[CT]][%[[WM]], %[[WN]]] {leadDimension = 32 : index}
+// CHECK: gpu.barrier
+// CHECK: scf.for %{{.*}} = %[[T]] to %c1024 step %c128
+// CHECK: scf.if
+// CHECK: memref.load %[[CT]]
+// CHECK: memref.store %{{.*}}, %[[C]]
+// OFF-LABEL: func.func @f16_weights
+// OFF-NOT: gpu.subgroup_mma
+// OFF: gpu.launch
+func.func @f16_weights(%a: memref<40x72xf32>, %w: memref<48x72xf16>, %c: memref<40x48xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %w : memref<40x72xf32>, memref<48x72xf16>) outs(%c : memref<40x48xf32>) {
+  ^bb0(%x0: f32, %w0: f16, %acc: f32):
+    %wf = arith.extf %w0 : f16 to f32
+    %p = arith.mulf %x0, %wf : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
+// Not for tensor cores: f32 inputs, bf16 weights (no bf16 WMMA here), and
+// an f16 payload that is not a multiply-accumulate: the scalar kernel.
+#x = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#o = affine_map<(m, n, k) -> (m, n)>
+// CHECK-LABEL: func.func @scalar
+// CHECK-NOT: gpu.subgroup_mma
+// CHECK: gpu.launch
+// CHECK: gpu.launch
+// CHECK: gpu.launch
+// CHECK-NOT: gpu.subgroup_mma
+func.func @scalar(%a: memref<8x16xf32>, %b: memref<8x16xf32>, %bf: memref<8x16xbf16>, %h: memref<8x16xf16>, %c: memref<8x8xf32>) {
+  linalg.matmul indexing_maps = [#x, #w, #o] ins(%a, %b : memref<8x16xf32>, memref<8x16xf32>) outs(%c : memref<8x8xf32>)
+  linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %bf : memref<8x16xf32>, memref<8x16xbf16>) outs(%c : memref<8x8xf32>) {
+  ^bb0(%x0: f32, %w0: bf16, %acc: f32):
+    %wf = arith.extf %w0 : bf16 to f32
+    %p = arith.mulf %x0, %wf : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  }
+  linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %h : memref<8x16xf32>, memref<8x16xf16>) outs(%c : memref<8x8xf32>) {
+  ^bb0(%x0: f32, %w0: f16, %acc: f32):
+    %wf = arith.extf %w0 : f16 to f32
+    %p = arith.subf %x0, %wf : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  }
+  return
+}
