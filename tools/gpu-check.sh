@@ -104,7 +104,8 @@ PY
     # shellcheck disable=SC2086
     "$bin/tmc-compile" "$model_file" -o "$dir/cuda" --target=cuda \
       --gpu-arch="$arch" --seq-len="$s" $flags --quiet 2>/dev/null
-    rm -f "$dir/cuda/model.o"
+    # model.so embeds the kernels (a fat binary): no separate copy travels.
+    rm -f "$dir/cuda/model.o" "$dir/cuda/tmc_kernels."*
     # The CPU reference without the CUDA-only flags.
     local cpu_flags=${flags//--gpu-attention=tiles/}
     # shellcheck disable=SC2086

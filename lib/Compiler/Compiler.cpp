@@ -211,11 +211,26 @@ static LogicalResult linkSharedLibrary(Location loc, StringRef object,
   return success();
 }
 
+/// Runs `tool` with `args`; an error naming `what` at `loc` if it fails.
+static LogicalResult runTool(Location loc, StringRef tool,
+                             ArrayRef<StringRef> args, const Twine &what) {
+  std::string message;
+  std::optional<StringRef> redirects[] = {std::nullopt, std::nullopt,
+                                          std::nullopt};
+  int rc = llvm::sys::ExecuteAndWait(tool, args, std::nullopt, redirects, 0,
+                                     0, &message);
+  if (rc != 0)
+    return emitError(loc) << what << " failed" << (message.empty() ? "" : ": ")
+                          << message;
+  return success();
+}
+
 /// Writes the PTX of every `gpu.binary` of `module` (as the CUDA pipeline
 /// serialized it, format isa) to `<outDir>/<name>.ptx`, assembles it with
-/// the toolkit's ptxas for `arch` into `<name>.cubin`, and replaces the
-/// embedded PTX by the cubin, so that the host code loads machine code
-/// instead of JIT-compiling PTX at run time.
+/// the toolkit's ptxas for `arch` into `<name>.cubin`, packs both into
+/// `<name>.fatbin` with fatbinary, and replaces the embedded PTX by the
+/// fat binary: the driver loads the cubin on a GPU of `arch` and compiles
+/// the PTX for newer ones.
 static LogicalResult assembleKernels(ModuleOp module, StringRef arch,
                                      StringRef toolkit, StringRef outDir) {
   SmallString<256> ptxasPath(toolkit);
@@ -224,6 +239,14 @@ static LogicalResult assembleKernels(ModuleOp module, StringRef arch,
     return emitError(module.getLoc())
            << "cannot find ptxas at " << ptxasPath
            << " (set CUDA_HOME to the CUDA toolkit)";
+  SmallString<256> fatbinaryPath(toolkit);
+  llvm::sys::path::append(fatbinaryPath, "bin", "fatbinary");
+  if (!llvm::sys::fs::can_execute(fatbinaryPath))
+    return emitError(module.getLoc())
+           << "cannot find fatbinary at " << fatbinaryPath
+           << " (set CUDA_HOME to the CUDA toolkit)";
+  StringRef sm = arch;
+  sm.consume_front("sm_");
   for (auto binary : llvm::to_vector(module.getOps<gpu::BinaryOp>())) {
     if (binary.getObjects().size() != 1)
       return binary.emitError("expected one object per gpu.binary, got ")
@@ -231,9 +254,10 @@ static LogicalResult assembleKernels(ModuleOp module, StringRef arch,
     auto object = cast<gpu::ObjectAttr>(binary.getObjects()[0]);
     if (object.getFormat() != gpu::CompilationTarget::Assembly)
       return binary.emitError("expected the kernels as PTX (format isa)");
-    SmallString<256> ptx(outDir), cubin(outDir);
+    SmallString<256> ptx(outDir), cubin(outDir), fatbin(outDir);
     llvm::sys::path::append(ptx, binary.getSymName() + ".ptx");
     llvm::sys::path::append(cubin, binary.getSymName() + ".cubin");
+    llvm::sys::path::append(fatbin, binary.getSymName() + ".fatbin");
     {
       std::error_code ec;
       llvm::raw_fd_ostream os(ptx, ec, llvm::sys::fs::OF_None);
@@ -243,25 +267,27 @@ static LogicalResult assembleKernels(ModuleOp module, StringRef arch,
       os << object.getObject().getValue();
     }
     std::string archFlag = ("-arch=" + arch).str();
-    SmallVector<StringRef> args = {ptxasPath, archFlag, "-O3", ptx, "-o",
-                                   cubin};
-    std::string message;
-    std::optional<StringRef> redirects[] = {std::nullopt, std::nullopt,
-                                            std::nullopt};
-    int rc = llvm::sys::ExecuteAndWait(ptxasPath, args, std::nullopt,
-                                       redirects, 0, 0, &message);
-    if (rc != 0)
-      return emitError(binary.getLoc())
-             << "ptxas -arch=" << arch << " failed on " << ptx
-             << (message.empty() ? "" : ": ") << message;
+    if (failed(runTool(binary.getLoc(), ptxasPath,
+                       {ptxasPath, archFlag, "-O3", ptx, "-o", cubin},
+                       "ptxas -arch=" + arch + " on " + ptx)))
+      return failure();
+    std::string create = ("--create=" + fatbin).str();
+    std::string elf = ("--image3=kind=elf,sm=" + sm + ",file=" + cubin).str();
+    std::string ptxImage =
+        ("--image3=kind=ptx,sm=" + sm + ",file=" + ptx).str();
+    if (failed(runTool(binary.getLoc(), fatbinaryPath,
+                       {fatbinaryPath, "-64", create, elf, ptxImage},
+                       "fatbinary for " + arch)))
+      return failure();
     llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> bytes =
-        llvm::MemoryBuffer::getFile(cubin, /*IsText=*/false);
+        llvm::MemoryBuffer::getFile(fatbin, /*IsText=*/false);
     if (!bytes)
       return emitError(binary.getLoc())
-             << "cannot read '" << cubin << "': " << bytes.getError().message();
+             << "cannot read '" << fatbin << "': "
+             << bytes.getError().message();
     auto assembled = gpu::ObjectAttr::get(
         module.getContext(), object.getTarget(),
-        gpu::CompilationTarget::Binary,
+        gpu::CompilationTarget::Fatbin,
         StringAttr::get(module.getContext(), (*bytes)->getBuffer()),
         object.getProperties(), object.getKernels());
     binary.setObjectsAttr(ArrayAttr::get(module.getContext(), {assembled}));

@@ -5,12 +5,16 @@
 // the model loader's device path and tmc-run. Device memory is host memory;
 // kernels are not executed, but every launch is checked (a loaded module, a
 // kernel name present in the cubin, a positive grid and block, at most 1024
-// threads per block and z <= 64) and counted. It checks that module images
-// are ELF cubins.
+// threads per block and z <= 64) and counted. Module images are ELF cubins,
+// PTX text, or fat binaries, from which it picks what a driver would: the
+// cubin of the device's architecture, else PTX of an architecture not above
+// it (which a driver would compile), else CUDA_ERROR_NO_BINARY_FOR_GPU.
 //
 // TMC_FAKE_CUDA_LOG=FILE appends a summary at exit ("modules N kernels K
-// launches L bad 0 bytes B"); TMC_FAKE_CUDA_FAIL=launch|init|alloc makes that
-// call fail, for the error paths.
+// launches L bad 0 bytes B", then "image elf:90" or "image ptx:80 jit" per
+// fat binary loaded); TMC_FAKE_CUDA_ARCH=NN is the device's architecture
+// (default 90); TMC_FAKE_CUDA_FAIL=launch|init|alloc makes that call fail,
+// for the error paths.
 //
 //===----------------------------------------------------------------------===//
 
@@ -35,6 +39,14 @@ struct Module {
   std::string image;
 };
 
+/// The images chosen from fat binaries, for the summary.
+std::string chosenImages;
+
+unsigned deviceArch() {
+  const char *env = std::getenv("TMC_FAKE_CUDA_ARCH");
+  return env ? unsigned(std::atoi(env)) : 90;
+}
+
 struct Summary {
   ~Summary() {
     if (const char *path = std::getenv("TMC_FAKE_CUDA_LOG"))
@@ -43,6 +55,7 @@ struct Summary {
                      "modules %ld kernels %ld launches %ld bad %ld bytes %ld\n",
                      modules.load(), kernels.load(), launches.load(),
                      bad.load(), bytes.load());
+        std::fputs(chosenImages.c_str(), file);
         std::fclose(file);
       }
   }
@@ -60,7 +73,9 @@ FAKE_API CUresult cuGetErrorName(CUresult error, const char **name) {
   *name = error == CUDA_ERROR_LAUNCH_FAILED   ? "CUDA_ERROR_LAUNCH_FAILED"
           : error == CUDA_ERROR_NO_DEVICE     ? "CUDA_ERROR_NO_DEVICE"
           : error == CUDA_ERROR_OUT_OF_MEMORY ? "CUDA_ERROR_OUT_OF_MEMORY"
-                                              : "CUDA_ERROR_INVALID_VALUE";
+          : error == CUDA_ERROR_NO_BINARY_FOR_GPU
+              ? "CUDA_ERROR_NO_BINARY_FOR_GPU"
+              : "CUDA_ERROR_INVALID_VALUE";
   return CUDA_SUCCESS;
 }
 FAKE_API CUresult cuGetErrorString(CUresult, const char **text) {
@@ -90,14 +105,61 @@ FAKE_API CUresult cuDeviceGetName(char *name, int size, CUdevice) {
 }
 FAKE_API CUresult cuDeviceGetAttribute(int *value, CUdevice_attribute attr,
                                        CUdevice) {
-  *value = attr == CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR ? 9 : 0;
+  *value = attr == CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR
+               ? int(deviceArch() / 10)
+           : attr == CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR
+               ? int(deviceArch() % 10)
+               : 0;
+  return CUDA_SUCCESS;
+}
+
+/// Picks the image a driver would load from a fat binary (header: magic,
+/// version, header size, payload size; then entries: kind 1 PTX or 2 ELF,
+/// header size, payload size, architecture at byte 28).
+static CUresult chooseFromFatbin(const unsigned char *data) {
+  uint16_t headerSize;
+  uint64_t fatSize;
+  std::memcpy(&headerSize, data + 6, 2);
+  std::memcpy(&fatSize, data + 8, 8);
+  unsigned device = deviceArch(), ptxArch = 0;
+  bool elf = false;
+  for (uint64_t offset = headerSize; offset < headerSize + fatSize;) {
+    uint16_t kind;
+    uint32_t entryHeader, arch;
+    uint64_t size;
+    std::memcpy(&kind, data + offset, 2);
+    std::memcpy(&entryHeader, data + offset + 4, 4);
+    std::memcpy(&size, data + offset + 8, 8);
+    std::memcpy(&arch, data + offset + 28, 4);
+    if (kind == 2 && arch == device)
+      elf = true;
+    if (kind == 1 && arch <= device && arch > ptxArch)
+      ptxArch = arch;
+    offset += entryHeader + size;
+  }
+  if (elf)
+    chosenImages += "image elf:" + std::to_string(device) + "\n";
+  else if (ptxArch)
+    chosenImages += "image ptx:" + std::to_string(ptxArch) + " jit\n";
+  else
+    return CUDA_ERROR_NO_BINARY_FOR_GPU;
   return CUDA_SUCCESS;
 }
 
 static CUresult loadModule(CUmodule *module, const void *image) {
   const unsigned char *bytesIn = static_cast<const unsigned char *>(image);
   std::string copy;
-  if (std::memcmp(bytesIn,
+  const unsigned char fatMagic[4] = {0x50, 0xed, 0x55, 0xba};
+  if (std::memcmp(bytesIn, fatMagic, 4) == 0) {
+    if (CUresult result = chooseFromFatbin(bytesIn))
+      return result;
+    // The cubin inside is not compressed: its kernel names are found.
+    uint16_t headerSize;
+    uint64_t fatSize;
+    std::memcpy(&headerSize, bytesIn + 6, 2);
+    std::memcpy(&fatSize, bytesIn + 8, 8);
+    copy.assign(reinterpret_cast<const char *>(bytesIn), headerSize + fatSize);
+  } else if (std::memcmp(bytesIn,
                   "\x7f"
                   "ELF",
                   4) == 0) {
