@@ -11,7 +11,12 @@
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
-#include "mlir/Transforms/WalkPatternRewriteDriver.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
+#include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/MapVector.h"
+
+#include <array>
 
 namespace mlir {
 namespace tmc {
@@ -46,90 +51,509 @@ static bool threadsCommunicate(gpu::LaunchOp launch) {
       .wasInterrupted();
 }
 
-struct LaunchToLoops : public OpRewritePattern<gpu::LaunchOp> {
-  using OpRewritePattern::OpRewritePattern;
+/// The static block size of `launch` (x, y, z), if constant.
+static std::optional<std::array<int64_t, 3>> staticBlockSize(
+    gpu::LaunchOp launch) {
+  gpu::KernelDim3 block = launch.getBlockSizeOperandValues();
+  std::array<int64_t, 3> sizes;
+  Value dims[3] = {block.x, block.y, block.z};
+  for (int i = 0; i < 3; ++i) {
+    std::optional<int64_t> size = getConstantIntValue(dims[i]);
+    if (!size || *size <= 0)
+      return std::nullopt;
+    sizes[i] = *size;
+  }
+  return sizes;
+}
 
-  LogicalResult matchAndRewrite(gpu::LaunchOp launch,
-                                PatternRewriter &rewriter) const override {
-    if (launch.getAsyncToken() || !launch.getAsyncDependencies().empty() ||
-        !launch.getBody().hasOneBlock() || threadsCommunicate(launch))
-      return rewriter.notifyMatchFailure(launch, "not a sequential kernel");
-    Location loc = launch.getLoc();
-    Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
-    Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
-    gpu::KernelDim3 grid = launch.getGridSizeOperandValues();
-    gpu::KernelDim3 block = launch.getBlockSizeOperandValues();
-    // Blocks z, y, x, then threads z, y, x.
-    Value bounds[6] = {grid.z, grid.y, grid.x, block.z, block.y, block.x};
-    Value ivs[6];
-    OpBuilder::InsertionGuard guard(rewriter);
-    for (int i = 0; i < 6; ++i) {
-      auto loop = scf::ForOp::create(rewriter, loc, zero, bounds[i], one);
-      ivs[i] = loop.getInductionVar();
-      rewriter.setInsertionPointToStart(loop.getBody());
-    }
-    gpu::KernelDim3 blockIds = launch.getBlockIds();
-    gpu::KernelDim3 threadIds = launch.getThreadIds();
-    gpu::KernelDim3 gridSize = launch.getGridSize();
-    gpu::KernelDim3 blockSize = launch.getBlockSize();
-    IRMapping mapping;
-    mapping.map(blockIds.z, ivs[0]);
-    mapping.map(blockIds.y, ivs[1]);
-    mapping.map(blockIds.x, ivs[2]);
-    mapping.map(threadIds.z, ivs[3]);
-    mapping.map(threadIds.y, ivs[4]);
-    mapping.map(threadIds.x, ivs[5]);
-    mapping.map(gridSize.x, grid.x);
-    mapping.map(gridSize.y, grid.y);
-    mapping.map(gridSize.z, grid.z);
-    mapping.map(blockSize.x, block.x);
-    mapping.map(blockSize.y, block.y);
-    mapping.map(blockSize.z, block.z);
-    // One thread per block: its workgroup memory is a fresh buffer per
-    // block and its barriers are no-ops.
-    for (BlockArgument buffer : launch.getWorkgroupAttributions()) {
-      auto type = cast<MemRefType>(buffer.getType());
-      auto hostType = MemRefType::get(type.getShape(), type.getElementType());
-      mapping.map(
-          buffer,
-          memref::AllocaOp::create(rewriter, loc, hostType).getResult());
-    }
+static bool containsBarrier(Operation *op) {
+  return op->walk([](gpu::BarrierOp) { return WalkResult::interrupt(); })
+      .wasInterrupted();
+}
+
+/// Whether `op` can be computed again wherever its operands are available:
+/// no regions, and no memory effects except reading a constant global.
+static bool isRematerializable(Operation *op) {
+  if (op->getNumRegions() != 0)
+    return false;
+  if (isMemoryEffectFree(op))
+    return true;
+  auto load = dyn_cast<memref::LoadOp>(op);
+  if (!load)
+    return false;
+  auto get = load.getMemRef().getDefiningOp<memref::GetGlobalOp>();
+  if (!get)
+    return false;
+  auto global = SymbolTable::lookupNearestSymbolFrom<memref::GlobalOp>(
+      get, get.getNameAttr());
+  return global && global.getConstant();
+}
+
+/// Emulates the threads of one block of a launch whose threads synchronize:
+/// the body is cut at its barriers into phases, each run for every thread
+/// in turn (loops over z, y, x), which is what a barrier guarantees. Loops
+/// and conditionals that contain barriers must have bounds and conditions
+/// that are the same for every thread; they run once per block around
+/// their phases. A scalar a thread computes in one phase and uses in a later
+/// one is kept per thread in a buffer (so are the iteration arguments of
+/// loops with barriers); other values (views) are recomputed where they are
+/// used. Private memory is one buffer per thread.
+class BlockEmulator {
+public:
+  BlockEmulator(RewriterBase &rewriter, gpu::LaunchOp launch,
+                std::array<int64_t, 3> blockSize, IRMapping &blockMapping,
+                Operation *storageAnchor)
+      : b(rewriter), launch(launch), loc(launch.getLoc()),
+        blockSize(blockSize), blockMapping(blockMapping),
+        storageAnchor(storageAnchor) {
+    numThreads = blockSize[0] * blockSize[1] * blockSize[2];
+  }
+
+  /// Per-thread private buffers: one buffer of `numThreads` copies each.
+  void allocatePrivate() {
     for (BlockArgument buffer : launch.getPrivateAttributions()) {
       auto type = cast<MemRefType>(buffer.getType());
-      auto hostType = MemRefType::get(type.getShape(), type.getElementType());
-      mapping.map(
-          buffer,
-          memref::AllocaOp::create(rewriter, loc, hostType).getResult());
+      SmallVector<int64_t> shape = {numThreads};
+      llvm::append_range(shape, type.getShape());
+      privateBuffers[buffer] = memref::AllocaOp::create(
+          b, loc, MemRefType::get(shape, type.getElementType()));
     }
-    for (Operation &op : launch.getBody().front().without_terminator())
-      rewriter.clone(op, mapping);
-    SmallVector<gpu::BarrierOp> barriers;
-    rewriter.getInsertionBlock()->getParentOp()->walk(
-        [&](gpu::BarrierOp barrier) { barriers.push_back(barrier); });
-    for (gpu::BarrierOp barrier : barriers)
-      rewriter.eraseOp(barrier);
+  }
+
+  LogicalResult emit() {
+    Block &body = launch.getBody().front();
+    return emitOps(llvm::make_pointer_range(body.without_terminator()));
+  }
+
+private:
+  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+
+  /// Emits `ops` (of one block): runs without barriers as phases, the ops
+  /// with barriers once per block.
+  template <typename Range> LogicalResult emitOps(Range ops) {
+    SmallVector<Operation *> run;
+    for (Operation *op : ops) {
+      if (!containsBarrier(op)) {
+        run.push_back(op);
+        continue;
+      }
+      if (failed(emitPhase(run)) || failed(emitSynchronizing(op)))
+        return failure();
+      run.clear();
+    }
+    return emitPhase(run);
+  }
+
+  /// A barrier, or a loop or conditional with barriers inside.
+  LogicalResult emitSynchronizing(Operation *op) {
+    if (isa<gpu::BarrierOp>(op))
+      return success();
+    if (auto forOp = dyn_cast<scf::ForOp>(op))
+      return emitLoop(forOp);
+    if (auto ifOp = dyn_cast<scf::IfOp>(op)) {
+      if (ifOp.getNumResults() != 0)
+        return op->emitError("tmc-gpu-launch-to-loops: a conditional with "
+                             "barriers cannot yield values");
+      Value condition = resolveUniform(ifOp.getCondition());
+      if (!condition)
+        return op->emitError("tmc-gpu-launch-to-loops: the condition of a "
+                             "conditional with barriers differs per thread");
+      auto newIf = scf::IfOp::create(b, loc, condition,
+                                     /*withElseRegion=*/ifOp.elseBlock());
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(newIf.thenBlock());
+      if (failed(emitOps(llvm::make_pointer_range(
+              ifOp.thenBlock()->without_terminator()))))
+        return failure();
+      if (ifOp.elseBlock()) {
+        b.setInsertionPointToStart(newIf.elseBlock());
+        return emitOps(llvm::make_pointer_range(
+            ifOp.elseBlock()->without_terminator()));
+      }
+      return success();
+    }
+    return op->emitError("tmc-gpu-launch-to-loops: cannot emulate the "
+                         "barriers inside this op");
+  }
+
+  /// Whether `op` or an op nested in it reads or writes workgroup memory.
+  bool touchesWorkgroup(Operation *op) {
+    auto workgroup = launch.getWorkgroupAttributions();
+    return op
+        ->walk([&](Operation *nested) {
+          for (Value operand : nested->getOperands()) {
+            while (auto view = operand.getDefiningOp<ViewLikeOpInterface>())
+              operand = view.getViewSource();
+            if (llvm::is_contained(workgroup, operand))
+              return WalkResult::interrupt();
+          }
+          return WalkResult::advance();
+        })
+        .wasInterrupted();
+  }
+
+  /// Emulating a loop with barriers runs every phase of an iteration before
+  /// the next iteration starts, as if there were a barrier at the back
+  /// edge. That is exact only when the GPU code needs none: the phase before
+  /// the body's first barrier or the one after its last must not touch
+  /// workgroup memory (else a barrier is missing, or the emulation would
+  /// hide a race).
+  LogicalResult checkBackEdge(scf::ForOp forOp) {
+    auto ops = llvm::make_pointer_range(forOp.getBody()->without_terminator());
+    bool firstTouches = false, lastTouches = false, seenBarrier = false;
+    for (Operation *op : ops) {
+      if (containsBarrier(op)) {
+        seenBarrier = true;
+        lastTouches = false;
+        continue;
+      }
+      bool touches = touchesWorkgroup(op);
+      if (!seenBarrier)
+        firstTouches |= touches;
+      lastTouches |= touches;
+    }
+    if (firstTouches && lastTouches)
+      return forOp.emitError("tmc-gpu-launch-to-loops: this loop accesses "
+                             "workgroup memory both before its first barrier "
+                             "and after its last, with no barrier between "
+                             "iterations: a race on the GPU");
+    return success();
+  }
+
+  LogicalResult emitLoop(scf::ForOp forOp) {
+    if (failed(checkBackEdge(forOp)))
+      return failure();
+    Value lb = resolveUniform(forOp.getLowerBound());
+    Value ub = resolveUniform(forOp.getUpperBound());
+    Value step = resolveUniform(forOp.getStep());
+    if (!lb || !ub || !step)
+      return forOp.emitError("tmc-gpu-launch-to-loops: the bounds of a loop "
+                             "with barriers differ per thread");
+    // Loop-carried values live in per-thread buffers.
+    SmallVector<Value> storage;
+    for (BlockArgument arg : forOp.getRegionIterArgs()) {
+      Value buffer = allocateStorage(arg.getType(), forOp);
+      if (!buffer)
+        return failure();
+      storage.push_back(buffer);
+    }
+    if (failed(storePerThread(forOp.getInitArgs(), storage)))
+      return failure();
+    for (auto [arg, buffer] : llvm::zip(forOp.getRegionIterArgs(), storage))
+      stored[arg] = buffer;
+    auto loop = scf::ForOp::create(b, loc, lb, ub, step);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      blockMapping.map(forOp.getInductionVar(), loop.getInductionVar());
+      if (failed(emitOps(llvm::make_pointer_range(
+              forOp.getBody()->without_terminator()))))
+        return failure();
+      auto yield = cast<scf::YieldOp>(forOp.getBody()->getTerminator());
+      if (failed(storePerThread(yield.getOperands(), storage)))
+        return failure();
+    }
+    for (auto [result, buffer] : llvm::zip(forOp.getResults(), storage))
+      stored[result] = buffer;
+    return success();
+  }
+
+  /// Stores each thread's `values` into the per-thread `storage`.
+  LogicalResult storePerThread(ValueRange values, ArrayRef<Value> storage) {
+    if (storage.empty())
+      return success();
+    return forEachThread([&](IRMapping &mapping, Value tid) {
+      for (auto [v, buffer] : llvm::zip(values, storage)) {
+        Value current = resolveThread(v, mapping, tid);
+        if (!current)
+          return failure();
+        memref::StoreOp::create(b, loc, current, buffer, tid);
+      }
+      return success();
+    });
+  }
+
+  /// A per-thread buffer for values of `type`, allocated before the first
+  /// phase of the block.
+  Value allocateStorage(Type type, Operation *user) {
+    if (!type.isIntOrIndexOrFloat()) {
+      user->emitError("tmc-gpu-launch-to-loops: cannot keep a ")
+          << type << " per thread across a barrier";
+      return nullptr;
+    }
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(storageAnchor);
+    return memref::AllocaOp::create(b, loc,
+                                    MemRefType::get({numThreads}, type));
+  }
+
+  /// Emits loops over the block's threads around `body(mapping, tid)`, with
+  /// the thread ids and private buffers mapped.
+  LogicalResult
+  forEachThread(function_ref<LogicalResult(IRMapping &, Value)> body) {
+    Value zero = index(0), one = index(1);
+    gpu::KernelDim3 threadIds = launch.getThreadIds();
+    Value ids[3] = {threadIds.z, threadIds.y, threadIds.x};
+    int64_t sizes[3] = {blockSize[2], blockSize[1], blockSize[0]};
+    IRMapping mapping = blockMapping;
+    OpBuilder::InsertionGuard guard(b);
+    Value tid = zero;
+    for (int i = 0; i < 3; ++i) {
+      auto loop = scf::ForOp::create(b, loc, zero, index(sizes[i]), one);
+      b.setInsertionPointToStart(loop.getBody());
+      mapping.map(ids[i], loop.getInductionVar());
+      tid = arith::AddIOp::create(
+          b, loc, arith::MulIOp::create(b, loc, tid, index(sizes[i])),
+          loop.getInductionVar());
+    }
+    for (auto [buffer, all] : privateBuffers) {
+      auto type = cast<MemRefType>(buffer.getType());
+      auto allType = cast<MemRefType>(all.getType());
+      int64_t rank = allType.getRank();
+      SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)),
+          sizesFold, strides(rank, b.getIndexAttr(1));
+      offsets[0] = tid;
+      sizesFold.push_back(b.getIndexAttr(1));
+      for (int64_t size : type.getShape())
+        sizesFold.push_back(b.getIndexAttr(size));
+      auto viewType = memref::SubViewOp::inferRankReducedResultType(
+          type.getShape(), allType, offsets, sizesFold, strides);
+      mapping.map(buffer,
+                  memref::SubViewOp::create(b, loc, viewType, all, offsets,
+                                            sizesFold, strides)
+                      .getResult());
+    }
+    return body(mapping, tid);
+  }
+
+  /// One phase: `run` for every thread; the scalars it computes that later
+  /// phases use are stored per thread (other values are recomputed).
+  LogicalResult emitPhase(ArrayRef<Operation *> run) {
+    if (run.empty())
+      return success();
+    llvm::SmallPtrSet<Operation *, 16> inRun(run.begin(), run.end());
+    Block *block = run.front()->getBlock();
+    SmallVector<std::pair<Value, Value>> escaping;
+    for (Operation *op : run) {
+      for (Value result : op->getResults()) {
+        bool escapes = llvm::any_of(result.getUsers(), [&](Operation *user) {
+          Operation *ancestor = block->findAncestorOpInBlock(*user);
+          return !ancestor || !inRun.contains(ancestor);
+        });
+        // Scalars are kept; other values (views) are recomputed.
+        if (!escapes ||
+            (!result.getType().isIntOrIndexOrFloat() && isRematerializable(op)))
+          continue;
+        Value buffer = allocateStorage(result.getType(), op);
+        if (!buffer)
+          return failure();
+        escaping.emplace_back(result, buffer);
+      }
+    }
+    if (failed(forEachThread([&](IRMapping &mapping, Value tid) {
+          for (Operation *op : run) {
+            if (failed(mapOperands(op, mapping, tid)))
+              return failure();
+            b.clone(*op, mapping);
+          }
+          for (auto [value, buffer] : escaping)
+            memref::StoreOp::create(b, loc, mapping.lookup(value), buffer,
+                                    tid);
+          return success();
+        })))
+      return failure();
+    for (auto [value, buffer] : escaping)
+      stored[value] = buffer;
+    return success();
+  }
+
+  /// Maps every value `op` (or an op nested in it) uses from outside it.
+  LogicalResult mapOperands(Operation *op, IRMapping &mapping, Value tid) {
+    WalkResult result = op->walk([&](Operation *nested) {
+      for (Value operand : nested->getOperands()) {
+        if (mapping.contains(operand))
+          continue;
+        Region *region = operand.getParentRegion();
+        if (op->isAncestor(region->getParentOp()) &&
+            region->getParentOp() != op->getParentOp())
+          continue; // defined inside op
+        if (!resolveThread(operand, mapping, tid)) {
+          nested->emitError("tmc-gpu-launch-to-loops: a value computed "
+                            "before a barrier is used after it and cannot "
+                            "be kept per thread");
+          return WalkResult::interrupt();
+        }
+      }
+      return WalkResult::advance();
+    });
+    return failure(result.wasInterrupted());
+  }
+
+  /// `v` for the thread `tid` at the current insertion point (in a phase).
+  Value resolveThread(Value v, IRMapping &mapping, Value tid) {
+    if (Value mapped = mapping.lookupOrNull(v))
+      return mapped;
+    if (!launch->isAncestor(v.getParentRegion()->getParentOp()))
+      return v;
+    if (auto it = stored.find(v); it != stored.end()) {
+      Value loaded = memref::LoadOp::create(b, loc, it->second, tid);
+      mapping.map(v, loaded);
+      return loaded;
+    }
+    Operation *op = v.getDefiningOp();
+    if (!op || !isRematerializable(op))
+      return nullptr;
+    for (Value operand : op->getOperands())
+      if (!resolveThread(operand, mapping, tid))
+        return nullptr;
+    b.clone(*op, mapping);
+    return mapping.lookup(v);
+  }
+
+  /// `v` as one value for the whole block, at the current insertion point
+  /// (between phases); null if it differs per thread.
+  Value resolveUniform(Value v) {
+    if (Value mapped = blockMapping.lookupOrNull(v))
+      return mapped;
+    if (!launch->isAncestor(v.getParentRegion()->getParentOp()))
+      return v;
+    Operation *op = v.getDefiningOp();
+    if (!op || !isRematerializable(op))
+      return nullptr;
+    for (Value operand : op->getOperands())
+      if (!resolveUniform(operand))
+        return nullptr;
+    b.clone(*op, blockMapping);
+    return blockMapping.lookup(v);
+  }
+
+  RewriterBase &b;
+  gpu::LaunchOp launch;
+  Location loc;
+  std::array<int64_t, 3> blockSize;
+  int64_t numThreads;
+  IRMapping &blockMapping;
+  Operation *storageAnchor;
+  llvm::MapVector<Value, Value> privateBuffers;
+  DenseMap<Value, Value> stored;
+};
+
+/// Replaces `launch` by loops over its blocks and threads.
+static LogicalResult launchToLoops(RewriterBase &rewriter,
+                                   gpu::LaunchOp launch) {
+  if (launch.getAsyncToken() || !launch.getAsyncDependencies().empty() ||
+      !launch.getBody().hasOneBlock())
+    return launch.emitError("tmc-gpu-launch-to-loops: expected a "
+                            "synchronous launch with one block");
+  bool phases = threadsCommunicate(launch);
+  std::optional<std::array<int64_t, 3>> blockSize = staticBlockSize(launch);
+  if (phases && !blockSize)
+    return failure();
+  Location loc = launch.getLoc();
+  Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+  Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+  gpu::KernelDim3 grid = launch.getGridSizeOperandValues();
+  gpu::KernelDim3 block = launch.getBlockSizeOperandValues();
+  // Blocks z, y, x, then (without phases) threads z, y, x.
+  Value bounds[6] = {grid.z, grid.y, grid.x, block.z, block.y, block.x};
+  Value ivs[6];
+  OpBuilder::InsertionGuard guard(rewriter);
+  for (int i = 0; i < (phases ? 3 : 6); ++i) {
+    auto loop = scf::ForOp::create(rewriter, loc, zero, bounds[i], one);
+    ivs[i] = loop.getInductionVar();
+    rewriter.setInsertionPointToStart(loop.getBody());
+  }
+  gpu::KernelDim3 blockIds = launch.getBlockIds();
+  gpu::KernelDim3 threadIds = launch.getThreadIds();
+  gpu::KernelDim3 gridSize = launch.getGridSize();
+  gpu::KernelDim3 blockSizeArgs = launch.getBlockSize();
+  IRMapping mapping;
+  mapping.map(blockIds.z, ivs[0]);
+  mapping.map(blockIds.y, ivs[1]);
+  mapping.map(blockIds.x, ivs[2]);
+  mapping.map(gridSize.x, grid.x);
+  mapping.map(gridSize.y, grid.y);
+  mapping.map(gridSize.z, grid.z);
+  mapping.map(blockSizeArgs.x, block.x);
+  mapping.map(blockSizeArgs.y, block.y);
+  mapping.map(blockSizeArgs.z, block.z);
+  // A host buffer of the shape of an attribution, for each block.
+  auto mapToHostBuffer = [&](BlockArgument buffer) {
+    auto type = cast<MemRefType>(buffer.getType());
+    auto hostType = MemRefType::get(type.getShape(), type.getElementType());
+    mapping.map(buffer,
+                memref::AllocaOp::create(rewriter, loc, hostType).getResult());
+  };
+  for (BlockArgument buffer : launch.getWorkgroupAttributions())
+    mapToHostBuffer(buffer);
+  if (phases) {
+    // Per-thread storage goes before this anchor, ahead of every phase.
+    Operation *anchor = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    BlockEmulator emulator(rewriter, launch, *blockSize, mapping, anchor);
+    emulator.allocatePrivate();
+    if (failed(emulator.emit()))
+      return failure();
+    rewriter.eraseOp(anchor);
     rewriter.eraseOp(launch);
     return success();
   }
-};
+  mapping.map(threadIds.z, ivs[3]);
+  mapping.map(threadIds.y, ivs[4]);
+  mapping.map(threadIds.x, ivs[5]);
+  // One thread per block: its private memory is the block's and its
+  // barriers are no-ops.
+  for (BlockArgument buffer : launch.getPrivateAttributions())
+    mapToHostBuffer(buffer);
+  for (Operation &op : launch.getBody().front().without_terminator())
+    rewriter.clone(op, mapping);
+  SmallVector<gpu::BarrierOp> barriers;
+  rewriter.getInsertionBlock()->getParentOp()->walk(
+      [&](gpu::BarrierOp barrier) { barriers.push_back(barrier); });
+  for (gpu::BarrierOp barrier : barriers)
+    rewriter.eraseOp(barrier);
+  rewriter.eraseOp(launch);
+  return success();
+}
 
 struct TmcGpuLaunchToLoopsPass
     : public tmc::impl::TmcGpuLaunchToLoopsBase<TmcGpuLaunchToLoopsPass> {
   void runOnOperation() override {
     bool refused = false;
     getOperation().walk([&](gpu::LaunchOp launch) {
-      if (threadsCommunicate(launch)) {
+      if (threadsCommunicate(launch) && !staticBlockSize(launch)) {
         launch.emitError("tmc-gpu-launch-to-loops: the threads of this "
-                         "launch share memory or synchronize; running them "
-                         "one after another would not be exact");
+                         "launch share memory or synchronize and its block "
+                         "size is not constant");
+        refused = true;
+      }
+      WalkResult warp = launch.getBody().walk([](Operation *op) {
+        return isa<gpu::SubgroupMmaLoadMatrixOp, gpu::SubgroupMmaComputeOp,
+                   gpu::SubgroupMmaStoreMatrixOp,
+                   gpu::SubgroupMmaConstantMatrixOp>(op)
+                   ? WalkResult::interrupt()
+                   : WalkResult::advance();
+      });
+      if (warp.wasInterrupted()) {
+        launch.emitError("tmc-gpu-launch-to-loops: warp-level matrix "
+                         "operations (tensor cores) cannot be run one "
+                         "thread at a time");
         refused = true;
       }
     });
     if (refused)
       return signalPassFailure();
-    RewritePatternSet patterns(&getContext());
-    patterns.add<LaunchToLoops>(&getContext());
-    walkAndApplyPatterns(getOperation(), std::move(patterns));
+    // Each launch is rewritten on its own: a launch whose barriers cannot
+    // be emulated reports why.
+    SmallVector<gpu::LaunchOp> launches;
+    getOperation().walk([&](gpu::LaunchOp launch) {
+      launches.push_back(launch);
+    });
+    IRRewriter rewriter(&getContext());
+    for (gpu::LaunchOp launch : launches) {
+      rewriter.setInsertionPoint(launch);
+      if (failed(launchToLoops(rewriter, launch)))
+        return signalPassFailure();
+    }
   }
 };
 

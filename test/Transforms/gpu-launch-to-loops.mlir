@@ -1,4 +1,4 @@
-// RUN: tmc-opt %s --split-input-file --tmc-gpu-launch-to-loops -verify-diagnostics | FileCheck %s
+// RUN: tmc-opt %s --split-input-file --tmc-gpu-launch-to-loops --cse -verify-diagnostics | FileCheck %s
 
 // CHECK-LABEL: func.func @launch
 // CHECK-SAME: (%[[OUT:.*]]: memref<8x64xf32>)
@@ -58,15 +58,149 @@ func.func @one_thread(%out: memref<4xf32>) {
 
 // -----
 
-func.func @barrier(%out: memref<32xf32>) {
+// Threads that synchronize: the body runs in phases cut at the barriers,
+// each phase for every thread in turn (a reversal through workgroup
+// memory: each thread reads what another wrote). A loop with barriers runs
+// once per block around its phases; its loop-carried value and a value
+// computed before a barrier and used after it are kept per thread; private
+// memory is one buffer per thread; the thread's index is recomputed.
+// CHECK-LABEL: func.func @phases
+// CHECK-SAME: (%[[IN:.*]]: memref<32xf32>, %[[OUT:.*]]: memref<32xf32>)
+// CHECK-NOT: gpu.
+// CHECK: %[[TILE:.*]] = memref.alloca() : memref<32xf32>
+// CHECK: %[[X:.*]] = memref.alloca() : memref<32xf32>
+// CHECK: %[[ACC:.*]] = memref.alloca() : memref<32xf32>
+// CHECK: %[[S:.*]] = memref.alloca() : memref<32xf32>
+// CHECK: %[[PRIV:.*]] = memref.alloca() : memref<32x2xf32>
+// Phase 1, every thread: private store, load and stage; x kept per thread.
+// CHECK: scf.for %[[T1:.*]] = %c0 to %c32
+// CHECK: %[[TID1:.*]] = arith.addi %{{.*}}, %[[T1]]
+// CHECK: %[[MINE:.*]] = memref.subview %[[PRIV]][%[[TID1]], 0] [1, 2] [1, 1]
+// CHECK: memref.store %{{.*}}, %[[MINE]][%c0]
+// CHECK: %[[V:.*]] = memref.load %[[IN]][%[[T1]]]
+// CHECK: memref.store %[[V]], %[[TILE]][%[[T1]]]
+// CHECK: memref.store %[[V]], %[[X]][%[[TID1]]]
+// The loop's initial value, per thread.
+// CHECK: scf.for
+// CHECK: memref.store %{{.*}}, %[[ACC]]
+// The loop runs once per block around its phases: the reads of another
+// thread's element, then the loop-carried value written back.
+// CHECK: scf.for %{{.*}} = %c0 to %c3
+// CHECK: scf.for %[[T2:.*]] = %c0 to %c32
+// CHECK: %[[R:.*]] = arith.subi %c31, %[[T2]]
+// CHECK: memref.load %[[TILE]][%[[R]]]
+// CHECK: memref.load %[[ACC]]
+// CHECK: memref.store %{{.*}}, %[[S]]
+// CHECK: scf.for
+// CHECK: memref.load %[[S]]
+// CHECK: memref.store %{{.*}}, %[[ACC]]
+// After the loop: the loop's result and x, per thread.
+// CHECK: scf.for %[[T3:.*]] = %c0 to %c32
+// CHECK: memref.load %[[ACC]]
+// CHECK: memref.load %[[X]]
+// CHECK: memref.store %{{.*}}, %[[OUT]][%[[T3]]]
+// CHECK-NOT: gpu.barrier
+func.func @phases(%in: memref<32xf32>, %out: memref<32xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c3 = arith.constant 3 : index
+  %c31 = arith.constant 31 : index
+  %c32 = arith.constant 32 : index
+  %zero = arith.constant 0.0 : f32
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1)
+             workgroup(%tile : memref<32xf32, #gpu.address_space<workgroup>>)
+             private(%p : memref<2xf32, #gpu.address_space<private>>) {
+    memref.store %zero, %p[%c0] : memref<2xf32, #gpu.address_space<private>>
+    %x = memref.load %in[%tx] : memref<32xf32>
+    memref.store %x, %tile[%tx] : memref<32xf32, #gpu.address_space<workgroup>>
+    %acc = scf.for %i = %c0 to %c3 step %c1 iter_args(%a = %zero) -> (f32) {
+      gpu.barrier
+      %r = arith.subi %c31, %tx : index
+      %y = memref.load %tile[%r] : memref<32xf32, #gpu.address_space<workgroup>>
+      %s = arith.addf %a, %y : f32
+      scf.yield %s : f32
+    }
+    %sum = arith.addf %acc, %x : f32
+    memref.store %sum, %out[%tx] : memref<32xf32>
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+func.func @divergent(%out: memref<32xf32>) {
+  %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   %c32 = arith.constant 32 : index
   %cst = arith.constant 1.0 : f32
-  // expected-error @+1 {{tmc-gpu-launch-to-loops: the threads of this launch share memory or synchronize; running them one after another would not be exact}}
   gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
              threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
+    // expected-error @+1 {{tmc-gpu-launch-to-loops: the bounds of a loop with barriers differ per thread}}
+    scf.for %i = %c0 to %tx step %c1 {
+      gpu.barrier
+    }
+    memref.store %cst, %out[%tx] : memref<32xf32>
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+func.func @race(%out: memref<32xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c31 = arith.constant 31 : index
+  %c32 = arith.constant 32 : index
+  %cst = arith.constant 1.0 : f32
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1)
+             workgroup(%tile : memref<32xf32, #gpu.address_space<workgroup>>) {
+    // Iteration i + 1 overwrites the tile while iteration i may still read it.
+    // expected-error @+1 {{tmc-gpu-launch-to-loops: this loop accesses workgroup memory both before its first barrier and after its last, with no barrier between iterations: a race on the GPU}}
+    scf.for %i = %c0 to %c4 step %c1 {
+      memref.store %cst, %tile[%tx] : memref<32xf32, #gpu.address_space<workgroup>>
+      gpu.barrier
+      %r = arith.subi %c31, %tx : index
+      %y = memref.load %tile[%r] : memref<32xf32, #gpu.address_space<workgroup>>
+      memref.store %y, %out[%tx] : memref<32xf32>
+    }
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+func.func @dynamic_block(%out: memref<32xf32>, %n: index) {
+  %c1 = arith.constant 1 : index
+  %cst = arith.constant 1.0 : f32
+  // expected-error @+1 {{tmc-gpu-launch-to-loops: the threads of this launch share memory or synchronize and its block size is not constant}}
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %n, %sy = %c1, %sz = %c1) {
     memref.store %cst, %out[%tx] : memref<32xf32>
     gpu.barrier
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+func.func @mma(%a: memref<16x16xf16>, %c: memref<16x16xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  // expected-error @+1 {{tmc-gpu-launch-to-loops: warp-level matrix operations (tensor cores) cannot be run one thread at a time}}
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
+    %m = gpu.subgroup_mma_load_matrix %a[%c0, %c0] {leadDimension = 16 : index} : memref<16x16xf16> -> !gpu.mma_matrix<16x16xf16, "AOp">
+    %n = gpu.subgroup_mma_load_matrix %a[%c0, %c0] {leadDimension = 16 : index} : memref<16x16xf16> -> !gpu.mma_matrix<16x16xf16, "BOp">
+    %z = gpu.subgroup_mma_load_matrix %c[%c0, %c0] {leadDimension = 16 : index} : memref<16x16xf32> -> !gpu.mma_matrix<16x16xf32, "COp">
+    %r = gpu.subgroup_mma_compute %m, %n, %z : !gpu.mma_matrix<16x16xf16, "AOp">, !gpu.mma_matrix<16x16xf16, "BOp"> -> !gpu.mma_matrix<16x16xf32, "COp">
     gpu.terminator
   }
   return

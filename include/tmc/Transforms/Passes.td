@@ -335,17 +335,29 @@ def TmcGpuLaunchToLoops
   let summary = "Run gpu.launch bodies as host loops (testing on a CPU)";
   let description = [{
     For testing the GPU mapping without a GPU: replaces every `gpu.launch`
-    by six nested `scf.for` loops over blocks (z, y, x) and threads (z, y,
-    x) around a copy of its body, so that the rest of the CPU pipeline can
-    compile and run it and its results can be compared with the CPU build.
-    This is exact for kernels whose threads do not communicate, and for
-    launches of one thread per block (their workgroup memory becomes a
-    buffer per block, their barriers are no-ops: `tmc-gpu-tile-matmuls`
-    with `tile=1`). Any other launch with workgroup or private memory or a
-    `gpu.barrier` gets an error.
+    by loops over its blocks (z, y, x) and threads (z, y, x) around a copy
+    of its body, so that the rest of the CPU pipeline can compile and run it
+    and its results can be compared with the CPU build. Workgroup memory
+    becomes a buffer per block.
+
+    Threads that share memory or synchronize (a static block size is then
+    required) run phase by phase: the body is cut at its `gpu.barrier`s and
+    each phase runs for every thread in turn, which is what a barrier
+    guarantees. An `scf.for` or `scf.if` containing barriers must have
+    bounds or a condition that are the same for every thread (computed from
+    block ids, constants, values from outside the launch and constant
+    globals) and runs once per block around its phases. Scalars a thread
+    computes before a barrier and uses after it, and the iteration
+    arguments of loops with barriers, are kept in per-thread buffers; views
+    are recomputed; private memory is one buffer per thread. A loop that
+    reads or writes workgroup memory both before its first barrier and
+    after its last is refused: on a GPU its iterations race, which the
+    sequential emulation would hide. Warp-level matrix operations
+    (`gpu.subgroup_mma_*`) are refused.
   }];
   let dependentDialects = ["::mlir::scf::SCFDialect",
-                           "::mlir::arith::ArithDialect"];
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect"];
 }
 
 def TmcGpuMergeModules : Pass<"tmc-gpu-merge-modules", "::mlir::ModuleOp"> {

@@ -12,20 +12,11 @@ llvm=$1 tmc_opt=$2 tmc_compile=$3 tmc_run=$4 python=$5 work=$6 model=$7 seq=$8
 output=$9 opts=${10}
 shift 10
 rm -rf "$work" && mkdir -p "$work/emulated"
-# Shared-memory matmuls only with one thread per block (matmul-tile=1) and
-# without tensor cores (warp-level MMA needs whole warps); fused attention
-# kernels with one thread per block too.
-case "$opts" in
-  *matmul-tile=*) ;;
-  *) opts="matmul-tile=0 $opts" ;;
-esac
+# Warp-level MMA (tensor cores) has no CPU emulation: those matmuls keep
+# the scalar shared-memory kernel here.
 case "$opts" in
   *tensor-cores=*) ;;
   *) opts="tensor-cores=0 $opts" ;;
-esac
-case "$opts" in
-  *attention-threads=*) ;;
-  *) opts="attention-threads=1 $opts" ;;
 esac
 "$tmc_opt" "$model" \
   --tmc-cuda-pipeline="seq-len=$seq weights-output=$work/emulated/weights.bin $opts" \
