@@ -38,8 +38,8 @@ static bool singleThreadBlocks(gpu::LaunchOp launch) {
   });
 }
 
-/// Whether the threads of `launch` may communicate (then a sequential
-/// emulation would be wrong).
+/// Whether the threads of `launch` may communicate: shared or private
+/// memory, barriers or warp-level operations (then they run in phases).
 static bool threadsCommunicate(gpu::LaunchOp launch) {
   if (singleThreadBlocks(launch))
     return false;
@@ -47,7 +47,13 @@ static bool threadsCommunicate(gpu::LaunchOp launch) {
       !launch.getPrivateAttributions().empty())
     return true;
   return launch.getBody()
-      .walk([](gpu::BarrierOp) { return WalkResult::interrupt(); })
+      .walk([](Operation *op) {
+        return isa<gpu::BarrierOp, gpu::SubgroupMmaLoadMatrixOp,
+                   gpu::SubgroupMmaComputeOp, gpu::SubgroupMmaStoreMatrixOp,
+                   gpu::SubgroupMmaConstantMatrixOp>(op)
+                   ? WalkResult::interrupt()
+                   : WalkResult::advance();
+      })
       .wasInterrupted();
 }
 
@@ -350,10 +356,24 @@ private:
         escaping.emplace_back(result, buffer);
       }
     }
-    if (failed(forEachThread([&](IRMapping &mapping, Value tid) {
+    if (failed(forEachThread([&](IRMapping &mapping,
+                                 Value tid) -> LogicalResult {
           for (Operation *op : run) {
             if (failed(mapOperands(op, mapping, tid)))
               return failure();
+            if (isWarpMatrixOp(op)) {
+              if (failed(emitWarpMatrixOp(op, mapping, tid)))
+                return failure();
+              continue;
+            }
+            if (op->walk([](Operation *nested) {
+                    return isWarpMatrixOp(nested) ? WalkResult::interrupt()
+                                                  : WalkResult::advance();
+                  }).wasInterrupted())
+              return LogicalResult(op->emitError(
+                  "tmc-gpu-launch-to-loops: warp-level matrix operations "
+                  "are emulated directly in the kernel body or in loops "
+                  "with barriers only"));
             b.clone(*op, mapping);
           }
           for (auto [value, buffer] : escaping)
@@ -364,6 +384,139 @@ private:
       return failure();
     for (auto [value, buffer] : escaping)
       stored[value] = buffer;
+    return success();
+  }
+
+  static bool isWarpMatrixOp(Operation *op) {
+    return isa<gpu::SubgroupMmaLoadMatrixOp, gpu::SubgroupMmaComputeOp,
+               gpu::SubgroupMmaStoreMatrixOp, gpu::SubgroupMmaConstantMatrixOp>(
+        op);
+  }
+
+  /// A warp-level matrix operation, done whole by lane 0 of each warp (the
+  /// warp's threads are consecutive linear thread ids): a fragment is a
+  /// 16 x 16 buffer, which must be used in the phase that defines it.
+  LogicalResult emitWarpMatrixOp(Operation *op, IRMapping &mapping,
+                                 Value tid) {
+    Value zero = index(0), one = index(1);
+    Value lane = arith::RemUIOp::create(b, loc, tid, index(32));
+    Value leader = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                         lane, zero);
+    Value fragment;
+    int64_t rows = 0, cols = 0;
+    if (op->getNumResults() == 1) {
+      auto type = cast<gpu::MMAMatrixType>(op->getResult(0).getType());
+      rows = type.getShape()[0];
+      cols = type.getShape()[1];
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPoint(storageAnchor);
+      fragment = memref::AllocaOp::create(
+          b, loc, MemRefType::get(type.getShape(), type.getElementType()));
+      mapping.map(op->getResult(0), fragment);
+    }
+    // Source or destination element (i + r, j + c) of a 2-D memref whose
+    // rows are `leadDimension` apart.
+    auto checkTile = [&](Value memref, APInt leadDimension,
+                         bool transpose) -> LogicalResult {
+      auto type = cast<MemRefType>(memref.getType());
+      SmallVector<int64_t> strides;
+      int64_t offset;
+      if (transpose || type.getRank() != 2 ||
+          failed(type.getStridesAndOffset(strides, offset)) ||
+          strides[1] != 1 || strides[0] != leadDimension.getSExtValue())
+        return op->emitError("tmc-gpu-launch-to-loops: emulates warp-level "
+                             "matrix loads and stores of row-major 2-D "
+                             "memrefs whose row stride is the leading "
+                             "dimension only");
+      return success();
+    };
+    auto forTile = [&](int64_t r, int64_t c,
+                       function_ref<void(Value, Value)> body) {
+      auto outer = scf::ForOp::create(b, loc, zero, index(r), one);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(outer.getBody());
+      auto inner = scf::ForOp::create(b, loc, zero, index(c), one);
+      b.setInsertionPointToStart(inner.getBody());
+      body(outer.getInductionVar(), inner.getInductionVar());
+    };
+    if (auto load = dyn_cast<gpu::SubgroupMmaLoadMatrixOp>(op))
+      if (failed(checkTile(load.getSrcMemref(), load.getLeadDimension(),
+                           load.getTranspose().has_value())))
+        return failure();
+    if (auto store = dyn_cast<gpu::SubgroupMmaStoreMatrixOp>(op))
+      if (failed(checkTile(store.getDstMemref(), store.getLeadDimension(),
+                           store.getTranspose().has_value())))
+        return failure();
+    if (auto compute = dyn_cast<gpu::SubgroupMmaComputeOp>(op))
+      if (compute.getATranspose() || compute.getBTranspose())
+        return op->emitError("tmc-gpu-launch-to-loops: transposed warp-level "
+                             "matrix operands are not emulated");
+
+    auto ifOp = scf::IfOp::create(b, loc, leader);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    if (auto load = dyn_cast<gpu::SubgroupMmaLoadMatrixOp>(op)) {
+      Value src = mapping.lookupOrDefault(load.getSrcMemref());
+      Value i = mapping.lookupOrDefault(load.getIndices()[0]);
+      Value j = mapping.lookupOrDefault(load.getIndices()[1]);
+      forTile(rows, cols, [&](Value r, Value c) {
+        Value v = memref::LoadOp::create(
+            b, loc, src,
+            ValueRange{arith::AddIOp::create(b, loc, i, r),
+                       arith::AddIOp::create(b, loc, j, c)});
+        memref::StoreOp::create(b, loc, v, fragment, ValueRange{r, c});
+      });
+    } else if (auto store = dyn_cast<gpu::SubgroupMmaStoreMatrixOp>(op)) {
+      Value src = mapping.lookupOrDefault(store.getSrc());
+      Value dst = mapping.lookupOrDefault(store.getDstMemref());
+      Value i = mapping.lookupOrDefault(store.getIndices()[0]);
+      Value j = mapping.lookupOrDefault(store.getIndices()[1]);
+      auto type = cast<gpu::MMAMatrixType>(store.getSrc().getType());
+      forTile(type.getShape()[0], type.getShape()[1], [&](Value r, Value c) {
+        Value v = memref::LoadOp::create(b, loc, src, ValueRange{r, c});
+        memref::StoreOp::create(
+            b, loc, v, dst,
+            ValueRange{arith::AddIOp::create(b, loc, i, r),
+                       arith::AddIOp::create(b, loc, j, c)});
+      });
+    } else if (auto constant = dyn_cast<gpu::SubgroupMmaConstantMatrixOp>(op)) {
+      Value v = mapping.lookupOrDefault(constant.getValue());
+      forTile(rows, cols, [&](Value r, Value c) {
+        memref::StoreOp::create(b, loc, v, fragment, ValueRange{r, c});
+      });
+    } else {
+      auto compute = cast<gpu::SubgroupMmaComputeOp>(op);
+      Value a = mapping.lookupOrDefault(compute.getOpA());
+      Value bm = mapping.lookupOrDefault(compute.getOpB());
+      Value c = mapping.lookupOrDefault(compute.getOpC());
+      int64_t depth =
+          cast<gpu::MMAMatrixType>(compute.getOpA().getType()).getShape()[1];
+      Type accType = getElementTypeOrSelf(fragment.getType());
+      forTile(rows, cols, [&](Value r, Value n) {
+        Value init = memref::LoadOp::create(b, loc, c, ValueRange{r, n});
+        auto kLoop = scf::ForOp::create(b, loc, zero, index(depth), one,
+                                        ValueRange{init});
+        {
+          OpBuilder::InsertionGuard g(b);
+          b.setInsertionPointToStart(kLoop.getBody());
+          Value k = kLoop.getInductionVar();
+          auto widen = [&](Value v) -> Value {
+            return v.getType() == accType
+                       ? v
+                       : arith::ExtFOp::create(b, loc, accType, v).getResult();
+          };
+          Value x = widen(memref::LoadOp::create(b, loc, a, ValueRange{r, k}));
+          Value y =
+              widen(memref::LoadOp::create(b, loc, bm, ValueRange{k, n}));
+          Value sum = arith::AddFOp::create(
+              b, loc, kLoop.getRegionIterArgs()[0],
+              arith::MulFOp::create(b, loc, x, y));
+          scf::YieldOp::create(b, loc, sum);
+        }
+        memref::StoreOp::create(b, loc, kLoop.getResult(0), fragment,
+                                ValueRange{r, n});
+      });
+    }
     return success();
   }
 
@@ -524,19 +677,6 @@ struct TmcGpuLaunchToLoopsPass
         launch.emitError("tmc-gpu-launch-to-loops: the threads of this "
                          "launch share memory or synchronize and its block "
                          "size is not constant");
-        refused = true;
-      }
-      WalkResult warp = launch.getBody().walk([](Operation *op) {
-        return isa<gpu::SubgroupMmaLoadMatrixOp, gpu::SubgroupMmaComputeOp,
-                   gpu::SubgroupMmaStoreMatrixOp,
-                   gpu::SubgroupMmaConstantMatrixOp>(op)
-                   ? WalkResult::interrupt()
-                   : WalkResult::advance();
-      });
-      if (warp.wasInterrupted()) {
-        launch.emitError("tmc-gpu-launch-to-loops: warp-level matrix "
-                         "operations (tensor cores) cannot be run one "
-                         "thread at a time");
         refused = true;
       }
     });

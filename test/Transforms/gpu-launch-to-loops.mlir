@@ -190,17 +190,68 @@ func.func @dynamic_block(%out: memref<32xf32>, %n: index) {
 
 // -----
 
-func.func @mma(%a: memref<16x16xf16>, %c: memref<16x16xf32>) {
+// Warp-level matrix operations: lane 0 of each warp does the whole 16 x 16
+// operation on fragment buffers (2 warps here).
+// CHECK-LABEL: func.func @mma
+// CHECK-SAME: (%[[A:.*]]: memref<16x16xf16>, %[[C:.*]]: memref<32x16xf32>)
+// CHECK-DAG: %[[FA:.*]] = memref.alloca() : memref<16x16xf16>
+// CHECK-DAG: %[[FB:.*]] = memref.alloca() : memref<16x16xf16>
+// CHECK-DAG: %[[FC:.*]] = memref.alloca() : memref<16x16xf32>
+// CHECK-DAG: %[[FD:.*]] = memref.alloca() : memref<16x16xf32>
+// CHECK: scf.for %[[T:.*]] = %c0 to %c64
+// CHECK: %[[LANE:.*]] = arith.remui %{{.*}}, %c32
+// CHECK: %[[LEAD:.*]] = arith.cmpi eq, %[[LANE]], %c0
+// CHECK: scf.if %[[LEAD]]
+// CHECK: memref.load %[[A]]
+// CHECK: memref.store %{{.*}}, %[[FA]]
+// CHECK: scf.if
+// CHECK: memref.store %{{.*}}, %[[FB]]
+// CHECK: scf.if
+// CHECK: memref.load %[[C]]
+// CHECK: memref.store %{{.*}}, %[[FC]]
+// CHECK: scf.if
+// CHECK: memref.load %[[FC]]
+// CHECK: scf.for
+// CHECK: memref.load %[[FA]]
+// CHECK: arith.extf
+// CHECK: memref.load %[[FB]]
+// CHECK: arith.extf
+// CHECK: arith.mulf
+// CHECK: arith.addf
+// CHECK: memref.store %{{.*}}, %[[FD]]
+// CHECK: scf.if
+// CHECK: memref.load %[[FD]]
+// CHECK: memref.store %{{.*}}, %[[C]]
+func.func @mma(%a: memref<16x16xf16>, %c: memref<32x16xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c16 = arith.constant 16 : index
+  %c32 = arith.constant 32 : index
+  %c64 = arith.constant 64 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c64, %sy = %c1, %sz = %c1) {
+    %w = arith.divui %tx, %c32 : index
+    %row = arith.muli %w, %c16 : index
+    %m = gpu.subgroup_mma_load_matrix %a[%c0, %c0] {leadDimension = 16 : index} : memref<16x16xf16> -> !gpu.mma_matrix<16x16xf16, "AOp">
+    %n = gpu.subgroup_mma_load_matrix %a[%c0, %c0] {leadDimension = 16 : index} : memref<16x16xf16> -> !gpu.mma_matrix<16x16xf16, "BOp">
+    %z = gpu.subgroup_mma_load_matrix %c[%row, %c0] {leadDimension = 16 : index} : memref<32x16xf32> -> !gpu.mma_matrix<16x16xf32, "COp">
+    %r = gpu.subgroup_mma_compute %m, %n, %z : !gpu.mma_matrix<16x16xf16, "AOp">, !gpu.mma_matrix<16x16xf16, "BOp"> -> !gpu.mma_matrix<16x16xf32, "COp">
+    gpu.subgroup_mma_store_matrix %r, %c[%row, %c0] {leadDimension = 16 : index} : !gpu.mma_matrix<16x16xf32, "COp">, memref<32x16xf32>
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+func.func @mma_stride(%a: memref<16x32xf16>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   %c32 = arith.constant 32 : index
-  // expected-error @+1 {{tmc-gpu-launch-to-loops: warp-level matrix operations (tensor cores) cannot be run one thread at a time}}
   gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
              threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
-    %m = gpu.subgroup_mma_load_matrix %a[%c0, %c0] {leadDimension = 16 : index} : memref<16x16xf16> -> !gpu.mma_matrix<16x16xf16, "AOp">
-    %n = gpu.subgroup_mma_load_matrix %a[%c0, %c0] {leadDimension = 16 : index} : memref<16x16xf16> -> !gpu.mma_matrix<16x16xf16, "BOp">
-    %z = gpu.subgroup_mma_load_matrix %c[%c0, %c0] {leadDimension = 16 : index} : memref<16x16xf32> -> !gpu.mma_matrix<16x16xf32, "COp">
-    %r = gpu.subgroup_mma_compute %m, %n, %z : !gpu.mma_matrix<16x16xf16, "AOp">, !gpu.mma_matrix<16x16xf16, "BOp"> -> !gpu.mma_matrix<16x16xf32, "COp">
+    // expected-error @+1 {{tmc-gpu-launch-to-loops: emulates warp-level matrix loads and stores of row-major 2-D memrefs whose row stride is the leading dimension only}}
+    %m = gpu.subgroup_mma_load_matrix %a[%c0, %c0] {leadDimension = 16 : index} : memref<16x32xf16> -> !gpu.mma_matrix<16x16xf16, "AOp">
     gpu.terminator
   }
   return

@@ -353,7 +353,10 @@ def TmcGpuLaunchToLoops
     reads or writes workgroup memory both before its first barrier and
     after its last is refused: on a GPU its iterations race, which the
     sequential emulation would hide. Warp-level matrix operations
-    (`gpu.subgroup_mma_*`) are refused.
+    (`gpu.subgroup_mma_*`, warps of 32 consecutive threads) are done whole
+    by lane 0 of each warp on 16 x 16 fragment buffers (row-major memrefs
+    whose row stride is the leading dimension; fragments must be used in
+    the phase that defines them).
   }];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::arith::ArithDialect",
