@@ -8,6 +8,8 @@
 
 #include "tmc/Transforms/Passes.h"
 
+#include "mlir/Analysis/SliceAnalysis.h"
+#include "mlir/Dialect/Affine/Utils.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
@@ -92,6 +94,28 @@ static SmallVector<Value> indicesFor(linalg::LinalgOp op, OpOperand *operand,
   return indices;
 }
 
+/// Index arithmetic at a builder's insertion point.
+struct IndexMath {
+  OpBuilder &b;
+  Location loc;
+  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value less(Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, x, y);
+  }
+  Value both(Value x, Value y) { return arith::AndIOp::create(b, loc, x, y); }
+};
+
+/// Stores `v` to `memref[indices]` where `condition` holds.
+static void storeIf(OpBuilder &b, Location loc, Value condition, Value v,
+                    Value memref, ValueRange indices) {
+  auto ifOp = scf::IfOp::create(b, loc, condition);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(ifOp.thenBlock());
+  memref::StoreOp::create(b, loc, v, memref, indices);
+}
+
 struct TileContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
   TileContraction(MLIRContext *ctx, int64_t tile)
       : OpInterfaceRewritePattern(ctx), tile(tile) {}
@@ -107,9 +131,7 @@ struct TileContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
 
     Location loc = op.getLoc();
     MLIRContext *ctx = rewriter.getContext();
-    auto index = [&](int64_t v) -> Value {
-      return arith::ConstantIndexOp::create(rewriter, loc, v);
-    };
+    IndexMath math{rewriter, loc};
     OpOperand *lhs = op.getDpsInputOperand(c.lhs);
     OpOperand *rhs = op.getDpsInputOperand(1 - c.lhs);
     OpOperand *out = op.getDpsInitOperand(0);
@@ -123,9 +145,9 @@ struct TileContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
     auto rhsTileType = MemRefType::get({tile, tile}, rhsType,
                                        MemRefLayoutAttrInterface(), workgroup);
 
-    Value one = index(1), t = index(tile);
-    Value gridX = index(llvm::divideCeil(sizeN, tile));
-    Value gridY = index(llvm::divideCeil(sizeM, tile));
+    Value one = math.index(1), t = math.index(tile);
+    Value gridX = math.index(llvm::divideCeil(sizeN, tile));
+    Value gridY = math.index(llvm::divideCeil(sizeM, tile));
     auto launch = gpu::LaunchOp::create(
         rewriter, loc, gridX, gridY, one, t, t, one,
         /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
@@ -139,25 +161,11 @@ struct TileContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
 
     Value tx = launch.getThreadIds().x, ty = launch.getThreadIds().y;
     Value bx = launch.getBlockIds().x, by = launch.getBlockIds().y;
-    Value c0 = index(0), cT = index(tile);
-    Value cM = index(sizeM), cN = index(sizeN), cK = index(sizeK);
-    auto mul = [&](Value a, Value b) {
-      return arith::MulIOp::create(rewriter, loc, a, b).getResult();
-    };
-    auto add = [&](Value a, Value b) {
-      return arith::AddIOp::create(rewriter, loc, a, b).getResult();
-    };
-    auto less = [&](Value a, Value b) {
-      return arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::ult, a,
-                                   b)
-          .getResult();
-    };
-    auto both = [&](Value a, Value b) {
-      return arith::AndIOp::create(rewriter, loc, a, b).getResult();
-    };
-    Value row = add(mul(by, cT), ty); // m
-    Value col = add(mul(bx, cT), tx); // n
-    Value inBounds = both(less(row, cM), less(col, cN));
+    Value c0 = math.index(0), cT = math.index(tile);
+    Value cM = math.index(sizeM), cN = math.index(sizeN), cK = math.index(sizeK);
+    Value row = math.add(math.mul(by, cT), ty); // m
+    Value col = math.add(math.mul(bx, cT), tx); // n
+    Value inBounds = math.both(math.less(row, cM), math.less(col, cN));
 
     // The initial accumulator: the output's value (zero off the edge).
     Type accType = cast<MemRefType>(out->get().getType()).getElementType();
@@ -178,13 +186,13 @@ struct TileContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
       scf::YieldOp::create(rewriter, loc, zero);
     }
 
-    Value steps = index(llvm::divideCeil(sizeK, tile));
+    Value steps = math.index(llvm::divideCeil(sizeK, tile));
     auto kLoop = scf::ForOp::create(rewriter, loc, c0, steps, one,
                                     ValueRange{initIf.getResult(0)});
     {
       OpBuilder::InsertionGuard g(rewriter);
       rewriter.setInsertionPointToStart(kLoop.getBody());
-      Value kBase = mul(kLoop.getInductionVar(), cT);
+      Value kBase = math.mul(kLoop.getInductionVar(), cT);
       // Thread (ty, tx) copies lhs(m = row, k = kBase + tx) to lhsTile[ty][tx]
       // and rhs(k = kBase + ty, n = col) to rhsTile[ty][tx].
       auto copy = [&](OpOperand *operand, Value m, Value n, Value k,
@@ -200,10 +208,10 @@ struct TileContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
                                          indicesFor(op, operand, at));
         memref::StoreOp::create(rewriter, loc, v, tile, ValueRange{ty, tx});
       };
-      Value lhsK = add(kBase, tx);
-      copy(lhs, row, c0, lhsK, both(less(row, cM), less(lhsK, cK)), lhsTile);
-      Value rhsK = add(kBase, ty);
-      copy(rhs, c0, col, rhsK, both(less(rhsK, cK), less(col, cN)), rhsTile);
+      Value lhsK = math.add(kBase, tx);
+      copy(lhs, row, c0, lhsK, math.both(math.less(row, cM), math.less(lhsK, cK)), lhsTile);
+      Value rhsK = math.add(kBase, ty);
+      copy(rhs, c0, col, rhsK, math.both(math.less(rhsK, cK), math.less(col, cN)), rhsTile);
       gpu::BarrierOp::create(rewriter, loc);
 
       // Only the valid part of the last K tile.
@@ -235,13 +243,8 @@ struct TileContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
       scf::YieldOp::create(rewriter, loc, inner.getResult(0));
     }
 
-    auto storeIf = scf::IfOp::create(rewriter, loc, inBounds);
-    {
-      OpBuilder::InsertionGuard g(rewriter);
-      rewriter.setInsertionPointToStart(storeIf.thenBlock());
-      memref::StoreOp::create(rewriter, loc, kLoop.getResult(0), out->get(),
-                              indicesFor(op, out, dims));
-    }
+    storeIf(rewriter, loc, inBounds, kLoop.getResult(0), out->get(),
+            indicesFor(op, out, dims));
     gpu::TerminatorOp::create(rewriter, loc);
     rewriter.eraseOp(op);
     return success();
@@ -318,21 +321,7 @@ struct MmaContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
     Location loc = op.getLoc();
     MLIRContext *ctx = rewriter.getContext();
     OpBuilder &b = rewriter;
-    auto index = [&](int64_t v) -> Value {
-      return arith::ConstantIndexOp::create(b, loc, v);
-    };
-    auto mul = [&](Value x, Value y) -> Value {
-      return arith::MulIOp::create(b, loc, x, y);
-    };
-    auto add = [&](Value x, Value y) -> Value {
-      return arith::AddIOp::create(b, loc, x, y);
-    };
-    auto less = [&](Value x, Value y) -> Value {
-      return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, x, y);
-    };
-    auto both = [&](Value x, Value y) -> Value {
-      return arith::AndIOp::create(b, loc, x, y);
-    };
+    IndexMath math{b, loc};
     OpOperand *lhs = op.getDpsInputOperand(c.lhs);
     OpOperand *rhs = op.getDpsInputOperand(1 - c.lhs);
     OpOperand *out = op.getDpsInitOperand(0);
@@ -343,10 +332,10 @@ struct MmaContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
       return MemRefType::get({kTile, kTile}, element,
                              MemRefLayoutAttrInterface(), workgroup);
     };
-    Value one = index(1);
+    Value one = math.index(1);
     auto launch = gpu::LaunchOp::create(
-        b, loc, index(llvm::divideCeil(sizeN, kTile)),
-        index(llvm::divideCeil(sizeM, kTile)), one, index(kThreads), one, one,
+        b, loc, math.index(llvm::divideCeil(sizeN, kTile)),
+        math.index(llvm::divideCeil(sizeM, kTile)), one, math.index(kThreads), one, one,
         /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
         /*asyncDependencies=*/ValueRange{},
         /*workgroupAttributions=*/
@@ -358,26 +347,26 @@ struct MmaContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
     Value bTile = launch.getWorkgroupAttributions()[1];
     Value cTile = launch.getWorkgroupAttributions()[2];
     Value tid = launch.getThreadIds().x;
-    Value m0 = mul(launch.getBlockIds().y, index(kTile));
-    Value n0 = mul(launch.getBlockIds().x, index(kTile));
-    Value warp = arith::DivUIOp::create(b, loc, tid, index(32));
-    Value warpM = mul(arith::DivUIOp::create(b, loc, warp, index(2)),
-                      index(kFragment));
-    Value warpN = mul(arith::RemUIOp::create(b, loc, warp, index(2)),
-                      index(kFragment));
-    Value cM = index(sizeM), cN = index(sizeN), cK = index(sizeK);
-    Value c0 = index(0);
+    Value m0 = math.mul(launch.getBlockIds().y, math.index(kTile));
+    Value n0 = math.mul(launch.getBlockIds().x, math.index(kTile));
+    Value warp = arith::DivUIOp::create(b, loc, tid, math.index(32));
+    Value warpM = math.mul(arith::DivUIOp::create(b, loc, warp, math.index(2)),
+                      math.index(kFragment));
+    Value warpN = math.mul(arith::RemUIOp::create(b, loc, warp, math.index(2)),
+                      math.index(kFragment));
+    Value cM = math.index(sizeM), cN = math.index(sizeN), cK = math.index(sizeK);
+    Value c0 = math.index(0);
 
     // Every thread visits elements tid, tid + 128, ... of a 32 x 32 tile,
     // as (row = i / 32, col = i % 32).
     auto forTileElements = [&](function_ref<void(Value, Value)> body) {
-      auto loop = scf::ForOp::create(b, loc, tid, index(kTile * kTile),
-                                     index(kThreads));
+      auto loop = scf::ForOp::create(b, loc, tid, math.index(kTile * kTile),
+                                     math.index(kThreads));
       OpBuilder::InsertionGuard g(b);
       b.setInsertionPointToStart(loop.getBody());
       Value i = loop.getInductionVar();
-      body(arith::DivUIOp::create(b, loc, i, index(kTile)),
-           arith::RemUIOp::create(b, loc, i, index(kTile)));
+      body(arith::DivUIOp::create(b, loc, i, math.index(kTile)),
+           arith::RemUIOp::create(b, loc, i, math.index(kTile)));
     };
     // operand(at) converted to `type` where `inBounds`, else zero.
     auto loadOrZero = [&](OpOperand *operand, ArrayRef<Value> at,
@@ -407,9 +396,9 @@ struct MmaContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
 
     // The initial accumulator: the output's tile (zero off the edge).
     forTileElements([&](Value r, Value col) {
-      Value m = add(m0, r), n = add(n0, col);
+      Value m = math.add(m0, r), n = math.add(n0, col);
       Value v = loadOrZero(out, dimsAt(m, n, c0),
-                           both(less(m, cM), less(n, cN)), f32);
+                           math.both(math.less(m, cM), math.less(n, cN)), f32);
       memref::StoreOp::create(b, loc, v, cTile, ValueRange{r, col});
     });
     gpu::BarrierOp::create(b, loc);
@@ -421,22 +410,22 @@ struct MmaContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
     // quarter): MMA fragments cannot be loop-carried through the NVVM
     // lowering's structural type conversion.
     auto kLoop = scf::ForOp::create(
-        b, loc, c0, index(llvm::divideCeil(sizeK, kTile)), one);
+        b, loc, c0, math.index(llvm::divideCeil(sizeK, kTile)), one);
     {
       OpBuilder::InsertionGuard g(b);
       b.setInsertionPointToStart(kLoop.getBody());
-      Value k0 = mul(kLoop.getInductionVar(), index(kTile));
+      Value k0 = math.mul(kLoop.getInductionVar(), math.index(kTile));
       // Consecutive threads take consecutive k: contiguous reads of a
       // row-major lhs and of out_in weights.
       forTileElements([&](Value r, Value kk) {
-        Value k = add(k0, kk);
-        Value kIn = less(k, cK);
-        Value m = add(m0, r);
-        Value a = loadOrZero(lhs, dimsAt(m, c0, k), both(less(m, cM), kIn),
+        Value k = math.add(k0, kk);
+        Value kIn = math.less(k, cK);
+        Value m = math.add(m0, r);
+        Value a = loadOrZero(lhs, dimsAt(m, c0, k), math.both(math.less(m, cM), kIn),
                              f16);
         memref::StoreOp::create(b, loc, a, aTile, ValueRange{r, kk});
-        Value n = add(n0, r);
-        Value bv = loadOrZero(rhs, dimsAt(c0, n, k), both(less(n, cN), kIn),
+        Value n = math.add(n0, r);
+        Value bv = loadOrZero(rhs, dimsAt(c0, n, k), math.both(math.less(n, cN), kIn),
                               f16);
         memref::StoreOp::create(b, loc, bv, bTile, ValueRange{kk, r});
       });
@@ -446,10 +435,10 @@ struct MmaContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
           leadDim, /*transpose=*/nullptr);
       for (int64_t ks = 0; ks < kTile; ks += kFragment) {
         Value a = gpu::SubgroupMmaLoadMatrixOp::create(
-            b, loc, fragment(f16, "AOp"), aTile, ValueRange{warpM, index(ks)},
+            b, loc, fragment(f16, "AOp"), aTile, ValueRange{warpM, math.index(ks)},
             leadDim, /*transpose=*/nullptr);
         Value bv = gpu::SubgroupMmaLoadMatrixOp::create(
-            b, loc, fragment(f16, "BOp"), bTile, ValueRange{index(ks), warpN},
+            b, loc, fragment(f16, "BOp"), bTile, ValueRange{math.index(ks), warpN},
             leadDim, /*transpose=*/nullptr);
         sum = gpu::SubgroupMmaComputeOp::create(b, loc, sum.getType(), a, bv,
                                                 sum, /*a_transpose=*/nullptr,
@@ -462,9 +451,9 @@ struct MmaContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
     }
     gpu::BarrierOp::create(b, loc);
     forTileElements([&](Value r, Value col) {
-      Value m = add(m0, r), n = add(n0, col);
+      Value m = math.add(m0, r), n = math.add(n0, col);
       auto ifOp =
-          scf::IfOp::create(b, loc, both(less(m, cM), less(n, cN)));
+          scf::IfOp::create(b, loc, math.both(math.less(m, cM), math.less(n, cN)));
       OpBuilder::InsertionGuard g(b);
       b.setInsertionPointToStart(ifOp.thenBlock());
       Value v = memref::LoadOp::create(b, loc, cTile, ValueRange{r, col});
@@ -475,6 +464,261 @@ struct MmaContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
     rewriter.eraseOp(op);
     return success();
   }
+};
+
+/// A weight-only quantized contraction: `out += x * D` where `x` is the
+/// first input, indexed by (m, k), and `D`, the dequantized weight, is
+/// computed in the payload from the other inputs (packed weights, scales,
+/// zero points: indexed by n and k only, through any affine map) and from
+/// `linalg.index` of n and k.
+struct DequantMatch {
+  Contraction c;
+  /// The payload value of D, and whether the product is `D * x`.
+  Value dequantized;
+  bool productOperandsSwapped, sumOperandsSwapped;
+};
+
+static FailureOr<DequantMatch> matchDequantContraction(linalg::LinalgOp op) {
+  if (op->getParentOfType<gpu::LaunchOp>() || !op.hasPureBufferSemantics() ||
+      op.getNumLoops() != 3 || op.getNumDpsInputs() < 2 ||
+      op.getNumDpsInits() != 1)
+    return failure();
+  for (OpOperand &operand : op->getOpOperands()) {
+    auto type = dyn_cast<MemRefType>(operand.get().getType());
+    if (!type || !type.hasStaticShape())
+      return failure();
+  }
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  if (llvm::count(iterators, utils::IteratorType::reduction) != 1)
+    return failure();
+  DequantMatch match;
+  Contraction &c = match.c;
+  c.lhs = 0;
+  c.k =
+      llvm::find(iterators, utils::IteratorType::reduction) - iterators.begin();
+  AffineMap outMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+  if (!outMap.isProjectedPermutation() || outMap.getNumResults() != 2)
+    return failure();
+  c.m = outMap.getDimPosition(0);
+  c.n = outMap.getDimPosition(1);
+  if (c.m == c.k || c.n == c.k)
+    return failure();
+  AffineMap xMap = op.getMatchingIndexingMap(op.getDpsInputOperand(0));
+  if (!xMap.isProjectedPermutation() || xMap.getNumResults() != 2 ||
+      !xMap.isFunctionOfDim(c.m) || !xMap.isFunctionOfDim(c.k))
+    return failure();
+  for (unsigned i = 1, e = op.getNumDpsInputs(); i < e; ++i)
+    if (op.getMatchingIndexingMap(op.getDpsInputOperand(i))
+            .isFunctionOfDim(c.m))
+      return failure();
+  Block &body = op->getRegion(0).front();
+  Type f32 = Float32Type::get(op->getContext());
+  if (body.getArgument(0).getType() != f32 ||
+      body.getArguments().back().getType() != f32)
+    return failure();
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
+  Value acc = body.getArguments().back(), x = body.getArgument(0);
+  if (!add || (add.getLhs() != acc && add.getRhs() != acc))
+    return failure();
+  match.sumOperandsSwapped = add.getRhs() == acc;
+  Value product = match.sumOperandsSwapped ? add.getLhs() : add.getRhs();
+  auto mul = product.getDefiningOp<arith::MulFOp>();
+  if (!mul || (mul.getLhs() != x && mul.getRhs() != x))
+    return failure();
+  match.productOperandsSwapped = mul.getRhs() == x;
+  match.dequantized = match.productOperandsSwapped ? mul.getLhs() : mul.getRhs();
+  if (match.dequantized == x || match.dequantized == acc)
+    return failure();
+  // D must not depend on x, the accumulator or m.
+  SmallVector<Value> worklist = {match.dequantized};
+  llvm::SmallPtrSet<Value, 16> seen;
+  while (!worklist.empty()) {
+    Value v = worklist.pop_back_val();
+    if (!seen.insert(v).second)
+      continue;
+    if (v == x || v == acc)
+      return failure();
+    Operation *def = v.getDefiningOp();
+    if (!def || def->getBlock() != &body)
+      continue;
+    if (!isMemoryEffectFree(def) || def->getNumRegions() != 0)
+      return failure();
+    if (auto index = dyn_cast<linalg::IndexOp>(def))
+      if (index.getDim() == c.m)
+        return failure();
+    llvm::append_range(worklist, def->getOperands());
+  }
+  if (!product.hasOneUse())
+    return failure();
+  return match;
+}
+
+/// Weight-only quantized contractions with shared-memory tiles: a block of
+/// `tile` x `tile` threads computes a `tile` x `tile` output tile; per step
+/// of `tile` along K it stages the activations and the *dequantized*
+/// weights (the payload's dequantization, cloned) in workgroup memory, so
+/// each packed weight is read and dequantized once per block instead of
+/// once per output row.
+struct DequantContraction
+    : public OpInterfaceRewritePattern<linalg::LinalgOp> {
+  DequantContraction(MLIRContext *ctx, int64_t tile)
+      : OpInterfaceRewritePattern(ctx), tile(tile) {}
+
+  LogicalResult matchAndRewrite(linalg::LinalgOp op,
+                                PatternRewriter &rewriter) const override {
+    FailureOr<DequantMatch> matched = matchDequantContraction(op);
+    if (failed(matched))
+      return rewriter.notifyMatchFailure(op, "not a dequantizing contraction");
+    DequantMatch match = *matched;
+    Contraction c = match.c;
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    int64_t sizeM = ranges[c.m], sizeN = ranges[c.n], sizeK = ranges[c.k];
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    OpBuilder &b = rewriter;
+    IndexMath math{b, loc};
+    Type f32 = b.getF32Type();
+    Type wType = match.dequantized.getType();
+    auto workgroup =
+        gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+    auto tileType = [&](Type element) {
+      return MemRefType::get({tile, tile}, element, MemRefLayoutAttrInterface(),
+                             workgroup);
+    };
+    Value one = math.index(1), t = math.index(tile);
+    auto launch = gpu::LaunchOp::create(
+        b, loc, math.index(llvm::divideCeil(sizeN, tile)),
+        math.index(llvm::divideCeil(sizeM, tile)), one, t, t, one,
+        /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
+        /*asyncDependencies=*/ValueRange{},
+        /*workgroupAttributions=*/TypeRange{tileType(f32), tileType(wType)});
+    OpBuilder::InsertionGuard guard(rewriter);
+    rewriter.setInsertionPointToStart(&launch.getBody().front());
+    // xTile[m][k] and wTile[k][n] (dequantized).
+    Value xTile = launch.getWorkgroupAttributions()[0];
+    Value wTile = launch.getWorkgroupAttributions()[1];
+    Value tx = launch.getThreadIds().x, ty = launch.getThreadIds().y;
+    Value m0 = math.mul(launch.getBlockIds().y, t);
+    Value n0 = math.mul(launch.getBlockIds().x, t);
+    Value row = math.add(m0, ty), col = math.add(n0, tx);
+    Value cM = math.index(sizeM), cN = math.index(sizeN), cK = math.index(sizeK);
+    Value c0 = math.index(0);
+    Value inBounds = math.both(math.less(row, cM), math.less(col, cN));
+    OpOperand *xOperand = op.getDpsInputOperand(0);
+    OpOperand *out = op.getDpsInitOperand(0);
+    auto dimsAt = [&](Value m, Value n, Value k) {
+      SmallVector<Value> dims(3, c0);
+      dims[c.m] = m;
+      dims[c.n] = n;
+      dims[c.k] = k;
+      return dims;
+    };
+    // `type`'s zero unless `guard`, else what `then` builds.
+    auto guarded = [&](Value guardValue, Type type,
+                       function_ref<Value()> then) -> Value {
+      auto ifOp = scf::IfOp::create(b, loc, TypeRange{type}, guardValue,
+                                    /*withElseRegion=*/true);
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      scf::YieldOp::create(b, loc, then());
+      b.setInsertionPointToStart(ifOp.elseBlock());
+      scf::YieldOp::create(
+          b, loc,
+          ValueRange{arith::ConstantOp::create(b, loc, b.getZeroAttr(type))});
+      return ifOp.getResult(0);
+    };
+    Value init = guarded(inBounds, f32, [&]() -> Value {
+      return memref::LoadOp::create(b, loc, out->get(),
+                                    indicesFor(op, out, dimsAt(row, col, c0)));
+    });
+
+    auto kLoop = scf::ForOp::create(b, loc, c0,
+                                    math.index(llvm::divideCeil(sizeK, tile)), one,
+                                    ValueRange{init});
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(kLoop.getBody());
+      Value k0 = math.mul(kLoop.getInductionVar(), t);
+      // Activations: thread (ty, tx) copies x(row, k0 + tx).
+      Value xk = math.add(k0, tx);
+      Value xv = guarded(math.both(math.less(row, cM), math.less(xk, cK)), f32, [&]() {
+        return memref::LoadOp::create(
+            b, loc, xOperand->get(),
+            indicesFor(op, xOperand, dimsAt(row, c0, xk)));
+      });
+      memref::StoreOp::create(b, loc, xv, xTile, ValueRange{ty, tx});
+      // Weights: linear thread i dequantizes (n0 + i / tile, k0 + i % tile),
+      // consecutive threads along k (contiguous packed rows).
+      Value linear = math.add(math.mul(ty, t), tx);
+      Value kk = arith::RemUIOp::create(b, loc, linear, t);
+      Value nn = arith::DivUIOp::create(b, loc, linear, t);
+      Value n = math.add(n0, nn), k = math.add(k0, kk);
+      Value wv = guarded(math.both(math.less(n, cN), math.less(k, cK)), wType, [&]() {
+        SmallVector<Value> dims = dimsAt(c0, n, k);
+        Block &payload = op->getRegion(0).front();
+        IRMapping mapping;
+        for (unsigned i = 1, e = op.getNumDpsInputs(); i < e; ++i) {
+          OpOperand *input = op.getDpsInputOperand(i);
+          AffineMap map = op.getMatchingIndexingMap(input);
+          SmallVector<Value> indices;
+          for (AffineExpr expr : map.getResults())
+            indices.push_back(
+                affine::expandAffineExpr(b, loc, expr, dims, ValueRange{}));
+          mapping.map(payload.getArgument(input->getOperandNumber()),
+                      memref::LoadOp::create(b, loc, input->get(), indices));
+        }
+        // The ops D depends on, in payload order (linalg.index of n or k
+        // becomes that index).
+        llvm::SetVector<Operation *> slice;
+        BackwardSliceOptions options;
+        options.filter = [&](Operation *o) { return o->getBlock() == &payload; };
+        options.inclusive = true;
+        (void)getBackwardSlice(match.dequantized, &slice, options);
+        for (Operation &nested : payload.without_terminator()) {
+          if (!slice.contains(&nested))
+            continue;
+          if (auto indexOp = dyn_cast<linalg::IndexOp>(nested)) {
+            mapping.map(indexOp.getResult(), dims[indexOp.getDim()]);
+            continue;
+          }
+          b.clone(nested, mapping);
+        }
+        return mapping.lookupOrDefault(match.dequantized);
+      });
+      memref::StoreOp::create(b, loc, wv, wTile, ValueRange{kk, nn});
+      gpu::BarrierOp::create(b, loc);
+
+      Value kLimit =
+          arith::MinUIOp::create(b, loc, t, arith::SubIOp::create(b, loc, cK, k0));
+      auto inner = scf::ForOp::create(b, loc, c0, kLimit, one,
+                                      ValueRange{kLoop.getRegionIterArgs()[0]});
+      {
+        OpBuilder::InsertionGuard gi(b);
+        b.setInsertionPointToStart(inner.getBody());
+        Value j = inner.getInductionVar();
+        Value xj = memref::LoadOp::create(b, loc, xTile, ValueRange{ty, j});
+        Value wj = memref::LoadOp::create(b, loc, wTile, ValueRange{j, tx});
+        Value product = match.productOperandsSwapped
+                            ? arith::MulFOp::create(b, loc, wj, xj)
+                            : arith::MulFOp::create(b, loc, xj, wj);
+        Value sum0 = inner.getRegionIterArgs()[0];
+        Value sum = match.sumOperandsSwapped
+                        ? arith::AddFOp::create(b, loc, product, sum0)
+                        : arith::AddFOp::create(b, loc, sum0, product);
+        scf::YieldOp::create(b, loc, sum);
+      }
+      gpu::BarrierOp::create(b, loc);
+      scf::YieldOp::create(b, loc, inner.getResult(0));
+    }
+    storeIf(b, loc, inBounds, kLoop.getResult(0), out->get(),
+            indicesFor(op, out, dimsAt(row, col, c0)));
+    gpu::TerminatorOp::create(b, loc);
+    rewriter.eraseOp(op);
+    return success();
+  }
+
+  int64_t tile;
 };
 
 struct TmcGpuTileMatmulsPass
@@ -489,7 +733,7 @@ struct TmcGpuTileMatmulsPass
       return signalPassFailure();
     }
     RewritePatternSet patterns(&getContext());
-    patterns.add<TileContraction>(&getContext(), tile);
+    patterns.add<TileContraction, DequantContraction>(&getContext(), tile);
     if (tensorCores)
       patterns.add<MmaContraction>(&getContext());
     walkAndApplyPatterns(getOperation(), std::move(patterns));

@@ -62,15 +62,19 @@ func.func @transposed_f16(%a: memref<16x32xf16>, %b: memref<8x32xf16, strided<[6
 
 // -----
 
-// Not plain contractions: a third input (a quantized matmul's scales), a
-// payload that reads loop indices, and dynamic shapes stay linalg ops.
+// Not plain contractions: a third input (a quantized matmul's scales) makes
+// the dequantizing kernel (test/Transforms/gpu-tile-matmuls-quantized.mlir),
+// whose weight tile is f32; a payload that reads loop indices other than
+// N and K, and dynamic shapes stay linalg ops.
 #x = affine_map<(m, n, k) -> (m, k)>
 #w = affine_map<(m, n, k) -> (k, n)>
 #s = affine_map<(m, n, k) -> (n)>
 #o = affine_map<(m, n, k) -> (m, n)>
 // CHECK-LABEL: func.func @not_plain
+// CHECK: gpu.launch {{.*}} workgroup(%{{.*}} : memref<16x16xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<16x16xf32, #gpu.address_space<workgroup>>)
+// CHECK: arith.sitofp
+// CHECK: gpu.terminator
 // CHECK-NOT: gpu.launch
-// CHECK: linalg.generic
 // CHECK: linalg.generic
 // CHECK: linalg.matmul
 func.func @not_plain(%a: memref<4x8xf32>, %w: memref<8x4xi8>, %sc: memref<4xf32>, %c: memref<4x4xf32>,
@@ -87,7 +91,7 @@ func.func @not_plain(%a: memref<4x8xf32>, %w: memref<8x4xi8>, %sc: memref<4xf32>
   linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "reduction"]}
       ins(%a, %b : memref<4x8xf32>, memref<8x4xf32>) outs(%c : memref<4x4xf32>) {
   ^bb0(%x0: f32, %y0: f32, %acc: f32):
-    %i = linalg.index 2 : index
+    %i = linalg.index 0 : index
     %ii = arith.index_cast %i : index to i32
     %fi = arith.sitofp %ii : i32 to f32
     %p = arith.mulf %x0, %fi : f32

@@ -259,6 +259,18 @@ def TmcGpuTileMatmuls : Pass<"tmc-gpu-tile-matmuls", "::mlir::func::FuncOp"> {
     any M, N and K work. The op's accumulate-into-output semantics are kept
     (the output's value is the initial accumulator).
 
+    Weight-only quantized contractions — `out += x * D` where `x` is the
+    first input, indexed by (M, K), and `D` is computed in the payload from
+    the other inputs (packed int8/int4/ternary/binary weights, scales, zero
+    points: any affine maps of N and K, e.g. `k floordiv 2` for two int4
+    values per byte) and `linalg.index` of N and K — get the same tiling,
+    but per step of `tile` along K the block stages `x` and the
+    *dequantized* weights: consecutive threads dequantize consecutive k
+    (contiguous packed rows) with a clone of the payload's dequantization,
+    so each packed weight is read from global memory and dequantized once
+    per block instead of once per output row, and never expanded in global
+    memory.
+
     With `tensor-cores`, contractions that multiply-accumulate f16 inputs
     into f32 (`out += f32(a) * f32(b)`, one input f16 at least, the other
     f16 or f32) use warp-level matrix multiply-accumulate instead
