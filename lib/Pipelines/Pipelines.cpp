@@ -201,6 +201,7 @@ void mlir::tmc::buildTmcCudaPipeline(OpPassManager &pm,
   if (options.matmulTile > 0) {
     TmcGpuTileMatmulsOptions matmuls;
     matmuls.tile = options.matmulTile;
+    matmuls.registerTile = options.matmulRegisterTile;
     matmuls.tensorCores = options.tensorCores;
     pm.addNestedPass<func::FuncOp>(createTmcGpuTileMatmuls(matmuls));
   }

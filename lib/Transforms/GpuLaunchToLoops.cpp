@@ -11,6 +11,7 @@
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 #include "mlir/IR/SymbolTable.h"
@@ -117,6 +118,8 @@ public:
 
   /// Per-thread private buffers: one buffer of `numThreads` copies each.
   void allocatePrivate() {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(storageAnchor);
     for (BlockArgument buffer : launch.getPrivateAttributions()) {
       auto type = cast<MemRefType>(buffer.getType());
       SmallVector<int64_t> shape = {numThreads};
@@ -630,18 +633,28 @@ static LogicalResult launchToLoops(RewriterBase &rewriter,
   mapping.map(blockSizeArgs.x, block.x);
   mapping.map(blockSizeArgs.y, block.y);
   mapping.map(blockSizeArgs.z, block.z);
-  // A host buffer of the shape of an attribution, for each block.
+  // The buffers of the emulation (workgroup, private, per-thread values)
+  // are allocated once, at the function's entry, before this anchor: a
+  // launch inside host loops must not grow the stack per iteration. Each
+  // block writes them before it reads them.
+  Operation *anchor;
+  {
+    OpBuilder::InsertionGuard entry(rewriter);
+    auto func = launch->getParentOfType<FunctionOpInterface>();
+    rewriter.setInsertionPointToStart(&func.getFunctionBody().front());
+    anchor = arith::ConstantIndexOp::create(rewriter, loc, 0);
+  }
   auto mapToHostBuffer = [&](BlockArgument buffer) {
     auto type = cast<MemRefType>(buffer.getType());
     auto hostType = MemRefType::get(type.getShape(), type.getElementType());
+    OpBuilder::InsertionGuard entry(rewriter);
+    rewriter.setInsertionPoint(anchor);
     mapping.map(buffer,
                 memref::AllocaOp::create(rewriter, loc, hostType).getResult());
   };
   for (BlockArgument buffer : launch.getWorkgroupAttributions())
     mapToHostBuffer(buffer);
   if (phases) {
-    // Per-thread storage goes before this anchor, ahead of every phase.
-    Operation *anchor = arith::ConstantIndexOp::create(rewriter, loc, 0);
     BlockEmulator emulator(rewriter, launch, *blockSize, mapping, anchor);
     emulator.allocatePrivate();
     if (failed(emulator.emit()))
@@ -657,6 +670,7 @@ static LogicalResult launchToLoops(RewriterBase &rewriter,
   // barriers are no-ops.
   for (BlockArgument buffer : launch.getPrivateAttributions())
     mapToHostBuffer(buffer);
+  rewriter.eraseOp(anchor);
   for (Operation &op : launch.getBody().front().without_terminator())
     rewriter.clone(op, mapping);
   SmallVector<gpu::BarrierOp> barriers;

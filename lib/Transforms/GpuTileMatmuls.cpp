@@ -31,6 +31,15 @@ struct Contraction {
   unsigned m, n, k;
   /// Operand index (0 or 1) of the input indexed by M (the other by N).
   unsigned lhs;
+
+  /// The loop values (by loop position) for m, n and k.
+  SmallVector<Value> at(Value mValue, Value nValue, Value kValue) const {
+    SmallVector<Value> values(3);
+    values[m] = mValue;
+    values[n] = nValue;
+    values[k] = kValue;
+    return values;
+  }
 };
 
 /// Recognizes a plain contraction (see the pass description).
@@ -116,9 +125,26 @@ static void storeIf(OpBuilder &b, Location loc, Value condition, Value v,
   memref::StoreOp::create(b, loc, v, memref, indices);
 }
 
+/// The innermost (fastest varying) loop dimension of `operand`'s memref, or
+/// -1 if its layout is not strided with a unit innermost stride.
+static int64_t innermostDim(linalg::LinalgOp op, OpOperand *operand) {
+  auto type = cast<MemRefType>(operand->get().getType());
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  if (failed(type.getStridesAndOffset(strides, offset)) || strides.empty() ||
+      strides.back() != 1)
+    return -1;
+  AffineMap map = op.getMatchingIndexingMap(operand);
+  return map.getDimPosition(map.getNumResults() - 1);
+}
+
+/// Plain contractions with shared-memory tiles and register blocking: a
+/// block of `tile` x `tile` threads computes a (`tile` * `regs`)-square
+/// output tile, each thread `regs` x `regs` outputs (rows `ty + i * tile`,
+/// columns `tx + j * tile`) held in registers across the K loop.
 struct TileContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
-  TileContraction(MLIRContext *ctx, int64_t tile)
-      : OpInterfaceRewritePattern(ctx), tile(tile) {}
+  TileContraction(MLIRContext *ctx, int64_t tile, int64_t regs)
+      : OpInterfaceRewritePattern(ctx), tile(tile), regs(regs) {}
 
   LogicalResult matchAndRewrite(linalg::LinalgOp op,
                                 PatternRewriter &rewriter) const override {
@@ -128,129 +154,164 @@ struct TileContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
     Contraction c = *match;
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     int64_t sizeM = ranges[c.m], sizeN = ranges[c.n], sizeK = ranges[c.k];
+    int64_t span = tile * regs; // output rows and columns per block
 
     Location loc = op.getLoc();
     MLIRContext *ctx = rewriter.getContext();
-    IndexMath math{rewriter, loc};
+    OpBuilder &b = rewriter;
+    IndexMath math{b, loc};
     OpOperand *lhs = op.getDpsInputOperand(c.lhs);
     OpOperand *rhs = op.getDpsInputOperand(1 - c.lhs);
     OpOperand *out = op.getDpsInitOperand(0);
     Type lhsType = cast<MemRefType>(lhs->get().getType()).getElementType();
     Type rhsType = cast<MemRefType>(rhs->get().getType()).getElementType();
+    Type accType = cast<MemRefType>(out->get().getType()).getElementType();
     auto workgroup =
         gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-    // lhs tile [m][k], rhs tile [k][n].
-    auto lhsTileType = MemRefType::get({tile, tile}, lhsType,
+    // lhs tile [m][k], rhs tile [k][n], each row padded by one element so
+    // that transposing copies do not hit one shared-memory bank.
+    auto lhsTileType = MemRefType::get({span, tile + 1}, lhsType,
                                        MemRefLayoutAttrInterface(), workgroup);
-    auto rhsTileType = MemRefType::get({tile, tile}, rhsType,
+    auto rhsTileType = MemRefType::get({tile, span + 1}, rhsType,
                                        MemRefLayoutAttrInterface(), workgroup);
+    int64_t threads = tile * tile;
 
     Value one = math.index(1), t = math.index(tile);
-    Value gridX = math.index(llvm::divideCeil(sizeN, tile));
-    Value gridY = math.index(llvm::divideCeil(sizeM, tile));
     auto launch = gpu::LaunchOp::create(
-        rewriter, loc, gridX, gridY, one, t, t, one,
+        b, loc, math.index(llvm::divideCeil(sizeN, span)),
+        math.index(llvm::divideCeil(sizeM, span)), one, t, t, one,
         /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
         /*asyncDependencies=*/ValueRange{},
         /*workgroupAttributions=*/TypeRange{lhsTileType, rhsTileType});
-    Block &body = launch.getBody().front();
     OpBuilder::InsertionGuard guard(rewriter);
-    rewriter.setInsertionPointToStart(&body);
+    rewriter.setInsertionPointToStart(&launch.getBody().front());
     Value lhsTile = launch.getWorkgroupAttributions()[0];
     Value rhsTile = launch.getWorkgroupAttributions()[1];
-
     Value tx = launch.getThreadIds().x, ty = launch.getThreadIds().y;
-    Value bx = launch.getBlockIds().x, by = launch.getBlockIds().y;
-    Value c0 = math.index(0), cT = math.index(tile);
-    Value cM = math.index(sizeM), cN = math.index(sizeN), cK = math.index(sizeK);
-    Value row = math.add(math.mul(by, cT), ty); // m
-    Value col = math.add(math.mul(bx, cT), tx); // n
-    Value inBounds = math.both(math.less(row, cM), math.less(col, cN));
-
-    // The initial accumulator: the output's value (zero off the edge).
-    Type accType = cast<MemRefType>(out->get().getType()).getElementType();
-    SmallVector<Value> dims(3, c0);
-    dims[c.m] = row;
-    dims[c.n] = col;
-    auto initIf = scf::IfOp::create(rewriter, loc, TypeRange{accType}, inBounds,
-                                    /*withElseRegion=*/true);
-    {
-      OpBuilder::InsertionGuard g(rewriter);
-      rewriter.setInsertionPointToStart(initIf.thenBlock());
-      Value v = memref::LoadOp::create(rewriter, loc, out->get(),
-                                       indicesFor(op, out, dims));
-      scf::YieldOp::create(rewriter, loc, v);
-      rewriter.setInsertionPointToStart(initIf.elseBlock());
-      Value zero = arith::ConstantOp::create(rewriter, loc, accType,
-                                             rewriter.getZeroAttr(accType));
-      scf::YieldOp::create(rewriter, loc, zero);
+    Value linear = math.add(math.mul(ty, t), tx);
+    Value c0 = math.index(0);
+    Value cM = math.index(sizeM), cN = math.index(sizeN),
+          cK = math.index(sizeK);
+    Value m0 = math.mul(launch.getBlockIds().y, math.index(span));
+    Value n0 = math.mul(launch.getBlockIds().x, math.index(span));
+    // Thread (ty, tx)'s rows and columns in the block's tile.
+    SmallVector<Value> tileRows, tileCols, rows, cols;
+    for (int64_t i = 0; i < regs; ++i) {
+      tileRows.push_back(i == 0 ? ty : math.add(ty, math.index(i * tile)));
+      tileCols.push_back(i == 0 ? tx : math.add(tx, math.index(i * tile)));
+      rows.push_back(math.add(m0, tileRows.back()));
+      cols.push_back(math.add(n0, tileCols.back()));
     }
+    auto inBounds = [&](int64_t i, int64_t j) {
+      return math.both(math.less(rows[i], cM), math.less(cols[j], cN));
+    };
 
-    Value steps = math.index(llvm::divideCeil(sizeK, tile));
-    auto kLoop = scf::ForOp::create(rewriter, loc, c0, steps, one,
-                                    ValueRange{initIf.getResult(0)});
+    // The initial accumulators: the output's values (zero off the edge).
+    SmallVector<Value> init;
+    for (int64_t i = 0; i < regs; ++i)
+      for (int64_t j = 0; j < regs; ++j) {
+        auto ifOp = scf::IfOp::create(b, loc, TypeRange{accType},
+                                      inBounds(i, j), /*withElseRegion=*/true);
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPointToStart(ifOp.thenBlock());
+        scf::YieldOp::create(
+            b, loc,
+            ValueRange{memref::LoadOp::create(
+                b, loc, out->get(),
+                indicesFor(op, out, c.at(rows[i], cols[j], c0)))});
+        b.setInsertionPointToStart(ifOp.elseBlock());
+        scf::YieldOp::create(
+            b, loc,
+            ValueRange{arith::ConstantOp::create(b, loc,
+                                                 b.getZeroAttr(accType))});
+        init.push_back(ifOp.getResult(0));
+      }
+
+    auto kLoop = scf::ForOp::create(
+        b, loc, c0, math.index(llvm::divideCeil(sizeK, tile)), one, init);
     {
-      OpBuilder::InsertionGuard g(rewriter);
-      rewriter.setInsertionPointToStart(kLoop.getBody());
-      Value kBase = math.mul(kLoop.getInductionVar(), cT);
-      // Thread (ty, tx) copies lhs(m = row, k = kBase + tx) to lhsTile[ty][tx]
-      // and rhs(k = kBase + ty, n = col) to rhsTile[ty][tx].
-      auto copy = [&](OpOperand *operand, Value m, Value n, Value k,
-                      Value guard, Value tile) {
-        auto ifOp = scf::IfOp::create(rewriter, loc, guard);
-        OpBuilder::InsertionGuard gg(rewriter);
-        rewriter.setInsertionPointToStart(ifOp.thenBlock());
-        SmallVector<Value> at(3, c0);
-        at[c.m] = m;
-        at[c.n] = n;
-        at[c.k] = k;
-        Value v = memref::LoadOp::create(rewriter, loc, operand->get(),
-                                         indicesFor(op, operand, at));
-        memref::StoreOp::create(rewriter, loc, v, tile, ValueRange{ty, tx});
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(kLoop.getBody());
+      Value k0 = math.mul(kLoop.getInductionVar(), t);
+      // Copies a `extent` x `tile` slice (`extent` along m or n from `base`,
+      // `tile` along k from k0) of `operand` into `tileBuffer`, the threads
+      // walking the operand's innermost dimension fastest (coalesced).
+      auto copy = [&](OpOperand *operand, unsigned dim, Value base,
+                      Value bound, Value tileBuffer, bool kFirst) {
+        bool kInnermost = innermostDim(op, operand) == c.k;
+        int64_t elements = span * tile;
+        auto loop = scf::ForOp::create(b, loc, linear, math.index(elements),
+                                       math.index(threads));
+        OpBuilder::InsertionGuard gc(b);
+        b.setInsertionPointToStart(loop.getBody());
+        Value e = loop.getInductionVar();
+        Value kk = kInnermost
+                       ? arith::RemUIOp::create(b, loc, e, t).getResult()
+                       : arith::DivUIOp::create(b, loc, e, math.index(span))
+                             .getResult();
+        Value xx = kInnermost
+                       ? arith::DivUIOp::create(b, loc, e, t).getResult()
+                       : arith::RemUIOp::create(b, loc, e, math.index(span))
+                             .getResult();
+        Value k = math.add(k0, kk), x = math.add(base, xx);
+        SmallVector<Value> dims = c.at(c0, c0, k);
+        dims[dim] = x;
+        storeIf(b, loc, math.both(math.less(x, bound), math.less(k, cK)),
+                memref::LoadOp::create(b, loc, operand->get(),
+                                       indicesFor(op, operand, dims)),
+                tileBuffer,
+                kFirst ? ValueRange{kk, xx} : ValueRange{xx, kk});
       };
-      Value lhsK = math.add(kBase, tx);
-      copy(lhs, row, c0, lhsK, math.both(math.less(row, cM), math.less(lhsK, cK)), lhsTile);
-      Value rhsK = math.add(kBase, ty);
-      copy(rhs, c0, col, rhsK, math.both(math.less(rhsK, cK), math.less(col, cN)), rhsTile);
-      gpu::BarrierOp::create(rewriter, loc);
+      copy(lhs, c.m, m0, cM, lhsTile, /*kFirst=*/false);
+      copy(rhs, c.n, n0, cN, rhsTile, /*kFirst=*/true);
+      gpu::BarrierOp::create(b, loc);
 
       // Only the valid part of the last K tile.
       Value kLimit = arith::MinUIOp::create(
-          rewriter, loc, cT, arith::SubIOp::create(rewriter, loc, cK, kBase));
-      auto inner = scf::ForOp::create(rewriter, loc, c0, kLimit, one,
-                                      ValueRange{kLoop.getRegionIterArgs()[0]});
+          b, loc, t, arith::SubIOp::create(b, loc, cK, k0));
+      auto inner = scf::ForOp::create(b, loc, c0, kLimit, one,
+                                      kLoop.getRegionIterArgs());
       {
-        OpBuilder::InsertionGuard gi(rewriter);
-        rewriter.setInsertionPointToStart(inner.getBody());
+        OpBuilder::InsertionGuard gi(b);
+        b.setInsertionPointToStart(inner.getBody());
         Value kk = inner.getInductionVar();
-        Value a =
-            memref::LoadOp::create(rewriter, loc, lhsTile, ValueRange{ty, kk});
-        Value b =
-            memref::LoadOp::create(rewriter, loc, rhsTile, ValueRange{kk, tx});
+        SmallVector<Value> as, bs;
+        for (int64_t i = 0; i < regs; ++i) {
+          as.push_back(memref::LoadOp::create(b, loc, lhsTile,
+                                              ValueRange{tileRows[i], kk}));
+          bs.push_back(memref::LoadOp::create(b, loc, rhsTile,
+                                              ValueRange{kk, tileCols[i]}));
+        }
         Block &payload = op->getRegion(0).front();
-        IRMapping mapping;
-        mapping.map(payload.getArgument(lhs->getOperandNumber()), a);
-        mapping.map(payload.getArgument(rhs->getOperandNumber()), b);
-        mapping.map(payload.getArgument(out->getOperandNumber()),
-                    inner.getRegionIterArgs()[0]);
-        for (Operation &nested : payload.without_terminator())
-          rewriter.clone(nested, mapping);
-        Value next =
-            mapping.lookupOrDefault(payload.getTerminator()->getOperand(0));
-        scf::YieldOp::create(rewriter, loc, next);
+        SmallVector<Value> next;
+        for (int64_t i = 0; i < regs; ++i)
+          for (int64_t j = 0; j < regs; ++j) {
+            IRMapping mapping;
+            mapping.map(payload.getArgument(lhs->getOperandNumber()), as[i]);
+            mapping.map(payload.getArgument(rhs->getOperandNumber()), bs[j]);
+            mapping.map(payload.getArgument(out->getOperandNumber()),
+                        inner.getRegionIterArgs()[i * regs + j]);
+            for (Operation &nested : payload.without_terminator())
+              b.clone(nested, mapping);
+            next.push_back(mapping.lookupOrDefault(
+                payload.getTerminator()->getOperand(0)));
+          }
+        scf::YieldOp::create(b, loc, next);
       }
-      gpu::BarrierOp::create(rewriter, loc);
-      scf::YieldOp::create(rewriter, loc, inner.getResult(0));
+      gpu::BarrierOp::create(b, loc);
+      scf::YieldOp::create(b, loc, inner.getResults());
     }
 
-    storeIf(rewriter, loc, inBounds, kLoop.getResult(0), out->get(),
-            indicesFor(op, out, dims));
-    gpu::TerminatorOp::create(rewriter, loc);
+    for (int64_t i = 0; i < regs; ++i)
+      for (int64_t j = 0; j < regs; ++j)
+        storeIf(b, loc, inBounds(i, j), kLoop.getResult(i * regs + j),
+                out->get(), indicesFor(op, out, c.at(rows[i], cols[j], c0)));
+    gpu::TerminatorOp::create(b, loc);
     rewriter.eraseOp(op);
     return success();
   }
 
-  int64_t tile;
+  int64_t tile, regs;
 };
 
 /// The input (0 or 1) that `v` is, directly or through an `arith.extf`, in
@@ -386,18 +447,11 @@ struct MmaContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
           ValueRange{arith::ConstantOp::create(b, loc, b.getZeroAttr(type))});
       return ifOp.getResult(0);
     };
-    auto dimsAt = [&](Value m, Value n, Value k) {
-      SmallVector<Value> dims(3, c0);
-      dims[c.m] = m;
-      dims[c.n] = n;
-      dims[c.k] = k;
-      return dims;
-    };
 
     // The initial accumulator: the output's tile (zero off the edge).
     forTileElements([&](Value r, Value col) {
       Value m = math.add(m0, r), n = math.add(n0, col);
-      Value v = loadOrZero(out, dimsAt(m, n, c0),
+      Value v = loadOrZero(out, c.at(m, n, c0),
                            math.both(math.less(m, cM), math.less(n, cN)), f32);
       memref::StoreOp::create(b, loc, v, cTile, ValueRange{r, col});
     });
@@ -421,11 +475,11 @@ struct MmaContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
         Value k = math.add(k0, kk);
         Value kIn = math.less(k, cK);
         Value m = math.add(m0, r);
-        Value a = loadOrZero(lhs, dimsAt(m, c0, k), math.both(math.less(m, cM), kIn),
+        Value a = loadOrZero(lhs, c.at(m, c0, k), math.both(math.less(m, cM), kIn),
                              f16);
         memref::StoreOp::create(b, loc, a, aTile, ValueRange{r, kk});
         Value n = math.add(n0, r);
-        Value bv = loadOrZero(rhs, dimsAt(c0, n, k), math.both(math.less(n, cN), kIn),
+        Value bv = loadOrZero(rhs, c.at(c0, n, k), math.both(math.less(n, cN), kIn),
                               f16);
         memref::StoreOp::create(b, loc, bv, bTile, ValueRange{kk, r});
       });
@@ -458,7 +512,7 @@ struct MmaContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
       b.setInsertionPointToStart(ifOp.thenBlock());
       Value v = memref::LoadOp::create(b, loc, cTile, ValueRange{r, col});
       memref::StoreOp::create(b, loc, v, out->get(),
-                              indicesFor(op, out, dimsAt(m, n, c0)));
+                              indicesFor(op, out, c.at(m, n, c0)));
     });
     gpu::TerminatorOp::create(b, loc);
     rewriter.eraseOp(op);
@@ -607,13 +661,6 @@ struct DequantContraction
     Value inBounds = math.both(math.less(row, cM), math.less(col, cN));
     OpOperand *xOperand = op.getDpsInputOperand(0);
     OpOperand *out = op.getDpsInitOperand(0);
-    auto dimsAt = [&](Value m, Value n, Value k) {
-      SmallVector<Value> dims(3, c0);
-      dims[c.m] = m;
-      dims[c.n] = n;
-      dims[c.k] = k;
-      return dims;
-    };
     // `type`'s zero unless `guard`, else what `then` builds.
     auto guarded = [&](Value guardValue, Type type,
                        function_ref<Value()> then) -> Value {
@@ -630,7 +677,7 @@ struct DequantContraction
     };
     Value init = guarded(inBounds, f32, [&]() -> Value {
       return memref::LoadOp::create(b, loc, out->get(),
-                                    indicesFor(op, out, dimsAt(row, col, c0)));
+                                    indicesFor(op, out, c.at(row, col, c0)));
     });
 
     auto kLoop = scf::ForOp::create(b, loc, c0,
@@ -645,7 +692,7 @@ struct DequantContraction
       Value xv = guarded(math.both(math.less(row, cM), math.less(xk, cK)), f32, [&]() {
         return memref::LoadOp::create(
             b, loc, xOperand->get(),
-            indicesFor(op, xOperand, dimsAt(row, c0, xk)));
+            indicesFor(op, xOperand, c.at(row, c0, xk)));
       });
       memref::StoreOp::create(b, loc, xv, xTile, ValueRange{ty, tx});
       // Weights: linear thread i dequantizes (n0 + i / tile, k0 + i % tile),
@@ -655,7 +702,7 @@ struct DequantContraction
       Value nn = arith::DivUIOp::create(b, loc, linear, t);
       Value n = math.add(n0, nn), k = math.add(k0, kk);
       Value wv = guarded(math.both(math.less(n, cN), math.less(k, cK)), wType, [&]() {
-        SmallVector<Value> dims = dimsAt(c0, n, k);
+        SmallVector<Value> dims = c.at(c0, n, k);
         Block &payload = op->getRegion(0).front();
         IRMapping mapping;
         for (unsigned i = 1, e = op.getNumDpsInputs(); i < e; ++i) {
@@ -712,7 +759,7 @@ struct DequantContraction
       scf::YieldOp::create(b, loc, inner.getResult(0));
     }
     storeIf(b, loc, inBounds, kLoop.getResult(0), out->get(),
-            indicesFor(op, out, dimsAt(row, col, c0)));
+            indicesFor(op, out, c.at(row, col, c0)));
     gpu::TerminatorOp::create(b, loc);
     rewriter.eraseOp(op);
     return success();
@@ -726,6 +773,12 @@ struct TmcGpuTileMatmulsPass
   using TmcGpuTileMatmulsBase::TmcGpuTileMatmulsBase;
 
   void runOnOperation() override {
+    if (registerTile < 1 || registerTile > 8) {
+      getOperation().emitError("tmc-gpu-tile-matmuls: register-tile must be "
+                               "in [1, 8], got ")
+          << static_cast<int64_t>(registerTile);
+      return signalPassFailure();
+    }
     if (tile < 1 || tile * tile > 1024) {
       getOperation().emitError("tmc-gpu-tile-matmuls: tile * tile must be a "
                                "block size in [1, 1024], got tile = ")
@@ -733,7 +786,8 @@ struct TmcGpuTileMatmulsPass
       return signalPassFailure();
     }
     RewritePatternSet patterns(&getContext());
-    patterns.add<TileContraction, DequantContraction>(&getContext(), tile);
+    patterns.add<TileContraction>(&getContext(), tile, registerTile);
+    patterns.add<DequantContraction>(&getContext(), tile);
     if (tensorCores)
       patterns.add<MmaContraction>(&getContext());
     walkAndApplyPatterns(getOperation(), std::move(patterns));

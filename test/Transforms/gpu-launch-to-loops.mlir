@@ -30,12 +30,13 @@ func.func @launch(%out: memref<8x64xf32>) {
 
 // -----
 
-// One thread per block: workgroup memory becomes a buffer of the block's
-// own and barriers vanish.
+// One thread per block: workgroup memory becomes a buffer (allocated once,
+// at the function's entry, and rewritten by each block) and barriers
+// vanish.
 // CHECK-LABEL: func.func @one_thread
 // CHECK-NOT: gpu.
-// CHECK: scf.for
 // CHECK: %[[TILE:.*]] = memref.alloca() : memref<4xf32>
+// CHECK: scf.for
 // CHECK: memref.store %{{.*}}, %[[TILE]]
 // CHECK-NOT: gpu.barrier
 // CHECK: memref.load %[[TILE]]
@@ -68,10 +69,10 @@ func.func @one_thread(%out: memref<4xf32>) {
 // CHECK-SAME: (%[[IN:.*]]: memref<32xf32>, %[[OUT:.*]]: memref<32xf32>)
 // CHECK-NOT: gpu.
 // CHECK: %[[TILE:.*]] = memref.alloca() : memref<32xf32>
+// CHECK: %[[PRIV:.*]] = memref.alloca() : memref<32x2xf32>
 // CHECK: %[[X:.*]] = memref.alloca() : memref<32xf32>
 // CHECK: %[[ACC:.*]] = memref.alloca() : memref<32xf32>
 // CHECK: %[[S:.*]] = memref.alloca() : memref<32xf32>
-// CHECK: %[[PRIV:.*]] = memref.alloca() : memref<32x2xf32>
 // Phase 1, every thread: private store, load and stage; x kept per thread.
 // CHECK: scf.for %[[T1:.*]] = %c0 to %c32
 // CHECK: %[[TID1:.*]] = arith.addi %{{.*}}, %[[T1]]

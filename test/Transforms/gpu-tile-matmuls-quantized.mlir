@@ -72,7 +72,7 @@ func.func @int4(%x: memref<20x64xf32>, %w: memref<24x32xi8>, %s: memref<24x2xf32
 // CHECK-LABEL: func.func @not_dequantizing
 // CHECK-NOT: gpu.launch
 // CHECK: linalg.generic
-// CHECK: gpu.launch {{.*}} workgroup(%{{.*}} : memref<16x16xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<16x16xi8, #gpu.address_space<workgroup>>)
+// CHECK: gpu.launch {{.*}} workgroup(%{{.*}} : memref<16x17xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<16x17xi8, #gpu.address_space<workgroup>>)
 func.func @not_dequantizing(%x: memref<8x16xf32>, %w: memref<8x16xi8>, %s: memref<8x16xf32>, %o: memref<8x8xf32>) {
   linalg.generic {indexing_maps = [#x, #w, #x, #o], iterator_types = ["parallel", "parallel", "reduction"]}
       ins(%x, %w, %s : memref<8x16xf32>, memref<8x16xi8>, memref<8x16xf32>) outs(%o : memref<8x8xf32>) {

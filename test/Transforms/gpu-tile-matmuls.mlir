@@ -1,21 +1,29 @@
-// RUN: tmc-opt %s --split-input-file --tmc-gpu-tile-matmuls | FileCheck %s
+// RUN: tmc-opt %s --split-input-file --tmc-gpu-tile-matmuls --cse | FileCheck %s
 // RUN: tmc-opt %s --split-input-file --tmc-gpu-tile-matmuls=tile=8 | FileCheck %s --check-prefix=T8
+// RUN: tmc-opt %s --split-input-file --tmc-gpu-tile-matmuls="register-tile=2" --cse | FileCheck %s --check-prefix=R2
+// RUN: not tmc-opt %s --split-input-file --tmc-gpu-tile-matmuls="register-tile=9" 2>&1 | FileCheck %s --check-prefix=BADREGS
 
 // A 20x40 * 40x24 matmul: 2 x 2 blocks of 16 x 16 threads, three steps of
-// 16 along K (the last one 8 long), both input tiles in workgroup memory.
+// 16 along K (the last one 8 long), both input tiles in workgroup memory
+// (rows padded by one element). The copies walk each operand's innermost
+// dimension with consecutive threads: k for A (row-major), n for B.
 // CHECK-LABEL: func.func @matmul
-// CHECK-SAME: (%[[A:.*]]: memref<20x40xf32>, %[[B:.*]]: memref<40x24xf32>, %[[C:.*]]: memref<20x24xf32>)
+// CHECK-SAME: (%[[A:[a-z0-9]+]]: memref<20x40xf32>, %[[B:[a-z0-9]+]]: memref<40x24xf32>, %[[C:[a-z0-9]+]]: memref<20x24xf32>)
 // CHECK-NOT: linalg.matmul
-// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c2{{.*}}, {{.*}} = %c2{{.*}}, {{.*}} = %c1{{.*}}) threads(%[[TX:.*]], %[[TY:.*]], %{{.*}}) in ({{.*}} = %c16{{.*}}, {{.*}} = %c16{{.*}}, {{.*}} = %c1{{.*}}) workgroup(%[[AT:.*]] : memref<16x16xf32, #gpu.address_space<workgroup>>, %[[BT:.*]] : memref<16x16xf32, #gpu.address_space<workgroup>>)
+// CHECK: gpu.launch blocks({{.*}}) in (%{{[a-z0-9]+}} = %c2, %{{[a-z0-9]+}} = %c2, %{{[a-z0-9]+}} = %c1) threads(%[[TX:[a-z0-9]+]], %[[TY:[a-z0-9]+]], %{{[a-z0-9]+}}) in (%{{[a-z0-9]+}} = %c16, %{{[a-z0-9]+}} = %c16, %{{[a-z0-9]+}} = %c1) workgroup(%[[AT:[a-z0-9]+]] : memref<16x17xf32, #gpu.address_space<workgroup>>, %[[BT:[a-z0-9]+]] : memref<16x17xf32, #gpu.address_space<workgroup>>)
 // CHECK: %[[INIT:.*]] = scf.if
 // CHECK: memref.load %[[C]]
 // CHECK: %[[ACC:.*]] = scf.for {{.*}} to %c3 {{.*}} iter_args(%{{.*}} = %[[INIT]])
-// CHECK: scf.if
+// CHECK: scf.for %[[E:.*]] = %[[LIN:.*]] to %c256 step %c256
+// CHECK: %[[KK:.*]] = arith.remui %[[E]], %c16
+// CHECK: %[[MM:.*]] = arith.divui %[[E]], %c16
 // CHECK: memref.load %[[A]]
-// CHECK: memref.store {{.*}}, %[[AT]][%[[TY]], %[[TX]]]
-// CHECK: scf.if
+// CHECK: memref.store {{.*}}, %[[AT]][%[[MM]], %[[KK]]]
+// CHECK: scf.for %[[F:.*]] = %[[LIN]] to %c256 step %c256
+// CHECK: %[[KB:.*]] = arith.divui %[[F]], %c16
+// CHECK: %[[NN:.*]] = arith.remui %[[F]], %c16
 // CHECK: memref.load %[[B]]
-// CHECK: memref.store {{.*}}, %[[BT]][%[[TY]], %[[TX]]]
+// CHECK: memref.store {{.*}}, %[[BT]][%[[KB]], %[[NN]]]
 // CHECK: gpu.barrier
 // CHECK: arith.minui
 // CHECK: scf.for
@@ -27,7 +35,18 @@
 // CHECK: scf.if
 // CHECK: memref.store %[[ACC]], %[[C]]
 // T8-LABEL: func.func @matmul
-// T8: gpu.launch blocks({{.*}}) in ({{.*}} = %c3{{.*}}, {{.*}} = %c3{{.*}}, {{.*}}) threads({{.*}}) in ({{.*}} = %c8{{.*}}, {{.*}} = %c8{{.*}}, {{.*}}) workgroup({{.*}} : memref<8x8xf32, #gpu.address_space<workgroup>>, {{.*}} : memref<8x8xf32, #gpu.address_space<workgroup>>)
+// T8: gpu.launch blocks({{.*}}) in ({{.*}} = %c3{{.*}}, {{.*}} = %c3{{.*}}, {{.*}}) threads({{.*}}) in ({{.*}} = %c8{{.*}}, {{.*}} = %c8{{.*}}, {{.*}}) workgroup({{.*}} : memref<8x9xf32, #gpu.address_space<workgroup>>, {{.*}} : memref<8x9xf32, #gpu.address_space<workgroup>>)
+// Register blocking: 2 x 2 outputs per thread, a 32 x 32 tile per block
+// (1 x 1 blocks), four accumulators carried through the K loop.
+// R2-LABEL: func.func @matmul
+// R2: gpu.launch blocks({{.*}}) in (%{{[a-z0-9]+}} = %c1, %{{[a-z0-9]+}} = %c1, %{{[a-z0-9]+}} = %c1) threads({{.*}}) in (%{{[a-z0-9]+}} = %c16, %{{[a-z0-9]+}} = %c16, %{{[a-z0-9]+}} = %c1) workgroup(%{{.*}} : memref<32x17xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<16x33xf32, #gpu.address_space<workgroup>>)
+// R2: scf.for {{.*}} iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (f32, f32, f32, f32)
+// R2: scf.for {{.*}} to %c512 step %c256
+// R2: gpu.barrier
+// R2-COUNT-4: arith.mulf
+// R2: gpu.barrier
+// R2-COUNT-4: memref.store %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}] : memref<20x24xf32>
+// BADREGS: tmc-gpu-tile-matmuls: register-tile must be in [1, 8], got 9
 func.func @matmul(%a: memref<20x40xf32>, %b: memref<40x24xf32>, %c: memref<20x24xf32>) {
   linalg.matmul ins(%a, %b : memref<20x40xf32>, memref<40x24xf32>) outs(%c : memref<20x24xf32>)
   return
@@ -42,7 +61,7 @@ func.func @matmul(%a: memref<20x40xf32>, %b: memref<40x24xf32>, %c: memref<20x24
 #c = affine_map<(m, n, k) -> (m, n)>
 // CHECK-LABEL: func.func @transposed_f16
 // CHECK-SAME: (%[[A:.*]]: memref<16x32xf16>, %[[B:.*]]: memref<8x32xf16, strided<[64, 1], offset: ?>>
-// CHECK: workgroup(%{{.*}} : memref<16x16xf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<16x16xf16, #gpu.address_space<workgroup>>)
+// CHECK: workgroup(%{{.*}} : memref<16x17xf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<16x17xf16, #gpu.address_space<workgroup>>)
 // CHECK: memref.load %[[B]][%[[N:.*]], %[[K:.*]]] : memref<8x32xf16
 // CHECK: arith.extf
 // CHECK: arith.extf

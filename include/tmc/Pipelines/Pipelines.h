@@ -197,6 +197,12 @@ struct TmcCudaPipelineOptions
                      "(tmc-gpu-tile-matmuls; 0: matmuls become plain "
                      "parallel loops like every other op)"),
       llvm::cl::init(16)};
+  Option<int64_t> matmulRegisterTile{
+      *this, "matmul-register-tile",
+      llvm::cl::desc("Outputs per thread along each side in the "
+                     "shared-memory matmul kernels (register blocking; a "
+                     "block computes (matmul-tile * this)^2 outputs)"),
+      llvm::cl::init(4)};
   Option<bool> tensorCores{
       *this, "tensor-cores",
       llvm::cl::desc("Matmuls of f16 weights on tensor cores (warp-level "

@@ -284,7 +284,11 @@ def TmcGpuTileMatmuls : Pass<"tmc-gpu-tile-matmuls", "::mlir::func::FuncOp"> {
   }];
   let options = [
     Option<"tile", "tile", "int64_t", /*default=*/"16",
-           "Output tile edge (threads per block = tile * tile)">,
+           "Threads per block edge (threads per block = tile * tile)">,
+    Option<"registerTile", "register-tile", "int64_t", /*default=*/"1",
+           "Outputs per thread along m and n of the plain contractions "
+           "(register blocking: a block computes (tile * register-tile)^2 "
+           "outputs)">,
     Option<"tensorCores", "tensor-cores", "bool", /*default=*/"false",
            "f16 multiply-accumulate contractions on tensor cores (WMMA)">
   ];
