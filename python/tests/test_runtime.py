@@ -121,6 +121,25 @@ def test_cuda_target_and_gpu_arch_reach_the_compiler(tmp_path):
     assert (tmp_path / "cuda" / "tmc_kernels.cubin").stat().st_size > 0
 
 
+@pytest.mark.skipif(not (__import__("os").path.exists(
+    __import__("os").environ.get("CUDA_HOME", "/usr/local/cuda") + "/bin/ptxas")),
+    reason="needs the CUDA toolkit's ptxas")
+def test_gpu_attention_reaches_the_compiler(tmp_path):
+    # Fused attention: one kernel per attention op, its per-query state in
+    # local memory; tiles: host loops launching more, smaller kernels.
+    fused = tmc.compile(helpers.EXAMPLES / "gpt2.mlir", tmp_path / "fused",
+                        seq_len=8, target="cuda", progress=False)
+    tiles = tmc.compile(helpers.EXAMPLES / "gpt2.mlir", tmp_path / "tiles",
+                        seq_len=8, target="cuda", gpu_attention="tiles",
+                        progress=False)
+    assert "__local_depot" in (tmp_path / "fused" / "tmc_kernels.ptx").read_text()
+    assert "__local_depot" not in (tmp_path / "tiles" / "tmc_kernels.ptx").read_text()
+    assert tiles.report["gpu_kernels"] > fused.report["gpu_kernels"]
+    with pytest.raises(tmc.TmcError, match="gpu-attention"):
+        tmc.compile(helpers.EXAMPLES / "gpt2.mlir", tmp_path / "bad", seq_len=8,
+                    target="cuda", gpu_attention="flash", progress=False)
+
+
 def test_quantize_calibration_reaches_the_report(tmp_path):
     """The quantize record measures its output error on the given ids."""
     ids = tmp_path / "ids.npy"
