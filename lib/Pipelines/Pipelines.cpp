@@ -205,6 +205,11 @@ void mlir::tmc::buildTmcCudaPipeline(OpPassManager &pm,
     matmuls.tensorCores = options.tensorCores;
     pm.addNestedPass<func::FuncOp>(createTmcGpuTileMatmuls(matmuls));
   }
+  if (options.reductionThreads > 0) {
+    TmcGpuRowReductionsOptions reductions;
+    reductions.threads = options.reductionThreads;
+    pm.addNestedPass<func::FuncOp>(createTmcGpuRowReductions(reductions));
+  }
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   TmcGpuMapParallelLoopsOptions mapping;
   mapping.threads = options.threads;

@@ -197,6 +197,12 @@ struct TmcCudaPipelineOptions
                      "(tmc-gpu-tile-matmuls; 0: matmuls become plain "
                      "parallel loops like every other op)"),
       llvm::cl::init(16)};
+  Option<int64_t> reductionThreads{
+      *this, "reduction-threads",
+      llvm::cl::desc("Threads per block of the row reductions (norms, "
+                     "softmax; tmc-gpu-row-reductions; 0: a thread per row "
+                     "like every other op)"),
+      llvm::cl::init(128)};
   Option<int64_t> matmulRegisterTile{
       *this, "matmul-register-tile",
       llvm::cl::desc("Outputs per thread along each side in the "

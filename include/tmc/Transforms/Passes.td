@@ -314,6 +314,34 @@ def TmcGpuAlignWorkgroupMemory
   ];
 }
 
+def TmcGpuRowReductions
+    : Pass<"tmc-gpu-row-reductions", "::mlir::func::FuncOp"> {
+  let summary = "Row reductions to kernels with a block per row";
+  let description = [{
+    Runs on bufferized code, before `convert-linalg-to-parallel-loops`.
+    Rewrites every linalg op on statically shaped memrefs whose only
+    reduction loop is its innermost one, whose output is indexed by the
+    other loops in order, and whose payload yields `combine(out, v)` (either
+    operand order) with `combine` an f32 `addf`, `mulf`, `maximumf`,
+    `minimumf`, `maxnumf` or `minnumf` and `v` computed without the
+    accumulator (the means and variances of norms, softmax maxima and sums)
+    into a `gpu.launch` with one block per row: each of the block's
+    `threads` (rounded down to a power of two no larger than the row)
+    folds elements `tid, tid + threads, ...` of the row with the cloned
+    payload, then a tree in workgroup memory combines the partial results
+    and thread 0 folds the total into the output. The order of the
+    floating-point operations changes (a tree instead of a sequence).
+  }];
+  let options = [
+    Option<"threads", "threads", "int64_t", /*default=*/"128",
+           "Threads per block (a power of two is used, at most the row)">
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 def TmcGpuSinkGlobals : Pass<"tmc-gpu-sink-globals", "::mlir::func::FuncOp"> {
   let summary = "Move constant globals used by a gpu.launch into its body";
   let description = [{
