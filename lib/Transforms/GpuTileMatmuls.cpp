@@ -256,11 +256,13 @@ struct TileContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
         Value k = math.add(k0, kk), x = math.add(base, xx);
         SmallVector<Value> dims = c.at(c0, c0, k);
         dims[dim] = x;
+        SmallVector<Value, 2> at = {xx, kk};
+        if (kFirst)
+          std::swap(at[0], at[1]);
         storeIf(b, loc, math.both(math.less(x, bound), math.less(k, cK)),
                 memref::LoadOp::create(b, loc, operand->get(),
                                        indicesFor(op, operand, dims)),
-                tileBuffer,
-                kFirst ? ValueRange{kk, xx} : ValueRange{xx, kk});
+                tileBuffer, at);
       };
       copy(lhs, c.m, m0, cM, lhsTile, /*kFirst=*/false);
       copy(rhs, c.n, n0, cN, rhsTile, /*kFirst=*/true);
