@@ -183,6 +183,20 @@ static LogicalResult emitObjectFile(Location loc, llvm::Module &llvmModule,
   return success();
 }
 
+/// Runs `tool` with `args`; an error naming `what` at `loc` if it fails.
+static LogicalResult runTool(Location loc, StringRef tool,
+                             ArrayRef<StringRef> args, const Twine &what) {
+  std::string message;
+  std::optional<StringRef> redirects[] = {std::nullopt, std::nullopt,
+                                          std::nullopt};
+  int rc = llvm::sys::ExecuteAndWait(tool, args, std::nullopt, redirects, 0,
+                                     0, &message);
+  if (rc != 0)
+    return emitError(loc) << what << " failed" << (message.empty() ? "" : ": ")
+                          << message;
+  return success();
+}
+
 /// Links `object` into the shared library `output` against TMC's runtime in
 /// `runtimeDir`, with a RUNPATH of $ORIGIN.
 static LogicalResult linkSharedLibrary(Location loc, StringRef object,
@@ -202,27 +216,7 @@ static LogicalResult linkSharedLibrary(Location loc, StringRef object,
                                  "-o",        output,      object,
                                  libDir,      runtime,     "-lm",
                                  "-Wl,-rpath,$ORIGIN", "-Wl,--as-needed"};
-  std::string message;
-  int rc = llvm::sys::ExecuteAndWait(*clang, args, std::nullopt, {}, 0, 0,
-                                     &message);
-  if (rc != 0)
-    return emitError(loc) << "linking " << output << " failed"
-                          << (message.empty() ? "" : ": ") << message;
-  return success();
-}
-
-/// Runs `tool` with `args`; an error naming `what` at `loc` if it fails.
-static LogicalResult runTool(Location loc, StringRef tool,
-                             ArrayRef<StringRef> args, const Twine &what) {
-  std::string message;
-  std::optional<StringRef> redirects[] = {std::nullopt, std::nullopt,
-                                          std::nullopt};
-  int rc = llvm::sys::ExecuteAndWait(tool, args, std::nullopt, redirects, 0,
-                                     0, &message);
-  if (rc != 0)
-    return emitError(loc) << what << " failed" << (message.empty() ? "" : ": ")
-                          << message;
-  return success();
+  return runTool(loc, *clang, args, "linking " + output);
 }
 
 /// Writes the PTX of every `gpu.binary` of `module` (as the CUDA pipeline
