@@ -68,7 +68,10 @@ public:
     chunk = std::clamp<int64_t>(kChunkElements / (2 * headDim), 1, blockK);
   }
 
-  int64_t getThreads() const { return threads; }
+  /// Whether the op has a sparsity pattern (then a block table), and
+  /// element masks for partially kept blocks.
+  bool isSparse() const { return static_cast<bool>(tables.offsets); }
+  bool hasMasks() const { return static_cast<bool>(tables.masks); }
 
   /// Creates the block table's globals (sparse patterns only), or finds
   /// those of an identical table in `cache`.
@@ -77,17 +80,14 @@ public:
         op.getSparsity();
     if (!pattern)
       return;
-    sparse = true;
     TableKey key(pattern->getAsOpaquePointer(), causal, seqQ, seqK, blockQ,
                  blockK);
     if (auto it = cache.find(key); it != cache.end()) {
       tables = it->second;
-      hasMasks = static_cast<bool>(tables.masks);
       return;
     }
     tfm::AttentionBlockTable table = tfm::buildAttentionBlockTable(
         *pattern, causal, seqQ, seqK, blockQ, blockK);
-    hasMasks = table.numMasks > 0;
     createTableGlobals(symbols, module, table);
     cache[key] = tables;
   }
@@ -123,7 +123,7 @@ public:
                i32Values(table.maskIndex.empty()
                              ? ArrayRef<int32_t>{-1}
                              : ArrayRef<int32_t>(table.maskIndex)));
-    if (hasMasks) {
+    if (table.numMasks > 0) {
       auto type = RankedTensorType::get(
           {static_cast<int64_t>(table.masks.size())}, b.getIntegerType(8));
       tables.masks = global(
@@ -258,7 +258,7 @@ private:
   /// key block entry with mask `maskIdx`; `keyInBlock` is its offset in the
   /// key block.
   Value isKept(Value row, Value key, Value keyInBlock, Value maskIdx) {
-    if (hasMasks) {
+    if (hasMasks()) {
       Value partial = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge,
                                             maskIdx, idx(0));
       Value safe = arith::MaxSIOp::create(b, loc, maskIdx, idx(0));
@@ -275,7 +275,7 @@ private:
           arith::ConstantOp::create(b, loc, b.getBoolAttr(true)));
       return arith::OrIOp::create(b, loc, whole, kept);
     }
-    if (causal && !sparse) {
+    if (causal && !isSparse()) {
       Value limit = add(add(q0, row), idx(shift));
       return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, key,
                                    limit);
@@ -287,7 +287,7 @@ private:
   void emitKeyLoop() {
     Value begin = idx(0), end;
     int64_t numKeyBlocks = llvm::divideCeil(seqK, blockK);
-    if (sparse) {
+    if (isSparse()) {
       begin = readTable(tables.offsets, qb);
       end = readTable(tables.offsets, add(qb, idx(1)));
     } else if (causal) {
@@ -298,8 +298,9 @@ private:
       end = idx(numKeyBlocks);
     }
     loop(begin, end, idx(1), [&](Value entry) {
-      Value kb = sparse ? readTable(tables.keyBlocks, entry) : entry;
-      Value maskIdx = hasMasks ? readTable(tables.maskIndex, entry) : Value();
+      Value kb = isSparse() ? readTable(tables.keyBlocks, entry) : entry;
+      Value maskIdx =
+          hasMasks() ? readTable(tables.maskIndex, entry) : Value();
       Value k0 = mul(kb, idx(blockK));
       Value kLen = arith::MinUIOp::create(b, loc, idx(blockK), sub(idx(seqK), k0));
       loop(idx(0), kLen, idx(chunk), [&](Value c0) {
@@ -404,7 +405,7 @@ private:
   int64_t batch, seqQ, seqK, heads, group, headDim, blockQ, blockK, shift;
   int64_t threads, rowsPerThread, chunk;
   double scale;
-  bool causal, sparse = false, hasMasks = false;
+  bool causal;
   TableGlobals tables;
   Value keys, values, qRows, acc, rowMax, rowSum, scores;
   Value tid, qb, head, bIdx, q0, qLen, qFeature, kvFeature;

@@ -39,6 +39,14 @@ static bool singleThreadBlocks(gpu::LaunchOp launch) {
   });
 }
 
+/// Whether `op` is a warp-level matrix operation (all 32 threads of a warp
+/// take part).
+static bool isWarpMatrixOp(Operation *op) {
+  return isa<gpu::SubgroupMmaLoadMatrixOp, gpu::SubgroupMmaComputeOp,
+             gpu::SubgroupMmaStoreMatrixOp, gpu::SubgroupMmaConstantMatrixOp>(
+      op);
+}
+
 /// Whether the threads of `launch` may communicate: shared or private
 /// memory, barriers or warp-level operations (then they run in phases).
 static bool threadsCommunicate(gpu::LaunchOp launch) {
@@ -49,9 +57,7 @@ static bool threadsCommunicate(gpu::LaunchOp launch) {
     return true;
   return launch.getBody()
       .walk([](Operation *op) {
-        return isa<gpu::BarrierOp, gpu::SubgroupMmaLoadMatrixOp,
-                   gpu::SubgroupMmaComputeOp, gpu::SubgroupMmaStoreMatrixOp,
-                   gpu::SubgroupMmaConstantMatrixOp>(op)
+        return isa<gpu::BarrierOp>(op) || isWarpMatrixOp(op)
                    ? WalkResult::interrupt()
                    : WalkResult::advance();
       })
@@ -388,12 +394,6 @@ private:
     for (auto [value, buffer] : escaping)
       stored[value] = buffer;
     return success();
-  }
-
-  static bool isWarpMatrixOp(Operation *op) {
-    return isa<gpu::SubgroupMmaLoadMatrixOp, gpu::SubgroupMmaComputeOp,
-               gpu::SubgroupMmaStoreMatrixOp, gpu::SubgroupMmaConstantMatrixOp>(
-        op);
   }
 
   /// A warp-level matrix operation, done whole by lane 0 of each warp (the

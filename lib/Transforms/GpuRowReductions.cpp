@@ -71,18 +71,14 @@ static FailureOr<Combiner> matchCombiner(linalg::LinalgOp op) {
   SetVector<Operation *> slice;
   BackwardSliceOptions options;
   options.filter = [&](Operation *o) { return o->getBlock() == &body; };
+  options.inclusive = true;
   (void)getBackwardSlice(contribution, &slice, options);
-  if (Operation *def = contribution.getDefiningOp();
-      def && def->getBlock() == &body)
-    slice.insert(def);
   for (Operation *o : slice) {
     if (!isMemoryEffectFree(o) || o->getNumRegions() != 0)
       return failure();
     if (llvm::is_contained(o->getOperands(), acc))
       return failure();
   }
-  if (contribution == acc)
-    return failure();
   return Combiner{combine, contribution, slice, identity};
 }
 

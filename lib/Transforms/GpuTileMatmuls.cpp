@@ -116,6 +116,43 @@ struct IndexMath {
   Value both(Value x, Value y) { return arith::AndIOp::create(b, loc, x, y); }
 };
 
+/// What `build` makes where `condition` holds, else the zero of `type`.
+static Value valueOrZero(OpBuilder &b, Location loc, Value condition,
+                         Type type, function_ref<Value()> build) {
+  auto ifOp = scf::IfOp::create(b, loc, TypeRange{type}, condition,
+                                /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(ifOp.thenBlock());
+  scf::YieldOp::create(b, loc, build());
+  b.setInsertionPointToStart(ifOp.elseBlock());
+  scf::YieldOp::create(
+      b, loc,
+      ValueRange{arith::ConstantOp::create(b, loc, b.getZeroAttr(type))});
+  return ifOp.getResult(0);
+}
+
+/// A workgroup (shared) memory buffer type.
+static MemRefType workgroupType(ArrayRef<int64_t> shape, Type element) {
+  return MemRefType::get(
+      shape, element, MemRefLayoutAttrInterface(),
+      gpu::AddressSpaceAttr::get(element.getContext(),
+                                 gpu::AddressSpace::Workgroup));
+}
+
+/// A launch of `gridX` x `gridY` blocks of `threadsX` x `threadsY` threads
+/// with the given workgroup buffers.
+static gpu::LaunchOp createLaunch(OpBuilder &b, Location loc, int64_t gridX,
+                                  int64_t gridY, int64_t threadsX,
+                                  int64_t threadsY, TypeRange workgroup) {
+  IndexMath math{b, loc};
+  Value one = math.index(1);
+  return gpu::LaunchOp::create(
+      b, loc, math.index(gridX), math.index(gridY), one, math.index(threadsX),
+      math.index(threadsY), one, /*dynamicSharedMemorySize=*/nullptr,
+      /*asyncTokenType=*/nullptr, /*asyncDependencies=*/ValueRange{},
+      workgroup);
+}
+
 /// Stores `v` to `memref[indices]` where `condition` holds.
 static void storeIf(OpBuilder &b, Location loc, Value condition, Value v,
                     Value memref, ValueRange indices) {
@@ -157,7 +194,6 @@ struct TileContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
     int64_t span = tile * regs; // output rows and columns per block
 
     Location loc = op.getLoc();
-    MLIRContext *ctx = rewriter.getContext();
     OpBuilder &b = rewriter;
     IndexMath math{b, loc};
     OpOperand *lhs = op.getDpsInputOperand(c.lhs);
@@ -166,25 +202,17 @@ struct TileContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
     Type lhsType = cast<MemRefType>(lhs->get().getType()).getElementType();
     Type rhsType = cast<MemRefType>(rhs->get().getType()).getElementType();
     Type accType = cast<MemRefType>(out->get().getType()).getElementType();
-    auto workgroup =
-        gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+    int64_t threads = tile * tile;
     // lhs tile [m][k], rhs tile [k][n], each row padded by one element so
     // that transposing copies do not hit one shared-memory bank.
-    auto lhsTileType = MemRefType::get({span, tile + 1}, lhsType,
-                                       MemRefLayoutAttrInterface(), workgroup);
-    auto rhsTileType = MemRefType::get({tile, span + 1}, rhsType,
-                                       MemRefLayoutAttrInterface(), workgroup);
-    int64_t threads = tile * tile;
-
-    Value one = math.index(1), t = math.index(tile);
-    auto launch = gpu::LaunchOp::create(
-        b, loc, math.index(llvm::divideCeil(sizeN, span)),
-        math.index(llvm::divideCeil(sizeM, span)), one, t, t, one,
-        /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
-        /*asyncDependencies=*/ValueRange{},
-        /*workgroupAttributions=*/TypeRange{lhsTileType, rhsTileType});
+    auto launch = createLaunch(
+        b, loc, llvm::divideCeil(sizeN, span), llvm::divideCeil(sizeM, span),
+        tile, tile,
+        {workgroupType({span, tile + 1}, lhsType),
+         workgroupType({tile, span + 1}, rhsType)});
     OpBuilder::InsertionGuard guard(rewriter);
     rewriter.setInsertionPointToStart(&launch.getBody().front());
+    Value one = math.index(1), t = math.index(tile);
     Value lhsTile = launch.getWorkgroupAttributions()[0];
     Value rhsTile = launch.getWorkgroupAttributions()[1];
     Value tx = launch.getThreadIds().x, ty = launch.getThreadIds().y;
@@ -209,23 +237,12 @@ struct TileContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
     // The initial accumulators: the output's values (zero off the edge).
     SmallVector<Value> init;
     for (int64_t i = 0; i < regs; ++i)
-      for (int64_t j = 0; j < regs; ++j) {
-        auto ifOp = scf::IfOp::create(b, loc, TypeRange{accType},
-                                      inBounds(i, j), /*withElseRegion=*/true);
-        OpBuilder::InsertionGuard g(b);
-        b.setInsertionPointToStart(ifOp.thenBlock());
-        scf::YieldOp::create(
-            b, loc,
-            ValueRange{memref::LoadOp::create(
-                b, loc, out->get(),
-                indicesFor(op, out, c.at(rows[i], cols[j], c0)))});
-        b.setInsertionPointToStart(ifOp.elseBlock());
-        scf::YieldOp::create(
-            b, loc,
-            ValueRange{arith::ConstantOp::create(b, loc,
-                                                 b.getZeroAttr(accType))});
-        init.push_back(ifOp.getResult(0));
-      }
+      for (int64_t j = 0; j < regs; ++j)
+        init.push_back(valueOrZero(b, loc, inBounds(i, j), accType, [&] {
+          return memref::LoadOp::create(
+              b, loc, out->get(),
+              indicesFor(op, out, c.at(rows[i], cols[j], c0)));
+        }));
 
     auto kLoop = scf::ForOp::create(
         b, loc, c0, math.index(llvm::divideCeil(sizeK, tile)), one, init);
@@ -382,29 +399,20 @@ struct MmaContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
     int64_t sizeM = ranges[c.m], sizeN = ranges[c.n], sizeK = ranges[c.k];
 
     Location loc = op.getLoc();
-    MLIRContext *ctx = rewriter.getContext();
     OpBuilder &b = rewriter;
     IndexMath math{b, loc};
     OpOperand *lhs = op.getDpsInputOperand(c.lhs);
     OpOperand *rhs = op.getDpsInputOperand(1 - c.lhs);
     OpOperand *out = op.getDpsInitOperand(0);
     Type f16 = b.getF16Type(), f32 = b.getF32Type();
-    auto workgroup =
-        gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-    auto tileType = [&](Type element) {
-      return MemRefType::get({kTile, kTile}, element,
-                             MemRefLayoutAttrInterface(), workgroup);
-    };
-    Value one = math.index(1);
-    auto launch = gpu::LaunchOp::create(
-        b, loc, math.index(llvm::divideCeil(sizeN, kTile)),
-        math.index(llvm::divideCeil(sizeM, kTile)), one, math.index(kThreads), one, one,
-        /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
-        /*asyncDependencies=*/ValueRange{},
-        /*workgroupAttributions=*/
-        TypeRange{tileType(f16), tileType(f16), tileType(f32)});
+    auto launch = createLaunch(
+        b, loc, llvm::divideCeil(sizeN, kTile), llvm::divideCeil(sizeM, kTile),
+        kThreads, 1,
+        {workgroupType({kTile, kTile}, f16), workgroupType({kTile, kTile}, f16),
+         workgroupType({kTile, kTile}, f32)});
     OpBuilder::InsertionGuard guard(rewriter);
     rewriter.setInsertionPointToStart(&launch.getBody().front());
+    Value one = math.index(1);
     // aTile[m][k], bTile[k][n] (f16) and cTile[m][n] (f32).
     Value aTile = launch.getWorkgroupAttributions()[0];
     Value bTile = launch.getWorkgroupAttributions()[1];
@@ -434,20 +442,13 @@ struct MmaContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
     // operand(at) converted to `type` where `inBounds`, else zero.
     auto loadOrZero = [&](OpOperand *operand, ArrayRef<Value> at,
                           Value inBounds, Type type) -> Value {
-      auto ifOp = scf::IfOp::create(b, loc, TypeRange{type}, inBounds,
-                                    /*withElseRegion=*/true);
-      OpBuilder::InsertionGuard g(b);
-      b.setInsertionPointToStart(ifOp.thenBlock());
-      Value v = memref::LoadOp::create(b, loc, operand->get(),
-                                       indicesFor(op, operand, at));
-      if (v.getType() != type)
-        v = arith::TruncFOp::create(b, loc, type, v);
-      scf::YieldOp::create(b, loc, v);
-      b.setInsertionPointToStart(ifOp.elseBlock());
-      scf::YieldOp::create(
-          b, loc,
-          ValueRange{arith::ConstantOp::create(b, loc, b.getZeroAttr(type))});
-      return ifOp.getResult(0);
+      return valueOrZero(b, loc, inBounds, type, [&]() -> Value {
+        Value v = memref::LoadOp::create(b, loc, operand->get(),
+                                         indicesFor(op, operand, at));
+        if (v.getType() != type)
+          v = arith::TruncFOp::create(b, loc, type, v);
+        return v;
+      });
     };
 
     // The initial accumulator: the output's tile (zero off the edge).
@@ -505,11 +506,12 @@ struct MmaContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
                                             /*transpose=*/nullptr);
       gpu::BarrierOp::create(b, loc);
     }
-    gpu::BarrierOp::create(b, loc);
+    // The K loop's last barrier (or, without K steps, the one after the
+    // initial copy) orders the stores to cTile before these reads.
     forTileElements([&](Value r, Value col) {
       Value m = math.add(m0, r), n = math.add(n0, col);
-      auto ifOp =
-          scf::IfOp::create(b, loc, math.both(math.less(m, cM), math.less(n, cN)));
+      auto ifOp = scf::IfOp::create(
+          b, loc, math.both(math.less(m, cM), math.less(n, cN)));
       OpBuilder::InsertionGuard g(b);
       b.setInsertionPointToStart(ifOp.thenBlock());
       Value v = memref::LoadOp::create(b, loc, cTile, ValueRange{r, col});
@@ -532,6 +534,8 @@ struct DequantMatch {
   /// The payload value of D, and whether the product is `D * x`.
   Value dequantized;
   bool productOperandsSwapped, sumOperandsSwapped;
+  /// The payload ops D is computed by.
+  SetVector<Operation *> slice;
 };
 
 static FailureOr<DequantMatch> matchDequantContraction(linalg::LinalgOp op) {
@@ -587,23 +591,18 @@ static FailureOr<DequantMatch> matchDequantContraction(linalg::LinalgOp op) {
   if (match.dequantized == x || match.dequantized == acc)
     return failure();
   // D must not depend on x, the accumulator or m.
-  SmallVector<Value> worklist = {match.dequantized};
-  llvm::SmallPtrSet<Value, 16> seen;
-  while (!worklist.empty()) {
-    Value v = worklist.pop_back_val();
-    if (!seen.insert(v).second)
-      continue;
-    if (v == x || v == acc)
-      return failure();
-    Operation *def = v.getDefiningOp();
-    if (!def || def->getBlock() != &body)
-      continue;
-    if (!isMemoryEffectFree(def) || def->getNumRegions() != 0)
+  BackwardSliceOptions options;
+  options.filter = [&](Operation *o) { return o->getBlock() == &body; };
+  options.inclusive = true;
+  (void)getBackwardSlice(match.dequantized, &match.slice, options);
+  for (Operation *def : match.slice) {
+    if (!isMemoryEffectFree(def) || def->getNumRegions() != 0 ||
+        llvm::is_contained(def->getOperands(), x) ||
+        llvm::is_contained(def->getOperands(), acc))
       return failure();
     if (auto index = dyn_cast<linalg::IndexOp>(def))
       if (index.getDim() == c.m)
         return failure();
-    llvm::append_range(worklist, def->getOperands());
   }
   if (!product.hasOneUse())
     return failure();
@@ -631,26 +630,17 @@ struct DequantContraction
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     int64_t sizeM = ranges[c.m], sizeN = ranges[c.n], sizeK = ranges[c.k];
     Location loc = op.getLoc();
-    MLIRContext *ctx = rewriter.getContext();
     OpBuilder &b = rewriter;
     IndexMath math{b, loc};
     Type f32 = b.getF32Type();
     Type wType = match.dequantized.getType();
-    auto workgroup =
-        gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-    auto tileType = [&](Type element) {
-      return MemRefType::get({tile, tile}, element, MemRefLayoutAttrInterface(),
-                             workgroup);
-    };
-    Value one = math.index(1), t = math.index(tile);
-    auto launch = gpu::LaunchOp::create(
-        b, loc, math.index(llvm::divideCeil(sizeN, tile)),
-        math.index(llvm::divideCeil(sizeM, tile)), one, t, t, one,
-        /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
-        /*asyncDependencies=*/ValueRange{},
-        /*workgroupAttributions=*/TypeRange{tileType(f32), tileType(wType)});
+    auto launch = createLaunch(
+        b, loc, llvm::divideCeil(sizeN, tile), llvm::divideCeil(sizeM, tile),
+        tile, tile,
+        {workgroupType({tile, tile}, f32), workgroupType({tile, tile}, wType)});
     OpBuilder::InsertionGuard guard(rewriter);
     rewriter.setInsertionPointToStart(&launch.getBody().front());
+    Value one = math.index(1), t = math.index(tile);
     // xTile[m][k] and wTile[k][n] (dequantized).
     Value xTile = launch.getWorkgroupAttributions()[0];
     Value wTile = launch.getWorkgroupAttributions()[1];
@@ -663,21 +653,7 @@ struct DequantContraction
     Value inBounds = math.both(math.less(row, cM), math.less(col, cN));
     OpOperand *xOperand = op.getDpsInputOperand(0);
     OpOperand *out = op.getDpsInitOperand(0);
-    // `type`'s zero unless `guard`, else what `then` builds.
-    auto guarded = [&](Value guardValue, Type type,
-                       function_ref<Value()> then) -> Value {
-      auto ifOp = scf::IfOp::create(b, loc, TypeRange{type}, guardValue,
-                                    /*withElseRegion=*/true);
-      OpBuilder::InsertionGuard g(b);
-      b.setInsertionPointToStart(ifOp.thenBlock());
-      scf::YieldOp::create(b, loc, then());
-      b.setInsertionPointToStart(ifOp.elseBlock());
-      scf::YieldOp::create(
-          b, loc,
-          ValueRange{arith::ConstantOp::create(b, loc, b.getZeroAttr(type))});
-      return ifOp.getResult(0);
-    };
-    Value init = guarded(inBounds, f32, [&]() -> Value {
+    Value init = valueOrZero(b, loc, inBounds, f32, [&]() -> Value {
       return memref::LoadOp::create(b, loc, out->get(),
                                     indicesFor(op, out, c.at(row, col, c0)));
     });
@@ -691,7 +667,7 @@ struct DequantContraction
       Value k0 = math.mul(kLoop.getInductionVar(), t);
       // Activations: thread (ty, tx) copies x(row, k0 + tx).
       Value xk = math.add(k0, tx);
-      Value xv = guarded(math.both(math.less(row, cM), math.less(xk, cK)), f32, [&]() {
+      Value xv = valueOrZero(b, loc, math.both(math.less(row, cM), math.less(xk, cK)), f32, [&]() {
         return memref::LoadOp::create(
             b, loc, xOperand->get(),
             indicesFor(op, xOperand, c.at(row, c0, xk)));
@@ -703,7 +679,7 @@ struct DequantContraction
       Value kk = arith::RemUIOp::create(b, loc, linear, t);
       Value nn = arith::DivUIOp::create(b, loc, linear, t);
       Value n = math.add(n0, nn), k = math.add(k0, kk);
-      Value wv = guarded(math.both(math.less(n, cN), math.less(k, cK)), wType, [&]() {
+      Value wv = valueOrZero(b, loc, math.both(math.less(n, cN), math.less(k, cK)), wType, [&]() {
         SmallVector<Value> dims = c.at(c0, n, k);
         Block &payload = op->getRegion(0).front();
         IRMapping mapping;
@@ -719,13 +695,8 @@ struct DequantContraction
         }
         // The ops D depends on, in payload order (linalg.index of n or k
         // becomes that index).
-        llvm::SetVector<Operation *> slice;
-        BackwardSliceOptions options;
-        options.filter = [&](Operation *o) { return o->getBlock() == &payload; };
-        options.inclusive = true;
-        (void)getBackwardSlice(match.dequantized, &slice, options);
         for (Operation &nested : payload.without_terminator()) {
-          if (!slice.contains(&nested))
+          if (!match.slice.contains(&nested))
             continue;
           if (auto indexOp = dyn_cast<linalg::IndexOp>(nested)) {
             mapping.map(indexOp.getResult(), dims[indexOp.getDim()]);
