@@ -28,7 +28,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 # name | model | extra tmc-compile flags (the same for both targets, except
 # --gpu-attention) | seq-len | tolerance (default RTOL). fp16 weights run on
 # tensor cores with activations rounded to f16 (unit roundoff 4.9e-4 per
-# operand), against a CPU reference that keeps them f32: 1e-2.
+# operand), against a CPU reference that keeps them f32: 1e-2; bf16 weights
+# likewise with activations rounded to bf16 (unit roundoff 3.9e-3): 1.6e-2.
 # (models: examples/NAME.mlir; gpt2-d256: a 4-layer GPT-2 of width 256,
 # vocabulary 2048, random weights; matmul: an embedding of width 4096 then
 # one linear layer to 256 features, i.e. a 2048x4096 by 4096x256 f32 matmul,
@@ -40,6 +41,7 @@ cases() {
   cat <<CASES
 matmul-2048x4096x256|matmul||2048
 matmul-f16-2048x4096x256|matmul|--quantize=fp16|2048|1e-2
+matmul-bf16-2048x4096x256|matmul|--quantize=bf16|2048|1.6e-2
 attention-s2048|attention||2048
 attention-s2048-tiles|attention|--gpu-attention=tiles|2048
 gpt2-d256-s512|gpt2-d256||512
@@ -54,6 +56,7 @@ bert-tiles|bert|--attention-block-q=16 --attention-block-k=16
 gpt2-int8|gpt2|--quantize=int8
 llama-int4|llama|--quantize=int4:g32
 gpt2-fp16|gpt2|--quantize=fp16||1e-2
+llama-bf16|llama|--quantize=bf16||1.6e-2
 CASES
 }
 
@@ -122,7 +125,12 @@ PY
     "$bin/tmc-run" "$tmp/$name-cpu" --input input_ids="$dir/input_ids.npy" \
       --output "$output=$dir/reference.npy" --repeat 3 > "$dir/cpu.txt"
     echo "$output" > "$dir/output_name"
-    [[ $model == matmul ]] && echo "2 2048 4096 256 ${flags:+f16}" > "$dir/matmul_shape"
+    if [[ $model == matmul ]]; then
+      local dtype=f32
+      [[ $flags == *fp16* ]] && dtype=f16
+      [[ $flags == *bf16* ]] && dtype=bf16
+      echo "2 2048 4096 256 $dtype" > "$dir/matmul_shape"
+    fi
     echo "${case_rtol:-$rtol}" > "$dir/rtol"
     [[ $model == attention ]] && echo "2048 8 64" > "$dir/attention_shape"
     grep 'time per run' "$dir/cpu.txt" | sed "s/^/[prepare] $name: CPU /"
@@ -167,7 +175,7 @@ run() {
         python3 - "$mm" "$kk" "$nn" "$dtype" <<'PY' || echo "[run]      cuBLAS: PyTorch failed"
 import sys, torch
 m, k, n = map(int, sys.argv[1:4])
-dtype = torch.float16 if sys.argv[4] == "f16" else torch.float32
+dtype = {"f16": torch.float16, "bf16": torch.bfloat16}.get(sys.argv[4], torch.float32)
 torch.backends.cuda.matmul.allow_tf32 = False
 a = torch.randn(m, k, device="cuda", dtype=dtype)
 b = torch.randn(k, n, device="cuda", dtype=dtype)

@@ -12,7 +12,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="${TMC_BUILD_DIR:-$ROOT/build}"
 LLVM_PREFIX=/usr/lib/llvm-22
 APT_PACKAGES=(libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools clang-22
-              lld-22 ninja-build ccache cmake libeigen3-dev
+              libclang-rt-22-dev lld-22 ninja-build ccache cmake libeigen3-dev
               python3-torch)
 # Python used by the tests and tools: the interpreter on PATH, with numpy.
 PYTHON="${TMC_PYTHON:-python3}"

@@ -8,6 +8,7 @@
 
 #include "tmc/Transforms/Passes.h"
 
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
@@ -57,7 +58,7 @@ static bool threadsCommunicate(gpu::LaunchOp launch) {
     return true;
   return launch.getBody()
       .walk([](Operation *op) {
-        return isa<gpu::BarrierOp>(op) || isWarpMatrixOp(op)
+        return isa<gpu::BarrierOp, NVVM::MmaOp>(op) || isWarpMatrixOp(op)
                    ? WalkResult::interrupt()
                    : WalkResult::advance();
       })
@@ -82,6 +83,19 @@ static std::optional<std::array<int64_t, 3>> staticBlockSize(
 static bool containsBarrier(Operation *op) {
   return op->walk([](gpu::BarrierOp) { return WalkResult::interrupt(); })
       .wasInterrupted();
+}
+
+/// Whether `op` is or contains an `nvvm.mma.sync`, which exchanges
+/// registers between the threads of a warp.
+static bool containsMmaSync(Operation *op) {
+  return op->walk([](NVVM::MmaOp) { return WalkResult::interrupt(); })
+      .wasInterrupted();
+}
+
+/// Whether the emulation cuts phases at `op`: a barrier, an
+/// `nvvm.mma.sync`, or an op containing one.
+static bool synchronizes(Operation *op) {
+  return containsBarrier(op) || containsMmaSync(op);
 }
 
 /// Whether `op` can be computed again wherever its operands are available:
@@ -147,8 +161,24 @@ private:
   /// with barriers once per block.
   template <typename Range> LogicalResult emitOps(Range ops) {
     SmallVector<Operation *> run;
+    // Phases are also cut at each mma.sync, which orders only the threads
+    // of a warp: between two barriers, the threads may then only read
+    // workgroup memory, or the emulation could hide a race between warps.
+    bool mmaSync = false, wroteWorkgroup = false;
     for (Operation *op : ops) {
-      if (!containsBarrier(op)) {
+      if (containsBarrier(op)) {
+        mmaSync = wroteWorkgroup = false;
+      } else {
+        mmaSync |= containsMmaSync(op);
+        wroteWorkgroup |= writesWorkgroup(op);
+        if (mmaSync && wroteWorkgroup)
+          return op->emitError(
+              "tmc-gpu-launch-to-loops: workgroup memory is written between "
+              "two barriers with an mma.sync: the emulation, which runs the "
+              "phases around an mma.sync for all warps in turn, would hide "
+              "a race between warps");
+      }
+      if (!synchronizes(op)) {
         run.push_back(op);
         continue;
       }
@@ -163,6 +193,8 @@ private:
   LogicalResult emitSynchronizing(Operation *op) {
     if (isa<gpu::BarrierOp>(op))
       return success();
+    if (auto mma = dyn_cast<NVVM::MmaOp>(op))
+      return emitMmaSync(mma);
     if (auto forOp = dyn_cast<scf::ForOp>(op))
       return emitLoop(forOp);
     if (auto ifOp = dyn_cast<scf::IfOp>(op)) {
@@ -200,6 +232,30 @@ private:
             while (auto view = operand.getDefiningOp<ViewLikeOpInterface>())
               operand = view.getViewSource();
             if (llvm::is_contained(workgroup, operand))
+              return WalkResult::interrupt();
+          }
+          return WalkResult::advance();
+        })
+        .wasInterrupted();
+  }
+
+  /// Whether `op` or an op nested in it writes workgroup memory.
+  bool writesWorkgroup(Operation *op) {
+    auto workgroup = launch.getWorkgroupAttributions();
+    return op
+        ->walk([&](MemoryEffectOpInterface effecting) {
+          SmallVector<MemoryEffects::EffectInstance> effects;
+          effecting.getEffects(effects);
+          for (MemoryEffects::EffectInstance &effect : effects) {
+            if (!isa<MemoryEffects::Write>(effect.getEffect()))
+              continue;
+            Value target = effect.getValue();
+            while (target)
+              if (auto view = target.getDefiningOp<ViewLikeOpInterface>())
+                target = view.getViewSource();
+              else
+                break;
+            if (target && llvm::is_contained(workgroup, target))
               return WalkResult::interrupt();
           }
           return WalkResult::advance();
@@ -343,7 +399,15 @@ private:
 
   /// One phase: `run` for every thread; the scalars it computes that later
   /// phases use are stored per thread (other values are recomputed).
-  LogicalResult emitPhase(ArrayRef<Operation *> run) {
+  LogicalResult emitPhase(ArrayRef<Operation *> ops) {
+    // Ops whose results the emulation already keeps per thread (the
+    // results of an emulated mma.sync) are not run again.
+    SmallVector<Operation *> run;
+    for (Operation *op : ops)
+      if (op->getNumResults() == 0 ||
+          !llvm::all_of(op->getResults(),
+                        [&](Value v) { return stored.contains(v); }))
+        run.push_back(op);
     if (run.empty())
       return success();
     llvm::SmallPtrSet<Operation *, 16> inRun(run.begin(), run.end());
@@ -519,6 +583,146 @@ private:
         memref::StoreOp::create(b, loc, kLoop.getResult(0), fragment,
                                 ValueRange{r, n});
       });
+    }
+    return success();
+  }
+
+  /// An `nvvm.mma.sync` m16n8k16 with bf16 multiplicands and f32
+  /// accumulators, done between two phases, once per warp: each thread's
+  /// registers are kept per thread; every result element is computed from
+  /// the registers of the warp's lanes that hold its row of A and column of
+  /// B, as the PTX ISA lays the fragments out: A's element (row, k) is half
+  /// k % 2 of register (row / 8) + 2 (k / 8) of lane 4 (row % 8) + (k % 8) / 2,
+  /// B's element (k, col) half k % 2 of register k / 8 of lane
+  /// 4 col + (k % 8) / 2, and lane 4 group + quad holds accumulators
+  /// (group + 8 (i / 2), 2 quad + i % 2), i = 0..3. The results, read with
+  /// `llvm.extractvalue`, are kept per thread for the phases after.
+  LogicalResult emitMmaSync(NVVM::MmaOp mma) {
+    NVVM::MMAShapeAttr shape = mma.getShape();
+    Type i32 = b.getI32Type(), f32 = b.getF32Type();
+    auto isBF16 = [](std::optional<NVVM::MMATypes> t) {
+      return t && *t == NVVM::MMATypes::bf16;
+    };
+    auto allOf = [](ValueRange values, Type type) {
+      return llvm::all_of(values.getTypes(), [&](Type t) { return t == type; });
+    };
+    if (shape.getM() != 16 || shape.getN() != 8 || shape.getK() != 16 ||
+        !isBF16(mma.getMultiplicandAPtxType()) ||
+        !isBF16(mma.getMultiplicandBPtxType()) ||
+        mma.getLayoutA() != NVVM::MMALayout::row ||
+        mma.getLayoutB() != NVVM::MMALayout::col ||
+        mma.getOperandA().size() != 4 || mma.getOperandB().size() != 2 ||
+        mma.getOperandC().size() != 4 || !allOf(mma.getOperandA(), i32) ||
+        !allOf(mma.getOperandB(), i32) || !allOf(mma.getOperandC(), f32) ||
+        numThreads % 32 != 0)
+      return mma.emitError("tmc-gpu-launch-to-loops: emulates mma.sync "
+                           "m16n8k16 with row-major bf16 A, column-major bf16 "
+                           "B and f32 accumulators, in blocks of whole warps, "
+                           "only");
+    SmallVector<LLVM::ExtractValueOp> extracts;
+    for (Operation *user : mma->getUsers()) {
+      auto extract = dyn_cast<LLVM::ExtractValueOp>(user);
+      if (!extract || extract.getPosition().size() != 1)
+        return mma.emitError("tmc-gpu-launch-to-loops: the results of an "
+                             "mma.sync must be read with llvm.extractvalue");
+      extracts.push_back(extract);
+    }
+    // The registers of every thread: [thread][register].
+    auto allocate = [&](int64_t registers, Type type) -> Value {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPoint(storageAnchor);
+      SmallVector<int64_t> shape = {numThreads};
+      if (registers)
+        shape.push_back(registers);
+      return memref::AllocaOp::create(b, loc, MemRefType::get(shape, type));
+    };
+    Value aRegs = allocate(4, i32), bRegs = allocate(2, i32),
+          cRegs = allocate(4, f32);
+    SmallVector<Value> results;
+    for (int i = 0; i < 4; ++i)
+      results.push_back(allocate(0, f32));
+    if (failed(forEachThread([&](IRMapping &mapping, Value tid) {
+          for (auto [operands, buffer] :
+               {std::make_pair(mma.getOperandA(), aRegs),
+                std::make_pair(mma.getOperandB(), bRegs),
+                std::make_pair(mma.getOperandC(), cRegs)})
+            for (auto [r, v] : llvm::enumerate(operands)) {
+              Value current = resolveThread(v, mapping, tid);
+              if (!current)
+                return failure();
+              memref::StoreOp::create(b, loc, current, buffer,
+                                      ValueRange{tid, index(r)});
+            }
+          return success();
+        })))
+      return failure();
+
+    OpBuilder::InsertionGuard guard(b);
+    Value zero = index(0), one = index(1);
+    auto loopTo = [&](int64_t n) {
+      auto loop = scf::ForOp::create(b, loc, zero, index(n), one);
+      b.setInsertionPointToStart(loop.getBody());
+      return loop.getInductionVar();
+    };
+    auto div = [&](Value x, int64_t d) -> Value {
+      return arith::DivUIOp::create(b, loc, x, index(d));
+    };
+    auto rem = [&](Value x, int64_t d) -> Value {
+      return arith::RemUIOp::create(b, loc, x, index(d));
+    };
+    auto add = [&](Value x, Value y) -> Value {
+      return arith::AddIOp::create(b, loc, x, y);
+    };
+    auto mul = [&](Value x, int64_t c) -> Value {
+      return arith::MulIOp::create(b, loc, x, index(c));
+    };
+    // Half `which` (0: bits 0-15) of an i32 register as an f32.
+    auto element = [&](Value reg, Value which) -> Value {
+      Value shift = arith::IndexCastOp::create(b, loc, i32, mul(which, 16));
+      Value bits = arith::TruncIOp::create(
+          b, loc, b.getI16Type(), arith::ShRUIOp::create(b, loc, reg, shift));
+      Value half = arith::BitcastOp::create(b, loc, b.getBF16Type(), bits);
+      return arith::ExtFOp::create(b, loc, f32, half);
+    };
+    Value warpBase = mul(loopTo(numThreads / 32), 32);
+    Value lane = loopTo(32);
+    Value tid = add(warpBase, lane);
+    Value group = div(lane, 4), quad = rem(lane, 4);
+    for (int64_t i = 0; i < 4; ++i) {
+      Value col = add(mul(quad, 2), index(i % 2));
+      Value init =
+          memref::LoadOp::create(b, loc, cRegs, ValueRange{tid, index(i)});
+      auto kLoop = scf::ForOp::create(b, loc, zero, index(16), one,
+                                      ValueRange{init});
+      {
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPointToStart(kLoop.getBody());
+        Value k = kLoop.getInductionVar();
+        Value kHigh = div(k, 8), kPair = div(rem(k, 8), 2), kHalf = rem(k, 2);
+        // Row group + 8 (i / 2) of A: row % 8 = group, row / 8 = i / 2.
+        Value aLane = add(warpBase, add(mul(group, 4), kPair));
+        Value aReg = add(index(i / 2), mul(kHigh, 2));
+        Value bLane = add(warpBase, add(mul(col, 4), kPair));
+        Value a = element(
+            memref::LoadOp::create(b, loc, aRegs, ValueRange{aLane, aReg}),
+            kHalf);
+        Value bv = element(
+            memref::LoadOp::create(b, loc, bRegs, ValueRange{bLane, kHigh}),
+            kHalf);
+        scf::YieldOp::create(
+            b, loc,
+            ValueRange{arith::AddFOp::create(
+                b, loc, kLoop.getRegionIterArgs()[0],
+                arith::MulFOp::create(b, loc, a, bv))});
+      }
+      memref::StoreOp::create(b, loc, kLoop.getResult(0), results[i], tid);
+    }
+    for (LLVM::ExtractValueOp extract : extracts) {
+      int64_t position = extract.getPosition()[0];
+      if (position < 0 || position > 3)
+        return extract.emitError("tmc-gpu-launch-to-loops: no such mma.sync "
+                                 "result");
+      stored[extract.getResult()] = results[position];
     }
     return success();
   }

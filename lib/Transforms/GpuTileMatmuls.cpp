@@ -9,6 +9,7 @@
 #include "tmc/Transforms/Passes.h"
 
 #include "mlir/Analysis/SliceAnalysis.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Affine/Utils.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
@@ -344,22 +345,22 @@ static int payloadInput(Block &body, Value v) {
   return arg.getArgNumber();
 }
 
-/// Whether `op` computes `out += f32(lhs) * f32(rhs)` with f16 or f32
-/// inputs, one at least f16, and an f32 output: what a tensor core does
-/// with f16 operands and f32 accumulation.
-static bool isF16MultiplyAccumulate(linalg::LinalgOp op) {
+/// Whether `op` computes `out += f32(lhs) * f32(rhs)` with `half` (f16 or
+/// bf16) or f32 inputs, one at least `half`, and an f32 output: what a
+/// tensor core does with 16-bit operands and f32 accumulation.
+static bool isHalfMultiplyAccumulate(linalg::LinalgOp op, Type half) {
   Type outType = cast<MemRefType>(op.getDpsInitOperand(0)->get().getType())
                      .getElementType();
   if (!outType.isF32())
     return false;
-  bool anyF16 = false;
+  bool anyHalf = false;
   for (OpOperand *input : op.getDpsInputOperands()) {
     Type t = cast<MemRefType>(input->get().getType()).getElementType();
-    if (!t.isF16() && !t.isF32())
+    if (t != half && !t.isF32())
       return false;
-    anyF16 |= t.isF16();
+    anyHalf |= t == half;
   }
-  if (!anyF16)
+  if (!anyHalf)
     return false;
   Block &body = op->getRegion(0).front();
   auto yield = cast<linalg::YieldOp>(body.getTerminator());
@@ -377,85 +378,185 @@ static bool isF16MultiplyAccumulate(linalg::LinalgOp op) {
   return x >= 0 && y >= 0 && x != y;
 }
 
-/// f16 contractions as warp-level matrix multiply-accumulate (tensor
-/// cores): a block of 4 warps computes a 32 x 32 output tile; per step of 32
-/// along K it stages both inputs as f16 in workgroup memory and each warp
-/// accumulates its 16 x 16 quarter with two 16 x 16 x 16 MMAs.
-struct MmaContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
-  MmaContraction(MLIRContext *ctx)
-      : OpInterfaceRewritePattern(ctx, /*benefit=*/2) {}
+/// Runs `body(row, col)` for the elements tid, tid + threads, ... of a
+/// `size` x `size` square (row = i / size, col = i % size): how the threads
+/// of a tensor-core kernel share the staging of a tile.
+static void forSquareElements(OpBuilder &b, Location loc, Value tid,
+                              int64_t size, int64_t threads,
+                              function_ref<void(Value, Value)> body) {
+  IndexMath math{b, loc};
+  auto loop = scf::ForOp::create(b, loc, tid, math.index(size * size),
+                                 math.index(threads));
+  OpBuilder::InsertionGuard g(b);
+  b.setInsertionPointToStart(loop.getBody());
+  Value i = loop.getInductionVar();
+  body(arith::DivUIOp::create(b, loc, i, math.index(size)),
+       arith::RemUIOp::create(b, loc, i, math.index(size)));
+}
 
-  static constexpr int64_t kTile = 32, kFragment = 16, kThreads = 128;
+/// `operand` at loop values `at`, truncated to `type`, where `inBounds`;
+/// else zero.
+static Value loadConverted(OpBuilder &b, Location loc, linalg::LinalgOp op,
+                           OpOperand *operand, ArrayRef<Value> at,
+                           Value inBounds, Type type) {
+  return valueOrZero(b, loc, inBounds, type, [&]() -> Value {
+    Value v = memref::LoadOp::create(b, loc, operand->get(),
+                                     indicesFor(op, operand, at));
+    if (v.getType() != type)
+      v = arith::TruncFOp::create(b, loc, type, v);
+    return v;
+  });
+}
+
+/// What the tensor-core kernels share: a contraction accumulating 16-bit
+/// `half` inputs into f32, computed by blocks of 4 warps (128 threads), each
+/// block the 32 x 32 output tile at (m0, n0) and warp w the 16 x 16 quarter
+/// at rows warpM = 16 (w / 2), columns warpN = 16 (w % 2) of it; per step of
+/// 32 along K the block stages both inputs as `half`.
+struct TensorCoreTiling {
+  static constexpr int64_t kTile = 32, kThreads = 128;
+
+  linalg::LinalgOp op;
+  Contraction c;
+  Type half;
+  OpOperand *lhs, *rhs, *out;
+  int64_t sizeM, sizeN, sizeK;
+  /// Set by `build`, in the launch body.
+  gpu::LaunchOp launch;
+  Value tid, m0, n0, warpM, warpN, cM, cN, cK, c0;
+
+  static FailureOr<TensorCoreTiling> match(linalg::LinalgOp op,
+                                           PatternRewriter &rewriter,
+                                           Type half) {
+    FailureOr<Contraction> contraction = matchContraction(op, rewriter);
+    if (failed(contraction))
+      return failure();
+    if (!isHalfMultiplyAccumulate(op, half))
+      return rewriter.notifyMatchFailure(op, [&](Diagnostic &diag) {
+        diag << "not a multiply-accumulate of " << half << " inputs";
+      });
+    TensorCoreTiling t;
+    t.op = op;
+    t.c = *contraction;
+    t.half = half;
+    t.lhs = op.getDpsInputOperand(t.c.lhs);
+    t.rhs = op.getDpsInputOperand(1 - t.c.lhs);
+    t.out = op.getDpsInitOperand(0);
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    t.sizeM = ranges[t.c.m];
+    t.sizeN = ranges[t.c.n];
+    t.sizeK = ranges[t.c.k];
+    return t;
+  }
+
+  /// Creates the launch with `workgroup` buffers and moves `b` to the start
+  /// of its body.
+  void build(OpBuilder &b, Location loc, TypeRange workgroup) {
+    IndexMath math{b, loc};
+    launch = createLaunch(b, loc, llvm::divideCeil(sizeN, kTile),
+                          llvm::divideCeil(sizeM, kTile), kThreads, 1,
+                          workgroup);
+    b.setInsertionPointToStart(&launch.getBody().front());
+    tid = launch.getThreadIds().x;
+    m0 = math.mul(launch.getBlockIds().y, math.index(kTile));
+    n0 = math.mul(launch.getBlockIds().x, math.index(kTile));
+    Value warp = arith::DivUIOp::create(b, loc, tid, math.index(32));
+    warpM = math.mul(arith::DivUIOp::create(b, loc, warp, math.index(2)),
+                     math.index(16));
+    warpN = math.mul(arith::RemUIOp::create(b, loc, warp, math.index(2)),
+                     math.index(16));
+    cM = math.index(sizeM);
+    cN = math.index(sizeN);
+    cK = math.index(sizeK);
+    c0 = math.index(0);
+  }
+
+  /// A loop over the K steps, carrying `init`.
+  scf::ForOp kLoop(OpBuilder &b, Location loc, ValueRange init = {}) {
+    IndexMath math{b, loc};
+    return scf::ForOp::create(b, loc, c0,
+                              math.index(llvm::divideCeil(sizeK, kTile)),
+                              math.index(1), init);
+  }
+
+  /// Stages the K step at `k0`: lhs into aTile[m][k], rhs into bTile[k][n]
+  /// or, with `bByN`, bTile[n][k]; as `half`, zero off the edges.
+  /// Consecutive threads take consecutive k: contiguous reads of a
+  /// row-major lhs and of out_in weights.
+  void stage(OpBuilder &b, Location loc, Value k0, Value aTile, Value bTile,
+             bool bByN) {
+    IndexMath math{b, loc};
+    forSquareElements(b, loc, tid, kTile, kThreads, [&](Value r, Value kk) {
+      Value k = math.add(k0, kk);
+      Value kIn = math.less(k, cK);
+      Value m = math.add(m0, r), n = math.add(n0, r);
+      Value a = loadConverted(b, loc, op, lhs, c.at(m, c0, k),
+                              math.both(math.less(m, cM), kIn), half);
+      memref::StoreOp::create(b, loc, a, aTile, ValueRange{r, kk});
+      Value bv = loadConverted(b, loc, op, rhs, c.at(c0, n, k),
+                               math.both(math.less(n, cN), kIn), half);
+      memref::StoreOp::create(b, loc, bv, bTile,
+                              bByN ? ValueRange{r, kk} : ValueRange{kk, r});
+    });
+  }
+};
+
+/// A tensor-core kernel: `Derived::emit(tiling, builder, loc)` builds the
+/// launch (`TensorCoreTiling::build`) for the contractions of
+/// `Derived::half(context)` inputs.
+template <typename Derived>
+struct TensorCorePattern : public OpInterfaceRewritePattern<linalg::LinalgOp> {
+  TensorCorePattern(MLIRContext *ctx)
+      : OpInterfaceRewritePattern(ctx, /*benefit=*/2) {}
 
   LogicalResult matchAndRewrite(linalg::LinalgOp op,
                                 PatternRewriter &rewriter) const override {
-    FailureOr<Contraction> match = matchContraction(op, rewriter);
-    if (failed(match))
+    FailureOr<TensorCoreTiling> tiling = TensorCoreTiling::match(
+        op, rewriter, Derived::half(rewriter.getContext()));
+    if (failed(tiling))
       return failure();
-    if (!isF16MultiplyAccumulate(op))
-      return rewriter.notifyMatchFailure(op, "not an f16 multiply-accumulate");
-    Contraction c = *match;
-    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-    int64_t sizeM = ranges[c.m], sizeN = ranges[c.n], sizeK = ranges[c.k];
-
-    Location loc = op.getLoc();
-    OpBuilder &b = rewriter;
-    IndexMath math{b, loc};
-    OpOperand *lhs = op.getDpsInputOperand(c.lhs);
-    OpOperand *rhs = op.getDpsInputOperand(1 - c.lhs);
-    OpOperand *out = op.getDpsInitOperand(0);
-    Type f16 = b.getF16Type(), f32 = b.getF32Type();
-    auto launch = createLaunch(
-        b, loc, llvm::divideCeil(sizeN, kTile), llvm::divideCeil(sizeM, kTile),
-        kThreads, 1,
-        {workgroupType({kTile, kTile}, f16), workgroupType({kTile, kTile}, f16),
-         workgroupType({kTile, kTile}, f32)});
     OpBuilder::InsertionGuard guard(rewriter);
-    rewriter.setInsertionPointToStart(&launch.getBody().front());
-    Value one = math.index(1);
-    // aTile[m][k], bTile[k][n] (f16) and cTile[m][n] (f32).
-    Value aTile = launch.getWorkgroupAttributions()[0];
-    Value bTile = launch.getWorkgroupAttributions()[1];
-    Value cTile = launch.getWorkgroupAttributions()[2];
-    Value tid = launch.getThreadIds().x;
-    Value m0 = math.mul(launch.getBlockIds().y, math.index(kTile));
-    Value n0 = math.mul(launch.getBlockIds().x, math.index(kTile));
-    Value warp = arith::DivUIOp::create(b, loc, tid, math.index(32));
-    Value warpM = math.mul(arith::DivUIOp::create(b, loc, warp, math.index(2)),
-                      math.index(kFragment));
-    Value warpN = math.mul(arith::RemUIOp::create(b, loc, warp, math.index(2)),
-                      math.index(kFragment));
-    Value cM = math.index(sizeM), cN = math.index(sizeN), cK = math.index(sizeK);
-    Value c0 = math.index(0);
+    static_cast<const Derived *>(this)->emit(*tiling, rewriter, op.getLoc());
+    gpu::TerminatorOp::create(rewriter, op.getLoc());
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
 
-    // Every thread visits elements tid, tid + 128, ... of a 32 x 32 tile,
-    // as (row = i / 32, col = i % 32).
+/// f16 contractions as warp-level matrix multiply-accumulate (WMMA): each
+/// warp accumulates its 16 x 16 quarter with two 16 x 16 x 16 MMAs per K
+/// step, its accumulator kept in a shared f32 tile between steps.
+struct MmaContraction : public TensorCorePattern<MmaContraction> {
+  using TensorCorePattern::TensorCorePattern;
+
+  static constexpr int64_t kTile = TensorCoreTiling::kTile, kFragment = 16;
+
+  static Type half(MLIRContext *ctx) { return Float16Type::get(ctx); }
+
+  void emit(TensorCoreTiling &t, OpBuilder &b, Location loc) const {
+    linalg::LinalgOp op = t.op;
+    Contraction c = t.c;
+    IndexMath math{b, loc};
+    Type f16 = b.getF16Type(), f32 = b.getF32Type();
+    // aTile[m][k], bTile[k][n] (f16) and cTile[m][n] (f32).
+    t.build(b, loc,
+            {workgroupType({kTile, kTile}, f16),
+             workgroupType({kTile, kTile}, f16),
+             workgroupType({kTile, kTile}, f32)});
+    Value aTile = t.launch.getWorkgroupAttributions()[0];
+    Value bTile = t.launch.getWorkgroupAttributions()[1];
+    Value cTile = t.launch.getWorkgroupAttributions()[2];
     auto forTileElements = [&](function_ref<void(Value, Value)> body) {
-      auto loop = scf::ForOp::create(b, loc, tid, math.index(kTile * kTile),
-                                     math.index(kThreads));
-      OpBuilder::InsertionGuard g(b);
-      b.setInsertionPointToStart(loop.getBody());
-      Value i = loop.getInductionVar();
-      body(arith::DivUIOp::create(b, loc, i, math.index(kTile)),
-           arith::RemUIOp::create(b, loc, i, math.index(kTile)));
-    };
-    // operand(at) converted to `type` where `inBounds`, else zero.
-    auto loadOrZero = [&](OpOperand *operand, ArrayRef<Value> at,
-                          Value inBounds, Type type) -> Value {
-      return valueOrZero(b, loc, inBounds, type, [&]() -> Value {
-        Value v = memref::LoadOp::create(b, loc, operand->get(),
-                                         indicesFor(op, operand, at));
-        if (v.getType() != type)
-          v = arith::TruncFOp::create(b, loc, type, v);
-        return v;
-      });
+      forSquareElements(b, loc, t.tid, kTile, TensorCoreTiling::kThreads,
+                        body);
     };
 
     // The initial accumulator: the output's tile (zero off the edge).
     forTileElements([&](Value r, Value col) {
-      Value m = math.add(m0, r), n = math.add(n0, col);
-      Value v = loadOrZero(out, c.at(m, n, c0),
-                           math.both(math.less(m, cM), math.less(n, cN)), f32);
+      Value m = math.add(t.m0, r), n = math.add(t.n0, col);
+      Value v = loadConverted(
+          b, loc, op, t.out, c.at(m, n, t.c0),
+          math.both(math.less(m, t.cM), math.less(n, t.cN)), f32);
       memref::StoreOp::create(b, loc, v, cTile, ValueRange{r, col});
     });
     gpu::BarrierOp::create(b, loc);
@@ -466,61 +567,170 @@ struct MmaContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
     // The accumulator lives in cTile between steps (each warp its own
     // quarter): MMA fragments cannot be loop-carried through the NVVM
     // lowering's structural type conversion.
-    auto kLoop = scf::ForOp::create(
-        b, loc, c0, math.index(llvm::divideCeil(sizeK, kTile)), one);
+    auto kLoop = t.kLoop(b, loc);
     {
       OpBuilder::InsertionGuard g(b);
       b.setInsertionPointToStart(kLoop.getBody());
       Value k0 = math.mul(kLoop.getInductionVar(), math.index(kTile));
-      // Consecutive threads take consecutive k: contiguous reads of a
-      // row-major lhs and of out_in weights.
-      forTileElements([&](Value r, Value kk) {
-        Value k = math.add(k0, kk);
-        Value kIn = math.less(k, cK);
-        Value m = math.add(m0, r);
-        Value a = loadOrZero(lhs, c.at(m, c0, k), math.both(math.less(m, cM), kIn),
-                             f16);
-        memref::StoreOp::create(b, loc, a, aTile, ValueRange{r, kk});
-        Value n = math.add(n0, r);
-        Value bv = loadOrZero(rhs, c.at(c0, n, k), math.both(math.less(n, cN), kIn),
-                              f16);
-        memref::StoreOp::create(b, loc, bv, bTile, ValueRange{kk, r});
-      });
+      t.stage(b, loc, k0, aTile, bTile, /*bByN=*/false);
       gpu::BarrierOp::create(b, loc);
       Value sum = gpu::SubgroupMmaLoadMatrixOp::create(
-          b, loc, fragment(f32, "COp"), cTile, ValueRange{warpM, warpN},
+          b, loc, fragment(f32, "COp"), cTile, ValueRange{t.warpM, t.warpN},
           leadDim, /*transpose=*/nullptr);
       for (int64_t ks = 0; ks < kTile; ks += kFragment) {
         Value a = gpu::SubgroupMmaLoadMatrixOp::create(
-            b, loc, fragment(f16, "AOp"), aTile, ValueRange{warpM, math.index(ks)},
-            leadDim, /*transpose=*/nullptr);
+            b, loc, fragment(f16, "AOp"), aTile,
+            ValueRange{t.warpM, math.index(ks)}, leadDim,
+            /*transpose=*/nullptr);
         Value bv = gpu::SubgroupMmaLoadMatrixOp::create(
-            b, loc, fragment(f16, "BOp"), bTile, ValueRange{math.index(ks), warpN},
-            leadDim, /*transpose=*/nullptr);
+            b, loc, fragment(f16, "BOp"), bTile,
+            ValueRange{math.index(ks), t.warpN}, leadDim,
+            /*transpose=*/nullptr);
         sum = gpu::SubgroupMmaComputeOp::create(b, loc, sum.getType(), a, bv,
                                                 sum, /*a_transpose=*/nullptr,
                                                 /*b_transpose=*/nullptr);
       }
       gpu::SubgroupMmaStoreMatrixOp::create(b, loc, sum, cTile,
-                                            ValueRange{warpM, warpN}, leadDim,
-                                            /*transpose=*/nullptr);
+                                            ValueRange{t.warpM, t.warpN},
+                                            leadDim, /*transpose=*/nullptr);
       gpu::BarrierOp::create(b, loc);
     }
     // The K loop's last barrier (or, without K steps, the one after the
     // initial copy) orders the stores to cTile before these reads.
     forTileElements([&](Value r, Value col) {
-      Value m = math.add(m0, r), n = math.add(n0, col);
+      Value m = math.add(t.m0, r), n = math.add(t.n0, col);
       auto ifOp = scf::IfOp::create(
-          b, loc, math.both(math.less(m, cM), math.less(n, cN)));
+          b, loc, math.both(math.less(m, t.cM), math.less(n, t.cN)));
       OpBuilder::InsertionGuard g(b);
       b.setInsertionPointToStart(ifOp.thenBlock());
       Value v = memref::LoadOp::create(b, loc, cTile, ValueRange{r, col});
-      memref::StoreOp::create(b, loc, v, out->get(),
-                              indicesFor(op, out, c.at(m, n, c0)));
+      memref::StoreOp::create(b, loc, v, t.out->get(),
+                              indicesFor(op, t.out, c.at(m, n, t.c0)));
     });
-    gpu::TerminatorOp::create(b, loc);
-    rewriter.eraseOp(op);
-    return success();
+  }
+};
+
+/// Two 16-bit floats in one i32, `low` in bits 0-15: a `.bf16x2` register
+/// of `mma.sync`.
+static Value packPair(OpBuilder &b, Location loc, Value low, Value high) {
+  Type i16 = b.getI16Type(), i32 = b.getI32Type();
+  auto widen = [&](Value v) -> Value {
+    return arith::ExtUIOp::create(b, loc, i32,
+                                  arith::BitcastOp::create(b, loc, i16, v));
+  };
+  Value lowBits = widen(low), highBits = widen(high);
+  Value shifted = arith::ShLIOp::create(
+      b, loc, highBits, arith::ConstantIntOp::create(b, loc, i32, 16));
+  return arith::OrIOp::create(b, loc, lowBits, shifted);
+}
+
+/// bf16 contractions on tensor cores with `mma.sync` (sm_80 and later;
+/// upstream's WMMA fragment types have no bf16): each warp gathers its
+/// fragments from workgroup tiles into registers itself, in the layout the
+/// PTX ISA gives for `mma.m16n8k16` (lane = 4 * group + quad: A elements
+/// (group [+ 8], 2 * quad [+ 1] [+ 8]), B elements (k = 2 * quad [+ 1]
+/// [+ 8], n = group), accumulators (group [+ 8], 2 * quad [+ 1])), and
+/// issues `nvvm.mma.sync` (bf16 in, f32 accumulate). Each warp's quarter is
+/// two 16 x 8 halves whose accumulators (8 f32 per thread) stay in
+/// registers across the K loop; the block stages A as [m][k] and B as
+/// [n][k], so each register is two consecutive elements of a tile row.
+struct MmaSyncContraction : public TensorCorePattern<MmaSyncContraction> {
+  using TensorCorePattern::TensorCorePattern;
+
+  static constexpr int64_t kTile = TensorCoreTiling::kTile, kPad = 8;
+
+  static Type half(MLIRContext *ctx) { return BFloat16Type::get(ctx); }
+
+  void emit(TensorCoreTiling &t, OpBuilder &b, Location loc) const {
+    linalg::LinalgOp op = t.op;
+    Contraction c = t.c;
+    IndexMath math{b, loc};
+    Type bf16 = b.getBF16Type(), f32 = b.getF32Type();
+    // aTile[m][k] and bTile[n][k], rows padded to keep 16-byte alignment.
+    t.build(b, loc,
+            {workgroupType({kTile, kTile + kPad}, bf16),
+             workgroupType({kTile, kTile + kPad}, bf16)});
+    Value aTile = t.launch.getWorkgroupAttributions()[0];
+    Value bTile = t.launch.getWorkgroupAttributions()[1];
+    Value lane = arith::RemUIOp::create(b, loc, t.tid, math.index(32));
+    Value group = arith::DivUIOp::create(b, loc, lane, math.index(4));
+    Value quad = arith::RemUIOp::create(b, loc, lane, math.index(4));
+    Value pair = math.mul(quad, math.index(2));
+
+    // Accumulator i of half h: row group + 8 (i / 2), column
+    // 8 h + 2 quad + i % 2 of the warp's quarter.
+    SmallVector<Value> rows, cols;
+    for (int64_t h = 0; h < 2; ++h)
+      for (int64_t i = 0; i < 4; ++i) {
+        rows.push_back(math.add(
+            t.m0,
+            math.add(t.warpM, math.add(group, math.index(8 * (i / 2))))));
+        cols.push_back(math.add(
+            t.n0, math.add(t.warpN, math.add(pair, math.index(8 * h + i % 2)))));
+      }
+    auto inBounds = [&](int64_t i) {
+      return math.both(math.less(rows[i], t.cM), math.less(cols[i], t.cN));
+    };
+    SmallVector<Value> init;
+    for (int64_t i = 0; i < 8; ++i)
+      init.push_back(valueOrZero(b, loc, inBounds(i), f32, [&]() -> Value {
+        return memref::LoadOp::create(
+            b, loc, t.out->get(),
+            indicesFor(op, t.out, c.at(rows[i], cols[i], t.c0)));
+      }));
+
+    auto kLoop = t.kLoop(b, loc, init);
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(kLoop.getBody());
+      Value k0 = math.mul(kLoop.getInductionVar(), math.index(kTile));
+      t.stage(b, loc, k0, aTile, bTile, /*bByN=*/true);
+      gpu::BarrierOp::create(b, loc);
+
+      // The register holding tile[row][col] and tile[row][col + 1].
+      auto pairAt = [&](Value tile, Value row, Value col) {
+        Value low = memref::LoadOp::create(b, loc, tile, ValueRange{row, col});
+        Value high = memref::LoadOp::create(
+            b, loc, tile, ValueRange{row, math.add(col, math.index(1))});
+        return packPair(b, loc, low, high);
+      };
+      auto resultType = LLVM::LLVMStructType::getLiteral(
+          b.getContext(), SmallVector<Type>(4, f32));
+      SmallVector<Value> acc(kLoop.getRegionIterArgs());
+      for (int64_t ks = 0; ks < kTile; ks += 16) {
+        // A register r: row group + 8 (r % 2), columns 2 quad + 8 (r / 2)
+        // and the next.
+        SmallVector<Value> aRegs;
+        for (int64_t r = 0; r < 4; ++r)
+          aRegs.push_back(pairAt(
+              aTile,
+              math.add(t.warpM, math.add(group, math.index(8 * (r % 2)))),
+              math.add(pair, math.index(ks + 8 * (r / 2)))));
+        for (int64_t h = 0; h < 2; ++h) {
+          // B register r: k = 2 quad + 8 r and the next, n = group.
+          Value n = math.add(t.warpN, math.add(group, math.index(8 * h)));
+          SmallVector<Value> bRegs;
+          for (int64_t r = 0; r < 2; ++r)
+            bRegs.push_back(
+                pairAt(bTile, n, math.add(pair, math.index(ks + 8 * r))));
+          ArrayRef<Value> sums = ArrayRef<Value>(acc).slice(4 * h, 4);
+          auto mma = NVVM::MmaOp::create(
+              b, loc, resultType, aRegs, bRegs, sums, {16, 8, 16},
+              /*b1Op=*/std::nullopt, /*intOverflow=*/std::nullopt,
+              std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16,
+                                            NVVM::MMATypes::bf16},
+              std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                             NVVM::MMALayout::col});
+          for (int64_t i = 0; i < 4; ++i)
+            acc[4 * h + i] = LLVM::ExtractValueOp::create(b, loc, mma, i);
+        }
+      }
+      gpu::BarrierOp::create(b, loc);
+      scf::YieldOp::create(b, loc, acc);
+    }
+    for (int64_t i = 0; i < 8; ++i)
+      storeIf(b, loc, inBounds(i), kLoop.getResult(i), t.out->get(),
+              indicesFor(op, t.out, c.at(rows[i], cols[i], t.c0)));
   }
 };
 
@@ -762,7 +972,7 @@ struct TmcGpuTileMatmulsPass
     patterns.add<TileContraction>(&getContext(), tile, registerTile);
     patterns.add<DequantContraction>(&getContext(), tile);
     if (tensorCores)
-      patterns.add<MmaContraction>(&getContext());
+      patterns.add<MmaContraction, MmaSyncContraction>(&getContext());
     walkAndApplyPatterns(getOperation(), std::move(patterns));
   }
 };

@@ -257,3 +257,118 @@ func.func @mma_stride(%a: memref<16x32xf16>) {
   }
   return
 }
+
+// -----
+
+// nvvm.mma.sync cuts the phases: every thread's registers are kept per
+// thread ([thread][register]), then, once per warp (2 here), each lane's
+// four results are computed from the lanes holding their rows of A and
+// columns of B (A (row, k): lane 4 (row % 8) + (k % 8) / 2, register
+// row / 8 + 2 (k / 8), half k % 2), and kept per thread for the next phase.
+// CHECK-LABEL: func.func @mma_sync
+// CHECK-SAME: (%[[REGS:.*]]: memref<64x4xi32>, %[[ACC:.*]]: memref<64x4xf32>, %[[OUT:.*]]: memref<64x4xf32>)
+// CHECK-DAG: %[[AR:.*]] = memref.alloca() : memref<64x4xi32>
+// CHECK-DAG: %[[BR:.*]] = memref.alloca() : memref<64x2xi32>
+// CHECK-DAG: %[[CR:.*]] = memref.alloca() : memref<64x4xf32>
+// The registers of every thread.
+// CHECK: scf.for
+// CHECK: memref.store %{{.*}}, %[[AR]]
+// CHECK: memref.store %{{.*}}, %[[BR]]
+// CHECK: memref.store %{{.*}}, %[[CR]]
+// Between the phases: warps, lanes, four results, 16 steps along k.
+// CHECK: scf.for %[[W:.*]] = %c0 to %c2 step %c1
+// CHECK: %[[BASE:.*]] = arith.muli %[[W]], %c32
+// CHECK: scf.for %[[L:.*]] = %c0 to %c32 step %c1
+// CHECK: %[[TID:.*]] = arith.addi %[[BASE]], %[[L]]
+// CHECK: %[[INIT:.*]] = memref.load %[[CR]][%[[TID]], %c0]
+// CHECK: %[[SUM:.*]] = scf.for %{{.*}} = %c0 to %c16 step %c1 iter_args(%{{.*}} = %[[INIT]])
+// CHECK: memref.load %[[AR]]
+// CHECK: arith.shrui
+// CHECK: arith.trunci %{{.*}} : i32 to i16
+// CHECK: arith.bitcast %{{.*}} : i16 to bf16
+// CHECK: arith.extf %{{.*}} : bf16 to f32
+// CHECK: memref.load %[[BR]]
+// CHECK: arith.mulf
+// CHECK: arith.addf
+// CHECK: memref.store %[[SUM]], %{{.*}}[%[[TID]]] : memref<64xf32>
+// CHECK: memref.store %{{.*}}, %{{.*}}[%[[TID]]] : memref<64xf32>
+// CHECK: memref.store %{{.*}}, %{{.*}}[%[[TID]]] : memref<64xf32>
+// CHECK: memref.store %{{.*}}, %[[D3:.*]][%[[TID]]] : memref<64xf32>
+// The next phase reads its results.
+// CHECK: scf.for
+// CHECK: memref.load %[[D3]]
+// CHECK: memref.store %{{.*}}, %[[OUT]]
+// CHECK-NOT: nvvm.mma.sync
+func.func @mma_sync(%regs: memref<64x4xi32>, %acc: memref<64x4xf32>, %out: memref<64x4xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %c64 = arith.constant 64 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c64, %sy = %c1, %sz = %c1) {
+    %a0 = memref.load %regs[%tx, %c0] : memref<64x4xi32>
+    %a1 = memref.load %regs[%tx, %c1] : memref<64x4xi32>
+    %a2 = memref.load %regs[%tx, %c2] : memref<64x4xi32>
+    %a3 = memref.load %regs[%tx, %c3] : memref<64x4xi32>
+    %c0v = memref.load %acc[%tx, %c0] : memref<64x4xf32>
+    %c1v = memref.load %acc[%tx, %c1] : memref<64x4xf32>
+    %c2v = memref.load %acc[%tx, %c2] : memref<64x4xf32>
+    %c3v = memref.load %acc[%tx, %c3] : memref<64x4xf32>
+    %d = nvvm.mma.sync A[%a0, %a1, %a2, %a3] B[%a0, %a1] C[%c0v, %c1v, %c2v, %c3v]
+        {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>,
+         multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>,
+         shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+    %d3 = llvm.extractvalue %d[3] : !llvm.struct<(f32, f32, f32, f32)>
+    memref.store %d3, %out[%tx, %c3] : memref<64x4xf32>
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+// An mma.sync orders one warp only: staging a workgroup tile and reading it
+// for an mma.sync without a barrier between would race across warps.
+func.func @mma_sync_unordered(%x: memref<64xi32>, %out: memref<64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  %f0 = arith.constant 0.0 : f32
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c64, %sy = %c1, %sz = %c1)
+             workgroup(%tile : memref<64xi32, #gpu.address_space<workgroup>>) {
+    %v = memref.load %x[%tx] : memref<64xi32>
+    memref.store %v, %tile[%tx] : memref<64xi32, #gpu.address_space<workgroup>>
+    %r = memref.load %tile[%c0] : memref<64xi32, #gpu.address_space<workgroup>>
+    // expected-error @+1 {{tmc-gpu-launch-to-loops: workgroup memory is written between two barriers with an mma.sync: the emulation, which runs the phases around an mma.sync for all warps in turn, would hide a race between warps}}
+    %d = nvvm.mma.sync A[%r, %r, %r, %r] B[%r, %r] C[%f0, %f0, %f0, %f0]
+        {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>,
+         multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>,
+         shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+    %d0 = llvm.extractvalue %d[0] : !llvm.struct<(f32, f32, f32, f32)>
+    memref.store %d0, %out[%tx] : memref<64xf32>
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+func.func @mma_sync_shape(%r: i32, %out: memref<32xf32>) {
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  %f0 = arith.constant 0.0 : f32
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
+    // expected-error @+1 {{tmc-gpu-launch-to-loops: emulates mma.sync m16n8k16 with row-major bf16 A, column-major bf16 B and f32 accumulators, in blocks of whole warps, only}}
+    %d = nvvm.mma.sync A[%r, %r] B[%r] C[%f0, %f0, %f0, %f0]
+        {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>,
+         multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>,
+         shape = #nvvm.shape<m = 16, n = 8, k = 8>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+    %d0 = llvm.extractvalue %d[0] : !llvm.struct<(f32, f32, f32, f32)>
+    memref.store %d0, %out[%tx] : memref<32xf32>
+    gpu.terminator
+  }
+  return
+}

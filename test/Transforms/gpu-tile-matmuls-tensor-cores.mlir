@@ -60,8 +60,8 @@ func.func @f16_weights(%a: memref<40x72xf32>, %w: memref<48x72xf16>, %c: memref<
 
 // -----
 
-// Not for tensor cores: f32 inputs, bf16 weights (no bf16 WMMA here), and
-// an f16 payload that is not a multiply-accumulate: the scalar kernel.
+// Not for tensor cores: f32 inputs, and an f16 payload that is not a
+// multiply-accumulate: the scalar kernel.
 #x = affine_map<(m, n, k) -> (m, k)>
 #w = affine_map<(m, n, k) -> (n, k)>
 #o = affine_map<(m, n, k) -> (m, n)>
@@ -69,23 +69,72 @@ func.func @f16_weights(%a: memref<40x72xf32>, %w: memref<48x72xf16>, %c: memref<
 // CHECK-NOT: gpu.subgroup_mma
 // CHECK: gpu.launch
 // CHECK: gpu.launch
-// CHECK: gpu.launch
 // CHECK-NOT: gpu.subgroup_mma
-func.func @scalar(%a: memref<8x16xf32>, %b: memref<8x16xf32>, %bf: memref<8x16xbf16>, %h: memref<8x16xf16>, %c: memref<8x8xf32>) {
+// CHECK-NOT: nvvm.mma.sync
+func.func @scalar(%a: memref<8x16xf32>, %b: memref<8x16xf32>, %h: memref<8x16xf16>, %c: memref<8x8xf32>) {
   linalg.matmul indexing_maps = [#x, #w, #o] ins(%a, %b : memref<8x16xf32>, memref<8x16xf32>) outs(%c : memref<8x8xf32>)
-  linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "reduction"]}
-      ins(%a, %bf : memref<8x16xf32>, memref<8x16xbf16>) outs(%c : memref<8x8xf32>) {
-  ^bb0(%x0: f32, %w0: bf16, %acc: f32):
-    %wf = arith.extf %w0 : bf16 to f32
-    %p = arith.mulf %x0, %wf : f32
-    %r = arith.addf %acc, %p : f32
-    linalg.yield %r : f32
-  }
   linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "reduction"]}
       ins(%a, %h : memref<8x16xf32>, memref<8x16xf16>) outs(%c : memref<8x8xf32>) {
   ^bb0(%x0: f32, %w0: f16, %acc: f32):
     %wf = arith.extf %w0 : f16 to f32
     %p = arith.subf %x0, %wf : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
+// f32 activations times bf16 out_in weights: 40 x 72 by 72 x 48 as 2 x 2
+// blocks of 4 warps, each warp a 16 x 16 quarter as two m16n8k16
+// `mma.sync`s per 16 along K, its 8 accumulators per thread carried by the
+// K loop (three steps of 32, the last zero-padded); both inputs staged as
+// bf16, A as [m][k] and B as [n][k].
+#x = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#o = affine_map<(m, n, k) -> (m, n)>
+// CHECK-LABEL: func.func @bf16_weights
+// CHECK-SAME: (%[[A:[a-z0-9]+]]: memref<40x72xf32>, %[[W:[a-z0-9]+]]: memref<48x72xbf16>, %[[C:[a-z0-9]+]]: memref<40x48xf32>)
+// CHECK-NOT: linalg.generic
+// CHECK: gpu.launch blocks(%{{[a-z0-9]+}}, %{{[a-z0-9]+}}, %{{[a-z0-9]+}}) in (%{{[a-z0-9]+}} = %c2, %{{[a-z0-9]+}} = %c2, %{{[a-z0-9]+}} = %c1) threads(%[[T:[a-z0-9]+]], %{{[a-z0-9]+}}, %{{[a-z0-9]+}}) in (%{{[a-z0-9]+}} = %c128, %{{[a-z0-9]+}} = %c1, %{{[a-z0-9]+}} = %c1)
+// CHECK-SAME: workgroup(%[[AT:[a-z0-9]+]] : memref<32x40xbf16, #gpu.address_space<workgroup>>, %[[BT:[a-z0-9]+]] : memref<32x40xbf16, #gpu.address_space<workgroup>>)
+// Lane = 4 group + quad.
+// CHECK: %[[LANE:.*]] = arith.remui %[[T]], %c32
+// CHECK: %[[GROUP:.*]] = arith.divui %[[LANE]], %c4
+// CHECK: %[[QUAD:.*]] = arith.remui %[[LANE]], %c4
+// The eight accumulators start from the output.
+// CHECK-COUNT-8: memref.load %[[C]]
+// CHECK: %[[LOOP:.*]]:8 = scf.for %{{.*}} = %c0 to %c3 step %c1 iter_args(
+// CHECK: scf.for %{{.*}} = %[[T]] to %c1024 step %c128
+// CHECK: %[[X:.*]] = memref.load %[[A]]
+// CHECK: arith.truncf %[[X]] : f32 to bf16
+// CHECK: memref.store %{{.*}}, %[[AT]]
+// CHECK: memref.load %[[W]]
+// CHECK: memref.store %{{.*}}, %[[BT]]
+// CHECK: gpu.barrier
+// A register: two consecutive bf16 of a tile row, the first in bits 0-15.
+// CHECK: %[[LO:.*]] = memref.load %[[AT]]
+// CHECK: %[[HI:.*]] = memref.load %[[AT]]
+// CHECK: %[[LO16:.*]] = arith.bitcast %[[LO]] : bf16 to i16
+// CHECK: %[[LO32:.*]] = arith.extui %[[LO16]] : i16 to i32
+// CHECK: %[[HI16:.*]] = arith.bitcast %[[HI]] : bf16 to i16
+// CHECK: %[[HI32:.*]] = arith.extui %[[HI16]] : i16 to i32
+// CHECK: %[[SH:.*]] = arith.shli %[[HI32]], %c16_i32
+// CHECK: arith.ori %[[LO32]], %[[SH]] : i32
+// CHECK-COUNT-4: nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+// CHECK: gpu.barrier
+// CHECK: scf.yield
+// CHECK-COUNT-8: memref.store %[[LOOP]]#{{[0-7]}}, %[[C]]
+// OFF-LABEL: func.func @bf16_weights
+// OFF-NOT: nvvm.mma.sync
+// OFF: gpu.launch
+func.func @bf16_weights(%a: memref<40x72xf32>, %w: memref<48x72xbf16>, %c: memref<40x48xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %w : memref<40x72xf32>, memref<48x72xbf16>) outs(%c : memref<40x48xf32>) {
+  ^bb0(%x0: f32, %w0: bf16, %acc: f32):
+    %wf = arith.extf %w0 : bf16 to f32
+    %p = arith.mulf %x0, %wf : f32
     %r = arith.addf %acc, %p : f32
     linalg.yield %r : f32
   }

@@ -281,6 +281,14 @@ def TmcGpuTileMatmuls : Pass<"tmc-gpu-tile-matmuls", "::mlir::func::FuncOp"> {
     tiles, and each warp accumulates its 16 x 16 quarter in f32 with two
     16 x 16 x 16 MMAs. The accumulator starts from the output's tile and
     goes back through a workgroup tile, so any M, N and K work.
+
+    bf16 contractions (`out += f32(a) * f32(b)`, one input bf16 at least,
+    the other bf16 or f32) get the same 32 x 32 tiles of 4 warps with
+    `nvvm.mma.sync` m16n8k16 (bf16 in, f32 accumulate; sm_80 and later),
+    since upstream's WMMA fragment types have no bf16: each thread gathers
+    its fragment registers from the workgroup tiles (A staged [m][k], B
+    [n][k], both as bf16) in the layout of the PTX ISA and keeps its eight
+    f32 accumulators in registers across the K loop.
   }];
   let options = [
     Option<"tile", "tile", "int64_t", /*default=*/"16",
@@ -290,9 +298,12 @@ def TmcGpuTileMatmuls : Pass<"tmc-gpu-tile-matmuls", "::mlir::func::FuncOp"> {
            "(register blocking: a block computes (tile * register-tile)^2 "
            "outputs)">,
     Option<"tensorCores", "tensor-cores", "bool", /*default=*/"false",
-           "f16 multiply-accumulate contractions on tensor cores (WMMA)">
+           "f16 (WMMA) and bf16 (mma.sync) multiply-accumulate "
+           "contractions on tensor cores">
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::NVVM::NVVMDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::arith::ArithDialect",
                            "::mlir::memref::MemRefDialect"];
@@ -400,7 +411,13 @@ def TmcGpuLaunchToLoops
     (`gpu.subgroup_mma_*`, warps of 32 consecutive threads) are done whole
     by lane 0 of each warp on 16 x 16 fragment buffers (row-major memrefs
     whose row stride is the leading dimension; fragments must be used in
-    the phase that defines them).
+    the phase that defines them). An `nvvm.mma.sync` (m16n8k16, bf16 in,
+    f32 accumulate) also cuts phases: between them, once per warp, each
+    result element is computed from the registers of the lanes that hold
+    its row of A and column of B in the PTX ISA's fragment layout; its
+    results, read with `llvm.extractvalue`, are kept per thread. Since an
+    mma.sync orders only a warp, workgroup memory must not be written
+    between two barriers around one.
   }];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::arith::ArithDialect",

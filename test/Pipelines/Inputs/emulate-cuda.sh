@@ -18,9 +18,12 @@ rm -rf "$work" && mkdir -p "$work/emulated"
   --tmc-cuda-pipeline="seq-len=$seq weights-output=$work/emulated/weights.bin $opts" \
   --mlir-print-ir-after=tmc-gpu-check-host-code --mlir-print-ir-module-scope \
   --mlir-disable-threading -o /dev/null 2> "$work/mapped.mlir"
-"$tmc_opt" "$work/mapped.mlir" -o "$work/emulated.mlir" --pass-pipeline="builtin.module(func.func(tmc-gpu-launch-to-loops),convert-scf-to-cf,expand-strided-metadata,lower-affine,convert-math-to-llvm,convert-math-to-libm,convert-to-llvm,reconcile-unrealized-casts,tmc-export-abi,canonicalize)"
+"$tmc_opt" "$work/mapped.mlir" -o "$work/emulated.mlir" --pass-pipeline="builtin.module(func.func(tmc-gpu-launch-to-loops),convert-scf-to-cf,expand-strided-metadata,lower-affine,arith-expand{include-bf16=true},convert-math-to-llvm,convert-math-to-libm,convert-to-llvm,reconcile-unrealized-casts,tmc-export-abi,canonicalize)"
 "$llvm/mlir-translate" --allow-unregistered-dialect --mlir-to-llvmir "$work/emulated.mlir" -o "$work/emulated.ll"
-"$llvm/clang" -shared -fPIC -O1 -Wno-override-module "$work/emulated.ll" -o "$work/emulated/model.so" -lm
+# compiler-rt's builtins: x86 stores bf16 values (staged tensor-core
+# tiles) through __truncsfbf2, which libgcc 12 lacks.
+"$llvm/clang" -shared -fPIC -O1 -Wno-override-module "$work/emulated.ll" -o "$work/emulated/model.so" -lm \
+  "$("$llvm/clang" -print-libgcc-file-name -rtlib=compiler-rt)"
 "$tmc_compile" "$model" -o "$work/cpu" --seq-len="$seq" --quiet "$@"
 "$python" -c "import numpy as np, sys; np.save(sys.argv[1], (np.arange(int(sys.argv[2]), dtype=np.int64) * 7 % 100).reshape(1, -1))" "$work/ids.npy" "$seq"
 "$tmc_run" "$work/cpu" --input input_ids="$work/ids.npy" --output "$output=$work/reference.npy" > /dev/null
