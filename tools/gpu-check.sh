@@ -35,8 +35,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 # one linear layer to 256 features, i.e. a 2048x4096 by 4096x256 f32 matmul,
 # timed beside cuBLAS where PyTorch can call it; attention: an embedding of
 # width 512 then one causal self-attention of 8 heads of 64, timed beside
-# PyTorch's scaled_dot_product_attention; all made by prepare. The -tiles
-# cases are the same builds with the attention's tile loops on the host.)
+# PyTorch's scaled_dot_product_attention (in the case's type: the fp16
+# and bf16 builds run attention on tensor cores); all made by prepare. The
+# -tiles cases are the same builds with the attention's tile loops on the
+# host.)
 cases() {
   cat <<CASES
 matmul-2048x4096x256|matmul||2048
@@ -44,6 +46,8 @@ matmul-f16-2048x4096x256|matmul|--quantize=fp16|2048|1e-2
 matmul-bf16-2048x4096x256|matmul|--quantize=bf16|2048|1.6e-2
 attention-s2048|attention||2048
 attention-s2048-tiles|attention|--gpu-attention=tiles|2048
+attention-f16-s2048|attention|--quantize=fp16|2048|1e-2
+attention-bf16-s1024|attention|--quantize=bf16|1024|1.6e-2
 gpt2-d256-s512|gpt2-d256||512
 gpt2|gpt2|
 bert|bert|
@@ -125,14 +129,22 @@ PY
     "$bin/tmc-run" "$tmp/$name-cpu" --input input_ids="$dir/input_ids.npy" \
       --output "$output=$dir/reference.npy" --repeat 3 > "$dir/cpu.txt"
     echo "$output" > "$dir/output_name"
-    if [[ $model == matmul ]]; then
-      local dtype=f32
-      [[ $flags == *fp16* ]] && dtype=f16
-      [[ $flags == *bf16* ]] && dtype=bf16
-      echo "2 2048 4096 256 $dtype" > "$dir/matmul_shape"
-    fi
+    # The tensor cores' operand type of fp16 and bf16 builds.
+    local dtype=f32
+    [[ $flags == *fp16* ]] && dtype=f16
+    [[ $flags == *bf16* ]] && dtype=bf16
+    [[ $model == matmul ]] && echo "2 2048 4096 256 $dtype" > "$dir/matmul_shape"
     echo "${case_rtol:-$rtol}" > "$dir/rtol"
-    [[ $model == attention ]] && echo "2048 8 64" > "$dir/attention_shape"
+    [[ $model == attention ]] && echo "$s 8 64 $dtype" > "$dir/attention_shape"
+    # A reference identical to an earlier case's travels once.
+    local other
+    for other in "$bundle"/cases/*/reference.npy; do
+      if [[ $other != "$dir/reference.npy" ]] && cmp -s "$other" "$dir/reference.npy"; then
+        rm "$dir/reference.npy"
+        basename "$(dirname "$other")" > "$dir/reference_of"
+        break
+      fi
+    done
     grep 'time per run' "$dir/cpu.txt" | sed "s/^/[prepare] $name: CPU /"
   done < <(cases)
   du -sh "$bundle" | sed 's/^/[prepare] bundle size: /'
@@ -152,8 +164,10 @@ run() {
     local name; name=$(basename "$dir")
     local output; output=$(cat "$dir/output_name")
     local log="$dir/gpu.txt"
+    local reference="$dir/reference.npy"
+    [[ -f "$dir/reference_of" ]] && reference="$bundle/cases/$(cat "$dir/reference_of")/reference.npy"
     if "$bundle/bin/tmc-run" "$dir/cuda" --input input_ids="$dir/input_ids.npy" \
-        --reference "$output=$dir/reference.npy" --rtol "$(cat "$dir/rtol")" \
+        --reference "$output=$reference" --rtol "$(cat "$dir/rtol")" \
         --repeat "$repeat" > "$log" 2>&1; then
       pass=$((pass + 1)); status=PASS
     else
@@ -194,16 +208,18 @@ PY
       fi
     fi
     if [[ -f "$dir/attention_shape" && -n "${gpu_time:-}" ]]; then
-      read -r sq hh dd < "$dir/attention_shape"
+      read -r sq hh dd dtype < "$dir/attention_shape"
+      dtype=${dtype:-f32}
       local ms; ms=$(echo "$gpu_time" | awk '{print $2}')
       # Causal: about half of the 4 S^2 H D flops of q k^T and p v.
-      awk -v s="$sq" -v h="$hh" -v d="$dd" -v ms="$ms" 'BEGIN {
-        printf "[run]      TMC causal attention S=%d, %d heads of %d: %.3f ms per run (copies and the embedding included) = %.2f TFLOP/s\n", s, h, d, ms, 2*s*s*h*d/(ms*1e-3)/1e12 }'
+      awk -v s="$sq" -v h="$hh" -v d="$dd" -v ms="$ms" -v dtype="$dtype" 'BEGIN {
+        printf "[run]      TMC causal attention (" dtype ") S=%d, %d heads of %d: %.3f ms per run (copies and the embedding included) = %.2f TFLOP/s\n", s, h, d, ms, 2*s*s*h*d/(ms*1e-3)/1e12 }'
       if python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
-        python3 - "$sq" "$hh" "$dd" <<'PY' || echo "[run]      PyTorch attention: failed"
+        python3 - "$sq" "$hh" "$dd" "$dtype" <<'PY' || echo "[run]      PyTorch attention: failed"
 import sys, torch
-s, h, d = map(int, sys.argv[1:])
-q = torch.randn(1, h, s, d, device="cuda")
+s, h, d = map(int, sys.argv[1:4])
+dtype = {"f16": torch.float16, "bf16": torch.bfloat16}.get(sys.argv[4], torch.float32)
+q = torch.randn(1, h, s, d, device="cuda", dtype=dtype)
 f = torch.nn.functional.scaled_dot_product_attention
 for _ in range(3): f(q, q, q, is_causal=True)
 torch.cuda.synchronize()
@@ -212,8 +228,8 @@ start.record()
 for _ in range(20): f(q, q, q, is_causal=True)
 end.record(); torch.cuda.synchronize()
 ms = start.elapsed_time(end) / 20
-print("[run]      PyTorch %s scaled_dot_product_attention (f32, causal) S=%d: %.3f ms = %.2f TFLOP/s"
-      % (torch.__version__, s, ms, 2 * s * s * h * d / (ms * 1e-3) / 1e12))
+print("[run]      PyTorch %s scaled_dot_product_attention (%s, causal) S=%d: %.3f ms = %.2f TFLOP/s"
+      % (torch.__version__, sys.argv[4], s, ms, 2 * s * s * h * d / (ms * 1e-3) / 1e12))
 PY
       fi
     fi

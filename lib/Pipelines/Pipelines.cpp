@@ -183,6 +183,22 @@ std::string mlir::tmc::findCudaToolkit(StringRef toolkit) {
   return "";
 }
 
+/// The fused attention kernels' tensor-core operand type: with `auto`,
+/// that of 16-bit float weights when the matmuls use tensor cores.
+static std::string
+attentionTensorCoreType(const TmcCudaPipelineOptions &options) {
+  if (options.attentionTensorCores != "auto")
+    return options.attentionTensorCores;
+  if (!options.tensorCores)
+    return "none";
+  StringRef scheme = StringRef(options.quantize).split(':').first;
+  if (scheme == "fp16")
+    return "f16";
+  if (scheme == "bf16")
+    return "bf16";
+  return "none";
+}
+
 void mlir::tmc::buildTmcCudaPipeline(OpPassManager &pm,
                                      const TmcCudaPipelineOptions &options) {
   buildTmcFrontPipeline(pm, options, options.fusedAttention);
@@ -195,6 +211,7 @@ void mlir::tmc::buildTmcCudaPipeline(OpPassManager &pm,
   if (options.fusedAttention) {
     TmcGpuFusedAttentionOptions attention;
     attention.threads = options.attentionThreads;
+    attention.tensorCores = attentionTensorCoreType(options);
     pm.addPass(createTmcGpuFusedAttention(attention));
   }
   pm.addNestedPass<func::FuncOp>(createTmcCopyToLinalg());

@@ -9,6 +9,8 @@
 
 #include "tmc/Transforms/Passes.h"
 
+#include "WarpMma.h"
+
 #include "tmc/Dialect/Tfm/IR/AttentionBlockTable.h"
 #include "tmc/Dialect/Tfm/IR/Tfm.h"
 
@@ -170,16 +172,7 @@ public:
     rowMax = priv[2];
     rowSum = priv[3];
     scores = priv[4];
-    tid = launch.getThreadIds().x;
-    qb = launch.getBlockIds().x;
-    head = launch.getBlockIds().y;
-    bIdx = launch.getBlockIds().z;
-
-    q0 = mul(qb, idx(blockQ));
-    qLen = arith::MinUIOp::create(b, loc, idx(blockQ), sub(idx(seqQ), q0));
-    qFeature = mul(head, idx(headDim));
-    kvFeature =
-        mul(arith::DivUIOp::create(b, loc, head, idx(group)), idx(headDim));
+    setUpTile(launch);
 
     emitInit();
     emitKeyLoop();
@@ -187,11 +180,25 @@ public:
     gpu::TerminatorOp::create(b, loc);
   }
 
-private:
+protected:
+  /// The block, head and batch of `launch`, and the geometry of its tile.
+  void setUpTile(gpu::LaunchOp launch) {
+    tid = launch.getThreadIds().x;
+    qb = launch.getBlockIds().x;
+    head = launch.getBlockIds().y;
+    bIdx = launch.getBlockIds().z;
+    q0 = mul(qb, idx(blockQ));
+    qLen = arith::MinUIOp::create(b, loc, idx(blockQ), sub(idx(seqQ), q0));
+    qFeature = mul(head, idx(headDim));
+    kvFeature =
+        mul(arith::DivUIOp::create(b, loc, head, idx(group)), idx(headDim));
+  }
+
   Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
   Value f32(double v) {
     return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
   }
+  Value negInf() { return f32(-std::numeric_limits<double>::infinity()); }
   Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
   Value sub(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
   Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
@@ -241,7 +248,6 @@ private:
 
   /// Loads each own query row; zeroes the accumulators.
   void emitInit() {
-    double negInf = -std::numeric_limits<double>::infinity();
     forOwnRows([&](Value r, Value row) {
       Value qRow = add(q0, row);
       loop(idx(0), idx(headDim), idx(1), [&](Value d) {
@@ -249,7 +255,7 @@ private:
         store(v, qRows, {r, d});
         store(f32(0.0), acc, {r, d});
       });
-      store(f32(negInf), rowMax, {r});
+      store(negInf(), rowMax, {r});
       store(f32(0.0), rowSum, {r});
     });
   }
@@ -283,37 +289,118 @@ private:
     return arith::ConstantOp::create(b, loc, b.getBoolAttr(true));
   }
 
-  /// The key blocks of this block's queries, one chunk of keys at a time.
-  void emitKeyLoop() {
+  /// The scaled score `dot` of query `row` and key `first + j` (offset
+  /// `c0 + j` in its key block), or -inf where the mask drops the key.
+  Value maskedScore(Value dot, Value row, Value first, Value c0, Value j,
+                    Value maskIdx) {
+    Value s = arith::MulFOp::create(b, loc, dot, f32(scale));
+    Value keep = isKept(row, add(first, j), add(c0, j), maskIdx);
+    return arith::SelectOp::create(b, loc, keep, s, negInf());
+  }
+
+  /// The new running maximum of a row given its chunk's maximum, and the
+  /// factor exp(old - new) that rescales its earlier sum and output (0
+  /// while the row has seen no key).
+  std::pair<Value, Value> updateMax(Value maxBuffer, Value slot,
+                                    Value chunkMax) {
+    Value oldMax = load(maxBuffer, {slot});
+    Value newMax = arith::MaximumFOp::create(b, loc, oldMax, chunkMax);
+    Value seen = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::ONE,
+                                       oldMax, negInf());
+    Value alpha = arith::SelectOp::create(
+        b, loc, seen,
+        math::ExpOp::create(b, loc,
+                            arith::SubFOp::create(b, loc, oldMax, newMax)),
+        f32(0.0));
+    store(newMax, maxBuffer, {slot});
+    return {newMax, alpha};
+  }
+
+  /// exp(s - max) for a kept score, 0 for a masked one (-inf).
+  Value probability(Value s, Value max) {
+    Value kept = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::ONE, s,
+                                       negInf());
+    return arith::SelectOp::create(
+        b, loc, kept,
+        math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, s, max)),
+        f32(0.0));
+  }
+
+  /// sum = sum * alpha + chunkSum.
+  void updateSum(Value sumBuffer, Value slot, Value alpha, Value chunkSum) {
+    Value oldSum = load(sumBuffer, {slot});
+    store(arith::AddFOp::create(
+              b, loc, arith::MulFOp::create(b, loc, oldSum, alpha), chunkSum),
+          sumBuffer, {slot});
+  }
+
+  /// Visits the key blocks of this block's queries (all, those up to the
+  /// diagonal with `causal`, or the block table's entries), `chunkSize`
+  /// keys at a time: `body(k0, c0, cLen, maskIdx, carried)` gets the key
+  /// block's first key, the chunk's offset in it and length, the block's
+  /// mask index (sparse patterns with masks) and the values carried from
+  /// the previous chunk (`init` first), and returns the next ones.
+  SmallVector<Value>
+  forKeyChunks(int64_t chunkSize, ValueRange init,
+               function_ref<SmallVector<Value>(Value, Value, Value, Value,
+                                               ValueRange)>
+                   body) {
     Value begin = idx(0), end;
     int64_t numKeyBlocks = llvm::divideCeil(seqK, blockK);
     if (isSparse()) {
       begin = readTable(tables.offsets, qb);
       end = readTable(tables.offsets, add(qb, idx(1)));
     } else if (causal) {
-      Value keyEnd = arith::MinUIOp::create(b, loc, add(q0, add(qLen, idx(shift))),
-                                            idx(seqK));
+      Value keyEnd = arith::MinUIOp::create(
+          b, loc, add(q0, add(qLen, idx(shift))), idx(seqK));
       end = arith::CeilDivUIOp::create(b, loc, keyEnd, idx(blockK));
     } else {
       end = idx(numKeyBlocks);
     }
-    loop(begin, end, idx(1), [&](Value entry) {
+    auto entries = scf::ForOp::create(b, loc, begin, end, idx(1), init);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(entries.getBody());
+      Value entry = entries.getInductionVar();
       Value kb = isSparse() ? readTable(tables.keyBlocks, entry) : entry;
       Value maskIdx =
           hasMasks() ? readTable(tables.maskIndex, entry) : Value();
       Value k0 = mul(kb, idx(blockK));
-      Value kLen = arith::MinUIOp::create(b, loc, idx(blockK), sub(idx(seqK), k0));
-      loop(idx(0), kLen, idx(chunk), [&](Value c0) {
-        Value cLen = arith::MinUIOp::create(b, loc, idx(chunk), sub(kLen, c0));
-        emitChunk(k0, c0, cLen, maskIdx);
-      });
-    });
+      Value kLen =
+          arith::MinUIOp::create(b, loc, idx(blockK), sub(idx(seqK), k0));
+      auto chunks = scf::ForOp::create(b, loc, idx(0), kLen, idx(chunkSize),
+                                       entries.getRegionIterArgs());
+      {
+        OpBuilder::InsertionGuard inner(b);
+        b.setInsertionPointToStart(chunks.getBody());
+        Value c0 = chunks.getInductionVar();
+        Value cLen =
+            arith::MinUIOp::create(b, loc, idx(chunkSize), sub(kLen, c0));
+        SmallVector<Value> next =
+            body(k0, c0, cLen, maskIdx, chunks.getRegionIterArgs());
+        // Without carried values the builder made the terminator.
+        if (!init.empty())
+          scf::YieldOp::create(b, loc, next);
+      }
+      if (!init.empty())
+        scf::YieldOp::create(b, loc, chunks.getResults());
+    }
+    return entries.getResults();
+  }
+
+  /// The key blocks of this block's queries, one chunk of keys at a time.
+  void emitKeyLoop() {
+    forKeyChunks(chunk, {},
+                 [&](Value k0, Value c0, Value cLen, Value maskIdx,
+                     ValueRange) -> SmallVector<Value> {
+                   emitChunk(k0, c0, cLen, maskIdx);
+                   return {};
+                 });
   }
 
   /// Stages keys [k0 + c0, k0 + c0 + cLen) and runs the online softmax
   /// over them for every own query row.
   void emitChunk(Value k0, Value c0, Value cLen, Value maskIdx) {
-    double negInf = -std::numeric_limits<double>::infinity();
     Value first = add(k0, c0);
     // Every thread is done with the previous chunk before it is replaced.
     gpu::BarrierOp::create(b, loc);
@@ -328,7 +415,7 @@ private:
 
     forOwnRows([&](Value r, Value row) {
       // Scaled, masked scores of the chunk and their maximum.
-      Value chunkMax = reduce(idx(0), cLen, f32(negInf), [&](Value j,
+      Value chunkMax = reduce(idx(0), cLen, negInf(), [&](Value j,
                                                             Value max) {
         Value dot = reduce(idx(0), idx(headDim), f32(0.0),
                            [&](Value d, Value sum) -> Value {
@@ -338,40 +425,18 @@ private:
                                  b, loc, sum,
                                  arith::MulFOp::create(b, loc, x, y));
                            });
-        Value s = arith::MulFOp::create(b, loc, dot, f32(scale));
-        Value keep = isKept(row, add(first, j), add(c0, j), maskIdx);
-        Value masked = arith::SelectOp::create(b, loc, keep, s, f32(negInf));
+        Value masked = maskedScore(dot, row, first, c0, j, maskIdx);
         store(masked, scores, {j});
         return arith::MaximumFOp::create(b, loc, masked, max);
       });
-      Value oldMax = load(rowMax, {r});
-      Value newMax = arith::MaximumFOp::create(b, loc, oldMax, chunkMax);
-      // alpha = exp(oldMax - newMax), 0 while the row has seen no key.
-      Value seen = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::ONE,
-                                         oldMax, f32(negInf));
-      Value alpha = arith::SelectOp::create(
-          b, loc, seen,
-          math::ExpOp::create(b, loc,
-                              arith::SubFOp::create(b, loc, oldMax, newMax)),
-          f32(0.0));
-      // p = exp(score - newMax) where kept, 0 elsewhere.
+      Value newMax, alpha;
+      std::tie(newMax, alpha) = updateMax(rowMax, r, chunkMax);
       Value chunkSum = reduce(idx(0), cLen, f32(0.0), [&](Value j, Value sum) {
-        Value s = load(scores, {j});
-        Value kept = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::ONE,
-                                           s, f32(negInf));
-        Value p = arith::SelectOp::create(
-            b, loc, kept,
-            math::ExpOp::create(b, loc,
-                                arith::SubFOp::create(b, loc, s, newMax)),
-            f32(0.0));
+        Value p = probability(load(scores, {j}), newMax);
         store(p, scores, {j});
         return arith::AddFOp::create(b, loc, sum, p);
       });
-      Value oldSum = load(rowSum, {r});
-      store(arith::AddFOp::create(
-                b, loc, arith::MulFOp::create(b, loc, oldSum, alpha), chunkSum),
-            rowSum, {r});
-      store(newMax, rowMax, {r});
+      updateSum(rowSum, r, alpha, chunkSum);
       // acc = acc * alpha + p v
       loop(idx(0), idx(headDim), idx(1), [&](Value d) {
         Value init =
@@ -411,20 +476,320 @@ private:
   Value tid, qb, head, bIdx, q0, qLen, qFeature, kvFeature;
 };
 
+/// The kernel on tensor cores, for 16-bit `half` (f16 or bf16) operands:
+/// warp w of the block owns query rows 16 w .. 16 w + 15 of the tile (a
+/// block has ceil(block_q / 16) warps). Each thread loads its fragments of
+/// the tile's queries into registers once. Per chunk of keys the block
+/// stages keys ([key][d]) and values transposed ([d][key]) as `half`; each
+/// warp computes its rows' scores Q K^T with `mma.sync` into a shared f32
+/// tile; the thread owning each row (thread r owns row r) scales and masks
+/// it, updates the row's running maximum and sum and writes
+/// P = exp(S - max), as `half`, and the factor that rescales the row's
+/// earlier output; each warp then rescales its output accumulators (f32
+/// registers carried across the key loop) and adds P V with `mma.sync`. At
+/// the end each row is divided by its sum. Scores, probabilities and
+/// output accumulate in f32; the queries, keys, values and probabilities
+/// are rounded to `half` as tensor-core operands.
+class MmaKernelBuilder : public KernelBuilder {
+public:
+  /// Shared memory for `chunk` keys: keys, values, scores, probabilities,
+  /// rescale factors and sums.
+  static int64_t sharedBytes(int64_t rows, int64_t headDim, int64_t chunk) {
+    return rows * (chunk + kScorePad) * 4 + rows * (chunk + kPad) * 2 +
+           chunk * (headDim + kPad) * 2 + headDim * (chunk + kPad) * 2 +
+           rows * 4 * 2;
+  }
+
+  /// The chunk of keys for tiles of `blockQ` x `blockK` with heads of
+  /// `headDim`, or 0 if the kernel does not apply (head size not a multiple
+  /// of 16, more than 32 warps, no chunk that fits the shared memory).
+  static int64_t chooseChunk(int64_t blockQ, int64_t blockK,
+                             int64_t headDim) {
+    if (headDim % 16 != 0 || blockQ > 512)
+      return 0;
+    int64_t rows = 16 * llvm::divideCeil(blockQ, 16);
+    int64_t keys = 16 * llvm::divideCeil(blockK, 16);
+    for (int64_t chunk : {64, 32, 16})
+      if (chunk <= std::max<int64_t>(keys, 16) &&
+          sharedBytes(rows, headDim, chunk) <= kSharedBudget)
+        return chunk;
+    return 0;
+  }
+
+  MmaKernelBuilder(PatternRewriter &b, tfm::FusedAttentionOp op, Type half)
+      : KernelBuilder(b, op, /*threads=*/0), half(half) {
+    warps = llvm::divideCeil(blockQ, 16);
+    rows = 16 * warps;
+    threads = 32 * warps;
+    chunk = chooseChunk(blockQ, blockK, headDim);
+  }
+
+  void build() {
+    MLIRContext *ctx = b.getContext();
+    Type f32Type = b.getF32Type();
+    auto space = [&](gpu::AddressSpace s) {
+      return gpu::AddressSpaceAttr::get(ctx, s);
+    };
+    auto wgType = [&](ArrayRef<int64_t> shape, Type element) {
+      return MemRefType::get(shape, element, MemRefLayoutAttrInterface(),
+                             space(gpu::AddressSpace::Workgroup));
+    };
+    auto privType = MemRefType::get({1}, f32Type, MemRefLayoutAttrInterface(),
+                                    space(gpu::AddressSpace::Private));
+    Value one = idx(1);
+    auto launch = gpu::LaunchOp::create(
+        b, loc, idx(llvm::divideCeil(seqQ, blockQ)), idx(heads), idx(batch),
+        idx(threads), one, one, /*dynamicSharedMemorySize=*/nullptr,
+        /*asyncTokenType=*/nullptr, /*asyncDependencies=*/ValueRange{},
+        /*workgroupAttributions=*/
+        TypeRange{wgType({chunk, headDim + kPad}, half),
+                  wgType({headDim, chunk + kPad}, half),
+                  wgType({rows, chunk + kScorePad}, f32Type),
+                  wgType({rows, chunk + kPad}, half), wgType({rows}, f32Type),
+                  wgType({rows}, f32Type)},
+        /*privateAttributions=*/TypeRange{privType, privType});
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&launch.getBody().front());
+    ValueRange shared = launch.getWorkgroupAttributions();
+    keys = shared[0];
+    values = shared[1];
+    scores = shared[2];
+    probs = shared[3];
+    alphas = shared[4];
+    inverses = shared[5];
+    rowMax = launch.getPrivateAttributions()[0];
+    rowSum = launch.getPrivateAttributions()[1];
+    setUpTile(launch);
+    Value lane = arith::RemUIOp::create(b, loc, tid, idx(32));
+    group = arith::DivUIOp::create(b, loc, lane, idx(4));
+    pair = mul(arith::RemUIOp::create(b, loc, lane, idx(4)), idx(2));
+    warpRow = mul(arith::DivUIOp::create(b, loc, tid, idx(32)), idx(16));
+
+    ifThen(less(tid, qLen), [&] {
+      store(negInf(), rowMax, {idx(0)});
+      store(f32(0.0), rowSum, {idx(0)});
+    });
+    // This thread's A fragments of the queries, per 16 of the head size:
+    // register r holds row group + 8 (r % 2), columns 2 quad + 8 (r / 2)
+    // and the next (zero past the tile's last query).
+    SmallVector<SmallVector<Value, 4>> qRegs;
+    for (int64_t ks = 0; ks < headDim / 16; ++ks) {
+      qRegs.emplace_back();
+      for (int64_t r = 0; r < 4; ++r) {
+        Value row = add(warpRow, add(group, idx(8 * (r % 2))));
+        Value col = add(pair, idx(16 * ks + 8 * (r / 2)));
+        auto element = [&](Value c) {
+          return loadHalf(less(row, qLen), op.getQuery(),
+                          {bIdx, add(q0, row), add(qFeature, c)});
+        };
+        Value low = element(col);
+        Value high = element(add(col, idx(1)));
+        qRegs.back().push_back(tmc::packMmaPair(b, loc, low, high));
+      }
+    }
+    // The output accumulators: per 8 of the head size, this lane's four
+    // (rows group and group + 8, columns 2 quad and the next).
+    SmallVector<Value> init(headDim / 2, f32(0.0));
+    SmallVector<Value> out = forKeyChunks(
+        chunk, init,
+        [&](Value k0, Value c0, Value cLen, Value maskIdx, ValueRange acc) {
+          return emitMmaChunk(qRegs, k0, c0, cLen, maskIdx, acc);
+        });
+
+    ifThen(less(tid, qLen), [&] {
+      store(arith::DivFOp::create(b, loc, f32(1.0), load(rowSum, {idx(0)})),
+            inverses, {tid});
+    });
+    gpu::BarrierOp::create(b, loc);
+    for (int64_t dt = 0; dt < headDim / 8; ++dt)
+      for (int64_t i = 0; i < 4; ++i) {
+        Value row = add(warpRow, add(group, idx(8 * (i / 2))));
+        Value col = add(pair, idx(8 * dt + i % 2));
+        ifThen(less(row, qLen), [&] {
+          Value v = arith::MulFOp::create(b, loc, out[4 * dt + i],
+                                          load(inverses, {row}));
+          store(v, op.getOutput(), {bIdx, add(q0, row), add(qFeature, col)});
+        });
+      }
+    gpu::TerminatorOp::create(b, loc);
+  }
+
+private:
+  /// Padding of the 16-bit tiles' rows (keeps them 16-byte aligned) and of
+  /// the score tile's.
+  static constexpr int64_t kPad = 8, kScorePad = 4;
+  /// Static shared memory per block, below the 48 KiB limit.
+  static constexpr int64_t kSharedBudget = 40 * 1024;
+
+  void ifThen(Value condition, function_ref<void()> body) {
+    auto ifOp = scf::IfOp::create(b, loc, condition);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    body();
+  }
+  /// memref[indices] as `half` where `condition` holds, else zero.
+  Value loadHalf(Value condition, Value memref, ValueRange indices) {
+    auto ifOp = scf::IfOp::create(b, loc, TypeRange{half}, condition,
+                                  /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    scf::YieldOp::create(
+        b, loc,
+        ValueRange{arith::TruncFOp::create(b, loc, half, load(memref, indices))});
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    scf::YieldOp::create(
+        b, loc,
+        ValueRange{arith::ConstantOp::create(b, loc, b.getZeroAttr(half))});
+    return ifOp.getResult(0);
+  }
+  /// The fragment register holding tile[row][col] and tile[row][col + 1].
+  Value pairAt(Value tile, Value row, Value col) {
+    Value low = load(tile, {row, col});
+    Value high = load(tile, {row, add(col, idx(1))});
+    return tmc::packMmaPair(b, loc, low, high);
+  }
+
+  /// One chunk of keys [k0 + c0, k0 + c0 + cLen): returns the output
+  /// accumulators after it.
+  SmallVector<Value> emitMmaChunk(ArrayRef<SmallVector<Value, 4>> qRegs,
+                               Value k0, Value c0, Value cLen, Value maskIdx,
+                               ValueRange acc) {
+    Value first = add(k0, c0);
+    // Every warp is done with the previous chunk before it is replaced.
+    gpu::BarrierOp::create(b, loc);
+    loop(tid, idx(chunk * headDim), idx(threads), [&](Value i) {
+      Value j = arith::DivUIOp::create(b, loc, i, idx(headDim));
+      Value d = arith::RemUIOp::create(b, loc, i, idx(headDim));
+      Value key = add(first, j), feature = add(kvFeature, d);
+      Value inChunk = less(j, cLen);
+      store(loadHalf(inChunk, op.getKey(), {bIdx, key, feature}), keys,
+            {j, d});
+      store(loadHalf(inChunk, op.getValue(), {bIdx, key, feature}), values,
+            {d, j});
+    });
+    gpu::BarrierOp::create(b, loc);
+
+    // Scores: per 8 keys, the warp's 16 x 8 block of Q K^T; B register r
+    // holds key group, dimensions 2 quad + 8 r and the next.
+    Value zero = f32(0.0);
+    for (int64_t nt = 0; nt < chunk / 8; ++nt) {
+      SmallVector<Value, 4> sums(4, zero);
+      Value key = add(group, idx(8 * nt));
+      for (int64_t ks = 0; ks < headDim / 16; ++ks) {
+        SmallVector<Value> bRegs;
+        for (int64_t r = 0; r < 2; ++r)
+          bRegs.push_back(pairAt(keys, key, add(pair, idx(16 * ks + 8 * r))));
+        sums = tmc::createMmaSync(b, loc, half, qRegs[ks], bRegs, sums);
+      }
+      for (int64_t i = 0; i < 4; ++i)
+        store(sums[i], scores,
+              {add(warpRow, add(group, idx(8 * (i / 2)))),
+               add(pair, idx(8 * nt + i % 2))});
+    }
+    gpu::BarrierOp::create(b, loc);
+
+    // The online softmax of row tid: scaled, masked scores, the running
+    // maximum and sum, P as `half` (zero past the chunk and for masked
+    // keys) and the factor that rescales the row's earlier output. Rows
+    // past the tile's last query get P = 0.
+    auto rowIf = scf::IfOp::create(b, loc, less(tid, idx(rows)));
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(rowIf.thenBlock());
+      Value row = tid;
+      auto owned = scf::IfOp::create(b, loc, less(row, qLen),
+                                     /*withElseRegion=*/true);
+      b.setInsertionPointToStart(owned.thenBlock());
+      Value chunkMax = reduce(idx(0), cLen, negInf(), [&](Value j,
+                                                            Value max) {
+        Value masked = maskedScore(load(scores, {row, j}), row, first, c0, j,
+                                   maskIdx);
+        store(masked, scores, {row, j});
+        return arith::MaximumFOp::create(b, loc, masked, max);
+      });
+      Value newMax, alpha;
+      std::tie(newMax, alpha) = updateMax(rowMax, idx(0), chunkMax);
+      Value chunkSum = reduce(idx(0), idx(chunk), f32(0.0), [&](Value j,
+                                                               Value sum) {
+        Value s = arith::SelectOp::create(b, loc, less(j, cLen),
+                                          load(scores, {row, j}), negInf());
+        Value p = probability(s, newMax);
+        store(arith::TruncFOp::create(b, loc, half, p), probs, {row, j});
+        return arith::AddFOp::create(b, loc, sum, p);
+      });
+      updateSum(rowSum, idx(0), alpha, chunkSum);
+      store(alpha, alphas, {row});
+      b.setInsertionPointToStart(owned.elseBlock());
+      Value halfZero =
+          arith::ConstantOp::create(b, loc, b.getZeroAttr(half));
+      loop(idx(0), idx(chunk), idx(1),
+           [&](Value j) { store(halfZero, probs, {row, j}); });
+      store(f32(0.0), alphas, {row});
+    }
+    gpu::BarrierOp::create(b, loc);
+
+    // out = out * alpha + P V: A register r of P holds row group + 8 (r %
+    // 2), keys 2 quad + 8 (r / 2) and the next; B register r of V holds
+    // dimension group, keys 2 quad + 8 r and the next.
+    SmallVector<SmallVector<Value, 4>> pRegs;
+    for (int64_t ks = 0; ks < chunk / 16; ++ks) {
+      pRegs.emplace_back();
+      for (int64_t r = 0; r < 4; ++r)
+        pRegs.back().push_back(
+            pairAt(probs, add(warpRow, add(group, idx(8 * (r % 2)))),
+                   add(pair, idx(16 * ks + 8 * (r / 2)))));
+    }
+    Value alphaLow = load(alphas, {add(warpRow, group)});
+    Value alphaHigh = load(alphas, {add(warpRow, add(group, idx(8)))});
+    SmallVector<Value> next;
+    for (int64_t dt = 0; dt < headDim / 8; ++dt) {
+      SmallVector<Value, 4> sums;
+      for (int64_t i = 0; i < 4; ++i)
+        sums.push_back(arith::MulFOp::create(b, loc, acc[4 * dt + i],
+                                             i < 2 ? alphaLow : alphaHigh));
+      Value dim = add(group, idx(8 * dt));
+      for (int64_t ks = 0; ks < chunk / 16; ++ks) {
+        SmallVector<Value> bRegs;
+        for (int64_t r = 0; r < 2; ++r)
+          bRegs.push_back(
+              pairAt(values, dim, add(pair, idx(16 * ks + 8 * r))));
+        sums = tmc::createMmaSync(b, loc, half, pRegs[ks], bRegs, sums);
+      }
+      llvm::append_range(next, sums);
+    }
+    return next;
+  }
+
+  Type half;
+  int64_t warps, rows;
+  Value probs, alphas, inverses, group, pair, warpRow;
+};
+
 struct LowerFusedAttention : public OpRewritePattern<tfm::FusedAttentionOp> {
   LowerFusedAttention(MLIRContext *ctx, SymbolTable &symbols,
-                      TableCache &cache, int64_t threads)
+                      TableCache &cache, int64_t threads, Type half)
       : OpRewritePattern(ctx), symbols(symbols), cache(cache),
-        threads(threads) {}
+        threads(threads), half(half) {}
 
   LogicalResult matchAndRewrite(tfm::FusedAttentionOp op,
                                 PatternRewriter &rewriter) const override {
     auto module = op->getParentOfType<ModuleOp>();
     if (!module)
       return rewriter.notifyMatchFailure(op, "not in a module");
-    KernelBuilder kernel(rewriter, op, threads);
-    kernel.createTables(symbols, cache, module);
-    kernel.build();
+    int64_t seqQ = op.getQuery().getType().getDimSize(1);
+    int64_t seqK = op.getKey().getType().getDimSize(1);
+    if (half && MmaKernelBuilder::chooseChunk(
+                    std::min<int64_t>(op.getBlockQ(), seqQ),
+                    std::min<int64_t>(op.getBlockK(), seqK),
+                    op.getHeadDim()) > 0) {
+      MmaKernelBuilder kernel(rewriter, op, half);
+      kernel.createTables(symbols, cache, module);
+      kernel.build();
+    } else {
+      KernelBuilder kernel(rewriter, op, threads);
+      kernel.createTables(symbols, cache, module);
+      kernel.build();
+    }
     rewriter.eraseOp(op);
     return success();
   }
@@ -432,6 +797,8 @@ struct LowerFusedAttention : public OpRewritePattern<tfm::FusedAttentionOp> {
   SymbolTable &symbols;
   TableCache &cache;
   int64_t threads;
+  /// The tensor cores' operand type (f16 or bf16), or null.
+  Type half;
 };
 
 struct TmcGpuFusedAttentionPass
@@ -459,10 +826,22 @@ struct TmcGpuFusedAttentionPass
     });
     if (check.wasInterrupted())
       return signalPassFailure();
+    Type half;
+    if (tensorCores == "f16")
+      half = Float16Type::get(&getContext());
+    else if (tensorCores == "bf16")
+      half = BFloat16Type::get(&getContext());
+    else if (!tensorCores.empty() && tensorCores != "none") {
+      getOperation().emitError("tmc-gpu-fused-attention: tensor-cores must "
+                               "be none, f16 or bf16, got '")
+          << tensorCores << "'";
+      return signalPassFailure();
+    }
     SymbolTable symbols(getOperation());
     TableCache cache;
     RewritePatternSet patterns(&getContext());
-    patterns.add<LowerFusedAttention>(&getContext(), symbols, cache, threads);
+    patterns.add<LowerFusedAttention>(&getContext(), symbols, cache, threads,
+                                      half);
     walkAndApplyPatterns(getOperation(), std::move(patterns));
   }
 };

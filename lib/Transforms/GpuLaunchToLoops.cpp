@@ -162,21 +162,27 @@ private:
   template <typename Range> LogicalResult emitOps(Range ops) {
     SmallVector<Operation *> run;
     // Phases are also cut at each mma.sync, which orders only the threads
-    // of a warp: between two barriers, the threads may then only read
-    // workgroup memory, or the emulation could hide a race between warps.
-    bool mmaSync = false, wroteWorkgroup = false;
+    // of a warp: between two barriers around one, no workgroup buffer may
+    // be both written and read, or the emulation, which runs each phase for
+    // all warps in turn, could hide a race between warps.
+    bool mmaSync = false;
+    llvm::SmallDenseSet<Value> read, written;
     for (Operation *op : ops) {
       if (containsBarrier(op)) {
-        mmaSync = wroteWorkgroup = false;
+        mmaSync = false;
+        read.clear();
+        written.clear();
       } else {
         mmaSync |= containsMmaSync(op);
-        wroteWorkgroup |= writesWorkgroup(op);
-        if (mmaSync && wroteWorkgroup)
+        collectWorkgroupEffects(op, read, written);
+        if (mmaSync && llvm::any_of(written, [&](Value buffer) {
+              return read.contains(buffer);
+            }))
           return op->emitError(
-              "tmc-gpu-launch-to-loops: workgroup memory is written between "
-              "two barriers with an mma.sync: the emulation, which runs the "
-              "phases around an mma.sync for all warps in turn, would hide "
-              "a race between warps");
+              "tmc-gpu-launch-to-loops: a workgroup buffer is written and "
+              "read between two barriers with an mma.sync: the emulation, "
+              "which runs the phases around an mma.sync for all warps in "
+              "turn, would hide a race between warps");
       }
       if (!synchronizes(op)) {
         run.push_back(op);
@@ -239,28 +245,29 @@ private:
         .wasInterrupted();
   }
 
-  /// Whether `op` or an op nested in it writes workgroup memory.
-  bool writesWorkgroup(Operation *op) {
+  /// Adds the workgroup buffers `op` or an op nested in it reads to
+  /// `read`, those it writes to `written`.
+  void collectWorkgroupEffects(Operation *op, llvm::SmallDenseSet<Value> &read,
+                               llvm::SmallDenseSet<Value> &written) {
     auto workgroup = launch.getWorkgroupAttributions();
-    return op
-        ->walk([&](MemoryEffectOpInterface effecting) {
-          SmallVector<MemoryEffects::EffectInstance> effects;
-          effecting.getEffects(effects);
-          for (MemoryEffects::EffectInstance &effect : effects) {
-            if (!isa<MemoryEffects::Write>(effect.getEffect()))
-              continue;
-            Value target = effect.getValue();
-            while (target)
-              if (auto view = target.getDefiningOp<ViewLikeOpInterface>())
-                target = view.getViewSource();
-              else
-                break;
-            if (target && llvm::is_contained(workgroup, target))
-              return WalkResult::interrupt();
-          }
-          return WalkResult::advance();
-        })
-        .wasInterrupted();
+    op->walk([&](MemoryEffectOpInterface effecting) {
+      SmallVector<MemoryEffects::EffectInstance> effects;
+      effecting.getEffects(effects);
+      for (MemoryEffects::EffectInstance &effect : effects) {
+        Value target = effect.getValue();
+        while (target)
+          if (auto view = target.getDefiningOp<ViewLikeOpInterface>())
+            target = view.getViewSource();
+          else
+            break;
+        if (!target || !llvm::is_contained(workgroup, target))
+          continue;
+        if (isa<MemoryEffects::Read>(effect.getEffect()))
+          read.insert(target);
+        if (isa<MemoryEffects::Write>(effect.getEffect()))
+          written.insert(target);
+      }
+    });
   }
 
   /// Emulating a loop with barriers runs every phase of an iteration before
@@ -398,7 +405,9 @@ private:
   }
 
   /// One phase: `run` for every thread; the scalars it computes that later
-  /// phases use are stored per thread (other values are recomputed).
+  /// phases use are stored per thread. Other values (views, vectors) are
+  /// recomputed where they are used, so what they are computed from in the
+  /// phase is stored instead.
   LogicalResult emitPhase(ArrayRef<Operation *> ops) {
     // Ops whose results the emulation already keeps per thread (the
     // results of an emulated mma.sync) are not run again.
@@ -412,22 +421,35 @@ private:
       return success();
     llvm::SmallPtrSet<Operation *, 16> inRun(run.begin(), run.end());
     Block *block = run.front()->getBlock();
+    auto definedInRun = [&](Value v) {
+      Operation *def = v.getDefiningOp();
+      return def && def->getBlock() == block && inRun.contains(def);
+    };
+    auto recomputed = [](Value v) {
+      return !v.getType().isIntOrIndexOrFloat() &&
+             isRematerializable(v.getDefiningOp());
+    };
+    llvm::SetVector<Value> needed;
+    for (Operation *op : run)
+      for (Value result : op->getResults())
+        if (llvm::any_of(result.getUsers(), [&](Operation *user) {
+              Operation *ancestor = block->findAncestorOpInBlock(*user);
+              return !ancestor || !inRun.contains(ancestor);
+            }))
+          needed.insert(result);
+    for (size_t i = 0; i < needed.size(); ++i)
+      if (recomputed(needed[i]))
+        for (Value operand : needed[i].getDefiningOp()->getOperands())
+          if (definedInRun(operand))
+            needed.insert(operand);
     SmallVector<std::pair<Value, Value>> escaping;
-    for (Operation *op : run) {
-      for (Value result : op->getResults()) {
-        bool escapes = llvm::any_of(result.getUsers(), [&](Operation *user) {
-          Operation *ancestor = block->findAncestorOpInBlock(*user);
-          return !ancestor || !inRun.contains(ancestor);
-        });
-        // Scalars are kept; other values (views) are recomputed.
-        if (!escapes ||
-            (!result.getType().isIntOrIndexOrFloat() && isRematerializable(op)))
-          continue;
-        Value buffer = allocateStorage(result.getType(), op);
-        if (!buffer)
-          return failure();
-        escaping.emplace_back(result, buffer);
-      }
+    for (Value value : needed) {
+      if (recomputed(value))
+        continue;
+      Value buffer = allocateStorage(value.getType(), value.getDefiningOp());
+      if (!buffer)
+        return failure();
+      escaping.emplace_back(value, buffer);
     }
     if (failed(forEachThread([&](IRMapping &mapping,
                                  Value tid) -> LogicalResult {
@@ -587,72 +609,106 @@ private:
     return success();
   }
 
-  /// An `nvvm.mma.sync` m16n8k16 with bf16 multiplicands and f32
+  /// An `nvvm.mma.sync` m16n8k16 with f16 or bf16 multiplicands and f32
   /// accumulators, done between two phases, once per warp: each thread's
-  /// registers are kept per thread; every result element is computed from
-  /// the registers of the warp's lanes that hold its row of A and column of
-  /// B, as the PTX ISA lays the fragments out: A's element (row, k) is half
-  /// k % 2 of register (row / 8) + 2 (k / 8) of lane 4 (row % 8) + (k % 8) / 2,
-  /// B's element (k, col) half k % 2 of register k / 8 of lane
-  /// 4 col + (k % 8) / 2, and lane 4 group + quad holds accumulators
-  /// (group + 8 (i / 2), 2 quad + i % 2), i = 0..3. The results, read with
-  /// `llvm.extractvalue`, are kept per thread for the phases after.
+  /// registers are kept per thread, as their two 16-bit halves; every result
+  /// element is computed from the registers of the warp's lanes that hold
+  /// its row of A and column of B, as the PTX ISA lays the fragments out:
+  /// A's element (row, k) is half k % 2 of register (row / 8) + 2 (k / 8) of
+  /// lane 4 (row % 8) + (k % 8) / 2, B's element (k, col) half k % 2 of
+  /// register k / 8 of lane 4 col + (k % 8) / 2, and lane 4 group + quad
+  /// holds accumulators (group + 8 (i / 2), 2 quad + i % 2), i = 0..3. The
+  /// results, read with `llvm.extractvalue`, are kept per thread for the
+  /// phases after.
   LogicalResult emitMmaSync(NVVM::MmaOp mma) {
     NVVM::MMAShapeAttr shape = mma.getShape();
     Type i32 = b.getI32Type(), f32 = b.getF32Type();
-    auto isBF16 = [](std::optional<NVVM::MMATypes> t) {
-      return t && *t == NVVM::MMATypes::bf16;
-    };
+    std::optional<NVVM::MMATypes> ptxType = mma.getMultiplicandAPtxType();
+    // The f16 types are implied by the operands (and not printed).
+    if (!ptxType && !mma.getOperandA().empty() &&
+        mma.getOperandA()[0].getType() ==
+            VectorType::get({2}, b.getF16Type()))
+      ptxType = NVVM::MMATypes::f16;
+    Type half;
+    if (ptxType == NVVM::MMATypes::bf16)
+      half = b.getBF16Type();
+    else if (ptxType == NVVM::MMATypes::f16)
+      half = b.getF16Type();
+    // The register types NVVM gives these multiplicands.
+    Type reg = half && half.isF16() ? Type(VectorType::get({2}, half)) : i32;
     auto allOf = [](ValueRange values, Type type) {
       return llvm::all_of(values.getTypes(), [&](Type t) { return t == type; });
     };
     if (shape.getM() != 16 || shape.getN() != 8 || shape.getK() != 16 ||
-        !isBF16(mma.getMultiplicandAPtxType()) ||
-        !isBF16(mma.getMultiplicandBPtxType()) ||
+        !half ||
+        mma.getMultiplicandBPtxType().value_or(*ptxType) != *ptxType ||
         mma.getLayoutA() != NVVM::MMALayout::row ||
         mma.getLayoutB() != NVVM::MMALayout::col ||
         mma.getOperandA().size() != 4 || mma.getOperandB().size() != 2 ||
-        mma.getOperandC().size() != 4 || !allOf(mma.getOperandA(), i32) ||
-        !allOf(mma.getOperandB(), i32) || !allOf(mma.getOperandC(), f32) ||
+        mma.getOperandC().size() != 4 || !allOf(mma.getOperandA(), reg) ||
+        !allOf(mma.getOperandB(), reg) || !allOf(mma.getOperandC(), f32) ||
         numThreads % 32 != 0)
       return mma.emitError("tmc-gpu-launch-to-loops: emulates mma.sync "
-                           "m16n8k16 with row-major bf16 A, column-major bf16 "
-                           "B and f32 accumulators, in blocks of whole warps, "
-                           "only");
+                           "m16n8k16 with row-major f16 or bf16 A, "
+                           "column-major B of the same type and f32 "
+                           "accumulators, in blocks of whole warps, only");
     SmallVector<LLVM::ExtractValueOp> extracts;
     for (Operation *user : mma->getUsers()) {
       auto extract = dyn_cast<LLVM::ExtractValueOp>(user);
-      if (!extract || extract.getPosition().size() != 1)
+      if (!extract || extract.getPosition().size() != 1 ||
+          extract.getPosition()[0] < 0 || extract.getPosition()[0] > 3)
         return mma.emitError("tmc-gpu-launch-to-loops: the results of an "
                              "mma.sync must be read with llvm.extractvalue");
       extracts.push_back(extract);
     }
-    // The registers of every thread: [thread][register].
-    auto allocate = [&](int64_t registers, Type type) -> Value {
+    auto allocate = [&](ArrayRef<int64_t> shape, Type type) -> Value {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPoint(storageAnchor);
-      SmallVector<int64_t> shape = {numThreads};
-      if (registers)
-        shape.push_back(registers);
       return memref::AllocaOp::create(b, loc, MemRefType::get(shape, type));
     };
-    Value aRegs = allocate(4, i32), bRegs = allocate(2, i32),
-          cRegs = allocate(4, f32);
+    // The registers of every thread: [thread][register][half] and
+    // [thread][accumulator].
+    Value aRegs = allocate({numThreads, 4, 2}, half),
+          bRegs = allocate({numThreads, 2, 2}, half),
+          cRegs = allocate({numThreads, 4}, f32);
     SmallVector<Value> results;
     for (int i = 0; i < 4; ++i)
-      results.push_back(allocate(0, f32));
+      results.push_back(allocate({numThreads}, f32));
+    // The two halves of a register, first element first.
+    auto halves = [&](Value v) -> std::array<Value, 2> {
+      if (isa<VectorType>(v.getType()))
+        return {vector::ExtractOp::create(b, loc, v, 0),
+                vector::ExtractOp::create(b, loc, v, 1)};
+      std::array<Value, 2> parts;
+      for (int h = 0; h < 2; ++h) {
+        Value bits = v;
+        if (h == 1)
+          bits = arith::ShRUIOp::create(
+              b, loc, v, arith::ConstantIntOp::create(b, loc, i32, 16));
+        bits = arith::TruncIOp::create(b, loc, b.getI16Type(), bits);
+        parts[h] = arith::BitcastOp::create(b, loc, half, bits);
+      }
+      return parts;
+    };
     if (failed(forEachThread([&](IRMapping &mapping, Value tid) {
           for (auto [operands, buffer] :
                {std::make_pair(mma.getOperandA(), aRegs),
-                std::make_pair(mma.getOperandB(), bRegs),
-                std::make_pair(mma.getOperandC(), cRegs)})
+                std::make_pair(mma.getOperandB(), bRegs)})
             for (auto [r, v] : llvm::enumerate(operands)) {
               Value current = resolveThread(v, mapping, tid);
               if (!current)
                 return failure();
-              memref::StoreOp::create(b, loc, current, buffer,
-                                      ValueRange{tid, index(r)});
+              for (auto [h, part] : llvm::enumerate(halves(current)))
+                memref::StoreOp::create(b, loc, part, buffer,
+                                        ValueRange{tid, index(r), index(h)});
             }
+          for (auto [r, v] : llvm::enumerate(mma.getOperandC())) {
+            Value current = resolveThread(v, mapping, tid);
+            if (!current)
+              return failure();
+            memref::StoreOp::create(b, loc, current, cRegs,
+                                    ValueRange{tid, index(r)});
+          }
           return success();
         })))
       return failure();
@@ -676,13 +732,9 @@ private:
     auto mul = [&](Value x, int64_t c) -> Value {
       return arith::MulIOp::create(b, loc, x, index(c));
     };
-    // Half `which` (0: bits 0-15) of an i32 register as an f32.
-    auto element = [&](Value reg, Value which) -> Value {
-      Value shift = arith::IndexCastOp::create(b, loc, i32, mul(which, 16));
-      Value bits = arith::TruncIOp::create(
-          b, loc, b.getI16Type(), arith::ShRUIOp::create(b, loc, reg, shift));
-      Value half = arith::BitcastOp::create(b, loc, b.getBF16Type(), bits);
-      return arith::ExtFOp::create(b, loc, f32, half);
+    auto element = [&](Value buffer, Value lane, Value r, Value h) -> Value {
+      Value v = memref::LoadOp::create(b, loc, buffer, ValueRange{lane, r, h});
+      return arith::ExtFOp::create(b, loc, f32, v);
     };
     Value warpBase = mul(loopTo(numThreads / 32), 32);
     Value lane = loopTo(32);
@@ -703,12 +755,8 @@ private:
         Value aLane = add(warpBase, add(mul(group, 4), kPair));
         Value aReg = add(index(i / 2), mul(kHigh, 2));
         Value bLane = add(warpBase, add(mul(col, 4), kPair));
-        Value a = element(
-            memref::LoadOp::create(b, loc, aRegs, ValueRange{aLane, aReg}),
-            kHalf);
-        Value bv = element(
-            memref::LoadOp::create(b, loc, bRegs, ValueRange{bLane, kHigh}),
-            kHalf);
+        Value a = element(aRegs, aLane, aReg, kHalf);
+        Value bv = element(bRegs, bLane, kHigh, kHalf);
         scf::YieldOp::create(
             b, loc,
             ValueRange{arith::AddFOp::create(
@@ -717,13 +765,8 @@ private:
       }
       memref::StoreOp::create(b, loc, kLoop.getResult(0), results[i], tid);
     }
-    for (LLVM::ExtractValueOp extract : extracts) {
-      int64_t position = extract.getPosition()[0];
-      if (position < 0 || position > 3)
-        return extract.emitError("tmc-gpu-launch-to-loops: no such mma.sync "
-                                 "result");
-      stored[extract.getResult()] = results[position];
-    }
+    for (LLVM::ExtractValueOp extract : extracts)
+      stored[extract.getResult()] = results[extract.getPosition()[0]];
     return success();
   }
 

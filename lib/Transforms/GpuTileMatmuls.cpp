@@ -8,8 +8,9 @@
 
 #include "tmc/Transforms/Passes.h"
 
+#include "WarpMma.h"
+
 #include "mlir/Analysis/SliceAnalysis.h"
-#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Affine/Utils.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
@@ -610,20 +611,6 @@ struct MmaContraction : public TensorCorePattern<MmaContraction> {
   }
 };
 
-/// Two 16-bit floats in one i32, `low` in bits 0-15: a `.bf16x2` register
-/// of `mma.sync`.
-static Value packPair(OpBuilder &b, Location loc, Value low, Value high) {
-  Type i16 = b.getI16Type(), i32 = b.getI32Type();
-  auto widen = [&](Value v) -> Value {
-    return arith::ExtUIOp::create(b, loc, i32,
-                                  arith::BitcastOp::create(b, loc, i16, v));
-  };
-  Value lowBits = widen(low), highBits = widen(high);
-  Value shifted = arith::ShLIOp::create(
-      b, loc, highBits, arith::ConstantIntOp::create(b, loc, i32, 16));
-  return arith::OrIOp::create(b, loc, lowBits, shifted);
-}
-
 /// bf16 contractions on tensor cores with `mma.sync` (sm_80 and later;
 /// upstream's WMMA fragment types have no bf16): each warp gathers its
 /// fragments from workgroup tiles into registers itself, in the layout the
@@ -692,10 +679,8 @@ struct MmaSyncContraction : public TensorCorePattern<MmaSyncContraction> {
         Value low = memref::LoadOp::create(b, loc, tile, ValueRange{row, col});
         Value high = memref::LoadOp::create(
             b, loc, tile, ValueRange{row, math.add(col, math.index(1))});
-        return packPair(b, loc, low, high);
+        return tmc::packMmaPair(b, loc, low, high);
       };
-      auto resultType = LLVM::LLVMStructType::getLiteral(
-          b.getContext(), SmallVector<Type>(4, f32));
       SmallVector<Value> acc(kLoop.getRegionIterArgs());
       for (int64_t ks = 0; ks < kTile; ks += 16) {
         // A register r: row group + 8 (r % 2), columns 2 quad + 8 (r / 2)
@@ -713,16 +698,9 @@ struct MmaSyncContraction : public TensorCorePattern<MmaSyncContraction> {
           for (int64_t r = 0; r < 2; ++r)
             bRegs.push_back(
                 pairAt(bTile, n, math.add(pair, math.index(ks + 8 * r))));
-          ArrayRef<Value> sums = ArrayRef<Value>(acc).slice(4 * h, 4);
-          auto mma = NVVM::MmaOp::create(
-              b, loc, resultType, aRegs, bRegs, sums, {16, 8, 16},
-              /*b1Op=*/std::nullopt, /*intOverflow=*/std::nullopt,
-              std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16,
-                                            NVVM::MMATypes::bf16},
-              std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
-                                             NVVM::MMALayout::col});
-          for (int64_t i = 0; i < 4; ++i)
-            acc[4 * h + i] = LLVM::ExtractValueOp::create(b, loc, mma, i);
+          SmallVector<Value, 4> sums = tmc::createMmaSync(
+              b, loc, bf16, aRegs, bRegs, ArrayRef<Value>(acc).slice(4 * h, 4));
+          llvm::copy(sums, acc.begin() + 4 * h);
         }
       }
       gpu::BarrierOp::create(b, loc);

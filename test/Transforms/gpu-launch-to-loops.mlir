@@ -261,18 +261,26 @@ func.func @mma_stride(%a: memref<16x32xf16>) {
 // -----
 
 // nvvm.mma.sync cuts the phases: every thread's registers are kept per
-// thread ([thread][register]), then, once per warp (2 here), each lane's
-// four results are computed from the lanes holding their rows of A and
-// columns of B (A (row, k): lane 4 (row % 8) + (k % 8) / 2, register
-// row / 8 + 2 (k / 8), half k % 2), and kept per thread for the next phase.
+// thread as their 16-bit halves ([thread][register][half], the first
+// element in bits 0-15 of a bf16 register), then, once per warp (2 here),
+// each lane's four results are computed from the lanes holding their rows
+// of A and columns of B (A (row, k): lane 4 (row % 8) + (k % 8) / 2,
+// register row / 8 + 2 (k / 8), half k % 2), and kept per thread for the
+// next phase.
 // CHECK-LABEL: func.func @mma_sync
 // CHECK-SAME: (%[[REGS:.*]]: memref<64x4xi32>, %[[ACC:.*]]: memref<64x4xf32>, %[[OUT:.*]]: memref<64x4xf32>)
-// CHECK-DAG: %[[AR:.*]] = memref.alloca() : memref<64x4xi32>
-// CHECK-DAG: %[[BR:.*]] = memref.alloca() : memref<64x2xi32>
+// CHECK-DAG: %[[AR:.*]] = memref.alloca() : memref<64x4x2xbf16>
+// CHECK-DAG: %[[BR:.*]] = memref.alloca() : memref<64x2x2xbf16>
 // CHECK-DAG: %[[CR:.*]] = memref.alloca() : memref<64x4xf32>
 // The registers of every thread.
 // CHECK: scf.for
-// CHECK: memref.store %{{.*}}, %[[AR]]
+// CHECK: %[[LO:.*]] = arith.trunci %{{.*}} : i32 to i16
+// CHECK: %[[LOH:.*]] = arith.bitcast %[[LO]] : i16 to bf16
+// CHECK: %[[HI:.*]] = arith.shrui %{{.*}}, %c16_i32
+// CHECK: %[[HI16:.*]] = arith.trunci %[[HI]] : i32 to i16
+// CHECK: %[[HIH:.*]] = arith.bitcast %[[HI16]] : i16 to bf16
+// CHECK: memref.store %[[LOH]], %[[AR]][%{{.*}}, %c0, %c0]
+// CHECK: memref.store %[[HIH]], %[[AR]][%{{.*}}, %c0, %c1]
 // CHECK: memref.store %{{.*}}, %[[BR]]
 // CHECK: memref.store %{{.*}}, %[[CR]]
 // Between the phases: warps, lanes, four results, 16 steps along k.
@@ -283,11 +291,9 @@ func.func @mma_stride(%a: memref<16x32xf16>) {
 // CHECK: %[[INIT:.*]] = memref.load %[[CR]][%[[TID]], %c0]
 // CHECK: %[[SUM:.*]] = scf.for %{{.*}} = %c0 to %c16 step %c1 iter_args(%{{.*}} = %[[INIT]])
 // CHECK: memref.load %[[AR]]
-// CHECK: arith.shrui
-// CHECK: arith.trunci %{{.*}} : i32 to i16
-// CHECK: arith.bitcast %{{.*}} : i16 to bf16
 // CHECK: arith.extf %{{.*}} : bf16 to f32
 // CHECK: memref.load %[[BR]]
+// CHECK: arith.extf %{{.*}} : bf16 to f32
 // CHECK: arith.mulf
 // CHECK: arith.addf
 // CHECK: memref.store %[[SUM]], %{{.*}}[%[[TID]]] : memref<64xf32>
@@ -341,7 +347,7 @@ func.func @mma_sync_unordered(%x: memref<64xi32>, %out: memref<64xf32>) {
     %v = memref.load %x[%tx] : memref<64xi32>
     memref.store %v, %tile[%tx] : memref<64xi32, #gpu.address_space<workgroup>>
     %r = memref.load %tile[%c0] : memref<64xi32, #gpu.address_space<workgroup>>
-    // expected-error @+1 {{tmc-gpu-launch-to-loops: workgroup memory is written between two barriers with an mma.sync: the emulation, which runs the phases around an mma.sync for all warps in turn, would hide a race between warps}}
+    // expected-error @+1 {{tmc-gpu-launch-to-loops: a workgroup buffer is written and read between two barriers with an mma.sync: the emulation, which runs the phases around an mma.sync for all warps in turn, would hide a race between warps}}
     %d = nvvm.mma.sync A[%r, %r, %r, %r] B[%r, %r] C[%f0, %f0, %f0, %f0]
         {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>,
          multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>,
@@ -361,11 +367,45 @@ func.func @mma_sync_shape(%r: i32, %out: memref<32xf32>) {
   %f0 = arith.constant 0.0 : f32
   gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
              threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
-    // expected-error @+1 {{tmc-gpu-launch-to-loops: emulates mma.sync m16n8k16 with row-major bf16 A, column-major bf16 B and f32 accumulators, in blocks of whole warps, only}}
+    // expected-error @+1 {{tmc-gpu-launch-to-loops: emulates mma.sync m16n8k16 with row-major f16 or bf16 A, column-major B of the same type and f32 accumulators, in blocks of whole warps, only}}
     %d = nvvm.mma.sync A[%r, %r] B[%r] C[%f0, %f0, %f0, %f0]
         {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>,
          multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>,
          shape = #nvvm.shape<m = 16, n = 8, k = 8>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+    %d0 = llvm.extractvalue %d[0] : !llvm.struct<(f32, f32, f32, f32)>
+    memref.store %d0, %out[%tx] : memref<32xf32>
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+// f16 registers are vector<2xf16>, built from f16 scalars: the vectors are
+// rebuilt for the mma.sync from the scalars kept per thread.
+// CHECK-LABEL: func.func @mma_sync_f16
+// CHECK-DAG: %[[AR:.*]] = memref.alloca() : memref<32x4x2xf16>
+// CHECK-DAG: %[[KEPT:.*]] = memref.alloca() : memref<32xf16>
+// CHECK: %[[H:.*]] = memref.load %{{.*}} : memref<32xf16>
+// CHECK: memref.store %[[H]], %[[KEPT]][%[[T:.*]]]
+// CHECK: %[[AGAIN:.*]] = memref.load %[[KEPT]][%[[T2:.*]]]
+// CHECK: %[[V:.*]] = vector.from_elements %[[AGAIN]], %[[AGAIN]] : vector<2xf16>
+// CHECK: %[[E0:.*]] = vector.extract %[[V]][0]
+// CHECK: memref.store %[[E0]], %[[AR]][%[[T2]], %c0, %c0]
+// CHECK: arith.extf %{{.*}} : f16 to f32
+// CHECK-NOT: nvvm.mma.sync
+func.func @mma_sync_f16(%x: memref<32xf16>, %out: memref<32xf32>) {
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  %f0 = arith.constant 0.0 : f32
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
+    %h = memref.load %x[%tx] : memref<32xf16>
+    %r = vector.from_elements %h, %h : vector<2xf16>
+    %d = nvvm.mma.sync A[%r, %r, %r, %r] B[%r, %r] C[%f0, %f0, %f0, %f0]
+        {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>,
+         multiplicandAPtxType = #nvvm.mma_type<f16>, multiplicandBPtxType = #nvvm.mma_type<f16>,
+         shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (vector<2xf16>, vector<2xf16>, f32) -> !llvm.struct<(f32, f32, f32, f32)>
     %d0 = llvm.extractvalue %d[0] : !llvm.struct<(f32, f32, f32, f32)>
     memref.store %d0, %out[%tx] : memref<32xf32>
     gpu.terminator

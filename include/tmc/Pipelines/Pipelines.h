@@ -211,9 +211,17 @@ struct TmcCudaPipelineOptions
       llvm::cl::init(4)};
   Option<bool> tensorCores{
       *this, "tensor-cores",
-      llvm::cl::desc("Matmuls of f16 weights on tensor cores (warp-level "
-                     "MMA; activations rounded to f16, f32 accumulation)"),
+      llvm::cl::desc("Matmuls of f16 and bf16 weights on tensor cores "
+                     "(warp-level MMA; activations rounded to the weights' "
+                     "type, f32 accumulation)"),
       llvm::cl::init(true)};
+  Option<std::string> attentionTensorCores{
+      *this, "attention-tensor-cores",
+      llvm::cl::desc("Operand type of the fused attention kernels on tensor "
+                     "cores: none, f16, bf16, or auto (default: f16 or bf16 "
+                     "with --quantize=fp16 or bf16 and tensor-cores, else "
+                     "none)"),
+      llvm::cl::init("auto")};
   Option<std::string> format{
       *this, "format",
       llvm::cl::desc("What gpu-module-to-binary embeds: isa (PTX), bin "

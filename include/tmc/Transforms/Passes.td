@@ -230,12 +230,29 @@ def TmcGpuFusedAttention
     (`block_q`); fewer threads each own several queries. With one thread
     per block the barriers are no-ops, which `tmc-gpu-launch-to-loops` can
     run on the CPU to check the kernel's numerics.
+
+    With `tensor-cores=f16` or `bf16` (sm_80 and later), ops whose head size
+    is a multiple of 16 and whose tiles have at most 512 queries get a
+    kernel on tensor cores instead: a warp per 16 queries of the tile, the
+    queries' fragments in registers, per chunk of (up to 64) keys the keys
+    and the transposed values staged as f16/bf16, the scores Q K^T and the
+    product P V computed with `nvvm.mma.sync` m16n8k16 (f32 accumulation),
+    the online softmax run by a thread per query on a shared f32 score
+    tile, and the output accumulated in f32 registers across the key loop.
+    Queries, keys, values and probabilities are rounded to the 16-bit type
+    as MMA operands. Other ops keep the scalar kernel.
   }];
   let options = [
     Option<"threads", "threads", "int64_t", /*default=*/"0",
-           "Threads per block (0: block_q, one per query of the tile)">
+           "Threads per block of the scalar kernel (0: block_q, one per "
+           "query of the tile)">,
+    Option<"tensorCores", "tensor-cores", "std::string", /*default=*/"\"\"",
+           "Tensor-core kernel operand type: none (default), f16 or bf16">
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::NVVM::NVVMDialect",
+                           "::mlir::vector::VectorDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::arith::ArithDialect",
                            "::mlir::math::MathDialect",
@@ -411,15 +428,18 @@ def TmcGpuLaunchToLoops
     (`gpu.subgroup_mma_*`, warps of 32 consecutive threads) are done whole
     by lane 0 of each warp on 16 x 16 fragment buffers (row-major memrefs
     whose row stride is the leading dimension; fragments must be used in
-    the phase that defines them). An `nvvm.mma.sync` (m16n8k16, bf16 in,
-    f32 accumulate) also cuts phases: between them, once per warp, each
-    result element is computed from the registers of the lanes that hold
-    its row of A and column of B in the PTX ISA's fragment layout; its
+    the phase that defines them). An `nvvm.mma.sync` (m16n8k16, f16 or
+    bf16 in, f32 accumulate) also cuts phases: between them, once per warp,
+    each result element is computed from the registers of the lanes that
+    hold its row of A and column of B in the PTX ISA's fragment layout; its
     results, read with `llvm.extractvalue`, are kept per thread. Since an
-    mma.sync orders only a warp, workgroup memory must not be written
-    between two barriers around one.
+    mma.sync orders only a warp, no workgroup buffer may be both written
+    and read between two barriers around one. Values other than scalars
+    that a later phase uses (views, vectors such as f16 fragment
+    registers) are recomputed there from scalars kept per thread.
   }];
   let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect",
                            "::mlir::arith::ArithDialect",
                            "::mlir::memref::MemRefDialect"];
 }

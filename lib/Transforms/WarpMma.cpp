@@ -1,0 +1,48 @@
+//===- WarpMma.cpp - mma.sync fragments for the GPU kernels -----*- C++ -*-===//
+
+#include "WarpMma.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+
+bool tmc::isMmaSyncHalfType(Type type) { return type.isF16() || type.isBF16(); }
+
+Value tmc::packMmaPair(OpBuilder &b, Location loc, Value low, Value high) {
+  Type half = low.getType();
+  if (half.isF16())
+    return vector::FromElementsOp::create(
+        b, loc, VectorType::get({2}, half), ValueRange{low, high});
+  Type i16 = b.getI16Type(), i32 = b.getI32Type();
+  auto widen = [&](Value v) -> Value {
+    return arith::ExtUIOp::create(b, loc, i32,
+                                  arith::BitcastOp::create(b, loc, i16, v));
+  };
+  Value lowBits = widen(low), highBits = widen(high);
+  Value shifted = arith::ShLIOp::create(
+      b, loc, highBits, arith::ConstantIntOp::create(b, loc, i32, 16));
+  return arith::OrIOp::create(b, loc, lowBits, shifted);
+}
+
+SmallVector<Value, 4> tmc::createMmaSync(OpBuilder &b, Location loc, Type half,
+                                         ValueRange a, ValueRange bRegs,
+                                         ValueRange acc) {
+  Type f32 = b.getF32Type();
+  auto resultType = LLVM::LLVMStructType::getLiteral(
+      b.getContext(), SmallVector<Type>(4, f32));
+  NVVM::MMATypes ptxType =
+      half.isF16() ? NVVM::MMATypes::f16 : NVVM::MMATypes::bf16;
+  auto mma = NVVM::MmaOp::create(
+      b, loc, resultType, a, bRegs, acc, {16, 8, 16}, /*b1Op=*/std::nullopt,
+      /*intOverflow=*/std::nullopt,
+      std::array<NVVM::MMATypes, 2>{ptxType, ptxType},
+      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                     NVVM::MMALayout::col});
+  SmallVector<Value, 4> results;
+  for (int64_t i = 0; i < 4; ++i)
+    results.push_back(LLVM::ExtractValueOp::create(b, loc, mma, i));
+  return results;
+}
