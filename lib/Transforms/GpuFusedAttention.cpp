@@ -642,12 +642,7 @@ private:
         ValueRange{arith::ConstantOp::create(b, loc, b.getZeroAttr(half))});
     return ifOp.getResult(0);
   }
-  /// The fragment register holding tile[row][col] and tile[row][col + 1].
-  Value pairAt(Value tile, Value row, Value col) {
-    Value low = load(tile, {row, col});
-    Value high = load(tile, {row, add(col, idx(1))});
-    return tmc::packMmaPair(b, loc, low, high);
-  }
+
 
   /// One chunk of keys [k0 + c0, k0 + c0 + cLen): returns the output
   /// accumulators after it.
@@ -678,7 +673,8 @@ private:
       for (int64_t ks = 0; ks < headDim / 16; ++ks) {
         SmallVector<Value> bRegs;
         for (int64_t r = 0; r < 2; ++r)
-          bRegs.push_back(pairAt(keys, key, add(pair, idx(16 * ks + 8 * r))));
+          bRegs.push_back(tmc::loadMmaPair(b, loc, keys, key,
+                                           add(pair, idx(16 * ks + 8 * r))));
         sums = tmc::createMmaSync(b, loc, half, qRegs[ks], bRegs, sums);
       }
       for (int64_t i = 0; i < 4; ++i)
@@ -735,9 +731,9 @@ private:
     for (int64_t ks = 0; ks < chunk / 16; ++ks) {
       pRegs.emplace_back();
       for (int64_t r = 0; r < 4; ++r)
-        pRegs.back().push_back(
-            pairAt(probs, add(warpRow, add(group, idx(8 * (r % 2)))),
-                   add(pair, idx(16 * ks + 8 * (r / 2)))));
+        pRegs.back().push_back(tmc::loadMmaPair(
+            b, loc, probs, add(warpRow, add(group, idx(8 * (r % 2)))),
+            add(pair, idx(16 * ks + 8 * (r / 2)))));
     }
     Value alphaLow = load(alphas, {add(warpRow, group)});
     Value alphaHigh = load(alphas, {add(warpRow, add(group, idx(8)))});
@@ -751,8 +747,8 @@ private:
       for (int64_t ks = 0; ks < chunk / 16; ++ks) {
         SmallVector<Value> bRegs;
         for (int64_t r = 0; r < 2; ++r)
-          bRegs.push_back(
-              pairAt(values, dim, add(pair, idx(16 * ks + 8 * r))));
+          bRegs.push_back(tmc::loadMmaPair(b, loc, values, dim,
+                                           add(pair, idx(16 * ks + 8 * r))));
         sums = tmc::createMmaSync(b, loc, half, pRegs[ks], bRegs, sums);
       }
       llvm::append_range(next, sums);

@@ -345,7 +345,7 @@ private:
         Value current = resolveThread(v, mapping, tid);
         if (!current)
           return failure();
-        memref::StoreOp::create(b, loc, current, buffer, tid);
+        storeForThread(current, buffer, tid);
       }
       return success();
     });
@@ -354,15 +354,44 @@ private:
   /// A per-thread buffer for values of `type`, allocated before the first
   /// phase of the block.
   Value allocateStorage(Type type, Operation *user) {
-    if (!type.isIntOrIndexOrFloat()) {
+    SmallVector<int64_t> shape = {numThreads};
+    Type element = type;
+    if (auto vector = dyn_cast<VectorType>(type);
+        vector && vector.hasStaticShape() && !vector.isScalable() &&
+        vector.getElementType().isIntOrIndexOrFloat()) {
+      llvm::append_range(shape, vector.getShape());
+      element = vector.getElementType();
+    } else if (!type.isIntOrIndexOrFloat()) {
       user->emitError("tmc-gpu-launch-to-loops: cannot keep a ")
           << type << " per thread across a barrier";
       return nullptr;
     }
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPoint(storageAnchor);
-    return memref::AllocaOp::create(b, loc,
-                                    MemRefType::get({numThreads}, type));
+    return memref::AllocaOp::create(b, loc, MemRefType::get(shape, element));
+  }
+
+  /// Stores thread `tid`'s value `v` (a scalar or a vector) in `buffer`.
+  void storeForThread(Value v, Value buffer, Value tid) {
+    if (!isa<VectorType>(v.getType())) {
+      memref::StoreOp::create(b, loc, v, buffer, tid);
+      return;
+    }
+    SmallVector<Value> indices(cast<MemRefType>(buffer.getType()).getRank(),
+                               index(0));
+    indices[0] = tid;
+    vector::StoreOp::create(b, loc, v, buffer, indices);
+  }
+
+  /// Thread `tid`'s value of `type` kept in `buffer`.
+  Value loadForThread(Type type, Value buffer, Value tid) {
+    auto vectorType = dyn_cast<VectorType>(type);
+    if (!vectorType)
+      return memref::LoadOp::create(b, loc, buffer, tid);
+    SmallVector<Value> indices(cast<MemRefType>(buffer.getType()).getRank(),
+                               index(0));
+    indices[0] = tid;
+    return vector::LoadOp::create(b, loc, vectorType, buffer, indices);
   }
 
   /// Emits loops over the block's threads around `body(mapping, tid)`, with
@@ -472,8 +501,7 @@ private:
             b.clone(*op, mapping);
           }
           for (auto [value, buffer] : escaping)
-            memref::StoreOp::create(b, loc, mapping.lookup(value), buffer,
-                                    tid);
+            storeForThread(mapping.lookup(value), buffer, tid);
           return success();
         })))
       return failure();
@@ -799,7 +827,7 @@ private:
     if (!launch->isAncestor(v.getParentRegion()->getParentOp()))
       return v;
     if (auto it = stored.find(v); it != stored.end()) {
-      Value loaded = memref::LoadOp::create(b, loc, it->second, tid);
+      Value loaded = loadForThread(v.getType(), it->second, tid);
       mapping.map(v, loaded);
       return loaded;
     }

@@ -674,21 +674,14 @@ struct MmaSyncContraction : public TensorCorePattern<MmaSyncContraction> {
       t.stage(b, loc, k0, aTile, bTile, /*bByN=*/true);
       gpu::BarrierOp::create(b, loc);
 
-      // The register holding tile[row][col] and tile[row][col + 1].
-      auto pairAt = [&](Value tile, Value row, Value col) {
-        Value low = memref::LoadOp::create(b, loc, tile, ValueRange{row, col});
-        Value high = memref::LoadOp::create(
-            b, loc, tile, ValueRange{row, math.add(col, math.index(1))});
-        return tmc::packMmaPair(b, loc, low, high);
-      };
       SmallVector<Value> acc(kLoop.getRegionIterArgs());
       for (int64_t ks = 0; ks < kTile; ks += 16) {
         // A register r: row group + 8 (r % 2), columns 2 quad + 8 (r / 2)
         // and the next.
         SmallVector<Value> aRegs;
         for (int64_t r = 0; r < 4; ++r)
-          aRegs.push_back(pairAt(
-              aTile,
+          aRegs.push_back(tmc::loadMmaPair(
+              b, loc, aTile,
               math.add(t.warpM, math.add(group, math.index(8 * (r % 2)))),
               math.add(pair, math.index(ks + 8 * (r / 2)))));
         for (int64_t h = 0; h < 2; ++h) {
@@ -696,8 +689,8 @@ struct MmaSyncContraction : public TensorCorePattern<MmaSyncContraction> {
           Value n = math.add(t.warpN, math.add(group, math.index(8 * h)));
           SmallVector<Value> bRegs;
           for (int64_t r = 0; r < 2; ++r)
-            bRegs.push_back(
-                pairAt(bTile, n, math.add(pair, math.index(ks + 8 * r))));
+            bRegs.push_back(tmc::loadMmaPair(
+                b, loc, bTile, n, math.add(pair, math.index(ks + 8 * r))));
           SmallVector<Value, 4> sums = tmc::createMmaSync(
               b, loc, bf16, aRegs, bRegs, ArrayRef<Value>(acc).slice(4 * h, 4));
           llvm::copy(sums, acc.begin() + 4 * h);

@@ -27,6 +27,19 @@ Value tmc::packMmaPair(OpBuilder &b, Location loc, Value low, Value high) {
   return arith::OrIOp::create(b, loc, lowBits, shifted);
 }
 
+Value tmc::loadMmaPair(OpBuilder &b, Location loc, Value tile, Value row,
+                       Value col) {
+  Type half = cast<MemRefType>(tile.getType()).getElementType();
+  Value pair = vector::LoadOp::create(b, loc, VectorType::get({2}, half), tile,
+                                      ValueRange{row, col},
+                                      /*nontemporal=*/false, llvm::Align(4));
+  if (half.isF16())
+    return pair;
+  Value bits = vector::BitCastOp::create(
+      b, loc, VectorType::get({1}, b.getI32Type()), pair);
+  return vector::ExtractOp::create(b, loc, bits, 0);
+}
+
 SmallVector<Value, 4> tmc::createMmaSync(OpBuilder &b, Location loc, Type half,
                                          ValueRange a, ValueRange bRegs,
                                          ValueRange acc) {

@@ -22,6 +22,12 @@ bool isMmaSyncHalfType(Type type);
 /// vector<2xf16> for f16 (the operand types NVVM expects).
 Value packMmaPair(OpBuilder &b, Location loc, Value low, Value high);
 
+/// The fragment register holding `tile[row][col]` and `tile[row][col + 1]`
+/// of a 2-D workgroup tile of f16 or bf16 (rows of an even length, `col`
+/// even): one 4-byte-aligned load of both.
+Value loadMmaPair(OpBuilder &b, Location loc, Value tile, Value row,
+                  Value col);
+
 /// `nvvm.mma.sync` m16n8k16, row-major A and column-major B of `half` (f16
 /// or bf16, registers from `packMmaPair`), f32 accumulators: returns the
 /// four f32 results of this lane.

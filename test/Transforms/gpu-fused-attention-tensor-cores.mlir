@@ -41,7 +41,7 @@
 // CHECK: memref.store %{{.*}}, %[[AS]]
 // CHECK: gpu.barrier
 // P V: 4 blocks of 8 head dimensions, one MMA each, after the rescale.
-// CHECK: memref.load %[[PS]]
+// CHECK: vector.load %[[PS]][%{{.*}}, %{{.*}}] {alignment = 4 : i64} : memref<32x24xbf16, #gpu.address_space<workgroup>>, vector<2xbf16>
 // CHECK: memref.load %[[AS]]
 // CHECK: arith.mulf
 // CHECK-COUNT-4: nvvm.mma.sync

@@ -113,15 +113,11 @@ func.func @scalar(%a: memref<8x16xf32>, %b: memref<8x16xf32>, %h: memref<8x16xf1
 // CHECK: memref.load %[[W]]
 // CHECK: memref.store %{{.*}}, %[[BT]]
 // CHECK: gpu.barrier
-// A register: two consecutive bf16 of a tile row, the first in bits 0-15.
-// CHECK: %[[LO:.*]] = memref.load %[[AT]]
-// CHECK: %[[HI:.*]] = memref.load %[[AT]]
-// CHECK: %[[LO16:.*]] = arith.bitcast %[[LO]] : bf16 to i16
-// CHECK: %[[LO32:.*]] = arith.extui %[[LO16]] : i16 to i32
-// CHECK: %[[HI16:.*]] = arith.bitcast %[[HI]] : bf16 to i16
-// CHECK: %[[HI32:.*]] = arith.extui %[[HI16]] : i16 to i32
-// CHECK: %[[SH:.*]] = arith.shli %[[HI32]], %c16_i32
-// CHECK: arith.ori %[[LO32]], %[[SH]] : i32
+// A register: two consecutive bf16 of a tile row in one 4-byte load, the
+// first in bits 0-15 (little-endian).
+// CHECK: %[[PAIR:.*]] = vector.load %[[AT]][%{{.*}}, %{{.*}}] {alignment = 4 : i64} : memref<32x40xbf16, #gpu.address_space<workgroup>>, vector<2xbf16>
+// CHECK: %[[BITS:.*]] = vector.bitcast %[[PAIR]] : vector<2xbf16> to vector<1xi32>
+// CHECK: vector.extract %[[BITS]][0] : i32 from vector<1xi32>
 // CHECK-COUNT-4: nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
 // CHECK: gpu.barrier
 // CHECK: scf.yield

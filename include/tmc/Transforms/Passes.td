@@ -321,6 +321,7 @@ def TmcGpuTileMatmuls : Pass<"tmc-gpu-tile-matmuls", "::mlir::func::FuncOp"> {
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::LLVM::LLVMDialect",
                            "::mlir::NVVM::NVVMDialect",
+                           "::mlir::vector::VectorDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::arith::ArithDialect",
                            "::mlir::memref::MemRefDialect"];
@@ -434,9 +435,9 @@ def TmcGpuLaunchToLoops
     hold its row of A and column of B in the PTX ISA's fragment layout; its
     results, read with `llvm.extractvalue`, are kept per thread. Since an
     mma.sync orders only a warp, no workgroup buffer may be both written
-    and read between two barriers around one. Values other than scalars
-    that a later phase uses (views, vectors such as f16 fragment
-    registers) are recomputed there from scalars kept per thread.
+    and read between two barriers around one. Vectors (such as f16
+    fragment registers) are kept per thread like scalars, unless they can
+    be recomputed, like views, from what is.
   }];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::vector::VectorDialect",
