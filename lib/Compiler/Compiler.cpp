@@ -305,6 +305,9 @@ static LogicalResult checkAvailable(Location loc,
                              "a view of the one device arena";
   if (options.target != "cuda" && options.gpuAttention != "fused")
     return emitError(loc) << "--gpu-attention applies to --target=cuda only";
+  if (options.target != "cuda" && options.gpuTensorCores != "auto")
+    return emitError(loc)
+           << "--gpu-tensor-cores applies to --target=cuda only";
   if (options.target == "cuda" && options.decodeMaxTokens)
     return emitError(loc) << "--decode is not available with --target=cuda: "
                              "the KV-cache attention kernel runs on the CPU";
@@ -463,6 +466,8 @@ LogicalResult mlir::tmc::compileModel(ModuleOp module,
     setFront(pipeline);
     pipeline.gpuArch = options.gpuArch;
     pipeline.fusedAttention = options.gpuAttention == "fused";
+    pipeline.tensorCores = options.gpuTensorCores != "none";
+    pipeline.attentionTensorCores = options.gpuTensorCores;
     pipeline.toolkit = toolkit;
     pipeline.format = "isa";
     buildTmcCudaPipeline(pm, pipeline);

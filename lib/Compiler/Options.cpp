@@ -84,6 +84,13 @@ llvm::Error mlir::tmc::setCompileOption(CompileOptions &options,
                    value + "'");
     return setString(options.gpuAttention);
   }
+  if (name == "gpu-tensor-cores") {
+    if (value != "auto" && value != "none" && value != "f16" &&
+        value != "bf16")
+      return error("option 'gpu-tensor-cores' expects auto, none, f16 or "
+                   "bf16, got '" + value + "'");
+    return setString(options.gpuTensorCores);
+  }
   if (name == "cuda-toolkit")
     return setString(options.cudaToolkit);
   if (name == "cpu")
@@ -138,6 +145,7 @@ llvm::Error mlir::tmc::setCompileOption(CompileOptions &options,
   }
   return error("unknown compile option '" + name +
                "' (known: seq-len, target, gpu-arch, gpu-attention, "
+               "gpu-tensor-cores, "
                "cuda-toolkit, cpu, "
                "no-kernels, no-plan-buffers, attention, attention-block-q, "
                "attention-block-k, quantize, quantize-calibration, "

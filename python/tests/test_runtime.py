@@ -1,11 +1,18 @@
 """tmc.compile and tmc.Model: options, progress, the report, and errors."""
 
+import os
+
 import numpy as np
 import pytest
 
 import helpers
 
 import tmc
+
+needs_ptxas = pytest.mark.skipif(
+    not os.path.exists(os.environ.get("CUDA_HOME", "/usr/local/cuda") +
+                       "/bin/ptxas"),
+    reason="needs the CUDA toolkit's ptxas")
 
 
 @pytest.fixture(scope="module")
@@ -106,9 +113,7 @@ def test_decoding_build_generates_like_full_recomputation(tmp_path):
     assert ids == [int(np.argmax(logits[len(prompt) - 1 + i])) for i in range(len(ids))]
 
 
-@pytest.mark.skipif(not (__import__("os").path.exists(
-    __import__("os").environ.get("CUDA_HOME", "/usr/local/cuda") + "/bin/ptxas")),
-    reason="needs the CUDA toolkit's ptxas")
+@needs_ptxas
 def test_cuda_target_and_gpu_arch_reach_the_compiler(tmp_path):
     # Compiling needs no GPU; running does (docs/GPU.md), so only the files
     # and the report are checked here.
@@ -121,9 +126,7 @@ def test_cuda_target_and_gpu_arch_reach_the_compiler(tmp_path):
     assert (tmp_path / "cuda" / "tmc_kernels.cubin").stat().st_size > 0
 
 
-@pytest.mark.skipif(not (__import__("os").path.exists(
-    __import__("os").environ.get("CUDA_HOME", "/usr/local/cuda") + "/bin/ptxas")),
-    reason="needs the CUDA toolkit's ptxas")
+@needs_ptxas
 def test_gpu_attention_reaches_the_compiler(tmp_path):
     # Fused attention: one kernel per attention op, its per-query state in
     # local memory; tiles: host loops launching more, smaller kernels.
@@ -138,6 +141,25 @@ def test_gpu_attention_reaches_the_compiler(tmp_path):
     with pytest.raises(tmc.TmcError, match="gpu-attention"):
         tmc.compile(helpers.EXAMPLES / "gpt2.mlir", tmp_path / "bad", seq_len=8,
                     target="cuda", gpu_attention="flash", progress=False)
+
+
+@needs_ptxas
+def test_gpu_tensor_cores_reach_the_compiler(tmp_path):
+    # f16 attention on tensor cores for an f32 model; none keeps the fp16
+    # weights' matmuls scalar too.
+    f16 = tmc.compile(helpers.EXAMPLES / "gpt2.mlir", tmp_path / "f16",
+                      seq_len=16, target="cuda", gpu_tensor_cores="f16",
+                      progress=False)
+    none = tmc.compile(helpers.EXAMPLES / "gpt2.mlir", tmp_path / "none",
+                       seq_len=16, target="cuda", quantize="fp16",
+                       gpu_tensor_cores="none", progress=False)
+    assert "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32" in (
+        tmp_path / "f16" / "tmc_kernels.ptx").read_text()
+    assert "mma" not in (tmp_path / "none" / "tmc_kernels.ptx").read_text()
+    assert f16.report["gpu_kernels"] > 0 and none.report["gpu_kernels"] > 0
+    with pytest.raises(tmc.TmcError, match="gpu-tensor-cores"):
+        tmc.compile(helpers.EXAMPLES / "gpt2.mlir", tmp_path / "bad", seq_len=8,
+                    target="cuda", gpu_tensor_cores="tf32", progress=False)
 
 
 def test_quantize_calibration_reaches_the_report(tmp_path):

@@ -53,6 +53,14 @@ static cl::opt<std::string> gpuAttention(
              "attention op, each block owning a tile of queries) or tiles "
              "(host loops over the tiles launching small kernels)"),
     cl::cat(category));
+static cl::opt<std::string> gpuTensorCores(
+    "gpu-tensor-cores", cl::init("auto"),
+    cl::desc("Tensor cores with --target=cuda: auto (default; matmuls of "
+             "fp16/bf16 weights and the attention of such builds, their "
+             "activations rounded to that type), none (f32 activations "
+             "throughout), f16 or bf16 (as auto, and attention on tensor "
+             "cores with that operand type for any weights)"),
+    cl::cat(category));
 static cl::opt<std::string> cudaToolkit(
     "cuda-toolkit", cl::init(""),
     cl::desc("CUDA toolkit directory with --target=cuda (default: "
@@ -240,6 +248,11 @@ int main(int argc, char **argv) {
   options.cudaToolkit = cudaToolkit;
   if (llvm::Error err =
           tmc::setCompileOption(options, "gpu-attention", gpuAttention)) {
+    llvm::errs() << "tmc-compile: " << llvm::toString(std::move(err)) << "\n";
+    return 1;
+  }
+  if (llvm::Error err = tmc::setCompileOption(options, "gpu-tensor-cores",
+                                              gpuTensorCores)) {
     llvm::errs() << "tmc-compile: " << llvm::toString(std::move(err)) << "\n";
     return 1;
   }

@@ -61,6 +61,12 @@ struct CompileOptions {
   /// each block owning a query tile) or "tiles" (host loops over the tiles,
   /// launching the kernels of each tile's linalg ops).
   std::string gpuAttention = "fused";
+  /// Tensor cores with target "cuda": "auto" (matmuls of f16 and bf16
+  /// weights, and the attention of such builds, on tensor cores), "none"
+  /// (no tensor cores: f32 activations throughout), or "f16"/"bf16" (as
+  /// auto, and attention on tensor cores with that operand type whatever
+  /// the weights).
+  std::string gpuTensorCores = "auto";
   /// Low-rank factorization (tfm-low-rank's `scheme`).
   std::string lowRank = "none";
   /// Activation-aware low-rank factorization, calibrated on
@@ -99,7 +105,8 @@ struct CompileOptions {
 };
 
 /// Sets the option spelled `name` (tmc-compile's flag without its dashes:
-/// "seq-len", "target", "gpu-arch", "gpu-attention", "cuda-toolkit", "cpu",
+/// "seq-len", "target", "gpu-arch", "gpu-attention", "gpu-tensor-cores",
+/// "cuda-toolkit", "cpu",
 /// "no-kernels",
 /// "no-plan-buffers", "attention", "attention-block-q", "attention-block-k",
 /// "quantize", "quantize-calibration", "no-quantize-error", "prune",
