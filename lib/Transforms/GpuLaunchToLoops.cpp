@@ -8,6 +8,7 @@
 
 #include "tmc/Transforms/Passes.h"
 
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/IRMapping.h"
@@ -149,13 +150,157 @@ public:
     }
   }
 
+  /// Checks the block's accesses to workgroup memory for races (see the
+  /// pass description): `hostBuffers` are the buffers the workgroup
+  /// attributions became. Each element gets the last (epoch, thread) that
+  /// wrote and that read it, as epoch * threads + thread, -1 at first; the
+  /// epoch counts the barriers the emulation passed.
+  void checkRaces(ArrayRef<Value> hostBuffers) {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(storageAnchor);
+    Type i64 = b.getI64Type();
+    epoch = memref::AllocaOp::create(b, loc, MemRefType::get({}, i64));
+    memref::StoreOp::create(b, loc, constant(0), epoch, ValueRange{});
+    for (Value buffer : hostBuffers) {
+      auto type = cast<MemRefType>(buffer.getType());
+      auto shadowType = MemRefType::get(type.getShape(), i64);
+      std::array<Value, 2> shadow;
+      for (Value &s : shadow) {
+        s = memref::AllocaOp::create(b, loc, shadowType);
+        forAllElements(type.getShape(), [&](ValueRange indices) {
+          memref::StoreOp::create(b, loc, constant(-1), s, indices);
+        });
+      }
+      shadows[buffer] = shadow;
+    }
+  }
+
   LogicalResult emit() {
     Block &body = launch.getBody().front();
+    // A new block: nothing of the previous block's accesses conflicts.
+    nextEpoch();
     return emitOps(llvm::make_pointer_range(body.without_terminator()));
   }
 
 private:
   Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value constant(int64_t v) {
+    return arith::ConstantIntOp::create(b, loc, b.getI64Type(), v);
+  }
+
+  /// Loops over every index of `shape` around `body(indices)`.
+  void forAllElements(ArrayRef<int64_t> shape,
+                      function_ref<void(ValueRange)> body) {
+    OpBuilder::InsertionGuard guard(b);
+    SmallVector<Value> indices;
+    for (int64_t size : shape) {
+      auto loop = scf::ForOp::create(b, loc, index(0), index(size), index(1));
+      b.setInsertionPointToStart(loop.getBody());
+      indices.push_back(loop.getInductionVar());
+    }
+    body(indices);
+  }
+
+  /// A barrier: the accesses before it are ordered before those after.
+  void nextEpoch() {
+    if (!epoch)
+      return;
+    Value current = memref::LoadOp::create(b, loc, epoch, ValueRange{});
+    memref::StoreOp::create(
+        b, loc, arith::AddIOp::create(b, loc, current, constant(1)), epoch,
+        ValueRange{});
+  }
+
+  /// Inserts the race checks of thread `tid` before the workgroup accesses
+  /// among `ops` and the ops nested in them.
+  void instrumentAccesses(Block *block, Value tid) {
+    struct Access {
+      Operation *op;
+      Value buffer;
+      SmallVector<Value> indices;
+      int64_t elements;
+      bool write;
+    };
+    SmallVector<Access> accesses;
+    block->walk([&](Operation *op) {
+      auto add = [&](Value buffer, ValueRange indices, int64_t elements,
+                     bool write) {
+        if (shadows.contains(buffer))
+          accesses.push_back({op, buffer, llvm::to_vector(indices), elements,
+                              write});
+      };
+      if (auto load = dyn_cast<memref::LoadOp>(op))
+        add(load.getMemRef(), load.getIndices(), 1, false);
+      else if (auto store = dyn_cast<memref::StoreOp>(op))
+        add(store.getMemRef(), store.getIndices(), 1, true);
+      else if (auto load = dyn_cast<vector::LoadOp>(op))
+        add(load.getBase(), load.getIndices(),
+            load.getVectorType().getNumElements(), false);
+      else if (auto store = dyn_cast<vector::StoreOp>(op))
+        add(store.getBase(), store.getIndices(),
+            store.getVectorType().getNumElements(), true);
+    });
+    OpBuilder::InsertionGuard guard(b);
+    for (Access &access : accesses) {
+      b.setInsertionPoint(access.op);
+      std::string message;
+      llvm::raw_string_ostream os(message);
+      os << "tmc-gpu-launch-to-loops: race on workgroup memory: a "
+         << (access.write ? "write" : "read") << " at " << access.op->getLoc()
+         << " and another thread's "
+         << (access.write ? "read or write" : "write")
+         << " of the same element have no barrier between them";
+      Value threads = constant(numThreads);
+      Value now = memref::LoadOp::create(b, loc, epoch, ValueRange{});
+      Value me = arith::AddIOp::create(
+          b, loc, arith::MulIOp::create(b, loc, now, threads),
+          arith::IndexCastOp::create(b, loc, b.getI64Type(), tid));
+      auto [writers, readers] = shadows[access.buffer];
+      // The readers of an element: one thread's access of this epoch
+      // (epoch * threads + thread), or -(epoch + 2) once several threads
+      // read it in this epoch.
+      Value many = arith::SubIOp::create(b, loc, constant(-2), now);
+      auto cmp = [&](arith::CmpIPredicate predicate, Value x, Value y) {
+        return arith::CmpIOp::create(b, loc, predicate, x, y).getResult();
+      };
+      auto both = [&](Value x, Value y) {
+        return arith::AndIOp::create(b, loc, x, y).getResult();
+      };
+      auto either = [&](Value x, Value y) {
+        return arith::OrIOp::create(b, loc, x, y).getResult();
+      };
+      // `last` is another thread's access of this epoch.
+      auto byOther = [&](Value last) {
+        Value sameEpoch = both(
+            cmp(arith::CmpIPredicate::sge, last, constant(0)),
+            cmp(arith::CmpIPredicate::eq,
+                arith::DivSIOp::create(b, loc, last, threads), now));
+        return both(sameEpoch, cmp(arith::CmpIPredicate::ne, last, me));
+      };
+      for (int64_t e = 0; e < access.elements; ++e) {
+        SmallVector<Value> at = access.indices;
+        if (e > 0)
+          at.back() = arith::AddIOp::create(b, loc, at.back(), index(e));
+        Value writer = memref::LoadOp::create(b, loc, writers, at);
+        Value reader = memref::LoadOp::create(b, loc, readers, at);
+        Value othersRead = either(byOther(reader),
+                                  cmp(arith::CmpIPredicate::eq, reader, many));
+        Value race = byOther(writer);
+        if (access.write)
+          race = either(race, othersRead);
+        Value ok = arith::XOrIOp::create(
+            b, loc, race,
+            arith::ConstantOp::create(b, loc, b.getBoolAttr(true)));
+        cf::AssertOp::create(b, loc, ok, message);
+        if (access.write) {
+          memref::StoreOp::create(b, loc, me, writers, at);
+        } else {
+          Value next = arith::SelectOp::create(b, loc, othersRead, many, me);
+          memref::StoreOp::create(b, loc, next, readers, at);
+        }
+      }
+    }
+  }
 
   /// Emits `ops` (of one block): runs without barriers as phases, the ops
   /// with barriers once per block.
@@ -197,8 +342,10 @@ private:
 
   /// A barrier, or a loop or conditional with barriers inside.
   LogicalResult emitSynchronizing(Operation *op) {
-    if (isa<gpu::BarrierOp>(op))
+    if (isa<gpu::BarrierOp>(op)) {
+      nextEpoch();
       return success();
+    }
     if (auto mma = dyn_cast<NVVM::MmaOp>(op))
       return emitMmaSync(mma);
     if (auto forOp = dyn_cast<scf::ForOp>(op))
@@ -430,7 +577,11 @@ private:
                                             sizesFold, strides)
                       .getResult());
     }
-    return body(mapping, tid);
+    if (failed(body(mapping, tid)))
+      return failure();
+    if (epoch)
+      instrumentAccesses(b.getInsertionBlock(), tid);
+    return success();
   }
 
   /// One phase: `run` for every thread; the scalars it computes that later
@@ -866,12 +1017,16 @@ private:
   IRMapping &blockMapping;
   Operation *storageAnchor;
   llvm::MapVector<Value, Value> privateBuffers;
+  /// With race checks: the epoch counter, and each workgroup host buffer's
+  /// last writers and readers.
+  Value epoch;
+  DenseMap<Value, std::array<Value, 2>> shadows;
   DenseMap<Value, Value> stored;
 };
 
 /// Replaces `launch` by loops over its blocks and threads.
 static LogicalResult launchToLoops(RewriterBase &rewriter,
-                                   gpu::LaunchOp launch) {
+                                   gpu::LaunchOp launch, bool checkRaces) {
   if (launch.getAsyncToken() || !launch.getAsyncDependencies().empty() ||
       !launch.getBody().hasOneBlock())
     return launch.emitError("tmc-gpu-launch-to-loops: expected a "
@@ -932,6 +1087,10 @@ static LogicalResult launchToLoops(RewriterBase &rewriter,
   if (phases) {
     BlockEmulator emulator(rewriter, launch, *blockSize, mapping, anchor);
     emulator.allocatePrivate();
+    if (checkRaces)
+      emulator.checkRaces(llvm::map_to_vector(
+          launch.getWorkgroupAttributions(),
+          [&](BlockArgument buffer) { return mapping.lookup(buffer); }));
     if (failed(emulator.emit()))
       return failure();
     rewriter.eraseOp(anchor);
@@ -959,6 +1118,8 @@ static LogicalResult launchToLoops(RewriterBase &rewriter,
 
 struct TmcGpuLaunchToLoopsPass
     : public tmc::impl::TmcGpuLaunchToLoopsBase<TmcGpuLaunchToLoopsPass> {
+  using TmcGpuLaunchToLoopsBase::TmcGpuLaunchToLoopsBase;
+
   void runOnOperation() override {
     bool refused = false;
     getOperation().walk([&](gpu::LaunchOp launch) {
@@ -980,7 +1141,7 @@ struct TmcGpuLaunchToLoopsPass
     IRRewriter rewriter(&getContext());
     for (gpu::LaunchOp launch : launches) {
       rewriter.setInsertionPoint(launch);
-      if (failed(launchToLoops(rewriter, launch)))
+      if (failed(launchToLoops(rewriter, launch, checkRaces)))
         return signalPassFailure();
     }
   }

@@ -438,8 +438,25 @@ def TmcGpuLaunchToLoops
     and read between two barriers around one. Vectors (such as f16
     fragment registers) are kept per thread like scalars, unless they can
     be recomputed, like views, from what is.
+
+    With `check-races`, every read and write of workgroup memory also
+    checks, as it runs, that no other thread of the block wrote (or, for a
+    write, read) the same element since the last barrier the emulation
+    passed (each element keeps its last writer, and its reader or that
+    several threads read it, and when): such a
+    pair is unordered on a GPU, whatever order the emulation ran them in.
+    A race stops the program with `cf.assert`, naming the access's
+    location. Warp-level MMA fragments are read and written by lane 0 of
+    their warp; accesses through views of workgroup buffers are not
+    checked.
   }];
+  let options = [
+    Option<"checkRaces", "check-races", "bool", /*default=*/"false",
+           "Check at run time that no two threads access one workgroup "
+           "element between barriers, one of them writing">
+  ];
   let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::cf::ControlFlowDialect",
                            "::mlir::vector::VectorDialect",
                            "::mlir::arith::ArithDialect",
                            "::mlir::memref::MemRefDialect"];

@@ -2,8 +2,9 @@
 # Runs the CUDA pipeline's GPU mapping on the CPU and compares with the CPU
 # build (test/Pipelines/tmc-cuda-emulated.test): the IR right after
 # tmc-gpu-check-host-code (host loops, gpu.launch ops, device buffers as
-# arena views) gets tmc-gpu-launch-to-loops and the CPU tail, is linked into
-# a model.so, run by tmc-run, and compared with the CPU build's output.
+# arena views) gets tmc-gpu-launch-to-loops (with its race checks) and the
+# CPU tail, is linked into a model.so, run by tmc-run, and compared with the
+# CPU build's output.
 #
 # usage: [RTOL=R] emulate-cuda.sh LLVM_TOOLS_DIR TMC_OPT TMC_COMPILE TMC_RUN
 #          PYTHON WORKDIR MODEL.mlir SEQ OUTPUT "CUDA-PIPELINE-OPTIONS"
@@ -18,7 +19,7 @@ rm -rf "$work" && mkdir -p "$work/emulated"
   --tmc-cuda-pipeline="seq-len=$seq weights-output=$work/emulated/weights.bin $opts" \
   --mlir-print-ir-after=tmc-gpu-check-host-code --mlir-print-ir-module-scope \
   --mlir-disable-threading -o /dev/null 2> "$work/mapped.mlir"
-"$tmc_opt" "$work/mapped.mlir" -o "$work/emulated.mlir" --pass-pipeline="builtin.module(func.func(tmc-gpu-launch-to-loops),convert-scf-to-cf,expand-strided-metadata,lower-affine,arith-expand{include-bf16=true},convert-math-to-llvm,convert-math-to-libm,convert-to-llvm,reconcile-unrealized-casts,tmc-export-abi,canonicalize)"
+"$tmc_opt" "$work/mapped.mlir" -o "$work/emulated.mlir" --pass-pipeline="builtin.module(func.func(tmc-gpu-launch-to-loops{check-races=1}),convert-scf-to-cf,expand-strided-metadata,lower-affine,arith-expand{include-bf16=true},convert-math-to-llvm,convert-math-to-libm,convert-to-llvm,reconcile-unrealized-casts,tmc-export-abi,canonicalize)"
 "$llvm/mlir-translate" --allow-unregistered-dialect --mlir-to-llvmir "$work/emulated.mlir" -o "$work/emulated.ll"
 # compiler-rt's builtins: x86 stores bf16 values (staged tensor-core
 # tiles) through __truncsfbf2, which libgcc 12 lacks.
@@ -27,4 +28,6 @@ rm -rf "$work" && mkdir -p "$work/emulated"
 "$tmc_compile" "$model" -o "$work/cpu" --seq-len="$seq" --quiet "$@"
 "$python" -c "import numpy as np, sys; np.save(sys.argv[1], (np.arange(int(sys.argv[2]), dtype=np.int64) * 7 % 100).reshape(1, -1))" "$work/ids.npy" "$seq"
 "$tmc_run" "$work/cpu" --input input_ids="$work/ids.npy" --output "$output=$work/reference.npy" > /dev/null
-"$tmc_run" "$work/emulated" --input input_ids="$work/ids.npy" --reference "$output=$work/reference.npy" --rtol "${RTOL:-1e-5}" | grep '^reference'
+# Line-buffered, so that a race the emulation detects (cf.assert: puts,
+# then abort) is printed before the abort.
+stdbuf -oL "$tmc_run" "$work/emulated" --input input_ids="$work/ids.npy" --reference "$output=$work/reference.npy" --rtol "${RTOL:-1e-5}" | grep -E '^reference|^tmc-gpu-launch-to-loops'
