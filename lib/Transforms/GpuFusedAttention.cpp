@@ -150,6 +150,16 @@ public:
       return MemRefType::get(shape, f32, MemRefLayoutAttrInterface(),
                              privateSpace);
     };
+    // One query per thread with heads of up to kRegisterHeadDim: the query
+    // row and the output accumulator are registers; otherwise private
+    // memory.
+    bool inRegisters = rowsPerThread == 1 && headDim <= kRegisterHeadDim;
+    SmallVector<Type> privateTypes = {privType({chunk})};
+    if (!inRegisters)
+      privateTypes = {privType({rowsPerThread, headDim}),
+                      privType({rowsPerThread, headDim}),
+                      privType({rowsPerThread}), privType({rowsPerThread}),
+                      privType({chunk})};
     Value one = idx(1);
     auto launch = gpu::LaunchOp::create(
         b, loc, idx(llvm::divideCeil(seqQ, blockQ)), idx(heads), idx(batch),
@@ -157,26 +167,26 @@ public:
         /*asyncTokenType=*/nullptr, /*asyncDependencies=*/ValueRange{},
         /*workgroupAttributions=*/
         TypeRange{wgType({chunk, headDim}), wgType({chunk, headDim})},
-        /*privateAttributions=*/
-        TypeRange{privType({rowsPerThread, headDim}),
-                  privType({rowsPerThread, headDim}),
-                  privType({rowsPerThread}), privType({rowsPerThread}),
-                  privType({chunk})});
+        /*privateAttributions=*/privateTypes);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&launch.getBody().front());
     keys = launch.getWorkgroupAttributions()[0];
     values = launch.getWorkgroupAttributions()[1];
     ValueRange priv = launch.getPrivateAttributions();
-    qRows = priv[0];
-    acc = priv[1];
-    rowMax = priv[2];
-    rowSum = priv[3];
-    scores = priv[4];
     setUpTile(launch);
-
-    emitInit();
-    emitKeyLoop();
-    emitStore();
+    if (inRegisters) {
+      scores = priv[0];
+      emitInRegisters();
+    } else {
+      qRows = priv[0];
+      acc = priv[1];
+      rowMax = priv[2];
+      rowSum = priv[3];
+      scores = priv[4];
+      emitInit();
+      emitKeyLoop();
+      emitStore();
+    }
     gpu::TerminatorOp::create(b, loc);
   }
 
@@ -303,7 +313,14 @@ protected:
   /// while the row has seen no key).
   std::pair<Value, Value> updateMax(Value maxBuffer, Value slot,
                                     Value chunkMax) {
-    Value oldMax = load(maxBuffer, {slot});
+    auto [newMax, alpha] = rescale(load(maxBuffer, {slot}), chunkMax);
+    store(newMax, maxBuffer, {slot});
+    return {newMax, alpha};
+  }
+
+  /// The new running maximum after `oldMax` and a chunk's `chunkMax`, and
+  /// exp(oldMax - newMax) (0 while the row has seen no key).
+  std::pair<Value, Value> rescale(Value oldMax, Value chunkMax) {
     Value newMax = arith::MaximumFOp::create(b, loc, oldMax, chunkMax);
     Value seen = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::ONE,
                                        oldMax, negInf());
@@ -312,8 +329,29 @@ protected:
         math::ExpOp::create(b, loc,
                             arith::SubFOp::create(b, loc, oldMax, newMax)),
         f32(0.0));
-    store(newMax, maxBuffer, {slot});
     return {newMax, alpha};
+  }
+
+  void ifThen(Value condition, function_ref<void()> body) {
+    auto ifOp = scf::IfOp::create(b, loc, condition);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    body();
+  }
+
+  /// Stages keys and values [first, first + cLen) of the block's key/value
+  /// head in the workgroup tiles, between two barriers.
+  void stageChunk(Value first, Value cLen) {
+    // Every thread is done with the previous chunk before it is replaced.
+    gpu::BarrierOp::create(b, loc);
+    loop(tid, mul(cLen, idx(headDim)), idx(threads), [&](Value i) {
+      Value j = arith::DivUIOp::create(b, loc, i, idx(headDim));
+      Value d = arith::RemUIOp::create(b, loc, i, idx(headDim));
+      Value key = add(first, j), feature = add(kvFeature, d);
+      store(load(op.getKey(), {bIdx, key, feature}), keys, {j, d});
+      store(load(op.getValue(), {bIdx, key, feature}), values, {j, d});
+    });
+    gpu::BarrierOp::create(b, loc);
   }
 
   /// exp(s - max) for a kept score, 0 for a masked one (-inf).
@@ -402,16 +440,7 @@ protected:
   /// over them for every own query row.
   void emitChunk(Value k0, Value c0, Value cLen, Value maskIdx) {
     Value first = add(k0, c0);
-    // Every thread is done with the previous chunk before it is replaced.
-    gpu::BarrierOp::create(b, loc);
-    loop(tid, mul(cLen, idx(headDim)), idx(threads), [&](Value i) {
-      Value j = arith::DivUIOp::create(b, loc, i, idx(headDim));
-      Value d = arith::RemUIOp::create(b, loc, i, idx(headDim));
-      Value key = add(first, j), feature = add(kvFeature, d);
-      store(load(op.getKey(), {bIdx, key, feature}), keys, {j, d});
-      store(load(op.getValue(), {bIdx, key, feature}), values, {j, d});
-    });
-    gpu::BarrierOp::create(b, loc);
+    stageChunk(first, cLen);
 
     forOwnRows([&](Value r, Value row) {
       // Scaled, masked scores of the chunk and their maximum.
@@ -450,6 +479,104 @@ protected:
         store(sum, acc, {r, d});
       });
     });
+  }
+
+  /// Heads up to this size keep a thread's query row and output
+  /// accumulator in registers.
+  static constexpr int64_t kRegisterHeadDim = 64;
+
+  /// The kernel body with one query per thread (row `tid` of the tile), its
+  /// query row, output accumulator, running maximum and sum carried in
+  /// registers across the key loop.
+  void emitInRegisters() {
+    Value row = tid;
+    Value owns = less(row, qLen);
+    Value qRow = add(q0, row);
+    Type f32Type = b.getF32Type();
+    auto qIf = scf::IfOp::create(b, loc, SmallVector<Type>(headDim, f32Type),
+                                 owns, /*withElseRegion=*/true);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(qIf.thenBlock());
+      SmallVector<Value> loaded;
+      for (int64_t d = 0; d < headDim; ++d)
+        loaded.push_back(
+            load(op.getQuery(), {bIdx, qRow, add(qFeature, idx(d))}));
+      scf::YieldOp::create(b, loc, loaded);
+      b.setInsertionPointToStart(qIf.elseBlock());
+      scf::YieldOp::create(b, loc, SmallVector<Value>(headDim, f32(0.0)));
+    }
+    SmallVector<Value> q(qIf.getResults());
+    // acc[0..headDim), max, sum.
+    SmallVector<Value> init(headDim, f32(0.0));
+    init.push_back(negInf());
+    init.push_back(f32(0.0));
+    SmallVector<Value> state = forKeyChunks(
+        chunk, init,
+        [&](Value k0, Value c0, Value cLen, Value maskIdx, ValueRange carried) {
+          return emitChunkInRegisters(q, row, owns, k0, c0, cLen, maskIdx,
+                                      carried);
+        });
+    ifThen(owns, [&] {
+      for (int64_t d = 0; d < headDim; ++d)
+        store(arith::DivFOp::create(b, loc, state[d], state[headDim + 1]),
+              op.getOutput(), {bIdx, qRow, add(qFeature, idx(d))});
+    });
+  }
+
+  /// Stages keys [k0 + c0, k0 + c0 + cLen) and runs this thread's online
+  /// softmax over them: returns the carried state after the chunk.
+  SmallVector<Value> emitChunkInRegisters(ArrayRef<Value> q, Value row,
+                                          Value owns, Value k0, Value c0,
+                                          Value cLen, Value maskIdx,
+                                          ValueRange carried) {
+    Value first = add(k0, c0);
+    stageChunk(first, cLen);
+    auto rowIf = scf::IfOp::create(b, loc, carried.getTypes(), owns,
+                                   /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(rowIf.elseBlock());
+    scf::YieldOp::create(b, loc, carried);
+    b.setInsertionPointToStart(rowIf.thenBlock());
+    // Scaled, masked scores of the chunk and their maximum.
+    Value chunkMax = reduce(idx(0), cLen, negInf(), [&](Value j, Value max) {
+      Value dot = f32(0.0);
+      for (int64_t d = 0; d < headDim; ++d)
+        dot = arith::AddFOp::create(
+            b, loc, dot,
+            arith::MulFOp::create(b, loc, q[d], load(keys, {j, idx(d)})));
+      Value masked = maskedScore(dot, row, first, c0, j, maskIdx);
+      store(masked, scores, {j});
+      return arith::MaximumFOp::create(b, loc, masked, max);
+    });
+    auto [newMax, alpha] = rescale(carried[headDim], chunkMax);
+    // acc = acc * alpha + p v, and the chunk's sum of p.
+    SmallVector<Value> init;
+    for (int64_t d = 0; d < headDim; ++d)
+      init.push_back(arith::MulFOp::create(b, loc, carried[d], alpha));
+    init.push_back(f32(0.0));
+    auto keysLoop = scf::ForOp::create(b, loc, idx(0), cLen, idx(1), init);
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(keysLoop.getBody());
+      Value j = keysLoop.getInductionVar();
+      ValueRange sums = keysLoop.getRegionIterArgs();
+      Value p = probability(load(scores, {j}), newMax);
+      SmallVector<Value> next;
+      for (int64_t d = 0; d < headDim; ++d)
+        next.push_back(arith::AddFOp::create(
+            b, loc, sums[d],
+            arith::MulFOp::create(b, loc, p, load(values, {j, idx(d)}))));
+      next.push_back(arith::AddFOp::create(b, loc, sums[headDim], p));
+      scf::YieldOp::create(b, loc, next);
+    }
+    SmallVector<Value> state(keysLoop.getResults().take_front(headDim));
+    state.push_back(newMax);
+    state.push_back(arith::AddFOp::create(
+        b, loc, arith::MulFOp::create(b, loc, carried[headDim + 1], alpha),
+        keysLoop.getResult(headDim)));
+    scf::YieldOp::create(b, loc, state);
+    return rowIf.getResults();
   }
 
   /// out = acc / rowSum for each own query row.
@@ -621,12 +748,6 @@ private:
   /// Static shared memory per block, below the 48 KiB limit.
   static constexpr int64_t kSharedBudget = 40 * 1024;
 
-  void ifThen(Value condition, function_ref<void()> body) {
-    auto ifOp = scf::IfOp::create(b, loc, condition);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(ifOp.thenBlock());
-    body();
-  }
   /// memref[indices] as `half` where `condition` holds, else zero.
   Value loadHalf(Value condition, Value memref, ValueRange indices) {
     auto ifOp = scf::IfOp::create(b, loc, TypeRange{half}, condition,

@@ -128,8 +128,9 @@ def test_cuda_target_and_gpu_arch_reach_the_compiler(tmp_path):
 
 @needs_ptxas
 def test_gpu_attention_reaches_the_compiler(tmp_path):
-    # Fused attention: one kernel per attention op, its per-query state in
-    # local memory; tiles: host loops launching more, smaller kernels.
+    # Fused attention: one kernel per attention op, each query's chunk of
+    # scores in local memory; tiles: host loops launching more, smaller
+    # kernels.
     fused = tmc.compile(helpers.EXAMPLES / "gpt2.mlir", tmp_path / "fused",
                         seq_len=8, target="cuda", progress=False)
     tiles = tmc.compile(helpers.EXAMPLES / "gpt2.mlir", tmp_path / "tiles",

@@ -70,7 +70,7 @@ func.func @causal(%q: memref<1x40x64xf32>, %k: memref<1x40x64xf32>, %v: memref<1
 // Heads of 12 (not a multiple of 16): the scalar kernel.
 // CHECK-LABEL: func.func @odd_heads
 // CHECK-NOT: nvvm.mma.sync
-// CHECK: private(%{{.*}} : memref<1x12xf32, #gpu.address_space<private>>
+// CHECK: workgroup(%{{.*}} : memref<16x12xf32, #gpu.address_space<workgroup>>
 // CHECK-NOT: nvvm.mma.sync
 func.func @odd_heads(%q: memref<1x16x24xf32>, %o: memref<1x16x24xf32>) {
   tfm.fused_attention %q, %q, %q into %o {num_heads = 2, num_kv_heads = 2, scale = 0.29, block_q = 16, block_k = 16} : memref<1x16x24xf32>, memref<1x16x24xf32>, memref<1x16x24xf32>, memref<1x16x24xf32>

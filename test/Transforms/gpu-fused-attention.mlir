@@ -4,24 +4,30 @@
 // Causal grouped-query attention: 40 queries in 3 tiles of 16 (the last 8
 // long), 4 heads over 2 key/value heads of 16 features. One block per
 // (query tile, head, batch), one thread per query of the tile; keys and
-// values staged 16 at a time in workgroup memory; per-query state private.
+// values staged 16 at a time in workgroup memory; each thread's query row,
+// output accumulator, running maximum and sum in registers (carried by the
+// key loops), its chunk's scores private.
 // CHECK-LABEL: func.func @causal_gqa
 // CHECK-SAME: (%[[Q:[a-z0-9_]+]]: memref<1x40x64xf32>, %[[K:[a-z0-9_]+]]: memref<1x40x32xf32>, %[[V:[a-z0-9_]+]]: memref<1x40x32xf32>, %[[O:[a-z0-9_]+]]: memref<1x40x64xf32>)
 // CHECK-NOT: tfm.fused_attention
 // CHECK: gpu.launch blocks(%[[QB:[a-z0-9_]+]], %[[H:[a-z0-9_]+]], %[[B:[a-z0-9_]+]]) in (%{{[a-z0-9]+}} = %c3, %{{[a-z0-9]+}} = %c4, %{{[a-z0-9]+}} = %c1) threads(%[[T:[a-z0-9_]+]], %{{.*}}, %{{.*}}) in (%{{[a-z0-9]+}} = %c16, %{{[a-z0-9]+}} = %c1, %{{[a-z0-9]+}} = %c1)
 // CHECK-SAME: workgroup(%[[KS:[a-z0-9_]+]] : memref<16x16xf32, #gpu.address_space<workgroup>>, %[[VS:[a-z0-9_]+]] : memref<16x16xf32, #gpu.address_space<workgroup>>)
-// CHECK-SAME: private(%[[QP:[a-z0-9_]+]] : memref<1x16xf32, #gpu.address_space<private>>, %[[ACC:[a-z0-9_]+]] : memref<1x16xf32, #gpu.address_space<private>>, %[[M:[a-z0-9_]+]] : memref<1xf32, #gpu.address_space<private>>, %[[L:[a-z0-9_]+]] : memref<1xf32, #gpu.address_space<private>>, %[[S:[a-z0-9_]+]] : memref<16xf32, #gpu.address_space<private>>)
+// CHECK-SAME: private(%[[S:[a-z0-9_]+]] : memref<16xf32, #gpu.address_space<private>>)
 // The tile's queries and the head's key/value head (h / 2).
 // CHECK: %[[Q0:[a-z0-9_]+]] = arith.muli %[[QB]], %c16
 // CHECK: %[[QLEN:[a-z0-9_]+]] = arith.minui %c16, %{{.*}}
 // CHECK: %[[QF:[a-z0-9_]+]] = arith.muli %[[H]], %c16
 // CHECK: %[[KVH:[a-z0-9_]+]] = arith.divui %[[H]], %c2
 // CHECK: %[[KVF:[a-z0-9_]+]] = arith.muli %[[KVH]], %c16
-// CHECK: memref.load %[[Q]][%[[B]], %{{.*}}, %{{.*}}]
-// CHECK: memref.store {{.*}}, %[[QP]]
-// Causal: the key blocks up to the tile's last query.
+// The query row, zero past the tile.
+// CHECK: %[[OWNS:[a-z0-9_]+]] = arith.cmpi ult, %[[T]], %[[QLEN]]
+// CHECK: %[[QROW:[a-z0-9_]+]]:16 = scf.if %[[OWNS]] -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32)
+// CHECK-COUNT-16: memref.load %[[Q]][%[[B]], %{{.*}}, %{{.*}}]
+// Causal: the key blocks up to the tile's last query; 16 accumulators,
+// the maximum and the sum carried.
 // CHECK: %[[END:[a-z0-9_]+]] = arith.ceildivui %{{.*}}, %c16
-// CHECK: scf.for %{{.*}} = %c0 to %[[END]]
+// CHECK: %[[STATE:[a-z0-9_]+]]:18 = scf.for %{{.*}} = %c0 to %[[END]] step %c1 iter_args(
+// CHECK: scf.for {{.*}} step %c16 iter_args(
 // CHECK: gpu.barrier
 // CHECK: scf.for %{{.*}} = %[[T]] to %{{.*}} step %c16
 // CHECK: memref.load %[[K]][%[[B]], %{{.*}}, %{{.*}}]
@@ -29,16 +35,19 @@
 // CHECK: memref.load %[[V]][%[[B]], %{{.*}}, %{{.*}}]
 // CHECK: memref.store {{.*}}, %[[VS]]
 // CHECK: gpu.barrier
+// CHECK: scf.if %[[OWNS]] -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32)
 // CHECK: memref.load %[[KS]]
+// CHECK: arith.mulf %[[QROW]]#0,
 // CHECK: arith.mulf %{{.*}}, %cst
 // CHECK: arith.cmpi ule
 // CHECK: memref.store {{.*}}, %[[S]]
 // CHECK: math.exp
+// CHECK: scf.for {{.*}} iter_args(
 // CHECK: math.exp
 // CHECK: memref.load %[[VS]]
-// CHECK: memref.store {{.*}}, %[[ACC]]
 // out = acc / sum
-// CHECK: arith.divf
+// CHECK: scf.if %[[OWNS]]
+// CHECK: arith.divf %[[STATE]]#0, %[[STATE]]#17
 // CHECK: memref.store {{.*}}, %[[O]][%[[B]], %{{.*}}, %{{.*}}]
 // CHECK: gpu.terminator
 

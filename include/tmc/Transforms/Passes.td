@@ -214,8 +214,10 @@ def TmcGpuFusedAttention
     Rewrites every `tfm.fused_attention` into one `gpu.launch`
     (FlashAttention's schedule, one block per tile of queries): the grid is
     (query tiles, heads, batch); each block owns `block_q` queries of one
-    head and keeps, per query, its scaled query row, running maximum,
-    running sum and output accumulator in private memory. It visits the key
+    head and keeps, per query, its query row, running maximum, running sum
+    and output accumulator: in registers (loop-carried values) with one
+    query per thread and heads of up to 64, else in private memory. It
+    visits the key
     blocks the mask leaves (all of them, those at or below the diagonal with
     `causal`, or those of the sparsity pattern's block table, a constant
     global with the element masks of partially kept blocks), staging each
