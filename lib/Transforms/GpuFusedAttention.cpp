@@ -789,15 +789,9 @@ private:
     // holds key group, dimensions 2 quad + 8 r and the next.
     Value zero = f32(0.0);
     for (int64_t nt = 0; nt < chunk / 8; ++nt) {
-      SmallVector<Value, 4> sums(4, zero);
-      Value key = add(group, idx(8 * nt));
-      for (int64_t ks = 0; ks < headDim / 16; ++ks) {
-        SmallVector<Value> bRegs;
-        for (int64_t r = 0; r < 2; ++r)
-          bRegs.push_back(tmc::loadMmaPair(b, loc, keys, key,
-                                           add(pair, idx(16 * ks + 8 * r))));
-        sums = tmc::createMmaSync(b, loc, half, qRegs[ks], bRegs, sums);
-      }
+      SmallVector<Value, 4> sums = tmc::accumulateMmaSync(
+          b, loc, half, qRegs, keys, add(group, idx(8 * nt)), pair,
+          SmallVector<Value>(4, zero));
       for (int64_t i = 0; i < 4; ++i)
         store(sums[i], scores,
               {add(warpRow, add(group, idx(8 * (i / 2)))),
@@ -849,13 +843,9 @@ private:
     // 2), keys 2 quad + 8 (r / 2) and the next; B register r of V holds
     // dimension group, keys 2 quad + 8 r and the next.
     SmallVector<SmallVector<Value, 4>> pRegs;
-    for (int64_t ks = 0; ks < chunk / 16; ++ks) {
-      pRegs.emplace_back();
-      for (int64_t r = 0; r < 4; ++r)
-        pRegs.back().push_back(tmc::loadMmaPair(
-            b, loc, probs, add(warpRow, add(group, idx(8 * (r % 2)))),
-            add(pair, idx(16 * ks + 8 * (r / 2)))));
-    }
+    for (int64_t ks = 0; ks < chunk / 16; ++ks)
+      pRegs.push_back(tmc::loadMmaA(b, loc, probs, add(warpRow, group),
+                                    add(pair, idx(16 * ks))));
     Value alphaLow = load(alphas, {add(warpRow, group)});
     Value alphaHigh = load(alphas, {add(warpRow, add(group, idx(8)))});
     SmallVector<Value> next;
@@ -864,14 +854,8 @@ private:
       for (int64_t i = 0; i < 4; ++i)
         sums.push_back(arith::MulFOp::create(b, loc, acc[4 * dt + i],
                                              i < 2 ? alphaLow : alphaHigh));
-      Value dim = add(group, idx(8 * dt));
-      for (int64_t ks = 0; ks < chunk / 16; ++ks) {
-        SmallVector<Value> bRegs;
-        for (int64_t r = 0; r < 2; ++r)
-          bRegs.push_back(tmc::loadMmaPair(b, loc, values, dim,
-                                           add(pair, idx(16 * ks + 8 * r))));
-        sums = tmc::createMmaSync(b, loc, half, pRegs[ks], bRegs, sums);
-      }
+      sums = tmc::accumulateMmaSync(b, loc, half, pRegs, values,
+                                    add(group, idx(8 * dt)), pair, sums);
       llvm::append_range(next, sums);
     }
     return next;

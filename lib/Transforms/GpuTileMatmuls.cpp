@@ -674,27 +674,19 @@ struct MmaSyncContraction : public TensorCorePattern<MmaSyncContraction> {
       t.stage(b, loc, k0, aTile, bTile, /*bByN=*/true);
       gpu::BarrierOp::create(b, loc);
 
+      // The warp's A fragments, per 16 along the K step.
+      SmallVector<SmallVector<Value, 4>> aRegs;
+      for (int64_t ks = 0; ks < kTile; ks += 16)
+        aRegs.push_back(tmc::loadMmaA(b, loc, aTile,
+                                      math.add(t.warpM, group),
+                                      math.add(pair, math.index(ks))));
       SmallVector<Value> acc(kLoop.getRegionIterArgs());
-      for (int64_t ks = 0; ks < kTile; ks += 16) {
-        // A register r: row group + 8 (r % 2), columns 2 quad + 8 (r / 2)
-        // and the next.
-        SmallVector<Value> aRegs;
-        for (int64_t r = 0; r < 4; ++r)
-          aRegs.push_back(tmc::loadMmaPair(
-              b, loc, aTile,
-              math.add(t.warpM, math.add(group, math.index(8 * (r % 2)))),
-              math.add(pair, math.index(ks + 8 * (r / 2)))));
-        for (int64_t h = 0; h < 2; ++h) {
-          // B register r: k = 2 quad + 8 r and the next, n = group.
-          Value n = math.add(t.warpN, math.add(group, math.index(8 * h)));
-          SmallVector<Value> bRegs;
-          for (int64_t r = 0; r < 2; ++r)
-            bRegs.push_back(tmc::loadMmaPair(
-                b, loc, bTile, n, math.add(pair, math.index(ks + 8 * r))));
-          SmallVector<Value, 4> sums = tmc::createMmaSync(
-              b, loc, bf16, aRegs, bRegs, ArrayRef<Value>(acc).slice(4 * h, 4));
-          llvm::copy(sums, acc.begin() + 4 * h);
-        }
+      for (int64_t h = 0; h < 2; ++h) {
+        Value n = math.add(t.warpN, math.add(group, math.index(8 * h)));
+        SmallVector<Value, 4> sums = tmc::accumulateMmaSync(
+            b, loc, bf16, aRegs, bTile, n, pair,
+            ArrayRef<Value>(acc).slice(4 * h, 4));
+        llvm::copy(sums, acc.begin() + 4 * h);
       }
       gpu::BarrierOp::create(b, loc);
       scf::YieldOp::create(b, loc, acc);

@@ -40,6 +40,38 @@ Value tmc::loadMmaPair(OpBuilder &b, Location loc, Value tile, Value row,
   return vector::ExtractOp::create(b, loc, bits, 0);
 }
 
+/// `base + offset` as an index.
+static Value plus(OpBuilder &b, Location loc, Value base, int64_t offset) {
+  if (offset == 0)
+    return base;
+  return arith::AddIOp::create(b, loc, base,
+                               arith::ConstantIndexOp::create(b, loc, offset));
+}
+
+SmallVector<Value, 4> tmc::loadMmaA(OpBuilder &b, Location loc, Value tile,
+                                    Value row, Value col) {
+  SmallVector<Value, 4> registers;
+  for (int64_t r = 0; r < 4; ++r)
+    registers.push_back(loadMmaPair(b, loc, tile, plus(b, loc, row, 8 * (r % 2)),
+                                    plus(b, loc, col, 8 * (r / 2))));
+  return registers;
+}
+
+SmallVector<Value, 4>
+tmc::accumulateMmaSync(OpBuilder &b, Location loc, Type half,
+                       ArrayRef<SmallVector<Value, 4>> a, Value bTile, Value n,
+                       Value col, ValueRange acc) {
+  SmallVector<Value, 4> sums(acc);
+  for (auto [s, aRegs] : llvm::enumerate(a)) {
+    SmallVector<Value> bRegs;
+    for (int64_t r = 0; r < 2; ++r)
+      bRegs.push_back(
+          loadMmaPair(b, loc, bTile, n, plus(b, loc, col, 16 * s + 8 * r)));
+    sums = createMmaSync(b, loc, half, aRegs, bRegs, sums);
+  }
+  return sums;
+}
+
 SmallVector<Value, 4> tmc::createMmaSync(OpBuilder &b, Location loc, Type half,
                                          ValueRange a, ValueRange bRegs,
                                          ValueRange acc) {

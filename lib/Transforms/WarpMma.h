@@ -28,6 +28,22 @@ Value packMmaPair(OpBuilder &b, Location loc, Value low, Value high);
 Value loadMmaPair(OpBuilder &b, Location loc, Value tile, Value row,
                   Value col);
 
+/// This lane's A fragment of a 16 x 16 block of `tile` ([m][k], f16 or
+/// bf16): register r holds row `row + 8 (r % 2)`, columns `col + 8 (r / 2)`
+/// and the next, where `row` is the block's first row plus the lane's
+/// group and `col` its first column plus twice the lane's quad.
+SmallVector<Value, 4> loadMmaA(OpBuilder &b, Location loc, Value tile,
+                               Value row, Value col);
+
+/// `acc` plus, per 16 along k, the product of the A fragment `a[s]` with
+/// the B fragment of `bTile` ([n][k]) for this lane's column `n` (the
+/// block's first column plus its group): register r holds columns
+/// `col + 16 s + 8 r` and the next (`col`: twice the lane's quad).
+SmallVector<Value, 4> accumulateMmaSync(OpBuilder &b, Location loc, Type half,
+                                        ArrayRef<SmallVector<Value, 4>> a,
+                                        Value bTile, Value n, Value col,
+                                        ValueRange acc);
+
 /// `nvvm.mma.sync` m16n8k16, row-major A and column-major B of `half` (f16
 /// or bf16, registers from `packMmaPair`), f32 accumulators: returns the
 /// four f32 results of this lane.
