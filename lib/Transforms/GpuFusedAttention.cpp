@@ -750,18 +750,7 @@ private:
 
   /// memref[indices] as `half` where `condition` holds, else zero.
   Value loadHalf(Value condition, Value memref, ValueRange indices) {
-    auto ifOp = scf::IfOp::create(b, loc, TypeRange{half}, condition,
-                                  /*withElseRegion=*/true);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(ifOp.thenBlock());
-    scf::YieldOp::create(
-        b, loc,
-        ValueRange{arith::TruncFOp::create(b, loc, half, load(memref, indices))});
-    b.setInsertionPointToStart(ifOp.elseBlock());
-    scf::YieldOp::create(
-        b, loc,
-        ValueRange{arith::ConstantOp::create(b, loc, b.getZeroAttr(half))});
-    return ifOp.getResult(0);
+    return tmc::loadRoundedOrZero(b, loc, condition, memref, indices, half);
   }
 
 

@@ -139,14 +139,11 @@ public:
 
   /// Per-thread private buffers: one buffer of `numThreads` copies each.
   void allocatePrivate() {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPoint(storageAnchor);
     for (BlockArgument buffer : launch.getPrivateAttributions()) {
       auto type = cast<MemRefType>(buffer.getType());
       SmallVector<int64_t> shape = {numThreads};
       llvm::append_range(shape, type.getShape());
-      privateBuffers[buffer] = memref::AllocaOp::create(
-          b, loc, MemRefType::get(shape, type.getElementType()));
+      privateBuffers[buffer] = allocate(shape, type.getElementType());
     }
   }
 
@@ -159,15 +156,14 @@ public:
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPoint(storageAnchor);
     Type i64 = b.getI64Type();
-    epoch = memref::AllocaOp::create(b, loc, MemRefType::get({}, i64));
+    epoch = allocate({}, i64);
     memref::StoreOp::create(b, loc, constant(0), epoch, ValueRange{});
     for (Value buffer : hostBuffers) {
-      auto type = cast<MemRefType>(buffer.getType());
-      auto shadowType = MemRefType::get(type.getShape(), i64);
+      ArrayRef<int64_t> shape = cast<MemRefType>(buffer.getType()).getShape();
       std::array<Value, 2> shadow;
       for (Value &s : shadow) {
-        s = memref::AllocaOp::create(b, loc, shadowType);
-        forAllElements(type.getShape(), [&](ValueRange indices) {
+        s = allocate(shape, i64);
+        forAllElements(shape, [&](ValueRange indices) {
           memref::StoreOp::create(b, loc, constant(-1), s, indices);
         });
       }
@@ -184,6 +180,14 @@ public:
 
 private:
   Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+
+  /// A buffer of `shape` x `element` allocated once, at the function's
+  /// entry (before the storage anchor).
+  Value allocate(ArrayRef<int64_t> shape, Type element) {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(storageAnchor);
+    return memref::AllocaOp::create(b, loc, MemRefType::get(shape, element));
+  }
   Value constant(int64_t v) {
     return arith::ConstantIntOp::create(b, loc, b.getI64Type(), v);
   }
@@ -513,9 +517,7 @@ private:
           << type << " per thread across a barrier";
       return nullptr;
     }
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPoint(storageAnchor);
-    return memref::AllocaOp::create(b, loc, MemRefType::get(shape, element));
+    return allocate(shape, element);
   }
 
   /// Stores thread `tid`'s value `v` (a scalar or a vector) in `buffer`.
@@ -676,10 +678,7 @@ private:
       auto type = cast<gpu::MMAMatrixType>(op->getResult(0).getType());
       rows = type.getShape()[0];
       cols = type.getShape()[1];
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPoint(storageAnchor);
-      fragment = memref::AllocaOp::create(
-          b, loc, MemRefType::get(type.getShape(), type.getElementType()));
+      fragment = allocate(type.getShape(), type.getElementType());
       mapping.map(op->getResult(0), fragment);
     }
     // Source or destination element (i + r, j + c) of a 2-D memref whose
@@ -700,12 +699,7 @@ private:
     };
     auto forTile = [&](int64_t r, int64_t c,
                        function_ref<void(Value, Value)> body) {
-      auto outer = scf::ForOp::create(b, loc, zero, index(r), one);
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(outer.getBody());
-      auto inner = scf::ForOp::create(b, loc, zero, index(c), one);
-      b.setInsertionPointToStart(inner.getBody());
-      body(outer.getInductionVar(), inner.getInductionVar());
+      forAllElements({r, c}, [&](ValueRange rc) { body(rc[0], rc[1]); });
     };
     if (auto load = dyn_cast<gpu::SubgroupMmaLoadMatrixOp>(op))
       if (failed(checkTile(load.getSrcMemref(), load.getLeadDimension(),
@@ -840,11 +834,6 @@ private:
                              "mma.sync must be read with llvm.extractvalue");
       extracts.push_back(extract);
     }
-    auto allocate = [&](ArrayRef<int64_t> shape, Type type) -> Value {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPoint(storageAnchor);
-      return memref::AllocaOp::create(b, loc, MemRefType::get(shape, type));
-    };
     // The registers of every thread: [thread][register][half] and
     // [thread][accumulator].
     Value aRegs = allocate({numThreads, 4, 2}, half),

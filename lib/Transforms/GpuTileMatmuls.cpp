@@ -400,13 +400,8 @@ static void forSquareElements(OpBuilder &b, Location loc, Value tid,
 static Value loadConverted(OpBuilder &b, Location loc, linalg::LinalgOp op,
                            OpOperand *operand, ArrayRef<Value> at,
                            Value inBounds, Type type) {
-  return valueOrZero(b, loc, inBounds, type, [&]() -> Value {
-    Value v = memref::LoadOp::create(b, loc, operand->get(),
-                                     indicesFor(op, operand, at));
-    if (v.getType() != type)
-      v = arith::TruncFOp::create(b, loc, type, v);
-    return v;
-  });
+  return tmc::loadRoundedOrZero(b, loc, inBounds, operand->get(),
+                                indicesFor(op, operand, at), type);
 }
 
 /// What the tensor-core kernels share: a contraction accumulating 16-bit

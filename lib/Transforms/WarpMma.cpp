@@ -5,11 +5,30 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 using namespace mlir;
 
 bool tmc::isMmaSyncHalfType(Type type) { return type.isF16() || type.isBF16(); }
+
+Value tmc::loadRoundedOrZero(OpBuilder &b, Location loc, Value condition,
+                             Value memref, ValueRange indices, Type type) {
+  auto ifOp = scf::IfOp::create(b, loc, TypeRange{type}, condition,
+                                /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(ifOp.thenBlock());
+  Value v = memref::LoadOp::create(b, loc, memref, indices);
+  if (v.getType() != type)
+    v = arith::TruncFOp::create(b, loc, type, v);
+  scf::YieldOp::create(b, loc, v);
+  b.setInsertionPointToStart(ifOp.elseBlock());
+  scf::YieldOp::create(
+      b, loc,
+      ValueRange{arith::ConstantOp::create(b, loc, b.getZeroAttr(type))});
+  return ifOp.getResult(0);
+}
 
 Value tmc::packMmaPair(OpBuilder &b, Location loc, Value low, Value high) {
   Type half = low.getType();

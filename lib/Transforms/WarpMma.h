@@ -17,6 +17,12 @@ namespace tmc {
 /// Whether `type` is a multiplicand type of `createMmaSync` (f16 or bf16).
 bool isMmaSyncHalfType(Type type);
 
+/// `memref[indices]` where `condition` holds, else zero, as `type`: a
+/// wider float is rounded to it (how the tensor-core kernels stage their
+/// f32 operands as f16 or bf16).
+Value loadRoundedOrZero(OpBuilder &b, Location loc, Value condition,
+                        Value memref, ValueRange indices, Type type);
+
 /// One fragment register of `mma.sync` holding `low` (its first element)
 /// and `high`, both of the kernel's 16-bit type: an i32 for bf16, a
 /// vector<2xf16> for f16 (the operand types NVVM expects).
