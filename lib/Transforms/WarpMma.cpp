@@ -11,8 +11,6 @@
 
 using namespace mlir;
 
-bool tmc::isMmaSyncHalfType(Type type) { return type.isF16() || type.isBF16(); }
-
 Value tmc::loadRoundedOrZero(OpBuilder &b, Location loc, Value condition,
                              Value memref, ValueRange indices, Type type) {
   auto ifOp = scf::IfOp::create(b, loc, TypeRange{type}, condition,

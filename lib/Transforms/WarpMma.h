@@ -14,9 +14,6 @@
 namespace mlir {
 namespace tmc {
 
-/// Whether `type` is a multiplicand type of `createMmaSync` (f16 or bf16).
-bool isMmaSyncHalfType(Type type);
-
 /// `memref[indices]` where `condition` holds, else zero, as `type`: a
 /// wider float is rounded to it (how the tensor-core kernels stage their
 /// f32 operands as f16 or bf16).
