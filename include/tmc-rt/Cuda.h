@@ -44,6 +44,10 @@ TMC_RT_API int tmc_cuda_copy_to_device(void *device, const void *host,
 TMC_RT_API int tmc_cuda_copy_to_host(void *host, const void *device,
                                      size_t bytes);
 
+/// Sets `bytes` bytes of device memory to zero; 0 on success, -1 on
+/// failure.
+TMC_RT_API int tmc_cuda_zero(void *device, size_t bytes);
+
 /// Waits for all work of the context; 0 on success, -1 on failure.
 TMC_RT_API int tmc_cuda_synchronize(void);
 

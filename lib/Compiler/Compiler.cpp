@@ -308,9 +308,6 @@ static LogicalResult checkAvailable(Location loc,
   if (options.target != "cuda" && options.gpuTensorCores != "auto")
     return emitError(loc)
            << "--gpu-tensor-cores applies to --target=cuda only";
-  if (options.target == "cuda" && options.decodeMaxTokens)
-    return emitError(loc) << "--decode is not available with --target=cuda: "
-                             "the KV-cache attention kernel runs on the CPU";
   if (!options.train) {
     if (options.remat != "none")
       return emitError(loc) << "--remat applies to training steps: add "
@@ -574,8 +571,10 @@ LogicalResult mlir::tmc::compileModel(ModuleOp module,
       module->removeAttr(attr.getName());
 
   module.walk([](LLVM::LLVMFuncOp func) {
-    for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
+    for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i) {
       func.removeArgAttr(i, tfm::TfmDialect::getIONameAttrName());
+      func.removeArgAttr(i, tfm::TfmDialect::getHostArgAttrName());
+    }
   });
 
   progress.stage("translating to LLVM IR");

@@ -34,7 +34,7 @@ using namespace mlir::tmc;
 template <typename Derived>
 void mlir::tmc::buildTmcFrontPipeline(OpPassManager &pm,
                                       const TmcFrontOptions<Derived> &options,
-                                      bool fusedAttention) {
+                                      bool fusedAttention, bool deviceCache) {
   // tfm level. A decoding build fixes its chunk lengths in tfm-kv-cache.
   bool decoding = options.decode >= 0;
   if (options.seqLen > 0 && !decoding) {
@@ -111,6 +111,7 @@ void mlir::tmc::buildTmcFrontPipeline(OpPassManager &pm,
   lowering.blockQ = options.attentionBlockQ;
   lowering.blockK = options.attentionBlockK;
   lowering.fusedAttention = fusedAttention;
+  lowering.fusedCachedAttention = deviceCache;
   pm.addPass(createConvertTfmToLinalg(lowering));
   pm.addPass(createCanonicalizerPass());
   // No CSE before bufferization: merging two identical fills would make one
@@ -142,9 +143,11 @@ void mlir::tmc::buildTmcFrontPipeline(OpPassManager &pm,
 }
 
 template void mlir::tmc::buildTmcFrontPipeline(
-    OpPassManager &, const TmcFrontOptions<TmcCpuPipelineOptions> &, bool);
+    OpPassManager &, const TmcFrontOptions<TmcCpuPipelineOptions> &, bool,
+    bool);
 template void mlir::tmc::buildTmcFrontPipeline(
-    OpPassManager &, const TmcFrontOptions<TmcCudaPipelineOptions> &, bool);
+    OpPassManager &, const TmcFrontOptions<TmcCudaPipelineOptions> &, bool,
+    bool);
 
 void mlir::tmc::buildTmcCpuPipeline(OpPassManager &pm,
                                     const TmcCpuPipelineOptions &options) {
@@ -201,7 +204,8 @@ attentionTensorCoreType(const TmcCudaPipelineOptions &options) {
 
 void mlir::tmc::buildTmcCudaPipeline(OpPassManager &pm,
                                      const TmcCudaPipelineOptions &options) {
-  buildTmcFrontPipeline(pm, options, options.fusedAttention);
+  buildTmcFrontPipeline(pm, options, options.fusedAttention,
+                        /*deviceCache=*/true);
 
   // Attention ops become one kernel each; matmuls become kernels that stage
   // tiles in shared memory; every other linalg op becomes a parallel loop
@@ -214,6 +218,11 @@ void mlir::tmc::buildTmcCudaPipeline(OpPassManager &pm,
     attention.tensorCores = attentionTensorCoreType(options);
     pm.addPass(createTmcGpuFusedAttention(attention));
   }
+  // A decoding build's attention over its KV cache: append and attention
+  // kernels.
+  TmcGpuCachedAttentionOptions cached;
+  cached.threads = options.cachedAttentionThreads;
+  pm.addNestedPass<func::FuncOp>(createTmcGpuCachedAttention(cached));
   pm.addNestedPass<func::FuncOp>(createTmcCopyToLinalg());
   if (options.matmulTile > 0) {
     TmcGpuTileMatmulsOptions matmuls;

@@ -86,6 +86,7 @@ struct DeviceApi {
   void (*free)(void *) = nullptr;
   int (*toDevice)(void *, const void *, size_t) = nullptr;
   int (*toHost)(void *, const void *, size_t) = nullptr;
+  int (*zero)(void *, size_t) = nullptr;
   int (*synchronize)() = nullptr;
   int (*deviceName)(char *, size_t) = nullptr;
 };
@@ -169,8 +170,13 @@ struct Decoder {
   int64_t maxTokens = 0, chunk = 0, vocab = 0, window = 0, sinks = 0;
   std::string cacheType;
   ForwardFn prefill = nullptr, step = nullptr;
-  /// Zero-filled anonymous mapping: pages become resident as tokens fill it.
+  /// Zero-filled anonymous mapping: pages become resident as tokens fill it
+  /// (CPU builds; CUDA builds keep the cache in device memory).
   void *cache = nullptr;
+  /// CUDA builds: the device cache (zeroed), the device buffers of the
+  /// token ids (a chunk's, or one) and of the logits. Position and length
+  /// stay in host memory, where the host code reads them.
+  void *deviceCache = nullptr, *deviceIds = nullptr, *deviceLogits = nullptr;
   /// Tokens in the cache.
   int64_t position = 0;
   /// Arguments of the two entries: weights, arena, cache, input_ids,
@@ -221,6 +227,11 @@ struct tmc_model {
   std::vector<void *> deviceTensors;
 
   ~tmc_model() {
+    if (onDevice && device.free && decoder) {
+      device.free(decoder->deviceLogits);
+      device.free(decoder->deviceIds);
+      device.free(decoder->deviceCache);
+    }
     if (onDevice && device.free) {
       for (void *buffer : deviceTensors)
         device.free(buffer);
@@ -243,6 +254,16 @@ private:
   tmc_status mapWeights(char *err, size_t errlen);
   tmc_status setUpDevice(char *err, size_t errlen);
 };
+
+/// Formats the device's first error about `what` into `err` and clears it.
+static tmc_status deviceFailure(tmc_model &model, char *err, size_t errlen,
+                                const char *what) {
+  const char *why = model.device.error();
+  setError(err, errlen, "%s (%s): %s: %s", model.dir.c_str(),
+           model.target.c_str(), what, why ? why : "unknown CUDA error");
+  model.device.clearError();
+  return TMC_ERROR_IO;
+}
 
 tmc_status tmc_model::load(const char *dirPath, char *err, size_t errlen) {
   dir = dirPath;
@@ -312,7 +333,17 @@ tmc_status tmc_model::setUpDecoder(char *err, size_t errlen) {
              path.c_str());
     return TMC_ERROR_ABI;
   }
-  if (d.cacheBytes > 0) {
+  if (onDevice) {
+    if (d.cacheBytes > 0 && (!(d.deviceCache = device.alloc(d.cacheBytes)) ||
+                             device.zero(d.deviceCache, d.cacheBytes) != 0))
+      return deviceFailure(*this, err, errlen,
+                           "cannot allocate the KV cache on the device");
+    if (!(d.deviceIds = device.alloc(size_t(d.chunk) * sizeof(int64_t))) ||
+        !(d.deviceLogits = device.alloc(size_t(d.vocab) * sizeof(float))))
+      return deviceFailure(*this, err, errlen,
+                           "cannot allocate the token ids or logits on the "
+                           "device");
+  } else if (d.cacheBytes > 0) {
     void *mapping = mmap(nullptr, d.cacheBytes, PROT_READ | PROT_WRITE,
                          MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (mapping == MAP_FAILED) {
@@ -329,13 +360,13 @@ tmc_status tmc_model::setUpDecoder(char *err, size_t errlen) {
                    bool withLength) {
     list.reserve(8);
     list.emplace_back(std::vector<int64_t>{int64_t(weightsBytes)});
-    list.back().setData(weights);
+    list.back().setData(onDevice ? deviceWeights : weights);
     list.emplace_back(std::vector<int64_t>{int64_t(arenaBytes)});
-    list.back().setData(arena);
+    list.back().setData(onDevice ? deviceArena : arena);
     list.emplace_back(std::vector<int64_t>{int64_t(d.cacheBytes)});
-    list.back().setData(d.cache);
+    list.back().setData(onDevice ? d.deviceCache : d.cache);
     list.emplace_back(std::vector<int64_t>{1, seq});
-    list.back().setData(ids);
+    list.back().setData(onDevice ? d.deviceIds : ids);
     list.emplace_back(std::vector<int64_t>{1});
     list.back().setData(&d.start);
     if (withLength) {
@@ -343,6 +374,8 @@ tmc_status tmc_model::setUpDecoder(char *err, size_t errlen) {
       list.back().setData(&d.length);
     }
     list.emplace_back(std::vector<int64_t>{1, 1, d.vocab});
+    if (onDevice)
+      list.back().setData(d.deviceLogits);
     for (MemrefDescriptor &descriptor : list)
       args.push_back(descriptor.get());
   };
@@ -430,6 +463,7 @@ tmc_status tmc_model::openLibrary(char *err, size_t errlen) {
     TMC_DEVICE_FN(free, "tmc_cuda_free")
     TMC_DEVICE_FN(toDevice, "tmc_cuda_copy_to_device")
     TMC_DEVICE_FN(toHost, "tmc_cuda_copy_to_host")
+    TMC_DEVICE_FN(zero, "tmc_cuda_zero")
     TMC_DEVICE_FN(synchronize, "tmc_cuda_synchronize")
     TMC_DEVICE_FN(deviceName, "tmc_cuda_device_name")
 #undef TMC_DEVICE_FN
@@ -652,6 +686,30 @@ tmc_status tmc_model::setUpDevice(char *err, size_t errlen) {
     }
   for (MemrefDescriptor &descriptor : descriptors)
     args.push_back(descriptor.get());
+  if (decoder)
+    return setUpDecoder(err, errlen);
+  return TMC_OK;
+}
+
+/// Runs one decoding step `fn` of a CUDA build on `ids` (`count` of them)
+/// and, with `logits`, copies the step's logits back.
+static tmc_status runDeviceStep(tmc_model &model, ForwardFn fn,
+                                std::vector<void *> &args, const int64_t *ids,
+                                size_t count, float *logits, char *err,
+                                size_t errlen) {
+  Decoder &d = *model.decoder;
+  DeviceApi &device = model.device;
+  if (device.toDevice(d.deviceIds, ids, count * sizeof(int64_t)) != 0)
+    return deviceFailure(model, err, errlen,
+                         "cannot copy the token ids to the device");
+  fn(args.data());
+  if (device.synchronize() != 0 || device.error())
+    return deviceFailure(model, err, errlen,
+                         "the decoding step failed on the device");
+  if (logits && device.toHost(logits, d.deviceLogits,
+                              size_t(d.vocab) * sizeof(float)) != 0)
+    return deviceFailure(model, err, errlen,
+                         "cannot copy the logits from the device");
   return TMC_OK;
 }
 
@@ -966,14 +1024,21 @@ tmc_status tmc_decoder_prefill(tmc_model *model, const int64_t *ids, size_t n,
     return s;
   std::lock_guard<std::mutex> lock(model->runMutex);
   Decoder &d = *model->decoder;
-  d.prefillDescriptors.back().setData(logits);
+  if (!model->onDevice)
+    d.prefillDescriptors.back().setData(logits);
   for (size_t done = 0; done < n;) {
     size_t count = std::min<size_t>(n - done, size_t(d.chunk));
     std::fill(d.chunkIds.begin(), d.chunkIds.end(), 0);
     std::memcpy(d.chunkIds.data(), ids + done, count * sizeof(int64_t));
     d.start = d.position;
     d.length = int64_t(count);
-    d.prefill(d.prefillArgs.data());
+    if (!model->onDevice)
+      d.prefill(d.prefillArgs.data());
+    else if (tmc_status s = runDeviceStep(
+                 *model, d.prefill, d.prefillArgs, d.chunkIds.data(),
+                 d.chunkIds.size(), done + count == n ? logits : nullptr, err,
+                 errlen))
+      return s;
     d.position += int64_t(count);
     done += count;
   }
@@ -992,10 +1057,15 @@ tmc_status tmc_decoder_step(tmc_model *model, int64_t id, float *logits,
     return s;
   std::lock_guard<std::mutex> lock(model->runMutex);
   Decoder &d = *model->decoder;
-  d.stepDescriptors.back().setData(logits);
   d.stepId = id;
   d.start = d.position;
-  d.step(d.stepArgs.data());
+  if (!model->onDevice) {
+    d.stepDescriptors.back().setData(logits);
+    d.step(d.stepArgs.data());
+  } else if (tmc_status s = runDeviceStep(*model, d.step, d.stepArgs,
+                                          &d.stepId, 1, logits, err, errlen)) {
+    return s;
+  }
   d.position += 1;
   return TMC_OK;
 }

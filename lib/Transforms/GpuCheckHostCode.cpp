@@ -7,6 +7,8 @@
 
 #include "tmc/Transforms/Passes.h"
 
+#include "tmc/Dialect/Tfm/IR/Tfm.h"
+
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
@@ -38,12 +40,25 @@ static bool isConstantGlobal(Value value) {
   return false;
 }
 
+/// Whether `value` is an argument the runtime passes in host memory
+/// (`tfm.host`).
+static bool isHostArgument(Value value) {
+  auto arg = dyn_cast<BlockArgument>(value);
+  if (!arg)
+    return false;
+  auto func = dyn_cast<FunctionOpInterface>(arg.getOwner()->getParentOp());
+  return func && arg.getOwner()->isEntryBlock() &&
+         func.getArgAttr(arg.getArgNumber(),
+                         tfm::TfmDialect::getHostArgAttrName());
+}
+
 /// Whether `op` reads or writes the contents of one of its memref operands
 /// (views, casts and descriptor queries do not; reads of constant globals
-/// are host data).
+/// and of host arguments are host data).
 static bool accessesMemRefContents(Operation *op) {
   if (auto load = dyn_cast<memref::LoadOp>(op))
-    return !isConstantGlobal(load.getMemRef());
+    return !isConstantGlobal(load.getMemRef()) &&
+           !isHostArgument(load.getMemRef());
   if (isa<linalg::LinalgOp, memref::CopyOp>(op))
     return true;
   auto effects = dyn_cast<MemoryEffectOpInterface>(op);

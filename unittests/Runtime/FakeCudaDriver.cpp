@@ -259,6 +259,11 @@ FAKE_API CUresult cuMemcpyHtoD(CUdeviceptr dst, const void *src, size_t n) {
   std::memcpy(reinterpret_cast<void *>(dst), src, n);
   return CUDA_SUCCESS;
 }
+FAKE_API CUresult cuMemsetD8(CUdeviceptr dst, unsigned char value,
+                             size_t n) {
+  std::memset(reinterpret_cast<void *>(dst), value, n);
+  return CUDA_SUCCESS;
+}
 FAKE_API CUresult cuMemcpyDtoH(void *dst, CUdeviceptr src, size_t n) {
   std::memcpy(dst, reinterpret_cast<const void *>(src), n);
   return CUDA_SUCCESS;

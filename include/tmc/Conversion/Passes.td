@@ -34,6 +34,10 @@ def ConvertTfmToLinalg : Pass<"convert-tfm-to-linalg", "::mlir::ModuleOp"> {
     With `fused-attention`, `tfm.attention` becomes `tfm.fused_attention`
     on the buffers of its operands and a fresh output buffer instead (the
     CUDA pipeline lowers it to one kernel per op, `tmc-gpu-fused-attention`).
+    With `fused-cached-attention`, `tfm.cached_attention` becomes
+    `tfm.fused_cached_attention` on buffers instead of a call of the
+    runtime's KV-cache kernel (for a cache in device memory, lowered by
+    `tmc-gpu-cached-attention`).
     Parameters must already be bound (`tfm-bind-weights`) and layers
     inlined (`tfm-inline-layers`); shapes must be static (`tfm-set-seq-len`).
   }];
@@ -44,7 +48,11 @@ def ConvertTfmToLinalg : Pass<"convert-tfm-to-linalg", "::mlir::ModuleOp"> {
            "Keys per attention tile">,
     Option<"fusedAttention", "fused-attention", "bool", /*default=*/"false",
            "Lower tfm.attention to tfm.fused_attention on buffers (one "
-           "kernel per op) instead of the tiled loop nest">
+           "kernel per op) instead of the tiled loop nest">,
+    Option<"fusedCachedAttention", "fused-cached-attention", "bool",
+           /*default=*/"false",
+           "Lower tfm.cached_attention to tfm.fused_cached_attention on "
+           "buffers (kernels of the target) instead of a runtime call">
   ];
   let dependentDialects = [
     "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",

@@ -191,6 +191,12 @@ struct TmcCudaPipelineOptions
       llvm::cl::desc("Threads per block of the fused attention kernels (0: "
                      "one per query of the tile)"),
       llvm::cl::init(0)};
+  Option<int64_t> cachedAttentionThreads{
+      *this, "cached-attention-threads",
+      llvm::cl::desc("Threads per block of a decoding build's KV-cache "
+                     "attention kernel (also the cached positions per "
+                     "chunk)"),
+      llvm::cl::init(128)};
   Option<int64_t> matmulTile{
       *this, "matmul-tile",
       llvm::cl::desc("Output tile edge of the shared-memory matmul kernels "
@@ -241,11 +247,15 @@ struct TmcCudaPipelineOptions
 /// (Instantiated for TmcCpuPipelineOptions and TmcCudaPipelineOptions.)
 /// With `fusedAttention`, attention ops become `tfm.fused_attention` on
 /// buffers (one kernel each, as the CUDA pipeline lowers them) instead of the
-/// tiled loop nest of linalg ops.
+/// tiled loop nest of linalg ops. With `deviceCache`, a decoding build's
+/// KV-cache attention becomes `tfm.fused_cached_attention` on buffers (for
+/// a target that lowers it to its own kernels) instead of a call of the
+/// CPU runtime's kernel.
 template <typename Derived>
 void buildTmcFrontPipeline(OpPassManager &pm,
                            const TmcFrontOptions<Derived> &options,
-                           bool fusedAttention = false);
+                           bool fusedAttention = false,
+                           bool deviceCache = false);
 
 /// Builds the pipeline from a tfm model to the LLVM dialect with the
 /// compiled-model ABI: the front, then TMC's kernels for matmuls, loops,

@@ -207,6 +207,47 @@ def TmcGpuMapParallelLoops
                            "::mlir::gpu::GPUDialect"];
 }
 
+def TmcGpuCachedAttention
+    : Pass<"tmc-gpu-cached-attention", "::mlir::func::FuncOp"> {
+  let summary = "tfm.fused_cached_attention to GPU kernels over a device "
+                "KV cache";
+  let description = [{
+    Rewrites every `tfm.fused_cached_attention` (a decoding build's
+    attention over its KV cache, in device memory) into two `gpu.launch`
+    ops on the model's stream:
+
+    - the append kernel, a block per (token, key/value head), writes the
+      chunk's keys and values into the cache rows of their positions (the
+      ring buffer of a sliding window included): f32 rows are copied a
+      thread per value; int8 and int4 rows are quantized by a thread per
+      group (the row, or 32 values for int4), which finds the group's
+      largest magnitude, stores the scale and packs the values;
+    - the attention kernel, a block of `threads` threads per (query,
+      head), keeps the scaled query in shared memory and visits the
+      positions the query sees (`[0, p]`, or the window and the sinks) in
+      chunks of `threads`: each thread computes one score (reading the
+      cached key, dequantized in registers), the block takes the chunk's
+      maximum and the thread its probability, and each thread accumulates
+      its dimensions of the output from the cached values with the online
+      softmax's rescaling, in registers across the chunks. Only `threads`
+      scores are in shared memory, whatever the cache length.
+
+    The positions come from `start`, a host value passed to the kernels, so
+    the launches need no copy back. Run after bufferization and before the
+    parallel loops are mapped.
+  }];
+  let options = [
+    Option<"threads", "threads", "int64_t", /*default=*/"128",
+           "Threads per block of the attention kernel (also the positions "
+           "per chunk)">
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 def TmcGpuFusedAttention
     : Pass<"tmc-gpu-fused-attention", "::mlir::ModuleOp"> {
   let summary = "tfm.fused_attention to one GPU kernel per op";
@@ -401,7 +442,9 @@ def TmcGpuCheckHostCode
     outside `gpu.launch` would dereference a device pointer on the host.
     Each such operation gets an error at its location. Reads of constant
     globals (`memref.get_global`, e.g. a sparse pattern's block table that
-    host loops iterate over) are host data and allowed.
+    host loops iterate over) are host data and allowed, and so are loads of
+    arguments marked `tfm.host` (a decoding step's position and length,
+    which the runtime passes in host memory).
   }];
 }
 

@@ -431,19 +431,9 @@ struct FusedAttentionLowering : public OpRewritePattern<AttentionOp> {
     if (failed(checkStaticF32(rewriter, op)))
       return failure();
     Location loc = op.getLoc();
-    MLIRContext *ctx = rewriter.getContext();
-    int64_t dyn = ShapedType::kDynamic;
-    auto asBuffer = [&](Value tensor) -> Value {
-      auto type = cast<RankedTensorType>(tensor.getType());
-      auto bufferType =
-          MemRefType::get(type.getShape(), type.getElementType(),
-                          StridedLayoutAttr::get(ctx, dyn, {dyn, dyn, dyn}));
-      return bufferization::ToBufferOp::create(rewriter, loc, bufferType,
-                                               tensor, /*read_only=*/true);
-    };
-    Value q = asBuffer(op.getQuery());
-    Value k = asBuffer(op.getKey());
-    Value v = asBuffer(op.getValue());
+    Value q = asReadOnlyBuffer(rewriter, loc, op.getQuery());
+    Value k = asReadOnlyBuffer(rewriter, loc, op.getKey());
+    Value v = asReadOnlyBuffer(rewriter, loc, op.getValue());
     auto resultType = cast<RankedTensorType>(op.getType());
     auto outType =
         MemRefType::get(resultType.getShape(), resultType.getElementType());

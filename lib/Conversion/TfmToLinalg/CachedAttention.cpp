@@ -7,7 +7,9 @@
 // outside the tensor program: it is a byte buffer the runtime owns, read
 // and written only by the kernel, so the tensors around the call are just
 // its inputs (read-only buffers) and its output (a fresh buffer the planner
-// places in the arena).
+// places in the arena). For targets whose cache lives in device memory,
+// it becomes tfm.fused_cached_attention on the same buffers instead, which
+// the target lowers to kernels (tmc-gpu-cached-attention).
 //
 //===----------------------------------------------------------------------===//
 
@@ -95,9 +97,41 @@ struct CachedAttentionLowering : public OpRewritePattern<CachedAttentionOp> {
   }
 };
 
+/// tfm.cached_attention as tfm.fused_cached_attention: the read-only
+/// buffers of its operands, a fresh output buffer and the op.
+struct FusedCachedAttentionLowering
+    : public OpRewritePattern<CachedAttentionOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(CachedAttentionOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto asBuffer = [&](Value tensor) {
+      return asReadOnlyBuffer(rewriter, loc, tensor);
+    };
+    auto resultType = cast<RankedTensorType>(op.getType());
+    Value out = memref::AllocOp::create(
+        rewriter, loc,
+        MemRefType::get(resultType.getShape(), resultType.getElementType()));
+    auto fused = FusedCachedAttentionOp::create(
+        rewriter, loc, asBuffer(op.getQuery()), asBuffer(op.getKey()),
+        asBuffer(op.getValue()), op.getCache(), op.getStart(), out,
+        op.getNumHeads(), op.getNumKvHeads(), APFloat(op.getScaleOrDefault()),
+        op.getKOffset(), op.getVOffset(), op.getCapacity(), op.getWindow(),
+        op.getSinks(), op.getCacheBits());
+    fused->setDiscardableAttrs(op->getDiscardableAttrDictionary());
+    rewriter.replaceOpWithNewOp<bufferization::ToTensorOp>(
+        op, resultType, out, /*restrict=*/true, /*writable=*/true);
+    return success();
+  }
+};
+
 } // namespace
 
 void mlir::tmc::populateTfmCachedAttentionToLinalgPatterns(
-    RewritePatternSet &patterns) {
-  patterns.add<CachedAttentionLowering>(patterns.getContext());
+    RewritePatternSet &patterns, bool fused) {
+  if (fused)
+    patterns.add<FusedCachedAttentionLowering>(patterns.getContext());
+  else
+    patterns.add<CachedAttentionLowering>(patterns.getContext());
 }

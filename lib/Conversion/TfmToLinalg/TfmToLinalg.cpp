@@ -26,7 +26,8 @@ using namespace mlir::tmc;
 
 void mlir::tmc::populateTfmToLinalgPatterns(RewritePatternSet &patterns,
                                             int64_t blockQ, int64_t blockK,
-                                            bool fusedAttention) {
+                                            bool fusedAttention,
+                                            bool fusedCachedAttention) {
   populateTfmElementwiseToLinalgPatterns(patterns);
   populateTfmLinearToLinalgPatterns(patterns);
   populateTfmQuantizedLinearToLinalgPatterns(patterns);
@@ -35,7 +36,7 @@ void mlir::tmc::populateTfmToLinalgPatterns(RewritePatternSet &patterns,
   populateTfmEmbeddingToLinalgPatterns(patterns);
   populateTfmAttentionToLinalgPatterns(patterns, blockQ, blockK,
                                        fusedAttention);
-  populateTfmCachedAttentionToLinalgPatterns(patterns);
+  populateTfmCachedAttentionToLinalgPatterns(patterns, fusedCachedAttention);
   populateTfmLinformerAttentionToLinalgPatterns(patterns);
   populateTfmTrainingToLinalgPatterns(patterns);
 }
@@ -85,10 +86,11 @@ struct ConvertTfmToLinalgPass
       return signalPassFailure();
 
     RewritePatternSet patterns(&getContext());
-    populateTfmToLinalgPatterns(patterns, blockQ, blockK, fusedAttention);
+    populateTfmToLinalgPatterns(patterns, blockQ, blockK, fusedAttention,
+                                fusedCachedAttention);
     ConversionTarget target(getContext());
     target.addIllegalDialect<tfm::TfmDialect>();
-    target.addLegalOp<tfm::FusedAttentionOp>();
+    target.addLegalOp<tfm::FusedAttentionOp, tfm::FusedCachedAttentionOp>();
     target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect,
                            arith::ArithDialect, math::MathDialect,
                            scf::SCFDialect, affine::AffineDialect,

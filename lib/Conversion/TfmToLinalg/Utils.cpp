@@ -43,6 +43,17 @@ func::FuncOp mlir::tmc::getOrDeclareKernel(OpBuilder &b, Operation *op,
   return kernel;
 }
 
+Value mlir::tmc::asReadOnlyBuffer(OpBuilder &b, Location loc, Value tensor) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  int64_t dyn = ShapedType::kDynamic;
+  SmallVector<int64_t> strides(type.getRank(), dyn);
+  auto bufferType = MemRefType::get(
+      type.getShape(), type.getElementType(),
+      StridedLayoutAttr::get(b.getContext(), dyn, strides));
+  return bufferization::ToBufferOp::create(b, loc, bufferType, tensor,
+                                           /*read_only=*/true);
+}
+
 Value mlir::tmc::asKernelOperand(OpBuilder &b, Location loc, Value tensor) {
   MLIRContext *ctx = b.getContext();
   Value flat = tensor::CollapseShapeOp::create(

@@ -79,6 +79,10 @@ func::FuncOp getOrDeclareKernel(OpBuilder &b, Operation *op, StringRef name,
 /// features] buffer of stridedF32MemRef's type, for a kernel call.
 Value asKernelOperand(OpBuilder &b, Location loc, Value tensor);
 
+/// `tensor` as a read-only buffer of its shape with a fully dynamic strided
+/// layout (an operand of the buffer forms of attention).
+Value asReadOnlyBuffer(OpBuilder &b, Location loc, Value tensor);
+
 /// An f32 constant.
 Value f32Const(OpBuilder &b, Location loc, double value);
 

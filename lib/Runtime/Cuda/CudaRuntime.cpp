@@ -269,6 +269,15 @@ int tmc_cuda_copy_to_device(void *device, const void *host, size_t bytes) {
              : -1;
 }
 
+int tmc_cuda_zero(void *device, size_t bytes) {
+  if (bytes == 0)
+    return 0;
+  if (!ensureContext())
+    return -1;
+  return check(cuMemsetD8(CUdeviceptr(device), 0, bytes), "cuMemsetD8") ? 0
+                                                                       : -1;
+}
+
 int tmc_cuda_copy_to_host(void *host, const void *device, size_t bytes) {
   if (bytes == 0)
     return 0;

@@ -8,7 +8,7 @@ module attributes {tfm.weights_file = "w.safetensors"} {
 // CHECK: tmc.decode = {bytes_per_token = 128 : i64, cache_bytes = 8192 : i64, cache_type = "f32", chunk = 4 : i64, max_tokens = 64 : i64, sinks = 0 : i64, vocab = 32 : i64, window = 0 : i64}
 
 // CHECK-LABEL: func.func @prefill
-// CHECK-SAME: (%[[CACHE:.*]]: memref<?xi8> {tfm.name = "cache"}, %[[IDS:.*]]: tensor<1x4xi64> {tfm.name = "input_ids"}, %[[POSITION:.*]]: tensor<1xi64> {tfm.name = "position"}, %[[LENGTH:.*]]: tensor<1xi64> {tfm.name = "length"})
+// CHECK-SAME: (%[[CACHE:.*]]: memref<?xi8> {tfm.name = "cache"}, %[[IDS:.*]]: tensor<1x4xi64> {tfm.name = "input_ids"}, %[[POSITION:.*]]: tensor<1xi64> {tfm.host, tfm.name = "position"}, %[[LENGTH:.*]]: tensor<1xi64> {tfm.host, tfm.name = "length"})
 // CHECK-SAME: -> (tensor<1x1x32xf32> {tfm.name = "logits"})
 // CHECK-SAME: llvm.emit_c_interface
 // CHECK: %[[START:.*]] = tensor.extract %[[POSITION]][%{{.*}}] : tensor<1xi64>
@@ -23,7 +23,7 @@ module attributes {tfm.weights_file = "w.safetensors"} {
 // CHECK: return %[[LOGITS]] : tensor<1x1x32xf32>
 
 // CHECK-LABEL: func.func @decode
-// CHECK-SAME: (%{{.*}}: memref<?xi8> {tfm.name = "cache"}, %{{.*}}: tensor<1x1xi64> {tfm.name = "input_ids"}, %{{.*}}: tensor<1xi64> {tfm.name = "position"})
+// CHECK-SAME: (%{{.*}}: memref<?xi8> {tfm.name = "cache"}, %{{.*}}: tensor<1x1xi64> {tfm.name = "input_ids"}, %{{.*}}: tensor<1xi64> {tfm.host, tfm.name = "position"})
 // CHECK-SAME: -> (tensor<1x1x32xf32> {tfm.name = "logits"})
 // CHECK: tfm.cached_attention {{.*}} {capacity = 64 : i64, k_offset = 0 : i64, num_heads = 2 : i64, num_kv_heads = 2 : i64, v_offset = 4096 : i64} : tensor<1x1x16xf32>
 // CHECK-NOT: tensor.extract_slice

@@ -45,8 +45,9 @@ void populateTfmAttentionToLinalgPatterns(
     int64_t blockK = kDefaultAttentionBlockK, bool fused = false);
 
 /// tfm.cached_attention, as a call of the runtime's KV-cache attention
-/// kernel.
-void populateTfmCachedAttentionToLinalgPatterns(RewritePatternSet &patterns);
+/// kernel, or with `fused` as tfm.fused_cached_attention on buffers.
+void populateTfmCachedAttentionToLinalgPatterns(RewritePatternSet &patterns,
+                                                bool fused = false);
 
 /// tfm.linformer_attention: sequence projections of keys and values, then
 /// softmax attention over the projected keys (O(n k) scores).
@@ -62,7 +63,8 @@ void populateTfmTrainingToLinalgPatterns(RewritePatternSet &patterns);
 void populateTfmToLinalgPatterns(RewritePatternSet &patterns,
                                  int64_t blockQ = kDefaultAttentionBlockQ,
                                  int64_t blockK = kDefaultAttentionBlockK,
-                                 bool fusedAttention = false);
+                                 bool fusedAttention = false,
+                                 bool fusedCachedAttention = false);
 
 } // namespace tmc
 } // namespace mlir

@@ -539,18 +539,28 @@ int64_t FusedAttentionOp::getHeadDim() {
   return getQuery().getType().getDimSize(2) / getNumHeads();
 }
 
-LogicalResult FusedAttentionOp::verify() {
-  MemRefType q = getQuery().getType(), k = getKey().getType(),
-             v = getValue().getType(), out = getOutput().getType();
+/// The buffer forms of attention: static shapes, keys and values alike, the
+/// output shaped as the queries.
+static LogicalResult verifyAttentionBuffers(Operation *op, MemRefType q,
+                                            MemRefType k, MemRefType v,
+                                            MemRefType out) {
   for (MemRefType type : {q, k, v, out})
     if (!type.hasStaticShape())
-      return emitOpError("needs static shapes, got ") << type;
+      return op->emitOpError("needs static shapes, got ") << type;
   if (k.getShape() != v.getShape())
-    return emitOpError("key ") << k << " and value " << v
-                               << " must have the same shape";
+    return op->emitOpError("key ") << k << " and value " << v
+                                   << " must have the same shape";
   if (out.getShape() != q.getShape())
-    return emitOpError("output ") << out << " must have the query's shape "
-                                  << q;
+    return op->emitOpError("output ")
+           << out << " must have the query's shape " << q;
+  return success();
+}
+
+LogicalResult FusedAttentionOp::verify() {
+  MemRefType q = getQuery().getType(), k = getKey().getType();
+  if (failed(verifyAttentionBuffers(*this, q, k, getValue().getType(),
+                                    getOutput().getType())))
+    return failure();
   return verifyAttention(*this, q.getShape(), k.getShape(), getNumHeads(),
                          getNumKvHeads(), getCausal(),
                          getScale().convertToDouble(), getSparsity());
@@ -581,6 +591,66 @@ int64_t CachedAttentionOp::getCacheBytes(int64_t rows, int64_t kvHeads,
   }
 }
 
+/// The checks shared by tfm.cached_attention and its buffer form: shapes
+/// [1, seq, features] of the query and of the key/value chunk, and the
+/// cache geometry.
+static LogicalResult
+verifyCachedAttention(Operation *op, ArrayRef<int64_t> q, ArrayRef<int64_t> k,
+                      int64_t heads, int64_t kvHeads, int64_t bits,
+                      int64_t capacity, int64_t window, int64_t sinks,
+                      int64_t kOffset, int64_t vOffset,
+                      std::optional<APFloat> scale, int64_t cacheSize) {
+  if (q[0] != 1 || k[0] != 1)
+    return op->emitOpError("works on a batch of 1");
+  if (q[1] != k[1])
+    return op->emitOpError(
+               "query and key chunks must have the same length, got ")
+           << q[1] << " and " << k[1];
+  if (heads % kvHeads != 0)
+    return op->emitOpError("num_heads (")
+           << heads << ") must be a multiple of num_kv_heads (" << kvHeads
+           << ")";
+  if (q[2] % heads != 0)
+    return op->emitOpError("query features (")
+           << q[2] << ") are not divisible by num_heads (" << heads << ")";
+  int64_t headDim = q[2] / heads;
+  if (k[2] != kvHeads * headDim)
+    return op->emitOpError("key features (")
+           << k[2] << ") must be num_kv_heads * head_dim = " << kvHeads
+           << " * " << headDim;
+  if (bits != 32 && bits != 8 && bits != 4)
+    return op->emitOpError("cache_bits must be 32, 8 or 4, got ") << bits;
+  constexpr int64_t kInt4Group = CachedAttentionOp::kInt4Group;
+  if (bits == 4 && headDim % kInt4Group != 0)
+    return op->emitOpError("an int4 cache needs head_dim to be a multiple of ")
+           << kInt4Group << ", got " << headDim;
+  int64_t chunk = q[1];
+  if (sinks > 0 && window == 0)
+    return op->emitOpError("attention sinks need a window");
+  if (window > 0 && capacity - sinks < window + chunk - 1)
+    return op->emitOpError("a ring of ")
+           << capacity - sinks << " rows cannot hold a window of " << window
+           << " positions and a chunk of " << chunk
+           << " (needs window + chunk - 1 rows)";
+  if (window == 0 && capacity < chunk)
+    return op->emitOpError("capacity ")
+           << capacity << " is smaller than the chunk of " << chunk;
+  if (scale && !(scale->convertToDouble() > 0.0))
+    return op->emitOpError("scale must be positive");
+  int64_t bytes =
+      CachedAttentionOp::getCacheBytes(capacity, kvHeads, headDim, bits);
+  int64_t kEnd = kOffset + bytes, vEnd = vOffset + bytes;
+  if (kOffset < vEnd && vOffset < kEnd)
+    return op->emitOpError("keys [")
+           << kOffset << ", " << kEnd << ") and values [" << vOffset << ", "
+           << vEnd << ") overlap in the cache";
+  if (!ShapedType::isDynamic(cacheSize) && std::max(kEnd, vEnd) > cacheSize)
+    return op->emitOpError("needs ") << std::max(kEnd, vEnd)
+                                     << " cache bytes but the cache has "
+                                     << cacheSize;
+  return success();
+}
+
 LogicalResult CachedAttentionOp::verify() {
   RankedTensorType q = getQuery().getType(), k = getKey().getType(),
                    v = getValue().getType();
@@ -592,58 +662,29 @@ LogicalResult CachedAttentionOp::verify() {
   if (k != v)
     return emitOpError("key ") << k << " and value " << v
                                << " must have the same type";
-  if (q.getDimSize(0) != 1 || k.getDimSize(0) != 1)
-    return emitOpError("works on a batch of 1");
-  if (q.getDimSize(1) != k.getDimSize(1))
-    return emitOpError("query and key chunks must have the same length, got ")
-           << q.getDimSize(1) << " and " << k.getDimSize(1);
-  int64_t heads = getNumHeads(), kvHeads = getNumKvHeads();
-  if (heads % kvHeads != 0)
-    return emitOpError("num_heads (")
-           << heads << ") must be a multiple of num_kv_heads (" << kvHeads
-           << ")";
-  if (q.getDimSize(2) % heads != 0)
-    return emitOpError("query features (")
-           << q.getDimSize(2) << ") are not divisible by num_heads (" << heads
-           << ")";
-  int64_t headDim = q.getDimSize(2) / heads;
-  if (k.getDimSize(2) != kvHeads * headDim)
-    return emitOpError("key features (")
-           << k.getDimSize(2) << ") must be num_kv_heads * head_dim = "
-           << kvHeads << " * " << headDim;
-  int64_t bits = getCacheBits();
-  if (bits != 32 && bits != 8 && bits != 4)
-    return emitOpError("cache_bits must be 32, 8 or 4, got ") << bits;
-  if (bits == 4 && headDim % kInt4Group != 0)
-    return emitOpError("an int4 cache needs head_dim to be a multiple of ")
-           << kInt4Group << ", got " << headDim;
-  int64_t capacity = getCapacity(), window = getWindow(), sinks = getSinks(),
-          chunk = q.getDimSize(1);
-  if (sinks > 0 && window == 0)
-    return emitOpError("attention sinks need a window");
-  if (window > 0 && capacity - sinks < window + chunk - 1)
-    return emitOpError("a ring of ")
-           << capacity - sinks << " rows cannot hold a window of " << window
-           << " positions and a chunk of " << chunk
-           << " (needs window + chunk - 1 rows)";
-  if (window == 0 && capacity < chunk)
-    return emitOpError("capacity ")
-           << capacity << " is smaller than the chunk of " << chunk;
-  if (std::optional<APFloat> scale = getScale())
-    if (!(scale->convertToDouble() > 0.0))
-      return emitOpError("scale must be positive");
-  int64_t bytes = getCacheBytes(capacity, kvHeads, headDim, bits);
-  int64_t kEnd = getKOffset() + bytes, vEnd = getVOffset() + bytes;
-  if (getKOffset() < vEnd && getVOffset() < kEnd)
-    return emitOpError("keys [")
-           << getKOffset() << ", " << kEnd << ") and values [" << getVOffset()
-           << ", " << vEnd << ") overlap in the cache";
-  int64_t cacheSize = getCache().getType().getDimSize(0);
-  if (!ShapedType::isDynamic(cacheSize) && std::max(kEnd, vEnd) > cacheSize)
-    return emitOpError("needs ") << std::max(kEnd, vEnd)
-                                 << " cache bytes but the cache has "
-                                 << cacheSize;
-  return success();
+  return verifyCachedAttention(
+      *this, q.getShape(), k.getShape(), getNumHeads(), getNumKvHeads(),
+      getCacheBits(), getCapacity(), getWindow(), getSinks(), getKOffset(),
+      getVOffset(), getScale(), getCache().getType().getDimSize(0));
+}
+
+//===----------------------------------------------------------------------===//
+// FusedCachedAttentionOp
+//===----------------------------------------------------------------------===//
+
+int64_t FusedCachedAttentionOp::getHeadDim() {
+  return getQuery().getType().getDimSize(2) / getNumHeads();
+}
+
+LogicalResult FusedCachedAttentionOp::verify() {
+  MemRefType q = getQuery().getType(), k = getKey().getType();
+  if (failed(verifyAttentionBuffers(*this, q, k, getValue().getType(),
+                                    getOutput().getType())))
+    return failure();
+  return verifyCachedAttention(
+      *this, q.getShape(), k.getShape(), getNumHeads(), getNumKvHeads(),
+      getCacheBits(), getCapacity(), getWindow(), getSinks(), getKOffset(),
+      getVOffset(), std::optional<APFloat>(getScale()), getCache().getType().getDimSize(0));
 }
 
 //===----------------------------------------------------------------------===//

@@ -231,17 +231,26 @@ struct TfmKVCachePass : public tfm::impl::TfmKVCacheBase<TfmKVCachePass> {
       return b.getDictionaryAttr(b.getNamedAttr(
           TfmDialect::getIONameAttrName(), b.getStringAttr(io)));
     };
+    // Position and length stay in host memory: the host code reads them.
+    auto hostAttr = [&](StringRef io) {
+      return b.getDictionaryAttr(
+          {b.getNamedAttr(TfmDialect::getIONameAttrName(),
+                          b.getStringAttr(io)),
+           b.getNamedAttr(TfmDialect::getHostArgAttrName(), b.getUnitAttr())});
+    };
     auto scalar = RankedTensorType::get({1}, b.getI64Type());
-    bool withLength = seqLen > 1;
+    // Every prefill step takes the chunk's valid length (the runtime passes
+    // one even for chunks of a single token); decode steps have none.
+    bool withLength = name == "prefill";
     SmallVector<unsigned> indices = {0, 1};
     SmallVector<Type> types = {
         MemRefType::get({ShapedType::kDynamic}, b.getI8Type()), scalar};
     SmallVector<DictionaryAttr> attrs = {nameAttr("cache"),
-                                         nameAttr("position")};
+                                         hostAttr("position")};
     if (withLength) {
       indices.push_back(1);
       types.push_back(scalar);
-      attrs.push_back(nameAttr("length"));
+      attrs.push_back(hostAttr("length"));
     }
     SmallVector<Location> locs(indices.size(), loc);
     if (failed(entry.insertArguments(indices, types, attrs, locs)))

@@ -41,6 +41,12 @@ def Tfm_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral getIONameAttrName() {
       return ::llvm::StringLiteral("tfm.name");
     }
+    /// Name of the unit argument attribute of an input that the runtime
+    /// passes in host memory on every target (a decoding step's position
+    /// and length: the host code reads them to place the chunk).
+    static constexpr ::llvm::StringLiteral getHostArgAttrName() {
+      return ::llvm::StringLiteral("tfm.host");
+    }
   }];
 }
 

@@ -453,6 +453,55 @@ def Tfm_CachedAttentionOp : Tfm_Op<"cached_attention", [
   }];
 }
 
+def Tfm_FusedCachedAttentionOp : Tfm_Op<"fused_cached_attention"> {
+  let summary = "attention over a KV cache on buffers, computed as kernels";
+  let description = [{
+    The buffer form of `tfm.cached_attention` that the CUDA pipeline lowers
+    to GPU kernels (`tmc-gpu-cached-attention`): the chunk's queries
+    `[1, seq, num_heads * head_dim]`, keys and values
+    `[1, seq, num_kv_heads * head_dim]` (f32, static shapes), the cache, the
+    absolute position `start` of the chunk's first token, and `output` of
+    the query's shape, which it writes. The semantics and the cache layout
+    are `tfm.cached_attention`'s with the same attributes (`scale` is
+    explicit here).
+
+    ```mlir
+    tfm.fused_cached_attention %q, %k, %v, %cache from %start into %out {
+        num_heads = 4, num_kv_heads = 4, scale = 0.125, k_offset = 0,
+        v_offset = 8192, capacity = 32, window = 0, sinks = 0,
+        cache_bits = 32}
+        : memref<1x1x64xf32, strided<[?, ?, ?], offset: ?>>, ...
+    ```
+  }];
+  let arguments = (ins
+      Arg<MemRefRankOf<[F32], [3]>, "queries", [MemRead]>:$query,
+      Arg<MemRefRankOf<[F32], [3]>, "the chunk's keys", [MemRead]>:$key,
+      Arg<MemRefRankOf<[F32], [3]>, "the chunk's values", [MemRead]>:$value,
+      Arg<MemRefRankOf<[I8], [1]>, "the KV cache",
+          [MemRead, MemWrite]>:$cache,
+      I64:$start,
+      Arg<MemRefRankOf<[F32], [3]>, "the result", [MemWrite]>:$output,
+      ConfinedAttr<I64Attr, [IntPositive]>:$num_heads,
+      ConfinedAttr<I64Attr, [IntPositive]>:$num_kv_heads,
+      F64Attr:$scale,
+      ConfinedAttr<I64Attr, [IntNonNegative]>:$k_offset,
+      ConfinedAttr<I64Attr, [IntNonNegative]>:$v_offset,
+      ConfinedAttr<I64Attr, [IntPositive]>:$capacity,
+      ConfinedAttr<I64Attr, [IntNonNegative]>:$window,
+      ConfinedAttr<I64Attr, [IntNonNegative]>:$sinks,
+      I64Attr:$cache_bits);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value `,` $cache `from` $start `into` $output
+    attr-dict `:` type($query) `,` type($key) `,` type($value) `,`
+    type($cache) `,` type($output)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The per-head feature size.
+    int64_t getHeadDim();
+  }];
+}
+
 def Tfm_LinformerAttentionOp : Tfm_Op<"linformer_attention", [Pure,
     InferTypeOpAdaptor]> {
   let summary = "attention over keys and values projected along the sequence";

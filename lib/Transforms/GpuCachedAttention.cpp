@@ -1,0 +1,494 @@
+//===- GpuCachedAttention.cpp - KV-cache attention as GPU kernels -*- C++ -*-=//
+//
+// This file implements `tmc-gpu-cached-attention`, which rewrites each
+// tfm.fused_cached_attention into two gpu.launch ops: one appends the
+// chunk's keys and values to the cache (quantizing int8 and int4 rows), the
+// other computes each (query, head)'s attention over the cached positions
+// with an online softmax, a chunk of positions at a time.
+//
+// The cache layout is tfm.cached_attention's (and the CPU runtime's,
+// lib/Runtime/CachedAttention.cpp): a layer's keys at byte k_offset, its
+// values at v_offset, each `capacity` rows of [kv_heads][head_dim] values:
+//   f32:  float values[rows][kv_heads][head_dim]
+//   int8: int8 values[rows][kv_heads][head_dim], float scale[rows][kv_heads]
+//   int4: uint8 values[rows][kv_heads][head_dim / 2] (low nibble first,
+//         stored as q + 8), float scale[rows][kv_heads][head_dim / 32]
+//
+//===----------------------------------------------------------------------===//
+
+#include "tmc/Transforms/Passes.h"
+
+#include "tmc/Dialect/Tfm/IR/Tfm.h"
+
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/WalkPatternRewriteDriver.h"
+
+#include <limits>
+
+namespace mlir {
+namespace tmc {
+#define GEN_PASS_DEF_TMCGPUCACHEDATTENTION
+#include "tmc/Transforms/Passes.h.inc"
+} // namespace tmc
+} // namespace mlir
+
+using namespace mlir;
+
+namespace {
+
+/// One layer's keys or values in the cache, as typed views of the cache
+/// buffer: `values` [capacity, kv_heads, head_dim] f32 or i8 (int4:
+/// [.., head_dim / 2] bytes) and, when quantized, `scales` [capacity,
+/// kv_heads] (int8) or [capacity, kv_heads, head_dim / 32] (int4) f32.
+struct CacheRegion {
+  Value values, scales;
+};
+
+/// Builds the two kernels of one tfm.fused_cached_attention.
+class CachedAttentionBuilder {
+public:
+  CachedAttentionBuilder(RewriterBase &rewriter,
+                         tfm::FusedCachedAttentionOp op, int64_t threads)
+      : b(op.getLoc(), rewriter), op(op), threads(threads) {
+    MemRefType qType = op.getQuery().getType();
+    seq = qType.getDimSize(1);
+    heads = op.getNumHeads();
+    kvHeads = op.getNumKvHeads();
+    group = heads / kvHeads;
+    headDim = op.getHeadDim();
+    bits = op.getCacheBits();
+    capacity = op.getCapacity();
+    window = op.getWindow();
+    sinks = op.getSinks();
+  }
+
+  /// Bytes of one region's values, before its scales.
+  int64_t valueBytes() const {
+    int64_t values = capacity * kvHeads * headDim;
+    return bits == 32 ? values * 4 : bits == 8 ? values : values / 2;
+  }
+
+  /// Checks that the views of the cache are aligned for their types.
+  LogicalResult checkAlignment() {
+    for (int64_t offset : {op.getKOffset(), op.getVOffset()}) {
+      int64_t f32Offset = bits == 32 ? offset : offset + valueBytes();
+      if (f32Offset % 4 != 0)
+        return op.emitOpError("places f32 cache data at byte ")
+               << f32Offset
+               << ", which is not 4-byte aligned as GPU loads need";
+    }
+    return success();
+  }
+
+  /// Replaces the op with its kernels.
+  void build() {
+    start = arith::IndexCastOp::create(b, b.getIndexType(), op.getStart());
+    keys = region(op.getKOffset());
+    values = region(op.getVOffset());
+    emitAppend();
+    emitAttention();
+  }
+
+private:
+  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, v); }
+  Value f32(double v) {
+    return arith::ConstantOp::create(b, b.getF32FloatAttr(v));
+  }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, x, y); }
+  Value sub(Value x, Value y) { return arith::SubIOp::create(b, x, y); }
+  Value mul(Value x, Value y) { return arith::MulIOp::create(b, x, y); }
+  Value less(Value x, Value y) {
+    return arith::CmpIOp::create(b, arith::CmpIPredicate::ult, x, y);
+  }
+  Value load(Value memref, ValueRange indices) {
+    return memref::LoadOp::create(b, memref, indices);
+  }
+  void store(Value v, Value memref, ValueRange indices) {
+    memref::StoreOp::create(b, v, memref, indices);
+  }
+
+  /// for (lb; ub; step) { body(iv) } with no results.
+  void loop(Value lb, Value ub, Value step, function_ref<void(Value)> body) {
+    auto forOp = scf::ForOp::create(b, lb, ub, step);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(forOp.getBody());
+    body(forOp.getInductionVar());
+  }
+  /// A loop over [lb, ub) carrying one value; returns its final value.
+  Value reduce(Value lb, Value ub, Value init,
+               function_ref<Value(Value, Value)> body) {
+    auto forOp = scf::ForOp::create(b, lb, ub, idx(1), ValueRange{init});
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(forOp.getBody());
+    scf::YieldOp::create(
+        b, body(forOp.getInductionVar(), forOp.getRegionIterArgs()[0]));
+    return forOp.getResult(0);
+  }
+  void ifThen(Value condition, function_ref<void()> body) {
+    auto ifOp = scf::IfOp::create(b, condition);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    body();
+  }
+  /// A launch of `grid` blocks of `blockSize` threads with the given
+  /// workgroup buffers; the builder is left inside its body.
+  gpu::LaunchOp launch(int64_t gridX, int64_t gridY, int64_t blockSize,
+                       TypeRange workgroup = {}) {
+    Value one = idx(1);
+    auto launchOp = gpu::LaunchOp::create(
+        b, idx(gridX), idx(gridY), one, idx(blockSize), one, one,
+        /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
+        /*asyncDependencies=*/ValueRange{}, workgroup,
+        /*privateAttributions=*/TypeRange{});
+    b.setInsertionPointToStart(&launchOp.getBody().front());
+    return launchOp;
+  }
+
+  /// The typed views of the region at byte `offset` of the cache.
+  CacheRegion region(int64_t offset) {
+    Type f32Type = b.getF32Type(), i8 = b.getI8Type();
+    auto view = [&](int64_t byteOffset, ArrayRef<int64_t> shape,
+                    Type element) -> Value {
+      return memref::ViewOp::create(b, MemRefType::get(shape, element),
+                                    op.getCache(), idx(byteOffset),
+                                    ValueRange{});
+    };
+    if (bits == 32)
+      return {view(offset, {capacity, kvHeads, headDim}, f32Type), {}};
+    int64_t rowBytes = bits == 8 ? headDim : headDim / 2;
+    SmallVector<int64_t> scaleShape = {capacity, kvHeads};
+    if (bits == 4)
+      scaleShape.push_back(headDim / kInt4Group);
+    return {view(offset, {capacity, kvHeads, rowBytes}, i8),
+            view(offset + valueBytes(), scaleShape, f32Type)};
+  }
+
+  /// The cache row of absolute position `p`: itself without a window; with
+  /// one, the sinks keep their rows and the others share a ring.
+  Value rowOf(Value p) {
+    if (window == 0)
+      return p;
+    Value wrapped = add(idx(sinks), arith::RemUIOp::create(
+                                        b, sub(p, idx(sinks)),
+                                        idx(capacity - sinks)));
+    return arith::SelectOp::create(b, less(p, idx(sinks)), p, wrapped);
+  }
+  /// Whether position `p` has a row: always with a window; without one,
+  /// the padding of a last chunk may run past the cache.
+  Value isStored(Value p) {
+    if (window > 0)
+      return arith::ConstantIntOp::create(b, 1, 1);
+    return less(p, idx(capacity));
+  }
+
+  /// Value `d` of head `g` in cache row `row`, dequantized to f32.
+  Value loadCached(const CacheRegion &r, Value row, Value g, Value d) {
+    if (bits == 32)
+      return load(r.values, {row, g, d});
+    Type f32Type = b.getF32Type(), i32 = b.getI32Type();
+    if (bits == 8) {
+      Value q = arith::SIToFPOp::create(b, f32Type, load(r.values, {row, g, d}));
+      return arith::MulFOp::create(b, q, load(r.scales, {row, g}));
+    }
+    Value byte = arith::ExtUIOp::create(
+        b, i32, load(r.values, {row, g, arith::DivUIOp::create(b, d, idx(2))}));
+    Value shift = arith::IndexCastOp::create(
+        b, i32, mul(arith::RemUIOp::create(b, d, idx(2)), idx(4)));
+    Value nibble = arith::AndIOp::create(
+        b, arith::ShRUIOp::create(b, byte, shift),
+        arith::ConstantIntOp::create(b, i32, 15));
+    Value q = arith::SIToFPOp::create(
+        b, f32Type,
+        arith::SubIOp::create(b, nibble, arith::ConstantIntOp::create(b, i32, 8)));
+    Value scale =
+        load(r.scales, {row, g, arith::DivUIOp::create(b, d, idx(kInt4Group))});
+    return arith::MulFOp::create(b, q, scale);
+  }
+
+  /// Quantizes group `unit` of row `x` (feature `feature0` on of token `t`
+  /// in `source`) into cache row `row`, head `g` of `r`: the scale maps the
+  /// group's largest magnitude to the largest level, values round to even.
+  void storeQuantized(Value source, Value t, Value feature0,
+                      const CacheRegion &r, Value row, Value g, Value unit) {
+    int64_t groupSize = bits == 8 ? headDim : kInt4Group;
+    double qmax = bits == 8 ? 127.0 : 7.0;
+    Value zero = idx(0);
+    Value d0 = mul(unit, idx(groupSize));
+    auto element = [&](Value d) {
+      return load(source, {zero, t, add(feature0, d)});
+    };
+    Value amax = reduce(d0, add(d0, idx(groupSize)), f32(0.0),
+                        [&](Value d, Value acc) -> Value {
+                          Value magnitude = math::AbsFOp::create(b, element(d));
+                          return arith::MaximumFOp::create(b, acc, magnitude);
+                        });
+    Value positive =
+        arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, amax, f32(0.0));
+    Value scale = arith::SelectOp::create(
+        b, positive, arith::DivFOp::create(b, amax, f32(qmax)), f32(1.0));
+    if (bits == 8)
+      store(scale, r.scales, {row, g});
+    else
+      store(scale, r.scales, {row, g, unit});
+    Value inverse = arith::DivFOp::create(b, f32(1.0), scale);
+    // The level of value d: round(x / scale) clamped to [-qmax, qmax].
+    Type i32 = b.getI32Type(), i8 = b.getI8Type();
+    auto level = [&](Value d) -> Value {
+      Value q = math::RoundEvenOp::create(
+          b, arith::MulFOp::create(b, element(d), inverse));
+      q = arith::MinimumFOp::create(
+          b, arith::MaximumFOp::create(b, q, f32(-qmax)), f32(qmax));
+      return arith::FPToSIOp::create(b, i32, q);
+    };
+    if (bits == 8) {
+      loop(d0, add(d0, idx(groupSize)), idx(1), [&](Value d) {
+        store(arith::TruncIOp::create(b, i8, level(d)), r.values, {row, g, d});
+      });
+      return;
+    }
+    // int4: two values per byte, the even one in the low nibble, as q + 8.
+    Value eight = arith::ConstantIntOp::create(b, i32, 8);
+    loop(d0, add(d0, idx(groupSize)), idx(2), [&](Value d) {
+      Value low = arith::AddIOp::create(b, level(d), eight);
+      Value high = arith::AddIOp::create(b, level(add(d, idx(1))), eight);
+      Value packed = arith::OrIOp::create(
+          b, low,
+          arith::ShLIOp::create(b, high,
+                                arith::ConstantIntOp::create(b, i32, 4)));
+      store(arith::TruncIOp::create(b, i8, packed), r.values,
+            {row, g, arith::DivUIOp::create(b, d, idx(2))});
+    });
+  }
+
+  /// The append kernel: a block per (token, key/value head); a thread per
+  /// value (f32) or per quantization group.
+  void emitAppend() {
+    OpBuilder::InsertionGuard guard(b);
+    int64_t units = bits == 32   ? headDim
+                    : bits == 8 ? 1
+                                : headDim / kInt4Group;
+    int64_t blockSize = std::min<int64_t>(units, 128);
+    gpu::LaunchOp launchOp = launch(seq, kvHeads, blockSize);
+    Value t = launchOp.getBlockIds().x, g = launchOp.getBlockIds().y;
+    Value tid = launchOp.getThreadIds().x;
+    Value p = add(start, t);
+    Value feature0 = mul(g, idx(headDim));
+    ifThen(isStored(p), [&] {
+      Value row = rowOf(p);
+      loop(tid, idx(units), idx(blockSize), [&](Value u) {
+        for (auto [source, r] :
+             {std::pair(op.getKey(), keys), std::pair(op.getValue(), values)}) {
+          if (bits == 32)
+            store(load(source, {idx(0), t, add(feature0, u)}), r.values,
+                  {row, g, u});
+          else
+            storeQuantized(source, t, feature0, r, row, g, u);
+        }
+      });
+    });
+    gpu::TerminatorOp::create(b);
+  }
+
+  /// The attention kernel: a block per (query, head); chunks of `threads`
+  /// positions, a score per thread, the output dimensions spread over the
+  /// threads and carried in registers.
+  void emitAttention() {
+    OpBuilder::InsertionGuard guard(b);
+    MLIRContext *ctx = b.getContext();
+    Type f32Type = b.getF32Type(), i32 = b.getI32Type();
+    auto workgroup =
+        gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+    auto shared = [&](int64_t size, Type element) {
+      return MemRefType::get({size}, element, MemRefLayoutAttrInterface(),
+                             workgroup);
+    };
+    gpu::LaunchOp launchOp =
+        launch(seq, heads, threads,
+               {shared(headDim, f32Type), shared(threads, f32Type),
+                shared(threads, f32Type), shared(threads, i32)});
+    ValueRange buffers = launchOp.getWorkgroupAttributions();
+    Value query = buffers[0], scores = buffers[1], probs = buffers[2],
+          rows = buffers[3];
+    Value t = launchOp.getBlockIds().x, h = launchOp.getBlockIds().y;
+    Value tid = launchOp.getThreadIds().x;
+    Value g = arith::DivUIOp::create(b, h, idx(group));
+    Value zero = idx(0), step = idx(threads);
+    Value p = add(start, t);
+    Value stored = isStored(p);
+
+    // The positions the query sees: the sinks below `lo`, then [lo, p].
+    Value lo = zero, numSinks = zero;
+    if (window > 0) {
+      Value end = add(p, idx(1));
+      lo = arith::SelectOp::create(
+          b, less(end, idx(window)), zero, sub(end, idx(window)));
+      numSinks = arith::MinUIOp::create(b, idx(sinks), lo);
+    }
+    Value count = arith::SelectOp::create(
+        b, stored, add(numSinks, sub(add(p, idx(1)), lo)), zero);
+
+    // The scaled query, shared by the block.
+    Value qFeature = mul(h, idx(headDim));
+    Value scale = f32(op.getScale().convertToDouble());
+    loop(tid, idx(headDim), step, [&](Value d) {
+      Value x = load(op.getQuery(), {zero, t, add(qFeature, d)});
+      store(arith::MulFOp::create(b, x, scale), query, {d});
+    });
+    gpu::BarrierOp::create(b);
+
+    int64_t slots = llvm::divideCeil(headDim, threads);
+    Value negInf = f32(-std::numeric_limits<double>::infinity());
+    SmallVector<Value> init = {negInf, f32(0.0)};
+    init.append(slots, f32(0.0));
+    auto chunks = scf::ForOp::create(b, zero, count, step, init);
+    {
+      OpBuilder::InsertionGuard inChunk(b);
+      b.setInsertionPointToStart(chunks.getBody());
+      Value c0 = chunks.getInductionVar();
+      ValueRange carried = chunks.getRegionIterArgs();
+      Value runningMax = carried[0], runningSum = carried[1];
+
+      // Scores: a position per thread.
+      Value i = add(c0, tid);
+      auto ifOp = scf::IfOp::create(b, less(i, count), /*withElse=*/true);
+      {
+        OpBuilder::InsertionGuard inIf(b);
+        b.setInsertionPointToStart(ifOp.thenBlock());
+        Value position = arith::SelectOp::create(
+            b, less(i, numSinks), i, add(lo, sub(i, numSinks)));
+        Value row = rowOf(position);
+        Value score = reduce(zero, idx(headDim), f32(0.0),
+                             [&](Value d, Value acc) -> Value {
+                               return math::FmaOp::create(
+                                   b, load(query, {d}),
+                                   loadCached(keys, row, g, d), acc);
+                             });
+        store(score, scores, {tid});
+        store(arith::IndexCastOp::create(b, i32, row), rows, {tid});
+        b.setInsertionPointToStart(ifOp.elseBlock());
+        store(negInf, scores, {tid});
+      }
+      gpu::BarrierOp::create(b);
+
+      // The chunk's maximum (every thread), then a probability per thread.
+      Value chunkLen = arith::MinUIOp::create(b, step, sub(count, c0));
+      Value chunkMax = reduce(zero, chunkLen, negInf,
+                              [&](Value j, Value acc) -> Value {
+                                return arith::MaximumFOp::create(
+                                    b, acc, load(scores, {j}));
+                              });
+      Value newMax = arith::MaximumFOp::create(b, runningMax, chunkMax);
+      Value alpha = math::ExpOp::create(
+          b, arith::SubFOp::create(b, runningMax, newMax));
+      ifThen(less(tid, chunkLen), [&] {
+        Value s = load(scores, {tid});
+        store(math::ExpOp::create(b, arith::SubFOp::create(b, s, newMax)),
+              probs, {tid});
+      });
+      gpu::BarrierOp::create(b);
+
+      // The sum and this thread's output dimensions.
+      Value chunkSum = reduce(zero, chunkLen, f32(0.0),
+                              [&](Value j, Value acc) -> Value {
+                                return arith::AddFOp::create(
+                                    b, acc, load(probs, {j}));
+                              });
+      SmallVector<Value> next = {
+          newMax, arith::AddFOp::create(
+                      b, arith::MulFOp::create(b, runningSum, alpha),
+                      chunkSum)};
+      for (int64_t k = 0; k < slots; ++k) {
+        Value d = add(tid, idx(k * threads));
+        Value acc = carried[2 + k];
+        auto inRange =
+            scf::IfOp::create(b, f32Type, less(d, idx(headDim)),
+                              /*withElse=*/true);
+        OpBuilder::InsertionGuard inIf(b);
+        b.setInsertionPointToStart(inRange.thenBlock());
+        Value rescaled = arith::MulFOp::create(b, acc, alpha);
+        Value sum = reduce(zero, chunkLen, rescaled,
+                           [&](Value j, Value partial) -> Value {
+                             Value row = arith::IndexCastOp::create(
+                                 b, b.getIndexType(), load(rows, {j}));
+                             return math::FmaOp::create(
+                                 b, load(probs, {j}),
+                                 loadCached(values, row, g, d), partial);
+                           });
+        scf::YieldOp::create(b, sum);
+        b.setInsertionPointToStart(inRange.elseBlock());
+        scf::YieldOp::create(b, acc);
+        next.push_back(inRange.getResult(0));
+      }
+      // The next chunk overwrites the scores, probabilities and rows.
+      gpu::BarrierOp::create(b);
+      scf::YieldOp::create(b, next);
+    }
+
+    // Normalize; a query past the cache (padding) gets zeros.
+    Value sum = chunks.getResult(1);
+    for (int64_t k = 0; k < slots; ++k) {
+      Value d = add(tid, idx(k * threads));
+      ifThen(less(d, idx(headDim)), [&] {
+        Value result = arith::SelectOp::create(
+            b, stored,
+            arith::DivFOp::create(b, chunks.getResult(2 + k), sum), f32(0.0));
+        store(result, op.getOutput(), {zero, t, add(qFeature, d)});
+      });
+    }
+    gpu::TerminatorOp::create(b);
+  }
+
+  static constexpr int64_t kInt4Group = tfm::CachedAttentionOp::kInt4Group;
+
+  ImplicitLocOpBuilder b;
+  tfm::FusedCachedAttentionOp op;
+  int64_t threads;
+  int64_t seq, heads, kvHeads, group, headDim, bits, capacity, window, sinks;
+  Value start;
+  CacheRegion keys, values;
+};
+
+struct LowerFusedCachedAttention
+    : public OpRewritePattern<tfm::FusedCachedAttentionOp> {
+  LowerFusedCachedAttention(MLIRContext *ctx, int64_t threads)
+      : OpRewritePattern(ctx), threads(threads) {}
+
+  LogicalResult matchAndRewrite(tfm::FusedCachedAttentionOp op,
+                                PatternRewriter &rewriter) const override {
+    CachedAttentionBuilder kernels(rewriter, op, threads);
+    kernels.build();
+    rewriter.eraseOp(op);
+    return success();
+  }
+
+  int64_t threads;
+};
+
+struct TmcGpuCachedAttentionPass
+    : public tmc::impl::TmcGpuCachedAttentionBase<TmcGpuCachedAttentionPass> {
+  using TmcGpuCachedAttentionBase::TmcGpuCachedAttentionBase;
+
+  void runOnOperation() override {
+    if (threads < 1 || threads > 1024) {
+      getOperation().emitError("tmc-gpu-cached-attention: threads must be "
+                               "in [1, 1024], got ")
+          << static_cast<int64_t>(threads);
+      return signalPassFailure();
+    }
+    IRRewriter rewriter(&getContext());
+    WalkResult check =
+        getOperation().walk([&](tfm::FusedCachedAttentionOp op) {
+          CachedAttentionBuilder kernels(rewriter, op, threads);
+          return failed(kernels.checkAlignment()) ? WalkResult::interrupt()
+                                                  : WalkResult::advance();
+        });
+    if (check.wasInterrupted())
+      return signalPassFailure();
+    RewritePatternSet patterns(&getContext());
+    patterns.add<LowerFusedCachedAttention>(&getContext(), threads);
+    walkAndApplyPatterns(getOperation(), std::move(patterns));
+  }
+};
+
+} // namespace
