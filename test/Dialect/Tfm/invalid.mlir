@@ -828,3 +828,31 @@ func.func @fused_heads(%q: memref<1x8x64xf32>) {
   tfm.fused_attention %q, %q, %q into %q {num_heads = 4, num_kv_heads = 3, scale = 0.25, block_q = 16, block_k = 16} : memref<1x8x64xf32>, memref<1x8x64xf32>, memref<1x8x64xf32>, memref<1x8x64xf32>
   return
 }
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// tfm.fused_cached_attention
+//===----------------------------------------------------------------------===//
+
+func.func @fused_cached_output(%q: memref<1x4x64xf32>, %c: memref<?xi8>, %s: i64, %o: memref<1x2x64xf32>) {
+  // expected-error @+1 {{'tfm.fused_cached_attention' op output 'memref<1x2x64xf32>' must have the query's shape 'memref<1x4x64xf32>'}}
+  tfm.fused_cached_attention %q, %q, %q, %c from %s into %o {num_heads = 2, num_kv_heads = 2, scale = 0.125, k_offset = 0, v_offset = 16384, capacity = 64, window = 0, sinks = 0, cache_bits = 32} : memref<1x4x64xf32>, memref<1x4x64xf32>, memref<1x4x64xf32>, memref<?xi8>, memref<1x2x64xf32>
+  return
+}
+
+// -----
+
+func.func @fused_cached_size(%q: memref<1x4x64xf32>, %c: memref<1024xi8>, %s: i64) {
+  // expected-error @+1 {{'tfm.fused_cached_attention' op needs 32768 cache bytes but the cache has 1024}}
+  tfm.fused_cached_attention %q, %q, %q, %c from %s into %q {num_heads = 2, num_kv_heads = 2, scale = 0.125, k_offset = 0, v_offset = 16384, capacity = 64, window = 0, sinks = 0, cache_bits = 32} : memref<1x4x64xf32>, memref<1x4x64xf32>, memref<1x4x64xf32>, memref<1024xi8>, memref<1x4x64xf32>
+  return
+}
+
+// -----
+
+func.func @fused_cached_ring(%q: memref<1x4x64xf32>, %c: memref<?xi8>, %s: i64) {
+  // expected-error @+1 {{'tfm.fused_cached_attention' op a ring of 8 rows cannot hold a window of 6 positions and a chunk of 4 (needs window + chunk - 1 rows)}}
+  tfm.fused_cached_attention %q, %q, %q, %c from %s into %q {num_heads = 2, num_kv_heads = 2, scale = 0.125, k_offset = 0, v_offset = 65536, capacity = 10, window = 6, sinks = 2, cache_bits = 32} : memref<1x4x64xf32>, memref<1x4x64xf32>, memref<1x4x64xf32>, memref<?xi8>, memref<1x4x64xf32>
+  return
+}

@@ -1,0 +1,157 @@
+// RUN: tmc-opt %s --split-input-file --tmc-gpu-cached-attention=threads=8 --canonicalize --cse | FileCheck %s
+// RUN: tmc-opt %s --split-input-file --tmc-gpu-cached-attention --canonicalize --cse | FileCheck %s --check-prefix=T128
+
+// An f32 cache, 2 tokens, 4 heads over 2 key/value heads of 16, 32 rows.
+// The cache's regions as typed views; an append kernel (a block per token
+// and key/value head, a thread per value) that stores the chunk's rows at
+// their positions when they fit; an attention kernel (a block per query
+// and head) with the scaled query, a chunk of scores, probabilities and
+// rows in workgroup memory, and each thread's output dimensions (two of 16
+// with 8 threads) carried in registers with the running maximum and sum.
+// CHECK-LABEL: func.func @f32_cache
+// CHECK-SAME: (%[[Q:[a-z0-9]+]]: {{.*}}, %[[K:[a-z0-9]+]]: {{.*}}, %[[V:[a-z0-9]+]]: {{.*}}, %[[CACHE:[a-z0-9]+]]: memref<?xi8>, %[[START:[a-z0-9]+]]: i64, %[[OUT:[a-z0-9]+]]: memref<1x2x64xf32>)
+// CHECK-NOT: tfm.fused_cached_attention
+// CHECK: %[[S:.*]] = arith.index_cast %[[START]] : i64 to index
+// CHECK: %[[KEYS:.*]] = memref.view %[[CACHE]][%c0][] : memref<?xi8> to memref<32x2x16xf32>
+// CHECK: %[[VALUES:.*]] = memref.view %[[CACHE]][%c4096][] : memref<?xi8> to memref<32x2x16xf32>
+// CHECK: gpu.launch blocks(%[[T:[a-z0-9]+]], %[[G:[a-z0-9]+]], %{{.*}}) in ({{.*}} = %c2, {{.*}} = %c2, {{.*}} = %c1) threads(%[[TID:[a-z0-9]+]], {{.*}}) in ({{.*}} = %c16, {{.*}} = %c1, {{.*}} = %c1) {
+// CHECK: %[[P:.*]] = arith.addi %[[S]], %[[T]]
+// CHECK: %[[FITS:.*]] = arith.cmpi ult, %[[P]], %c32
+// CHECK: scf.if %[[FITS]]
+// CHECK: scf.for %[[D:.*]] = %[[TID]] to %c16 step %c16
+// CHECK: %[[KX:.*]] = memref.load %[[K]]
+// CHECK: memref.store %[[KX]], %[[KEYS]][%[[P]], %[[G]], %[[D]]]
+// CHECK: %[[VX:.*]] = memref.load %[[V]]
+// CHECK: memref.store %[[VX]], %[[VALUES]][%[[P]], %[[G]], %[[D]]]
+// CHECK: gpu.terminator
+// CHECK: gpu.launch blocks(%[[QI:[a-z0-9]+]], %[[H:[a-z0-9]+]], %{{.*}}) in ({{.*}} = %c2, {{.*}} = %c4, {{.*}} = %c1) threads(%[[TID:[a-z0-9]+]], {{.*}}) in ({{.*}} = %c8, {{.*}} = %c1, {{.*}} = %c1)
+// CHECK-SAME: workgroup(%[[QS:[a-z0-9]+]] : memref<16xf32, #gpu.address_space<workgroup>>, %[[SCORES:[a-z0-9]+]] : memref<8xf32, #gpu.address_space<workgroup>>, %[[PROBS:[a-z0-9]+]] : memref<8xf32, #gpu.address_space<workgroup>>, %[[ROWS:[a-z0-9]+]] : memref<8xi32, #gpu.address_space<workgroup>>)
+// The key/value head h / 2; positions [0, p] when p has a row.
+// CHECK: %[[KVH:.*]] = arith.divui %[[H]], %c2
+// CHECK: %[[QP:.*]] = arith.addi %[[S]], %[[QI]]
+// CHECK: %[[STORED:.*]] = arith.cmpi ult, %[[QP]], %c32
+// CHECK: %[[END:.*]] = arith.addi %[[QP]], %c1
+// CHECK: %[[COUNT:.*]] = arith.select %[[STORED]], %[[END]], %c0
+// CHECK: arith.mulf %{{.*}}, %cst{{.*}} : f32
+// CHECK: memref.store %{{.*}}, %[[QS]]
+// CHECK: gpu.barrier
+// CHECK: %[[STATE:.*]]:4 = scf.for %[[C0:.*]] = %c0 to %[[COUNT]] step %c8 iter_args(%[[MAX:.*]] = %cst{{.*}}, %[[SUM:.*]] = %cst{{.*}}, %[[ACC0:.*]] = %cst{{.*}}, %[[ACC1:.*]] = %cst{{.*}}) -> (f32, f32, f32, f32)
+// A score per thread: the query against the cached key of its row.
+// CHECK: %[[I:.*]] = arith.addi %[[C0]], %[[TID]]
+// CHECK: scf.if
+// CHECK: scf.for
+// CHECK: memref.load %[[QS]]
+// CHECK: memref.load %[[KEYS]][%[[I]], %[[KVH]], %{{.*}}] : memref<32x2x16xf32>
+// CHECK: math.fma
+// CHECK: memref.store %{{.*}}, %[[SCORES]][%[[TID]]]
+// CHECK: memref.store %{{.*}}, %[[ROWS]][%[[TID]]]
+// CHECK: } else {
+// CHECK: memref.store %cst{{.*}}, %[[SCORES]][%[[TID]]]
+// CHECK: gpu.barrier
+// The chunk's maximum, the rescale factor, a probability per thread.
+// CHECK: arith.maximumf
+// CHECK: %[[NEWMAX:.*]] = arith.maximumf %[[MAX]]
+// CHECK: %[[DIFF:.*]] = arith.subf %[[MAX]], %[[NEWMAX]]
+// CHECK: %[[ALPHA:.*]] = math.exp %[[DIFF]]
+// CHECK: math.exp
+// CHECK: memref.store %{{.*}}, %[[PROBS]][%[[TID]]]
+// CHECK: gpu.barrier
+// CHECK: %[[RESCALED:.*]] = arith.mulf %[[SUM]], %[[ALPHA]]
+// CHECK: scf.if
+// CHECK: arith.mulf %[[ACC0]], %[[ALPHA]]
+// CHECK: memref.load %[[ROWS]]
+// CHECK: memref.load %[[PROBS]]
+// CHECK: memref.load %[[VALUES]]
+// CHECK: math.fma
+// CHECK: arith.mulf %[[ACC1]], %[[ALPHA]]
+// CHECK: gpu.barrier
+// CHECK: scf.yield %[[NEWMAX]]
+// Normalized, zero for a query past the cache.
+// CHECK: %[[O:.*]] = arith.divf %[[STATE]]#2, %[[STATE]]#1
+// CHECK: arith.select %[[STORED]], %[[O]], %cst
+// CHECK: memref.store %{{.*}}, %[[OUT]]
+// CHECK: arith.divf %[[STATE]]#3, %[[STATE]]#1
+// CHECK-NOT: memref.alloc
+// CHECK: return
+
+// With the default 128 threads, one output dimension each.
+// T128-LABEL: func.func @f32_cache
+// T128: threads({{.*}}) in ({{.*}} = %c128, {{.*}}) workgroup({{.*}} : memref<16xf32, #gpu.address_space<workgroup>>, {{.*}} : memref<128xf32, #gpu.address_space<workgroup>>, {{.*}} : memref<128xf32, #gpu.address_space<workgroup>>, {{.*}} : memref<128xi32, #gpu.address_space<workgroup>>)
+// T128: scf.for {{.*}} -> (f32, f32, f32)
+func.func @f32_cache(%q: memref<1x2x64xf32, strided<[?, ?, ?], offset: ?>>, %k: memref<1x2x32xf32, strided<[?, ?, ?], offset: ?>>, %v: memref<1x2x32xf32, strided<[?, ?, ?], offset: ?>>, %cache: memref<?xi8>, %start: i64, %out: memref<1x2x64xf32>) {
+  tfm.fused_cached_attention %q, %k, %v, %cache from %start into %out {num_heads = 4, num_kv_heads = 2, scale = 0.25, k_offset = 0, v_offset = 4096, capacity = 32, window = 0, sinks = 0, cache_bits = 32} : memref<1x2x64xf32, strided<[?, ?, ?], offset: ?>>, memref<1x2x32xf32, strided<[?, ?, ?], offset: ?>>, memref<1x2x32xf32, strided<[?, ?, ?], offset: ?>>, memref<?xi8>, memref<1x2x64xf32>
+  return
+}
+
+// -----
+
+// An int8 cache: values [rows][heads][16] bytes, then a scale per row and
+// head (f32 at byte 512 = 16 x 2 x 16). The append kernel runs a thread
+// per row (its largest magnitude / 127, values rounded to even and
+// clamped); the scores and outputs read the bytes, scaled.
+// CHECK-LABEL: func.func @int8_cache
+// CHECK: %[[KVALS:.*]] = memref.view %{{.*}}[%c0][] : memref<?xi8> to memref<16x2x16xi8>
+// CHECK: %[[KSCALES:.*]] = memref.view %{{.*}}[%c512][] : memref<?xi8> to memref<16x2xf32>
+// CHECK: %[[VVALS:.*]] = memref.view %{{.*}}[%c1024][] : memref<?xi8> to memref<16x2x16xi8>
+// CHECK: %[[VSCALES:.*]] = memref.view %{{.*}}[%c1536][] : memref<?xi8> to memref<16x2xf32>
+// CHECK: gpu.launch {{.*}} threads({{.*}}) in ({{.*}} = %c1, {{.*}} = %c1, {{.*}} = %c1)
+// CHECK: math.absf
+// CHECK: arith.maximumf
+// CHECK: %[[SCALE:.*]] = arith.divf %{{.*}}, %cst{{.*}} : f32
+// CHECK: %[[CHOSEN:.*]] = arith.select %{{.*}}, %[[SCALE]], %cst
+// CHECK: memref.store %[[CHOSEN]], %[[KSCALES]]
+// CHECK: math.roundeven
+// CHECK: arith.fptosi %{{.*}} : f32 to i32
+// CHECK: arith.trunci %{{.*}} : i32 to i8
+// CHECK: memref.store %{{.*}}, %[[KVALS]]
+// CHECK: memref.store %{{.*}}, %[[VSCALES]]
+// CHECK: memref.store %{{.*}}, %[[VVALS]]
+// CHECK: gpu.launch
+// CHECK: %[[KB:.*]] = memref.load %[[KVALS]]
+// CHECK: %[[KF:.*]] = arith.sitofp %[[KB]] : i8 to f32
+// CHECK: %[[KS:.*]] = memref.load %[[KSCALES]]
+// CHECK: arith.mulf %[[KF]], %[[KS]]
+// CHECK: memref.load %[[VVALS]]
+// CHECK: memref.load %[[VSCALES]]
+func.func @int8_cache(%q: memref<1x1x32xf32, strided<[?, ?, ?], offset: ?>>, %k: memref<1x1x32xf32, strided<[?, ?, ?], offset: ?>>, %v: memref<1x1x32xf32, strided<[?, ?, ?], offset: ?>>, %cache: memref<?xi8>, %start: i64, %out: memref<1x1x32xf32>) {
+  tfm.fused_cached_attention %q, %k, %v, %cache from %start into %out {num_heads = 2, num_kv_heads = 2, scale = 0.25, k_offset = 0, v_offset = 1024, capacity = 16, window = 0, sinks = 0, cache_bits = 8} : memref<1x1x32xf32, strided<[?, ?, ?], offset: ?>>, memref<1x1x32xf32, strided<[?, ?, ?], offset: ?>>, memref<1x1x32xf32, strided<[?, ?, ?], offset: ?>>, memref<?xi8>, memref<1x1x32xf32>
+  return
+}
+
+// -----
+
+// An int4 cache with a window of 8 and 4 sinks over 12 rows: positions
+// below 4 keep their rows, the others share a ring of 8 (row 4 + (p - 4)
+// mod 8). Two values per byte, a scale per 32 values; a thread per group.
+// The query at p sees the sinks below lo = max(0, p - 7), then [lo, p].
+// CHECK-LABEL: func.func @int4_ring
+// CHECK: %[[KVALS:.*]] = memref.view %{{.*}}[%c0][] : memref<?xi8> to memref<12x1x32xi8>
+// CHECK: %[[KSCALES:.*]] = memref.view %{{.*}}[%c384][] : memref<?xi8> to memref<12x1x2xf32>
+// CHECK: gpu.launch {{.*}} threads({{.*}}) in ({{.*}} = %c2, {{.*}} = %c1, {{.*}} = %c1)
+// CHECK: %[[OFF:.*]] = arith.subi %[[P:.*]], %c4
+// CHECK: %[[WRAP:.*]] = arith.remui %[[OFF]], %c8
+// CHECK: %[[RINGROW:.*]] = arith.addi %[[WRAP]], %c4
+// CHECK: %[[SINK:.*]] = arith.cmpi ult, %[[P]], %c4
+// CHECK: %[[ROW:.*]] = arith.select %[[SINK]], %[[P]], %[[RINGROW]]
+// CHECK-NOT: scf.if
+// CHECK: memref.store %{{.*}}, %[[KSCALES]][%[[ROW]], %c0, %{{.*}}]
+// CHECK: %[[HIGH:.*]] = arith.shli %{{.*}}, %c4_i32
+// CHECK: %[[BYTE:.*]] = arith.ori %{{.*}}, %[[HIGH]]
+// CHECK: %[[PACKED:.*]] = arith.trunci %[[BYTE]] : i32 to i8
+// CHECK: memref.store %[[PACKED]], %[[KVALS]][%[[ROW]], %c0, %{{.*}}]
+// CHECK: gpu.launch
+// CHECK: %[[END:.*]] = arith.addi %{{.*}}, %c1
+// CHECK: %[[SHORT:.*]] = arith.cmpi ult, %[[END]], %c8
+// CHECK: %[[LOW:.*]] = arith.addi %{{.*}}, %c-7
+// CHECK: %[[LO:.*]] = arith.select %[[SHORT]], %c0, %[[LOW]]
+// CHECK: %[[SINKS:.*]] = arith.minui %[[LO]], %c4
+// CHECK: %[[SPAN:.*]] = arith.subi %[[END]], %[[LO]]
+// CHECK: %[[COUNT:.*]] = arith.addi %[[SINKS]], %[[SPAN]]
+// CHECK: scf.for %{{.*}} = %c0 to %[[COUNT]] step %c8
+// CHECK: arith.shrui
+// CHECK: arith.andi %{{.*}}, %c15_i32
+// CHECK: arith.subi %{{.*}}, %c8_i32
+func.func @int4_ring(%q: memref<1x1x64xf32, strided<[?, ?, ?], offset: ?>>, %k: memref<1x1x64xf32, strided<[?, ?, ?], offset: ?>>, %v: memref<1x1x64xf32, strided<[?, ?, ?], offset: ?>>, %cache: memref<?xi8>, %start: i64, %out: memref<1x1x64xf32>) {
+  tfm.fused_cached_attention %q, %k, %v, %cache from %start into %out {num_heads = 1, num_kv_heads = 1, scale = 0.125, k_offset = 0, v_offset = 512, capacity = 12, window = 8, sinks = 4, cache_bits = 4} : memref<1x1x64xf32, strided<[?, ?, ?], offset: ?>>, memref<1x1x64xf32, strided<[?, ?, ?], offset: ?>>, memref<1x1x64xf32, strided<[?, ?, ?], offset: ?>>, memref<?xi8>, memref<1x1x64xf32>
+  return
+}
