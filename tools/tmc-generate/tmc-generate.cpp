@@ -13,6 +13,7 @@
 #include "tmc-rt/Runtime.h"
 
 #include "CommandLine.h"
+#include "Compare.h"
 
 #include <algorithm>
 #include <chrono>
@@ -20,6 +21,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <numeric>
 #include <random>
 #include <string>
@@ -33,6 +35,7 @@ const char *kUsage =
     "usage: tmc-generate OUTDIR --input-ids FILE.npy --max-new-tokens N\n"
     "                    [--top-k K] [--temperature T] [--seed S]\n"
     "                    [--output FILE.npy] [--logits-output FILE.npy]\n"
+    "                    [--follow IDS.npy] [--reference LOGITS.npy [--rtol R]]\n"
     "                    [--quiet]\n"
     "\n"
     "Generates N tokens after the prompt FILE.npy (int64 [1, S] or [S]) with\n"
@@ -45,6 +48,17 @@ const char *kUsage =
     "  --output FILE.npy         write the new ids as int64 [1, N]\n"
     "  --logits-output FILE.npy  write the logits each token was chosen from,\n"
     "                            f32 [N, vocab]\n"
+    "  --follow IDS.npy          take the new tokens from IDS.npy (int64, at\n"
+    "                            least N, e.g. another build's --output)\n"
+    "                            instead of choosing them: every step then\n"
+    "                            sees the same tokens as that build\n"
+    "  --reference LOGITS.npy    compare the logits of every step with\n"
+    "                            LOGITS.npy (f32 [N, vocab], another build's\n"
+    "                            --logits-output): prints the largest error\n"
+    "                            relative to the reference's largest\n"
+    "                            magnitude, exits 2 when it exceeds --rtol\n"
+    "  --rtol R                  relative error allowed by --reference\n"
+    "                            (default 1e-3)\n"
     "  --quiet                   print only the ids\n";
 
 [[noreturn]] void die(const std::string &message) {
@@ -89,12 +103,30 @@ int64_t chooseToken(const std::vector<float> &logits, long long topK,
 
 double mib(double bytes) { return bytes / (1024.0 * 1024.0); }
 
+/// Reads token ids (int64 [1, S] or [S], S > 0) from `path` or exits.
+NpyArray readIds(const std::string &path) {
+  NpyArray ids;
+  std::string error;
+  if (!readNpy(path, ids, error))
+    die(error);
+  if (ids.getType() != NpyType::I64)
+    die(path + ": token ids must be int64 (<i8), got " +
+        getNpyDescr(ids.getType()));
+  const std::vector<int64_t> &shape = ids.getShape();
+  bool rowVector = shape.size() == 2 && shape[0] == 1;
+  if (!(shape.size() == 1 || rowVector) || ids.getNumElements() == 0)
+    die(path + ": expected token ids of shape [1, S] or [S] with S > 0, "
+               "got " + formatShape(shape));
+  return ids;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
-  std::string modelDir, idsPath, outputPath, logitsPath;
+  std::string modelDir, idsPath, outputPath, logitsPath, followPath,
+      referencePath;
   long long maxNew = -1, topK = 0, seed = 0;
-  double temperature = 0.0;
+  double temperature = 0.0, rtol = 1e-3;
   bool quiet = false;
   tmc::tools::CommandLine args(argc, argv, usageError);
   while (args.next()) {
@@ -122,6 +154,17 @@ int main(int argc, char **argv) {
       outputPath = args.value("--output");
     } else if (args.is("--logits-output")) {
       logitsPath = args.value("--logits-output");
+    } else if (args.is("--follow")) {
+      followPath = args.value("--follow");
+    } else if (args.is("--reference")) {
+      referencePath = args.value("--reference");
+    } else if (args.is("--rtol")) {
+      std::string value = args.value("--rtol");
+      char *end = nullptr;
+      rtol = std::strtod(value.c_str(), &end);
+      if (value.empty() || *end != '\0' || !(rtol >= 0))
+        usageError("--rtol expects a non-negative number, got '" + value +
+                   "'");
     } else if (args.arg() == "--quiet") {
       quiet = true;
     } else {
@@ -135,18 +178,16 @@ int main(int argc, char **argv) {
   if (maxNew < 0)
     usageError("no --max-new-tokens given");
 
-  NpyArray prompt;
   std::string error;
-  if (!readNpy(idsPath, prompt, error))
-    die(error);
-  if (prompt.getType() != NpyType::I64)
-    die(idsPath + ": token ids must be int64 (<i8), got " +
-        getNpyDescr(prompt.getType()));
-  const std::vector<int64_t> &shape = prompt.getShape();
-  bool rowVector = shape.size() == 2 && shape[0] == 1;
-  if (!(shape.size() == 1 || rowVector) || prompt.getNumElements() == 0)
-    die(idsPath + ": expected token ids of shape [1, S] or [S] with S > 0, "
-                  "got " + formatShape(shape));
+  NpyArray prompt = readIds(idsPath);
+  NpyArray follow;
+  if (!followPath.empty()) {
+    follow = readIds(followPath);
+    if (follow.getNumElements() < maxNew)
+      die(followPath + ": " + std::to_string(follow.getNumElements()) +
+          " ids to follow, fewer than --max-new-tokens " +
+          std::to_string(maxNew));
+  }
 
   char err[1024];
   tmc_model *model = tmc_model_load(modelDir.c_str(), err, sizeof(err));
@@ -156,6 +197,18 @@ int main(int argc, char **argv) {
   if (tmc_decoder_get_info(model, &info) != TMC_OK)
     die(modelDir + ": not a decoding build (compile it with tmc-compile "
                    "--decode)");
+  NpyArray reference;
+  if (!referencePath.empty()) {
+    if (!readNpy(referencePath, reference, error))
+      die(error);
+    std::vector<int64_t> expected = {maxNew, info.vocab};
+    if (reference.getType() != NpyType::F32 ||
+        reference.getShape() != expected)
+      die(referencePath + ": expected the logits of every step, f32 " +
+          formatShape(expected) + ", got " +
+          getNpyDescr(reference.getType()) + " " +
+          formatShape(reference.getShape()));
+  }
 
   const int64_t *ids = static_cast<const int64_t *>(prompt.getData());
   size_t promptLength = size_t(prompt.getNumElements());
@@ -173,9 +226,15 @@ int main(int argc, char **argv) {
                           sizeof(err)) != TMC_OK)
     die(err);
   auto t1 = now();
+  const int64_t *followIds =
+      followPath.empty() ? nullptr
+                         : static_cast<const int64_t *>(follow.getData());
+  bool keepLogits = !logitsPath.empty() || !referencePath.empty();
   auto record = [&] {
-    generated.push_back(chooseToken(logits, topK, temperature, rng));
-    if (!logitsPath.empty())
+    generated.push_back(followIds
+                            ? followIds[generated.size()]
+                            : chooseToken(logits, topK, temperature, rng));
+    if (keepLogits)
       chosenFrom.insert(chosenFrom.end(), logits.begin(), logits.end());
   };
   record();
@@ -219,7 +278,19 @@ int main(int argc, char **argv) {
                 mib(double(tmc_model_arena_size(model))));
     std::printf("peak RSS: %.2f MiB\n",
                 mib(double(tmc_rt_peak_resident_bytes())));
+    if (std::strcmp(tmc_model_target_text(model), "cpu") != 0) {
+      char device[256];
+      tmc_model_device_name(model, device, sizeof(device));
+      std::printf("target: %s, device: %s\n", tmc_model_target_text(model),
+                  device);
+    }
   }
+  bool ok = true;
+  if (!referencePath.empty())
+    ok = tmc::tools::compareWithReference(
+        "logits", chosenFrom.data(),
+        static_cast<const float *>(reference.getData()), chosenFrom.size(),
+        rtol);
   tmc_model_free(model);
-  return 0;
+  return ok ? 0 : 2;
 }

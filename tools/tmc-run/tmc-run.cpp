@@ -11,6 +11,7 @@
 #include "tmc-rt/Runtime.h"
 
 #include "CommandLine.h"
+#include "Compare.h"
 
 #include <algorithm>
 #include <chrono>
@@ -342,26 +343,13 @@ int main(int argc, char **argv) {
   for (size_t b = 0; b < referenceBindings.size(); ++b) {
     const NpyArray &out = outputs[referenceFor[b]];
     const NpyArray &ref = references[b];
-    const float *o = static_cast<const float *>(out.getData());
-    const float *r = static_cast<const float *>(ref.getData());
     size_t count = 1;
     for (int64_t dim : ref.getShape())
       count *= size_t(dim);
-    double maxAbs = 0, maxRef = 0;
-    bool finite = true;
-    for (size_t i = 0; i < count; ++i) {
-      if (!std::isfinite(o[i]))
-        finite = false;
-      maxAbs = std::max(maxAbs, std::fabs(double(o[i]) - double(r[i])));
-      maxRef = std::max(maxRef, std::fabs(double(r[i])));
-    }
-    double rel = maxRef > 0 ? maxAbs / maxRef : maxAbs;
-    bool ok = finite && rel <= rtol;
-    mismatch |= !ok;
-    std::printf("reference %s: max abs error %.3g, relative %.3g (rtol "
-                "%.3g)%s: %s\n",
-                referenceBindings[b].name.c_str(), maxAbs, rel, rtol,
-                finite ? "" : ", non-finite values", ok ? "ok" : "MISMATCH");
+    mismatch |= !tmc::tools::compareWithReference(
+        referenceBindings[b].name.c_str(),
+        static_cast<const float *>(out.getData()),
+        static_cast<const float *>(ref.getData()), count, rtol);
   }
 
   tmc_model_free(model);
