@@ -11,7 +11,10 @@
 #       only the NVIDIA driver's libcuda.so.1 and bash): runs every CUDA case
 #       with tmc-run, compares each output with the CPU reference
 #       (max|gpu - cpu| / max|cpu| <= RTOL, default 1e-3) and prints the time
-#       per run. Exits non-zero if a case fails. Takes well under a minute.
+#       per run; runs every decoding case with tmc-generate on the tokens
+#       the CPU build generated, compares the logits of every step, and
+#       prints tokens per second. Exits non-zero if a case fails. Takes well
+#       under a minute.
 #
 # Environment: GPU_ARCH (default sm_90), SEQ_LEN (default 64), RTOL (1e-3),
 # REPEAT (default 20).
@@ -64,16 +67,41 @@ llama-bf16|llama|--quantize=bf16||1.6e-2
 CASES
 }
 
+# Decoding builds (--decode): name | model | tmc-compile flags (both
+# targets) | prefill chunk | prompt tokens | new tokens. The CPU build
+# generates greedily; the CUDA build follows its tokens (tmc-generate
+# --follow) and the logits of every step are compared (--reference).
+decode_cases() {
+  cat <<CASES
+decode-gpt2-d256|gpt2-d256|--decode=512|64|200|100
+decode-llama-int8|llama|--decode=64 --kv-cache=int8|8|13|40
+decode-gpt2-window|gpt2|--decode --attention=window:4 --kv-sinks=2|8|13|40
+CASES
+}
+
+# Weights identical to an earlier case's travel once: the case records
+# whose (weights_of) and run copies them into place.
+dedupe_weights() {
+  local dir=$1 other
+  for other in "$bundle"/cases/*/cuda/weights.bin; do
+    if [[ $other != "$dir/cuda/weights.bin" ]] && cmp -s "$other" "$dir/cuda/weights.bin"; then
+      rm "$dir/cuda/weights.bin"
+      basename "$(dirname "$(dirname "$other")")" > "$dir/weights_of"
+      return
+    fi
+  done
+}
+
 prepare() {
   local bin="$root/build/bin"
-  for tool in tmc-compile tmc-run; do
+  for tool in tmc-compile tmc-run tmc-generate; do
     [[ -x "$bin/$tool" ]] || { echo "gpu-check: $bin/$tool is missing (build first: tools/quickstart.sh build)" >&2; exit 1; }
   done
   [[ -f "$root/build/lib/libtmcrt_cuda.so" ]] || { echo "gpu-check: build/lib/libtmcrt_cuda.so is missing (no CUDA toolkit at configure time?)" >&2; exit 1; }
   python3 -c 'import numpy' 2>/dev/null || { echo "gpu-check: prepare needs python3 with numpy" >&2; exit 1; }
   rm -rf "$bundle"
   mkdir -p "$bundle/bin" "$bundle/lib" "$bundle/cases"
-  cp "$bin/tmc-run" "$bundle/bin/"
+  cp "$bin/tmc-run" "$bin/tmc-generate" "$bundle/bin/"
   cp "$root/build/lib/libtmcrt.so" "$bundle/lib/"
   cp "$0" "$bundle/gpu-check.sh"
   local tmp; tmp=$(mktemp -d)
@@ -113,6 +141,7 @@ PY
       --gpu-arch="$arch" --seq-len="$s" $flags --quiet 2>/dev/null
     # model.so embeds the kernels (a fat binary): no separate copy travels.
     rm -f "$dir/cuda/model.o" "$dir/cuda/tmc_kernels."*
+    dedupe_weights "$dir"
     # The CPU reference without the CUDA-only flags.
     local cpu_flags=${flags//--gpu-attention=tiles/}
     # shellcheck disable=SC2086
@@ -147,6 +176,30 @@ PY
     done
     grep 'time per run' "$dir/cpu.txt" | sed "s/^/[prepare] $name: CPU /"
   done < <(cases)
+  while IFS='|' read -r name model flags chunk prompt new; do
+    [[ -n "$name" ]] || continue
+    local model_file="$root/examples/$model.mlir"
+    [[ -f "$model_file" ]] || model_file="$tmp/$model.mlir"
+    local dir="$bundle/cases/$name"
+    mkdir -p "$dir"
+    echo "[prepare] $name: tmc-compile --target=cuda --gpu-arch=$arch --seq-len=$chunk $flags"
+    # shellcheck disable=SC2086
+    "$bin/tmc-compile" "$model_file" -o "$dir/cuda" --target=cuda \
+      --gpu-arch="$arch" --seq-len="$chunk" $flags --quiet 2>/dev/null
+    rm -f "$dir/cuda/model.o" "$dir/cuda/tmc_kernels."*
+    dedupe_weights "$dir"
+    # shellcheck disable=SC2086
+    "$bin/tmc-compile" "$model_file" -o "$tmp/$name-cpu" --seq-len="$chunk" \
+      $flags --quiet 2>/dev/null
+    python3 -c "import numpy as np, sys; np.save(sys.argv[1], (np.arange(int(sys.argv[2]), dtype=np.int64) * 7 % 97).reshape(1, -1))" \
+      "$dir/prompt.npy" "$prompt"
+    "$bin/tmc-generate" "$tmp/$name-cpu" --input-ids "$dir/prompt.npy" \
+      --max-new-tokens "$new" --output "$dir/ids.npy" \
+      --logits-output "$dir/reference.npy" > "$dir/cpu.txt"
+    echo "$new" > "$dir/generate"
+    echo "$rtol" > "$dir/rtol"
+    grep '^decode' "$dir/cpu.txt" | sed "s/^/[prepare] $name: CPU /"
+  done < <(decode_cases)
   du -sh "$bundle" | sed 's/^/[prepare] bundle size: /'
   echo "[prepare] wrote $bundle; on the GPU machine: bash $bundle/gpu-check.sh run $bundle"
 }
@@ -161,7 +214,30 @@ run() {
   fi
   local pass=0 fail=0 failed=""
   for dir in "$bundle"/cases/*/; do
+    if [[ -f "$dir/weights_of" && ! -f "$dir/cuda/weights.bin" ]]; then
+      cp "$bundle/cases/$(cat "$dir/weights_of")/cuda/weights.bin" "$dir/cuda/weights.bin"
+    fi
+  done
+  for dir in "$bundle"/cases/*/; do
     local name; name=$(basename "$dir")
+    if [[ -f "$dir/generate" ]]; then
+      local log="$dir/gpu.txt"
+      if "$bundle/bin/tmc-generate" "$dir/cuda" --input-ids "$dir/prompt.npy" \
+          --max-new-tokens "$(cat "$dir/generate")" --follow "$dir/ids.npy" \
+          --reference "$dir/reference.npy" --rtol "$(cat "$dir/rtol")" > "$log" 2>&1; then
+        pass=$((pass + 1)); status=PASS
+      else
+        fail=$((fail + 1)); status=FAIL; failed="$failed $name"
+      fi
+      local gpu_rate cpu_rate compare
+      gpu_rate=$(grep -o '^decode: .*tokens/s' "$log" | grep -o '[0-9.]* tokens/s' || true)
+      grep -q 'device: TMC fake CUDA device' "$log" && gpu_rate="(fake driver)"
+      cpu_rate=$(grep -o '^decode: .*tokens/s' "$dir/cpu.txt" | grep -o '[0-9.]* tokens/s' || true)
+      compare=$(grep '^reference' "$log" || tail -1 "$log")
+      printf '[run] %-4s %-20s GPU decode %-18s CPU(prepare machine) %-18s %s\n' \
+        "$status" "$name" "${gpu_rate:-?}" "${cpu_rate:-?}" "$compare"
+      continue
+    fi
     local output; output=$(cat "$dir/output_name")
     local log="$dir/gpu.txt"
     local reference="$dir/reference.npy"
