@@ -92,6 +92,21 @@ dedupe_weights() {
   done
 }
 
+# Compiles case $1 (model file $2, --seq-len $3, flags $4) for CUDA into
+# $bundle/cases/$1/cuda, keeping what travels.
+compile_cuda_case() {
+  local name=$1 model_file=$2 s=$3 flags=$4
+  local dir="$bundle/cases/$name"
+  mkdir -p "$dir"
+  echo "[prepare] $name: tmc-compile --target=cuda --gpu-arch=$arch --seq-len=$s $flags"
+  # shellcheck disable=SC2086
+  "$root/build/bin/tmc-compile" "$model_file" -o "$dir/cuda" --target=cuda \
+    --gpu-arch="$arch" --seq-len="$s" $flags --quiet 2>/dev/null
+  # model.so embeds the kernels (a fat binary): no separate copy travels.
+  rm -f "$dir/cuda/model.o" "$dir/cuda/tmc_kernels."*
+  dedupe_weights "$dir"
+}
+
 prepare() {
   local bin="$root/build/bin"
   for tool in tmc-compile tmc-run tmc-generate; do
@@ -134,14 +149,7 @@ PY
     [[ -f "$model_file" ]] || model_file="$tmp/$model.mlir"
     local s=${case_seq:-$seq}
     local dir="$bundle/cases/$name"
-    mkdir -p "$dir"
-    echo "[prepare] $name: tmc-compile --target=cuda --gpu-arch=$arch --seq-len=$s $flags"
-    # shellcheck disable=SC2086
-    "$bin/tmc-compile" "$model_file" -o "$dir/cuda" --target=cuda \
-      --gpu-arch="$arch" --seq-len="$s" $flags --quiet 2>/dev/null
-    # model.so embeds the kernels (a fat binary): no separate copy travels.
-    rm -f "$dir/cuda/model.o" "$dir/cuda/tmc_kernels."*
-    dedupe_weights "$dir"
+    compile_cuda_case "$name" "$model_file" "$s" "$flags"
     # The CPU reference without the CUDA-only flags.
     local cpu_flags=${flags//--gpu-attention=tiles/}
     # shellcheck disable=SC2086
@@ -181,13 +189,7 @@ PY
     local model_file="$root/examples/$model.mlir"
     [[ -f "$model_file" ]] || model_file="$tmp/$model.mlir"
     local dir="$bundle/cases/$name"
-    mkdir -p "$dir"
-    echo "[prepare] $name: tmc-compile --target=cuda --gpu-arch=$arch --seq-len=$chunk $flags"
-    # shellcheck disable=SC2086
-    "$bin/tmc-compile" "$model_file" -o "$dir/cuda" --target=cuda \
-      --gpu-arch="$arch" --seq-len="$chunk" $flags --quiet 2>/dev/null
-    rm -f "$dir/cuda/model.o" "$dir/cuda/tmc_kernels."*
-    dedupe_weights "$dir"
+    compile_cuda_case "$name" "$model_file" "$chunk" "$flags"
     # shellcheck disable=SC2086
     "$bin/tmc-compile" "$model_file" -o "$tmp/$name-cpu" --seq-len="$chunk" \
       $flags --quiet 2>/dev/null
