@@ -8,7 +8,8 @@ and attends over the filled part: the textbook KV cache, what Hugging Face's
 `use_cache=True` does. Run with Debian's /usr/bin/python3 (python3-torch);
 bench/decode_bench.py starts it with OpenBLAS and two threads. Prints one
 JSON line: prefill and decode times, tokens per second, the generated ids
-and the peak RSS.
+and the peak RSS. `--device cuda` runs it on a GPU (tools/gpu-check.sh's
+peer for decoding builds).
 """
 
 import argparse
@@ -30,14 +31,14 @@ F = torch.nn.functional
 
 
 class Gpt2:
-    def __init__(self, cfg, w, max_tokens):
+    def __init__(self, cfg, w, max_tokens, device):
         self.cfg, self.w = cfg, w
         self.d, self.heads = cfg["n_embd"], cfg["n_head"]
         self.dh = self.d // self.heads
         self.eps = cfg.get("layer_norm_epsilon", 1e-5)
         n = cfg["n_layer"]
-        self.k = torch.zeros(n, self.heads, max_tokens, self.dh)
-        self.v = torch.zeros(n, self.heads, max_tokens, self.dh)
+        self.k = torch.zeros(n, self.heads, max_tokens, self.dh, device=device)
+        self.v = torch.zeros(n, self.heads, max_tokens, self.dh, device=device)
 
     def step(self, ids, pos):
         w, d, heads, dh = self.w, self.d, self.heads, self.dh
@@ -62,7 +63,7 @@ class Gpt2:
 
 
 class Llama:
-    def __init__(self, cfg, w, max_tokens):
+    def __init__(self, cfg, w, max_tokens, device):
         self.cfg = cfg
         self.w = {k[len("model."):] if k.startswith("model.") else k: v for k, v in w.items()}
         self.heads = cfg["num_attention_heads"]
@@ -74,10 +75,10 @@ class Llama:
         inv = 1.0 / theta ** (torch.arange(0, self.dh, 2, dtype=torch.float32) / self.dh)
         angles = torch.outer(torch.arange(max_tokens, dtype=torch.float32), inv)
         emb = torch.cat([angles, angles], dim=-1)
-        self.cos, self.sin = emb.cos(), emb.sin()
+        self.cos, self.sin = emb.cos().to(device), emb.sin().to(device)
         n = cfg["num_hidden_layers"]
-        self.k = torch.zeros(n, self.kv, max_tokens, self.dh)
-        self.v = torch.zeros(n, self.kv, max_tokens, self.dh)
+        self.k = torch.zeros(n, self.kv, max_tokens, self.dh, device=device)
+        self.v = torch.zeros(n, self.kv, max_tokens, self.dh, device=device)
 
     def norm(self, x, weight):
         return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * weight
@@ -120,7 +121,7 @@ def attend(q, k, v, pos):
     s, n = q.shape[1], k.shape[1]
     scores = q @ k.transpose(1, 2) / math.sqrt(q.shape[-1])
     if s > 1:
-        mask = torch.full((s, n), float("-inf")).triu(pos + 1)
+        mask = torch.full((s, n), float("-inf"), device=q.device).triu(pos + 1)
         scores = scores + mask
     return scores.softmax(-1) @ v
 
@@ -131,22 +132,26 @@ def main():
     ap.add_argument("--input-ids", required=True, help="prompt ids .npy [1, S]")
     ap.add_argument("--max-new-tokens", type=int, default=32)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
     cfg, tensors = reference.load_checkpoint(args.checkpoint)
-    w = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in tensors.items()}
-    prompt = torch.from_numpy(np.load(args.input_ids).reshape(-1))
+    w = {k: torch.from_numpy(np.ascontiguousarray(v)).to(device) for k, v in tensors.items()}
+    prompt = torch.from_numpy(np.load(args.input_ids).reshape(-1)).to(device)
     total = prompt.shape[0] + args.max_new_tokens
-    model = (Gpt2 if cfg["model_type"] == "gpt2" else Llama)(cfg, w, total)
+    model = (Gpt2 if cfg["model_type"] == "gpt2" else Llama)(cfg, w, total, device)
     ids = []
     with torch.no_grad():
         t0 = time.perf_counter()
         logits = model.step(prompt, 0)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
         t1 = time.perf_counter()
         ids.append(int(logits.argmax()))
         pos = prompt.shape[0]
         while len(ids) < args.max_new_tokens:
-            logits = model.step(torch.tensor([ids[-1]]), pos)
+            logits = model.step(torch.tensor([ids[-1]], device=device), pos)
             pos += 1
             ids.append(int(logits.argmax()))
         t2 = time.perf_counter()

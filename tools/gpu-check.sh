@@ -79,6 +79,10 @@ decode-gpt2-window|gpt2|--decode --attention=window:4 --kv-sinks=2|8|13|40
 CASES
 }
 
+# The checkpoint of gpt2-d256 (make_checkpoint.py's arguments): made here,
+# and again on the GPU machine for the PyTorch peer of its decoding case.
+gpt2_d256="--type gpt2 --layers 4 --hidden 256 --heads 4 --vocab 2048 --max-pos 512 --seed 7"
+
 # Weights identical to an earlier case's travel once: the case records
 # whose (weights_of) and run copies them into place.
 dedupe_weights() {
@@ -119,11 +123,16 @@ prepare() {
   cp "$bin/tmc-run" "$bin/tmc-generate" "$bundle/bin/"
   cp "$root/build/lib/libtmcrt.so" "$bundle/lib/"
   cp "$0" "$bundle/gpu-check.sh"
+  # The PyTorch peer of the decoding cases, in the repository's layout.
+  mkdir -p "$bundle/peer/bench" "$bundle/peer/test/e2e" "$bundle/peer/test/Import/Inputs"
+  cp "$root/bench/torch_decode.py" "$root/bench/torch_gpt2.py" "$bundle/peer/bench/"
+  cp "$root/test/e2e/reference.py" "$bundle/peer/test/e2e/"
+  cp "$root/test/Import/Inputs/make_checkpoint.py" "$bundle/peer/test/Import/Inputs/"
   local tmp; tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' RETURN
   echo "[prepare] gpt2-d256: make_checkpoint.py + tmc-import"
-  python3 "$root/test/Import/Inputs/make_checkpoint.py" --type gpt2 --layers 4 \
-    --hidden 256 --heads 4 --vocab 2048 --max-pos 512 --seed 7 "$tmp/gpt2-d256" >/dev/null
+  # shellcheck disable=SC2086
+  python3 "$root/test/Import/Inputs/make_checkpoint.py" $gpt2_d256 "$tmp/gpt2-d256" >/dev/null
   "$bin/tmc-import" "$tmp/gpt2-d256" -o "$tmp/gpt2-d256.mlir"
   echo "[prepare] matmul: a one-linear model (tmc.ModelBuilder)"
   PYTHONPATH="$root/python${PYTHONPATH:+:$PYTHONPATH}" python3 - "$tmp/matmul.mlir" <<'PY'
@@ -199,6 +208,7 @@ PY
       --max-new-tokens "$new" --output "$dir/ids.npy" \
       --logits-output "$dir/reference.npy" > "$dir/cpu.txt"
     echo "$new" > "$dir/generate"
+    [[ $model == gpt2-d256 ]] && echo "$gpt2_d256" > "$dir/peer_checkpoint"
     echo "$rtol" > "$dir/rtol"
     grep '^decode' "$dir/cpu.txt" | sed "s/^/[prepare] $name: CPU /"
   done < <(decode_cases)
@@ -238,6 +248,26 @@ run() {
       compare=$(grep '^reference' "$log" || tail -1 "$log")
       printf '[run] %-4s %-20s GPU decode %-18s CPU(prepare machine) %-18s %s\n' \
         "$status" "$name" "${gpu_rate:-?}" "${cpu_rate:-?}" "$compare"
+      if [[ -f "$dir/peer_checkpoint" && -z "$(grep -l 'TMC fake CUDA device' "$log")" ]] &&
+          python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
+        # The same checkpoint (same seed) and prompt in a plain PyTorch
+        # cached decoder on the GPU, greedy.
+        local peer="$dir/peer"
+        rm -rf "$peer"
+        # shellcheck disable=SC2046
+        python3 "$bundle/peer/test/Import/Inputs/make_checkpoint.py" $(cat "$dir/peer_checkpoint") "$peer" >/dev/null &&
+          python3 "$bundle/peer/bench/torch_decode.py" "$peer" --input-ids "$dir/prompt.npy" \
+            --max-new-tokens "$(cat "$dir/generate")" --device cuda > "$dir/peer.json" 2>&1 &&
+          python3 - "$dir/peer.json" "$dir/ids.npy" <<'PY' || echo "[run]      PyTorch peer: failed ($(tail -1 "$dir/peer.json"))"
+import json, sys
+import numpy as np
+r = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
+same = r["ids"] == np.load(sys.argv[2]).reshape(-1).tolist()
+print("[run]      PyTorch %s cached decoder (f32, cuda, same weights and prompt): "
+      "decode %.1f tokens/s; greedy ids %s the CPU build's"
+      % (r["torch"], r["decode_tokens_per_s"], "equal" if same else "differ from"))
+PY
+      fi
       continue
     fi
     local output; output=$(cat "$dir/output_name")
