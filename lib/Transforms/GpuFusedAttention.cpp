@@ -51,23 +51,22 @@ using TableCache = std::map<TableKey, TableGlobals>;
 /// Builds the body of one fused attention kernel.
 class KernelBuilder {
 public:
+  /// The scalar kernel with `threads` threads per block (0: one per query
+  /// of the tile).
   KernelBuilder(PatternRewriter &b, tfm::FusedAttentionOp op, int64_t threads)
-      : b(b), op(op), loc(op.getLoc()) {
-    MemRefType qType = op.getQuery().getType();
-    batch = qType.getDimSize(0);
-    seqQ = qType.getDimSize(1);
-    seqK = op.getKey().getType().getDimSize(1);
-    heads = op.getNumHeads();
-    group = heads / op.getNumKvHeads();
-    headDim = op.getHeadDim();
-    scale = op.getScale().convertToDouble();
-    causal = op.getCausal();
-    blockQ = std::min<int64_t>(op.getBlockQ(), seqQ);
-    blockK = std::min<int64_t>(op.getBlockK(), seqK);
-    shift = seqK - seqQ;
-    this->threads = threads > 0 ? threads : blockQ;
-    rowsPerThread = llvm::divideCeil(blockQ, this->threads);
-    chunk = std::clamp<int64_t>(kChunkElements / (2 * headDim), 1, blockK);
+      : KernelBuilder(b, op, threads > 0 ? threads : tileQueries(op),
+                      std::clamp<int64_t>(
+                          kChunkElements / (2 * op.getHeadDim()), 1,
+                          tileKeys(op))) {}
+
+  /// Queries and keys per tile of `op`.
+  static int64_t tileQueries(tfm::FusedAttentionOp op) {
+    return std::min<int64_t>(op.getBlockQ(),
+                             op.getQuery().getType().getDimSize(1));
+  }
+  static int64_t tileKeys(tfm::FusedAttentionOp op) {
+    return std::min<int64_t>(op.getBlockK(),
+                             op.getKey().getType().getDimSize(1));
   }
 
   /// Whether the op has a sparsity pattern (then a block table), and
@@ -191,6 +190,25 @@ public:
   }
 
 protected:
+  /// A kernel of `threads` threads per block staging `chunk` keys at a time.
+  KernelBuilder(PatternRewriter &b, tfm::FusedAttentionOp op, int64_t threads,
+                int64_t chunk)
+      : b(b), op(op), loc(op.getLoc()), threads(threads), chunk(chunk) {
+    MemRefType qType = op.getQuery().getType();
+    batch = qType.getDimSize(0);
+    seqQ = qType.getDimSize(1);
+    seqK = op.getKey().getType().getDimSize(1);
+    heads = op.getNumHeads();
+    group = heads / op.getNumKvHeads();
+    headDim = op.getHeadDim();
+    scale = op.getScale().convertToDouble();
+    causal = op.getCausal();
+    blockQ = tileQueries(op);
+    blockK = tileKeys(op);
+    shift = seqK - seqQ;
+    rowsPerThread = llvm::divideCeil(blockQ, threads);
+  }
+
   /// The block, head and batch of `launch`, and the geometry of its tile.
   void setUpTile(gpu::LaunchOp launch) {
     tid = launch.getThreadIds().x;
@@ -643,13 +661,12 @@ public:
     return 0;
   }
 
+  /// A warp per 16 queries of the tile.
   MmaKernelBuilder(PatternRewriter &b, tfm::FusedAttentionOp op, Type half)
-      : KernelBuilder(b, op, /*threads=*/0), half(half) {
-    warps = llvm::divideCeil(blockQ, 16);
-    rows = 16 * warps;
-    threads = 32 * warps;
-    chunk = chooseChunk(blockQ, blockK, headDim);
-  }
+      : KernelBuilder(b, op, 32 * llvm::divideCeil(tileQueries(op), 16),
+                      chooseChunk(tileQueries(op), tileKeys(op),
+                                  op.getHeadDim())),
+        half(half), warps(threads / 32), rows(16 * warps) {}
 
   void build() {
     MLIRContext *ctx = b.getContext();
@@ -866,12 +883,9 @@ struct LowerFusedAttention : public OpRewritePattern<tfm::FusedAttentionOp> {
     auto module = op->getParentOfType<ModuleOp>();
     if (!module)
       return rewriter.notifyMatchFailure(op, "not in a module");
-    int64_t seqQ = op.getQuery().getType().getDimSize(1);
-    int64_t seqK = op.getKey().getType().getDimSize(1);
     if (half && MmaKernelBuilder::chooseChunk(
-                    std::min<int64_t>(op.getBlockQ(), seqQ),
-                    std::min<int64_t>(op.getBlockK(), seqK),
-                    op.getHeadDim()) > 0) {
+                    KernelBuilder::tileQueries(op),
+                    KernelBuilder::tileKeys(op), op.getHeadDim()) > 0) {
       MmaKernelBuilder kernel(rewriter, op, half);
       kernel.createTables(symbols, cache, module);
       kernel.build();

@@ -445,9 +445,9 @@ struct TensorCoreTiling {
     return t;
   }
 
-  /// Creates the launch with `workgroup` buffers and moves `b` to the start
-  /// of its body.
-  void build(OpBuilder &b, Location loc, TypeRange workgroup) {
+  /// Creates the launch with `workgroup` buffers, moves `b` to the start
+  /// of its body and returns the buffers.
+  ValueRange build(OpBuilder &b, Location loc, TypeRange workgroup) {
     IndexMath math{b, loc};
     launch = createLaunch(b, loc, llvm::divideCeil(sizeN, kTile),
                           llvm::divideCeil(sizeM, kTile), kThreads, 1,
@@ -465,6 +465,7 @@ struct TensorCoreTiling {
     cN = math.index(sizeN);
     cK = math.index(sizeK);
     c0 = math.index(0);
+    return launch.getWorkgroupAttributions();
   }
 
   /// A loop over the K steps, carrying `init`.
@@ -535,13 +536,11 @@ struct MmaContraction : public TensorCorePattern<MmaContraction> {
     IndexMath math{b, loc};
     Type f16 = b.getF16Type(), f32 = b.getF32Type();
     // aTile[m][k], bTile[k][n] (f16) and cTile[m][n] (f32).
-    t.build(b, loc,
-            {workgroupType({kTile, kTile}, f16),
-             workgroupType({kTile, kTile}, f16),
-             workgroupType({kTile, kTile}, f32)});
-    Value aTile = t.launch.getWorkgroupAttributions()[0];
-    Value bTile = t.launch.getWorkgroupAttributions()[1];
-    Value cTile = t.launch.getWorkgroupAttributions()[2];
+    ValueRange tiles = t.build(b, loc,
+                               {workgroupType({kTile, kTile}, f16),
+                                workgroupType({kTile, kTile}, f16),
+                                workgroupType({kTile, kTile}, f32)});
+    Value aTile = tiles[0], bTile = tiles[1], cTile = tiles[2];
     auto forTileElements = [&](function_ref<void(Value, Value)> body) {
       forSquareElements(b, loc, t.tid, kTile, TensorCoreTiling::kThreads,
                         body);
@@ -629,11 +628,10 @@ struct MmaSyncContraction : public TensorCorePattern<MmaSyncContraction> {
     IndexMath math{b, loc};
     Type bf16 = b.getBF16Type(), f32 = b.getF32Type();
     // aTile[m][k] and bTile[n][k], rows padded to keep 16-byte alignment.
-    t.build(b, loc,
-            {workgroupType({kTile, kTile + kPad}, bf16),
-             workgroupType({kTile, kTile + kPad}, bf16)});
-    Value aTile = t.launch.getWorkgroupAttributions()[0];
-    Value bTile = t.launch.getWorkgroupAttributions()[1];
+    ValueRange tiles = t.build(b, loc,
+                               {workgroupType({kTile, kTile + kPad}, bf16),
+                                workgroupType({kTile, kTile + kPad}, bf16)});
+    Value aTile = tiles[0], bTile = tiles[1];
     Value lane = arith::RemUIOp::create(b, loc, t.tid, math.index(32));
     Value group = arith::DivUIOp::create(b, loc, lane, math.index(4));
     Value quad = arith::RemUIOp::create(b, loc, lane, math.index(4));

@@ -127,6 +127,22 @@ def test_cuda_target_and_gpu_arch_reach_the_compiler(tmp_path):
 
 
 @needs_ptxas
+def test_cuda_decoding_build(tmp_path):
+    # A decoding build for the GPU: the KV cache in device memory, its
+    # append and attention kernels in the PTX (running needs a GPU).
+    out = tmc.compile(helpers.EXAMPLES / "gpt2.mlir", tmp_path / "decode",
+                      seq_len=8, target="cuda", decode=32, kv_cache="int8",
+                      progress=False)
+    assert out.report["target"] == "cuda sm_90"
+    assert out.report["kv_cache"]["type"] == "int8"
+    ptx = (tmp_path / "decode" / "tmc_kernels.ptx").read_text()
+    assert ".visible .entry prefill_kernel" in ptx
+    assert ".visible .entry decode_kernel" in ptx
+    header = (tmp_path / "decode" / "model.h").read_text()
+    assert "except position and length, which are host" in header
+
+
+@needs_ptxas
 def test_gpu_attention_reaches_the_compiler(tmp_path):
     # Fused attention: one kernel per attention op, each query's chunk of
     # scores in local memory; tiles: host loops launching more, smaller

@@ -167,7 +167,8 @@ static cl::opt<std::string>
            cl::value_desc("MAX_TOKENS"),
            cl::desc("Emit prefill and decode-step entry points over a KV "
                     "cache of MAX_TOKENS positions (default: the model's "
-                    "maximum); --seq-len is then the prefill chunk. Run "
+                    "maximum); --seq-len is then the prefill chunk. CPU or "
+                    "CUDA (the cache then in device memory). Run "
                     "with tmc-generate"),
            cl::cat(category));
 static cl::opt<std::string>
