@@ -290,29 +290,30 @@ private:
     gpu::TerminatorOp::create(b);
   }
 
-  /// The attention kernel: a block per (query, head); chunks of `threads`
-  /// positions, a score per thread, the output dimensions spread over the
-  /// threads and carried in registers.
+  /// The attention kernel: a block per (query, key/value head) serves the
+  /// `group` query heads that share the cached keys and values, so each
+  /// cached value is read once per group. Chunks of `threads` positions: a
+  /// position per thread (its `group` scores), the output dimensions spread
+  /// over the threads, each with an accumulator per head in registers.
   void emitAttention() {
     OpBuilder::InsertionGuard guard(b);
     MLIRContext *ctx = b.getContext();
     Type f32Type = b.getF32Type(), i32 = b.getI32Type();
     auto workgroup =
         gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-    auto shared = [&](int64_t size, Type element) {
-      return MemRefType::get({size}, element, MemRefLayoutAttrInterface(),
+    auto shared = [&](ArrayRef<int64_t> shape, Type element) {
+      return MemRefType::get(shape, element, MemRefLayoutAttrInterface(),
                              workgroup);
     };
-    gpu::LaunchOp launchOp =
-        launch(seq, heads, threads,
-               {shared(headDim, f32Type), shared(threads, f32Type),
-                shared(threads, f32Type), shared(threads, i32)});
+    gpu::LaunchOp launchOp = launch(
+        seq, kvHeads, threads,
+        {shared({group, headDim}, f32Type), shared({group, threads}, f32Type),
+         shared({group, threads}, f32Type), shared({threads}, i32)});
     ValueRange buffers = launchOp.getWorkgroupAttributions();
     Value query = buffers[0], scores = buffers[1], probs = buffers[2],
           rows = buffers[3];
-    Value t = launchOp.getBlockIds().x, h = launchOp.getBlockIds().y;
+    Value t = launchOp.getBlockIds().x, g = launchOp.getBlockIds().y;
     Value tid = launchOp.getThreadIds().x;
-    Value g = arith::DivUIOp::create(b, h, idx(group));
     Value zero = idx(0), step = idx(threads);
     Value p = add(start, t);
     Value stored = isStored(p);
@@ -328,28 +329,38 @@ private:
     Value count = arith::SelectOp::create(
         b, stored, add(numSinks, sub(add(p, idx(1)), lo)), zero);
 
-    // The scaled query, shared by the block.
-    Value qFeature = mul(h, idx(headDim));
+    // The group's scaled queries (heads g * group ..), shared by the block.
+    Value qFeature0 = mul(g, idx(group * headDim));
     Value scale = f32(op.getScale().convertToDouble());
-    loop(tid, idx(headDim), step, [&](Value d) {
-      Value x = load(op.getQuery(), {zero, t, add(qFeature, d)});
-      store(arith::MulFOp::create(b, x, scale), query, {d});
+    loop(tid, idx(group * headDim), step, [&](Value e) {
+      Value x = load(op.getQuery(), {zero, t, add(qFeature0, e)});
+      Value j = arith::DivUIOp::create(b, e, idx(headDim));
+      Value d = arith::RemUIOp::create(b, e, idx(headDim));
+      store(arith::MulFOp::create(b, x, scale), query, {j, d});
     });
     gpu::BarrierOp::create(b);
 
+    // Carried per head j: the running maximum and sum; per head and slot
+    // k: the accumulator of dimension tid + k * threads.
     int64_t slots = llvm::divideCeil(headDim, threads);
     Value negInf = f32(-std::numeric_limits<double>::infinity());
-    SmallVector<Value> init = {negInf, f32(0.0)};
-    init.append(slots, f32(0.0));
+    SmallVector<Value> init(group, negInf);
+    init.append(group, f32(0.0));
+    init.append(group * slots, f32(0.0));
+    auto maxOf = [&](ValueRange state, int64_t j) { return state[j]; };
+    auto sumOf = [&](ValueRange state, int64_t j) { return state[group + j]; };
+    auto accOf = [&](ValueRange state, int64_t j, int64_t k) {
+      return state[2 * group + j * slots + k];
+    };
     auto chunks = scf::ForOp::create(b, zero, count, step, init);
     {
       OpBuilder::InsertionGuard inChunk(b);
       b.setInsertionPointToStart(chunks.getBody());
       Value c0 = chunks.getInductionVar();
       ValueRange carried = chunks.getRegionIterArgs();
-      Value runningMax = carried[0], runningSum = carried[1];
 
-      // Scores: a position per thread.
+      // Scores: a position per thread, each cached key read once for the
+      // group's heads.
       Value i = add(c0, tid);
       auto ifOp = scf::IfOp::create(b, less(i, count), /*withElse=*/true);
       {
@@ -358,82 +369,122 @@ private:
         Value position = arith::SelectOp::create(
             b, less(i, numSinks), i, add(lo, sub(i, numSinks)));
         Value row = rowOf(position);
-        Value score = reduce(zero, idx(headDim), f32(0.0),
-                             [&](Value d, Value acc) -> Value {
-                               return math::FmaOp::create(
-                                   b, load(query, {d}),
-                                   loadCached(keys, row, g, d), acc);
-                             });
-        store(score, scores, {tid});
+        auto dots = scf::ForOp::create(b, zero, idx(headDim), idx(1),
+                                       SmallVector<Value>(group, f32(0.0)));
+        {
+          OpBuilder::InsertionGuard inDots(b);
+          b.setInsertionPointToStart(dots.getBody());
+          Value d = dots.getInductionVar();
+          Value key = loadCached(keys, row, g, d);
+          SmallVector<Value> next;
+          for (int64_t j = 0; j < group; ++j)
+            next.push_back(math::FmaOp::create(
+                b, load(query, {idx(j), d}), key,
+                dots.getRegionIterArgs()[j]));
+          scf::YieldOp::create(b, next);
+        }
+        for (int64_t j = 0; j < group; ++j)
+          store(dots.getResult(j), scores, {idx(j), tid});
         store(arith::IndexCastOp::create(b, i32, row), rows, {tid});
         b.setInsertionPointToStart(ifOp.elseBlock());
-        store(negInf, scores, {tid});
+        for (int64_t j = 0; j < group; ++j)
+          store(negInf, scores, {idx(j), tid});
       }
       gpu::BarrierOp::create(b);
 
-      // The chunk's maximum (every thread), then a probability per thread.
+      // Per head, the chunk's maximum (every thread) and rescale factor,
+      // then a probability per thread.
       Value chunkLen = arith::MinUIOp::create(b, step, sub(count, c0));
-      Value chunkMax = reduce(zero, chunkLen, negInf,
-                              [&](Value j, Value acc) -> Value {
-                                return arith::MaximumFOp::create(
-                                    b, acc, load(scores, {j}));
-                              });
-      Value newMax = arith::MaximumFOp::create(b, runningMax, chunkMax);
-      Value alpha = math::ExpOp::create(
-          b, arith::SubFOp::create(b, runningMax, newMax));
+      SmallVector<Value> newMax, alpha;
+      for (int64_t j = 0; j < group; ++j) {
+        Value chunkMax = reduce(zero, chunkLen, negInf,
+                                [&](Value k, Value acc) -> Value {
+                                  return arith::MaximumFOp::create(
+                                      b, acc, load(scores, {idx(j), k}));
+                                });
+        newMax.push_back(
+            arith::MaximumFOp::create(b, maxOf(carried, j), chunkMax));
+        alpha.push_back(math::ExpOp::create(
+            b, arith::SubFOp::create(b, maxOf(carried, j), newMax[j])));
+      }
       ifThen(less(tid, chunkLen), [&] {
-        Value s = load(scores, {tid});
-        store(math::ExpOp::create(b, arith::SubFOp::create(b, s, newMax)),
-              probs, {tid});
+        for (int64_t j = 0; j < group; ++j) {
+          Value s = load(scores, {idx(j), tid});
+          store(math::ExpOp::create(b, arith::SubFOp::create(b, s, newMax[j])),
+                probs, {idx(j), tid});
+        }
       });
       gpu::BarrierOp::create(b);
 
-      // The sum and this thread's output dimensions.
-      Value chunkSum = reduce(zero, chunkLen, f32(0.0),
-                              [&](Value j, Value acc) -> Value {
-                                return arith::AddFOp::create(
-                                    b, acc, load(probs, {j}));
-                              });
-      SmallVector<Value> next = {
-          newMax, arith::AddFOp::create(
-                      b, arith::MulFOp::create(b, runningSum, alpha),
-                      chunkSum)};
+      // The sums, and this thread's output dimensions of every head, each
+      // cached value read once for the group.
+      SmallVector<Value> next(newMax);
+      for (int64_t j = 0; j < group; ++j) {
+        Value chunkSum = reduce(zero, chunkLen, f32(0.0),
+                                [&](Value k, Value acc) -> Value {
+                                  return arith::AddFOp::create(
+                                      b, acc, load(probs, {idx(j), k}));
+                                });
+        next.push_back(arith::AddFOp::create(
+            b, arith::MulFOp::create(b, sumOf(carried, j), alpha[j]),
+            chunkSum));
+      }
       for (int64_t k = 0; k < slots; ++k) {
         Value d = add(tid, idx(k * threads));
-        Value acc = carried[2 + k];
-        auto inRange =
-            scf::IfOp::create(b, f32Type, less(d, idx(headDim)),
-                              /*withElse=*/true);
+        SmallVector<Value> accs, rescaled;
+        for (int64_t j = 0; j < group; ++j) {
+          accs.push_back(accOf(carried, j, k));
+          rescaled.push_back(arith::MulFOp::create(b, accs[j], alpha[j]));
+        }
+        auto inRange = scf::IfOp::create(
+            b, SmallVector<Type>(group, f32Type), less(d, idx(headDim)),
+            /*withElse=*/true);
         OpBuilder::InsertionGuard inIf(b);
         b.setInsertionPointToStart(inRange.thenBlock());
-        Value rescaled = arith::MulFOp::create(b, acc, alpha);
-        Value sum = reduce(zero, chunkLen, rescaled,
-                           [&](Value j, Value partial) -> Value {
-                             Value row = arith::IndexCastOp::create(
-                                 b, b.getIndexType(), load(rows, {j}));
-                             return math::FmaOp::create(
-                                 b, load(probs, {j}),
-                                 loadCached(values, row, g, d), partial);
-                           });
-        scf::YieldOp::create(b, sum);
+        auto sums = scf::ForOp::create(b, zero, chunkLen, idx(1), rescaled);
+        {
+          OpBuilder::InsertionGuard inSums(b);
+          b.setInsertionPointToStart(sums.getBody());
+          Value c = sums.getInductionVar();
+          Value row = arith::IndexCastOp::create(b, b.getIndexType(),
+                                                 load(rows, {c}));
+          Value value = loadCached(values, row, g, d);
+          SmallVector<Value> partial;
+          for (int64_t j = 0; j < group; ++j)
+            partial.push_back(math::FmaOp::create(
+                b, load(probs, {idx(j), c}), value,
+                sums.getRegionIterArgs()[j]));
+          scf::YieldOp::create(b, partial);
+        }
+        scf::YieldOp::create(b, sums.getResults());
         b.setInsertionPointToStart(inRange.elseBlock());
-        scf::YieldOp::create(b, acc);
-        next.push_back(inRange.getResult(0));
+        scf::YieldOp::create(b, accs);
+        b.setInsertionPointAfter(inRange);
+        llvm::append_range(next, inRange.getResults());
       }
+      // Reorder the accumulators from [slot][head] to [head][slot].
+      SmallVector<Value> ordered(next.begin(), next.begin() + 2 * group);
+      for (int64_t j = 0; j < group; ++j)
+        for (int64_t k = 0; k < slots; ++k)
+          ordered.push_back(next[2 * group + k * group + j]);
       // The next chunk overwrites the scores, probabilities and rows.
       gpu::BarrierOp::create(b);
-      scf::YieldOp::create(b, next);
+      scf::YieldOp::create(b, ordered);
     }
 
     // Normalize; a query past the cache (padding) gets zeros.
-    Value sum = chunks.getResult(1);
+    ValueRange results = chunks.getResults();
     for (int64_t k = 0; k < slots; ++k) {
       Value d = add(tid, idx(k * threads));
       ifThen(less(d, idx(headDim)), [&] {
-        Value result = arith::SelectOp::create(
-            b, stored,
-            arith::DivFOp::create(b, chunks.getResult(2 + k), sum), f32(0.0));
-        store(result, op.getOutput(), {zero, t, add(qFeature, d)});
+        for (int64_t j = 0; j < group; ++j) {
+          Value result = arith::SelectOp::create(
+              b, stored,
+              arith::DivFOp::create(b, accOf(results, j, k), sumOf(results, j)),
+              f32(0.0));
+          store(result, op.getOutput(),
+                {zero, t, add(qFeature0, add(idx(j * headDim), d))});
+        }
       });
     }
     gpu::TerminatorOp::create(b);

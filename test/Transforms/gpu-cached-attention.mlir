@@ -4,10 +4,12 @@
 // An f32 cache, 2 tokens, 4 heads over 2 key/value heads of 16, 32 rows.
 // The cache's regions as typed views; an append kernel (a block per token
 // and key/value head, a thread per value) that stores the chunk's rows at
-// their positions when they fit; an attention kernel (a block per query
-// and head) with the scaled query, a chunk of scores, probabilities and
-// rows in workgroup memory, and each thread's output dimensions (two of 16
-// with 8 threads) carried in registers with the running maximum and sum.
+// their positions when they fit; an attention kernel with a block per
+// query and key/value head serving its group of 2 query heads: the scaled
+// queries, a chunk of scores and probabilities per head and the chunk's
+// rows in workgroup memory; each cached key and value read once for both
+// heads; each thread's output dimensions (two of 16 with 8 threads) of
+// both heads carried in registers with the running maxima and sums.
 // CHECK-LABEL: func.func @f32_cache
 // CHECK-SAME: (%[[Q:[a-z0-9]+]]: {{.*}}, %[[K:[a-z0-9]+]]: {{.*}}, %[[V:[a-z0-9]+]]: {{.*}}, %[[CACHE:[a-z0-9]+]]: memref<?xi8>, %[[START:[a-z0-9]+]]: i64, %[[OUT:[a-z0-9]+]]: memref<1x2x64xf32>)
 // CHECK-NOT: tfm.fused_cached_attention
@@ -24,60 +26,78 @@
 // CHECK: %[[VX:.*]] = memref.load %[[V]]
 // CHECK: memref.store %[[VX]], %[[VALUES]][%[[P]], %[[G]], %[[D]]]
 // CHECK: gpu.terminator
-// CHECK: gpu.launch blocks(%[[QI:[a-z0-9]+]], %[[H:[a-z0-9]+]], %{{.*}}) in ({{.*}} = %c2, {{.*}} = %c4, {{.*}} = %c1) threads(%[[TID:[a-z0-9]+]], {{.*}}) in ({{.*}} = %c8, {{.*}} = %c1, {{.*}} = %c1)
-// CHECK-SAME: workgroup(%[[QS:[a-z0-9]+]] : memref<16xf32, #gpu.address_space<workgroup>>, %[[SCORES:[a-z0-9]+]] : memref<8xf32, #gpu.address_space<workgroup>>, %[[PROBS:[a-z0-9]+]] : memref<8xf32, #gpu.address_space<workgroup>>, %[[ROWS:[a-z0-9]+]] : memref<8xi32, #gpu.address_space<workgroup>>)
-// The key/value head h / 2; positions [0, p] when p has a row.
-// CHECK: %[[KVH:.*]] = arith.divui %[[H]], %c2
+// CHECK: gpu.launch blocks(%[[QI:[a-z0-9]+]], %[[KVH:[a-z0-9]+]], %{{.*}}) in ({{.*}} = %c2, {{.*}} = %c2, {{.*}} = %c1) threads(%[[TID:[a-z0-9]+]], {{.*}}) in ({{.*}} = %c8, {{.*}} = %c1, {{.*}} = %c1)
+// CHECK-SAME: workgroup(%[[QS:[a-z0-9]+]] : memref<2x16xf32, #gpu.address_space<workgroup>>, %[[SCORES:[a-z0-9]+]] : memref<2x8xf32, #gpu.address_space<workgroup>>, %[[PROBS:[a-z0-9]+]] : memref<2x8xf32, #gpu.address_space<workgroup>>, %[[ROWS:[a-z0-9]+]] : memref<8xi32, #gpu.address_space<workgroup>>)
+// Positions [0, p] when p has a row; the group's query features from
+// 32 g on.
 // CHECK: %[[QP:.*]] = arith.addi %[[S]], %[[QI]]
 // CHECK: %[[STORED:.*]] = arith.cmpi ult, %[[QP]], %c32
 // CHECK: %[[END:.*]] = arith.addi %[[QP]], %c1
 // CHECK: %[[COUNT:.*]] = arith.select %[[STORED]], %[[END]], %c0
+// CHECK: %[[QF:.*]] = arith.muli %[[KVH]], %c32
+// CHECK: scf.for %[[E:.*]] = %[[TID]] to %c32 step %c8
+// CHECK: memref.load %[[Q]][%c0, %[[QI]], %{{.*}}]
+// CHECK: %[[J:.*]] = arith.divui %[[E]], %c16
+// CHECK: %[[DQ:.*]] = arith.remui %[[E]], %c16
 // CHECK: arith.mulf %{{.*}}, %cst{{.*}} : f32
-// CHECK: memref.store %{{.*}}, %[[QS]]
+// CHECK: memref.store %{{.*}}, %[[QS]][%[[J]], %[[DQ]]]
 // CHECK: gpu.barrier
-// CHECK: %[[STATE:.*]]:4 = scf.for %[[C0:.*]] = %c0 to %[[COUNT]] step %c8 iter_args(%[[MAX:.*]] = %cst{{.*}}, %[[SUM:.*]] = %cst{{.*}}, %[[ACC0:.*]] = %cst{{.*}}, %[[ACC1:.*]] = %cst{{.*}}) -> (f32, f32, f32, f32)
-// A score per thread: the query against the cached key of its row.
+// CHECK: %[[STATE:.*]]:8 = scf.for %[[C0:.*]] = %c0 to %[[COUNT]] step %c8 iter_args(%[[MAX0:[a-z0-9]+]] = %cst{{.*}}, %[[MAX1:[a-z0-9]+]] = %cst{{.*}}, %[[SUM0:[a-z0-9]+]] = %cst{{.*}}, %[[SUM1:[a-z0-9]+]] = %cst{{.*}}, %[[ACC00:[a-z0-9]+]] = %cst{{.*}}, %[[ACC01:[a-z0-9]+]] = %cst{{.*}}, %[[ACC10:[a-z0-9]+]] = %cst{{.*}}, %[[ACC11:[a-z0-9]+]] = %cst{{.*}}) -> (f32, f32, f32, f32, f32, f32, f32, f32)
+// Scores: a position per thread, its cached key read once for both heads.
 // CHECK: %[[I:.*]] = arith.addi %[[C0]], %[[TID]]
 // CHECK: scf.if
-// CHECK: scf.for
-// CHECK: memref.load %[[QS]]
-// CHECK: memref.load %[[KEYS]][%[[I]], %[[KVH]], %{{.*}}] : memref<32x2x16xf32>
-// CHECK: math.fma
-// CHECK: memref.store %{{.*}}, %[[SCORES]][%[[TID]]]
+// CHECK: %[[DOTS:.*]]:2 = scf.for %[[D:.*]] = %c0 to %c16 step %c1 iter_args(%[[DOT0:.*]] = %cst{{.*}}, %[[DOT1:.*]] = %cst{{.*}})
+// CHECK: %[[KEY:.*]] = memref.load %[[KEYS]][%[[I]], %[[KVH]], %[[D]]] : memref<32x2x16xf32>
+// CHECK: %[[Q0:.*]] = memref.load %[[QS]][%c0, %[[D]]]
+// CHECK: math.fma %[[Q0]], %[[KEY]], %[[DOT0]]
+// CHECK: %[[Q1:.*]] = memref.load %[[QS]][%c1, %[[D]]]
+// CHECK: math.fma %[[Q1]], %[[KEY]], %[[DOT1]]
+// CHECK: memref.store %[[DOTS]]#0, %[[SCORES]][%c0, %[[TID]]]
+// CHECK: memref.store %[[DOTS]]#1, %[[SCORES]][%c1, %[[TID]]]
 // CHECK: memref.store %{{.*}}, %[[ROWS]][%[[TID]]]
 // CHECK: } else {
-// CHECK: memref.store %cst{{.*}}, %[[SCORES]][%[[TID]]]
+// CHECK: memref.store %cst{{.*}}, %[[SCORES]][%c0, %[[TID]]]
+// CHECK: memref.store %cst{{.*}}, %[[SCORES]][%c1, %[[TID]]]
 // CHECK: gpu.barrier
-// The chunk's maximum, the rescale factor, a probability per thread.
-// CHECK: arith.maximumf
-// CHECK: %[[NEWMAX:.*]] = arith.maximumf %[[MAX]]
-// CHECK: %[[DIFF:.*]] = arith.subf %[[MAX]], %[[NEWMAX]]
-// CHECK: %[[ALPHA:.*]] = math.exp %[[DIFF]]
-// CHECK: math.exp
-// CHECK: memref.store %{{.*}}, %[[PROBS]][%[[TID]]]
+// Per head: the chunk's maximum and rescale factor; a probability each.
+// CHECK: %[[NEWMAX0:.*]] = arith.maximumf %[[MAX0]]
+// CHECK: %[[DIFF0:.*]] = arith.subf %[[MAX0]], %[[NEWMAX0]]
+// CHECK: %[[ALPHA0:.*]] = math.exp %[[DIFF0]]
+// CHECK: %[[NEWMAX1:.*]] = arith.maximumf %[[MAX1]]
+// CHECK: %[[ALPHA1:.*]] = math.exp
+// CHECK: memref.store %{{.*}}, %[[PROBS]][%c0, %[[TID]]]
+// CHECK: memref.store %{{.*}}, %[[PROBS]][%c1, %[[TID]]]
 // CHECK: gpu.barrier
-// CHECK: %[[RESCALED:.*]] = arith.mulf %[[SUM]], %[[ALPHA]]
+// CHECK: arith.mulf %[[SUM0]], %[[ALPHA0]]
+// CHECK: arith.mulf %[[SUM1]], %[[ALPHA1]]
+// The first output dimension of both heads, from one read of the value.
+// CHECK: %[[R00:.*]] = arith.mulf %[[ACC00]], %[[ALPHA0]]
+// CHECK: %[[R10:.*]] = arith.mulf %[[ACC10]], %[[ALPHA1]]
 // CHECK: scf.if
-// CHECK: arith.mulf %[[ACC0]], %[[ALPHA]]
+// CHECK: scf.for {{.*}} iter_args(%[[P0:.*]] = %[[R00]], %[[P1:.*]] = %[[R10]])
 // CHECK: memref.load %[[ROWS]]
-// CHECK: memref.load %[[PROBS]]
-// CHECK: memref.load %[[VALUES]]
-// CHECK: math.fma
-// CHECK: arith.mulf %[[ACC1]], %[[ALPHA]]
+// CHECK: %[[VALUE:.*]] = memref.load %[[VALUES]]
+// CHECK: %[[PR0:.*]] = memref.load %[[PROBS]][%c0,
+// CHECK: math.fma %[[PR0]], %[[VALUE]], %[[P0]]
+// CHECK: %[[PR1:.*]] = memref.load %[[PROBS]][%c1,
+// CHECK: math.fma %[[PR1]], %[[VALUE]], %[[P1]]
 // CHECK: gpu.barrier
-// CHECK: scf.yield %[[NEWMAX]]
-// Normalized, zero for a query past the cache.
-// CHECK: %[[O:.*]] = arith.divf %[[STATE]]#2, %[[STATE]]#1
+// CHECK: scf.yield %[[NEWMAX0]], %[[NEWMAX1]]
+// Normalized, zero for a query past the cache; head 1 at 16 features on.
+// CHECK: %[[O:.*]] = arith.divf %[[STATE]]#4, %[[STATE]]#2
 // CHECK: arith.select %[[STORED]], %[[O]], %cst
 // CHECK: memref.store %{{.*}}, %[[OUT]]
-// CHECK: arith.divf %[[STATE]]#3, %[[STATE]]#1
+// CHECK: %[[O1:.*]] = arith.divf %[[STATE]]#6, %[[STATE]]#3
+// CHECK: arith.addi %[[TID]], %c16
+// CHECK: memref.store %{{.*}}, %[[OUT]]
+// CHECK: arith.divf %[[STATE]]#5, %[[STATE]]#2
 // CHECK-NOT: memref.alloc
 // CHECK: return
 
 // With the default 128 threads, one output dimension each.
 // T128-LABEL: func.func @f32_cache
-// T128: threads({{.*}}) in ({{.*}} = %c128, {{.*}}) workgroup({{.*}} : memref<16xf32, #gpu.address_space<workgroup>>, {{.*}} : memref<128xf32, #gpu.address_space<workgroup>>, {{.*}} : memref<128xf32, #gpu.address_space<workgroup>>, {{.*}} : memref<128xi32, #gpu.address_space<workgroup>>)
-// T128: scf.for {{.*}} -> (f32, f32, f32)
+// T128: threads({{.*}}) in ({{.*}} = %c128, {{.*}}) workgroup({{.*}} : memref<2x16xf32, #gpu.address_space<workgroup>>, {{.*}} : memref<2x128xf32, #gpu.address_space<workgroup>>, {{.*}} : memref<2x128xf32, #gpu.address_space<workgroup>>, {{.*}} : memref<128xi32, #gpu.address_space<workgroup>>)
+// T128: scf.for {{.*}} -> (f32, f32, f32, f32, f32, f32)
 func.func @f32_cache(%q: memref<1x2x64xf32, strided<[?, ?, ?], offset: ?>>, %k: memref<1x2x32xf32, strided<[?, ?, ?], offset: ?>>, %v: memref<1x2x32xf32, strided<[?, ?, ?], offset: ?>>, %cache: memref<?xi8>, %start: i64, %out: memref<1x2x64xf32>) {
   tfm.fused_cached_attention %q, %k, %v, %cache from %start into %out {num_heads = 4, num_kv_heads = 2, scale = 0.25, k_offset = 0, v_offset = 4096, capacity = 32, window = 0, sinks = 0, cache_bits = 32} : memref<1x2x64xf32, strided<[?, ?, ?], offset: ?>>, memref<1x2x32xf32, strided<[?, ?, ?], offset: ?>>, memref<1x2x32xf32, strided<[?, ?, ?], offset: ?>>, memref<?xi8>, memref<1x2x64xf32>
   return

@@ -223,14 +223,17 @@ def TmcGpuCachedAttention
       group (the row, or 32 values for int4), which finds the group's
       largest magnitude, stores the scale and packs the values;
     - the attention kernel, a block of `threads` threads per (query,
-      head), keeps the scaled query in shared memory and visits the
+      key/value head), serves the query heads that share that key/value
+      head (grouped-query attention: each cached value is read once per
+      group). It keeps their scaled queries in shared memory and visits the
       positions the query sees (`[0, p]`, or the window and the sinks) in
-      chunks of `threads`: each thread computes one score (reading the
-      cached key, dequantized in registers), the block takes the chunk's
-      maximum and the thread its probability, and each thread accumulates
-      its dimensions of the output from the cached values with the online
-      softmax's rescaling, in registers across the chunks. Only `threads`
-      scores are in shared memory, whatever the cache length.
+      chunks of `threads`: each thread reads one cached key (dequantized in
+      registers) and computes its score for every head of the group, the
+      block takes each head's chunk maximum and the thread its
+      probabilities, and each thread accumulates its dimensions of every
+      head's output from the cached values with the online softmax's
+      rescaling, in registers across the chunks. Only `threads` scores per
+      head are in shared memory, whatever the cache length.
 
     The positions come from `start`, a host value passed to the kernels, so
     the launches need no copy back. Run after bufferization and before the
