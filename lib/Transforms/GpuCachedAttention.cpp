@@ -125,6 +125,24 @@ private:
         b, body(forOp.getInductionVar(), forOp.getRegionIterArgs()[0]));
     return forOp.getResult(0);
   }
+  /// A loop over [0, ub) carrying an f32 per head j of the group:
+  /// acc_j = fma(weight(j, i), x, acc_j) with x = shared(i) computed once
+  /// per iteration (a cached key or value the heads share).
+  ValueRange fmaPerHead(Value ub, ValueRange init,
+                        function_ref<Value(Value)> shared,
+                        function_ref<Value(int64_t, Value)> weight) {
+    auto forOp = scf::ForOp::create(b, idx(0), ub, idx(1), init);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(forOp.getBody());
+    Value i = forOp.getInductionVar();
+    Value x = shared(i);
+    SmallVector<Value> next;
+    for (int64_t j = 0; j < group; ++j)
+      next.push_back(
+          math::FmaOp::create(b, weight(j, i), x, forOp.getRegionIterArgs()[j]));
+    scf::YieldOp::create(b, next);
+    return forOp.getResults();
+  }
   void ifThen(Value condition, function_ref<void()> body) {
     auto ifOp = scf::IfOp::create(b, condition);
     OpBuilder::InsertionGuard guard(b);
@@ -369,22 +387,12 @@ private:
         Value position = arith::SelectOp::create(
             b, less(i, numSinks), i, add(lo, sub(i, numSinks)));
         Value row = rowOf(position);
-        auto dots = scf::ForOp::create(b, zero, idx(headDim), idx(1),
-                                       SmallVector<Value>(group, f32(0.0)));
-        {
-          OpBuilder::InsertionGuard inDots(b);
-          b.setInsertionPointToStart(dots.getBody());
-          Value d = dots.getInductionVar();
-          Value key = loadCached(keys, row, g, d);
-          SmallVector<Value> next;
-          for (int64_t j = 0; j < group; ++j)
-            next.push_back(math::FmaOp::create(
-                b, load(query, {idx(j), d}), key,
-                dots.getRegionIterArgs()[j]));
-          scf::YieldOp::create(b, next);
-        }
+        ValueRange dots = fmaPerHead(
+            idx(headDim), SmallVector<Value>(group, f32(0.0)),
+            [&](Value d) { return loadCached(keys, row, g, d); },
+            [&](int64_t j, Value d) { return load(query, {idx(j), d}); });
         for (int64_t j = 0; j < group; ++j)
-          store(dots.getResult(j), scores, {idx(j), tid});
+          store(dots[j], scores, {idx(j), tid});
         store(arith::IndexCastOp::create(b, i32, row), rows, {tid});
         b.setInsertionPointToStart(ifOp.elseBlock());
         for (int64_t j = 0; j < group; ++j)
@@ -441,22 +449,15 @@ private:
             /*withElse=*/true);
         OpBuilder::InsertionGuard inIf(b);
         b.setInsertionPointToStart(inRange.thenBlock());
-        auto sums = scf::ForOp::create(b, zero, chunkLen, idx(1), rescaled);
-        {
-          OpBuilder::InsertionGuard inSums(b);
-          b.setInsertionPointToStart(sums.getBody());
-          Value c = sums.getInductionVar();
-          Value row = arith::IndexCastOp::create(b, b.getIndexType(),
-                                                 load(rows, {c}));
-          Value value = loadCached(values, row, g, d);
-          SmallVector<Value> partial;
-          for (int64_t j = 0; j < group; ++j)
-            partial.push_back(math::FmaOp::create(
-                b, load(probs, {idx(j), c}), value,
-                sums.getRegionIterArgs()[j]));
-          scf::YieldOp::create(b, partial);
-        }
-        scf::YieldOp::create(b, sums.getResults());
+        ValueRange sums = fmaPerHead(
+            chunkLen, rescaled,
+            [&](Value c) {
+              Value row = arith::IndexCastOp::create(b, b.getIndexType(),
+                                                     load(rows, {c}));
+              return loadCached(values, row, g, d);
+            },
+            [&](int64_t j, Value c) { return load(probs, {idx(j), c}); });
+        scf::YieldOp::create(b, sums);
         b.setInsertionPointToStart(inRange.elseBlock());
         scf::YieldOp::create(b, accs);
         b.setInsertionPointAfter(inRange);
