@@ -83,14 +83,16 @@ CASES
 # and again on the GPU machine for the PyTorch peer of its decoding case.
 gpt2_d256="--type gpt2 --layers 4 --hidden 256 --heads 4 --vocab 2048 --max-pos 512 --seed 7"
 
-# Weights identical to an earlier case's travel once: the case records
-# whose (weights_of) and run copies them into place.
-dedupe_weights() {
-  local dir=$1 other
-  for other in "$bundle"/cases/*/cuda/weights.bin; do
-    if [[ $other != "$dir/cuda/weights.bin" ]] && cmp -s "$other" "$dir/cuda/weights.bin"; then
-      rm "$dir/cuda/weights.bin"
-      basename "$(dirname "$(dirname "$other")")" > "$dir/weights_of"
+# A file identical to an earlier case's travels once: dedupe CASE_DIR FILE
+# RECORD removes CASE_DIR/FILE when another case has the same FILE and
+# writes that case's name to CASE_DIR/RECORD (reference_of: run reads the
+# other case's reference; weights_of: run copies its weights into place).
+dedupe() {
+  local dir=$1 file=$2 record=$3 other
+  for other in "$bundle"/cases/*/"$file"; do
+    if [[ $other != "$dir/$file" ]] && cmp -s "$other" "$dir/$file"; then
+      rm "$dir/$file"
+      echo "${other#"$bundle"/cases/}" | cut -d/ -f1 > "$dir/$record"
       return
     fi
   done
@@ -108,7 +110,7 @@ compile_cuda_case() {
     --gpu-arch="$arch" --seq-len="$s" $flags --quiet 2>/dev/null
   # model.so embeds the kernels (a fat binary): no separate copy travels.
   rm -f "$dir/cuda/model.o" "$dir/cuda/tmc_kernels."*
-  dedupe_weights "$dir"
+  dedupe "$dir" cuda/weights.bin weights_of
 }
 
 prepare() {
@@ -182,15 +184,7 @@ PY
     [[ $model == matmul ]] && echo "2 2048 4096 256 $dtype" > "$dir/matmul_shape"
     echo "${case_rtol:-$rtol}" > "$dir/rtol"
     [[ $model == attention ]] && echo "$s 8 64 $dtype" > "$dir/attention_shape"
-    # A reference identical to an earlier case's travels once.
-    local other
-    for other in "$bundle"/cases/*/reference.npy; do
-      if [[ $other != "$dir/reference.npy" ]] && cmp -s "$other" "$dir/reference.npy"; then
-        rm "$dir/reference.npy"
-        basename "$(dirname "$other")" > "$dir/reference_of"
-        break
-      fi
-    done
+    dedupe "$dir" reference.npy reference_of
     grep 'time per run' "$dir/cpu.txt" | sed "s/^/[prepare] $name: CPU /"
   done < <(cases)
   while IFS='|' read -r name model flags chunk prompt new; do

@@ -200,17 +200,18 @@ LogicalResult mlir::tmc::writeHeader(Location loc, StringRef path,
   os << "#define TMC_MODEL_WEIGHTS_HASH 0x"
      << llvm::format_hex_no_prefix(weightsHash, 16) << "ull\n";
   os << "#define TMC_MODEL_ARENA_BYTES " << arenaBytes << "ull\n";
-  if (!target.empty() && !report.decode)
-    os << "#define TMC_MODEL_TARGET \"" << target << "\"\n"
-       << "/* Every buffer passed to tmc_model_forward (weights, arena, inputs,\n"
-          "   outputs) is CUDA device memory; libtmcrt_cuda.so runs the\n"
-          "   kernels (docs/GPU.md). */\n";
-  else if (!target.empty())
-    os << "#define TMC_MODEL_TARGET \"" << target << "\"\n"
-       << "/* Every buffer passed to tmc_model_prefill and tmc_model_decode is\n"
-          "   CUDA device memory except position and length, which are host\n"
-          "   memory (the host code reads them); libtmcrt_cuda.so runs the\n"
-          "   kernels (docs/GPU.md). */\n";
+  if (!target.empty()) {
+    os << "#define TMC_MODEL_TARGET \"" << target << "\"\n";
+    if (report.decode)
+      os << "/* Every buffer passed to tmc_model_prefill and tmc_model_decode is\n"
+            "   CUDA device memory except position and length, which are host\n"
+            "   memory (the host code reads them); libtmcrt_cuda.so runs the\n"
+            "   kernels (docs/GPU.md). */\n";
+    else
+      os << "/* Every buffer passed to tmc_model_forward (weights, arena, inputs,\n"
+            "   outputs) is CUDA device memory; libtmcrt_cuda.so runs the\n"
+            "   kernels (docs/GPU.md). */\n";
+  }
   if (const std::optional<DecodeInfo> &decode = report.decode) {
     os << "#define TMC_MODEL_CACHE_BYTES " << decode->cacheBytes << "ull\n"
        << "#define TMC_MODEL_CACHE_BYTES_PER_TOKEN " << decode->bytesPerToken

@@ -897,11 +897,7 @@ tmc_status tmc_model_run(tmc_model *model, const void *const *inputs,
   if (model->onDevice) {
     DeviceApi &device = model->device;
     auto failed = [&](const char *what) {
-      const char *why = device.error();
-      setError(err, errlen, "%s (%s): %s: %s", model->dir.c_str(),
-               model->target.c_str(), what, why ? why : "unknown CUDA error");
-      device.clearError();
-      return TMC_ERROR_IO;
+      return deviceFailure(*model, err, errlen, what);
     };
     for (size_t i = 0; i < numInputs; ++i)
       if (device.toDevice(model->deviceTensors[i], inputs[i],

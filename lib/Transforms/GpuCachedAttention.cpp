@@ -18,9 +18,10 @@
 
 #include "tmc/Transforms/Passes.h"
 
+#include "KernelOps.h"
+
 #include "tmc/Dialect/Tfm/IR/Tfm.h"
 
-#include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/WalkPatternRewriteDriver.h"
 
@@ -34,6 +35,7 @@ namespace tmc {
 } // namespace mlir
 
 using namespace mlir;
+using namespace mlir::tmc;
 
 namespace {
 
@@ -46,11 +48,11 @@ struct CacheRegion {
 };
 
 /// Builds the two kernels of one tfm.fused_cached_attention.
-class CachedAttentionBuilder {
+class CachedAttentionBuilder : KernelOps {
 public:
   CachedAttentionBuilder(RewriterBase &rewriter,
                          tfm::FusedCachedAttentionOp op, int64_t threads)
-      : b(op.getLoc(), rewriter), op(op), threads(threads) {
+      : KernelOps{rewriter, op.getLoc()}, op(op), threads(threads) {
     MemRefType qType = op.getQuery().getType();
     seq = qType.getDimSize(1);
     heads = op.getNumHeads();
@@ -65,8 +67,8 @@ public:
 
   /// Bytes of one region's values, before its scales.
   int64_t valueBytes() const {
-    int64_t values = capacity * kvHeads * headDim;
-    return bits == 32 ? values * 4 : bits == 8 ? values : values / 2;
+    return tfm::CachedAttentionOp::getValueBytes(capacity, kvHeads, headDim,
+                                                 bits);
   }
 
   /// Checks that the views of the cache are aligned for their types.
@@ -83,7 +85,7 @@ public:
 
   /// Replaces the op with its kernels.
   void build() {
-    start = arith::IndexCastOp::create(b, b.getIndexType(), op.getStart());
+    start = arith::IndexCastOp::create(b, loc, b.getIndexType(), op.getStart());
     keys = region(op.getKOffset());
     values = region(op.getVOffset());
     emitAppend();
@@ -91,47 +93,13 @@ public:
   }
 
 private:
-  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, v); }
-  Value f32(double v) {
-    return arith::ConstantOp::create(b, b.getF32FloatAttr(v));
-  }
-  Value add(Value x, Value y) { return arith::AddIOp::create(b, x, y); }
-  Value sub(Value x, Value y) { return arith::SubIOp::create(b, x, y); }
-  Value mul(Value x, Value y) { return arith::MulIOp::create(b, x, y); }
-  Value less(Value x, Value y) {
-    return arith::CmpIOp::create(b, arith::CmpIPredicate::ult, x, y);
-  }
-  Value load(Value memref, ValueRange indices) {
-    return memref::LoadOp::create(b, memref, indices);
-  }
-  void store(Value v, Value memref, ValueRange indices) {
-    memref::StoreOp::create(b, v, memref, indices);
-  }
-
-  /// for (lb; ub; step) { body(iv) } with no results.
-  void loop(Value lb, Value ub, Value step, function_ref<void(Value)> body) {
-    auto forOp = scf::ForOp::create(b, lb, ub, step);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(forOp.getBody());
-    body(forOp.getInductionVar());
-  }
-  /// A loop over [lb, ub) carrying one value; returns its final value.
-  Value reduce(Value lb, Value ub, Value init,
-               function_ref<Value(Value, Value)> body) {
-    auto forOp = scf::ForOp::create(b, lb, ub, idx(1), ValueRange{init});
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(forOp.getBody());
-    scf::YieldOp::create(
-        b, body(forOp.getInductionVar(), forOp.getRegionIterArgs()[0]));
-    return forOp.getResult(0);
-  }
   /// A loop over [0, ub) carrying an f32 per head j of the group:
   /// acc_j = fma(weight(j, i), x, acc_j) with x = shared(i) computed once
   /// per iteration (a cached key or value the heads share).
   ValueRange fmaPerHead(Value ub, ValueRange init,
                         function_ref<Value(Value)> shared,
                         function_ref<Value(int64_t, Value)> weight) {
-    auto forOp = scf::ForOp::create(b, idx(0), ub, idx(1), init);
+    auto forOp = scf::ForOp::create(b, loc, idx(0), ub, idx(1), init);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(forOp.getBody());
     Value i = forOp.getInductionVar();
@@ -139,15 +107,9 @@ private:
     SmallVector<Value> next;
     for (int64_t j = 0; j < group; ++j)
       next.push_back(
-          math::FmaOp::create(b, weight(j, i), x, forOp.getRegionIterArgs()[j]));
-    scf::YieldOp::create(b, next);
+          math::FmaOp::create(b, loc, weight(j, i), x, forOp.getRegionIterArgs()[j]));
+    scf::YieldOp::create(b, loc, next);
     return forOp.getResults();
-  }
-  void ifThen(Value condition, function_ref<void()> body) {
-    auto ifOp = scf::IfOp::create(b, condition);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(ifOp.thenBlock());
-    body();
   }
   /// A launch of `grid` blocks of `blockSize` threads with the given
   /// workgroup buffers; the builder is left inside its body.
@@ -155,7 +117,7 @@ private:
                        TypeRange workgroup = {}) {
     Value one = idx(1);
     auto launchOp = gpu::LaunchOp::create(
-        b, idx(gridX), idx(gridY), one, idx(blockSize), one, one,
+        b, loc, idx(gridX), idx(gridY), one, idx(blockSize), one, one,
         /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
         /*asyncDependencies=*/ValueRange{}, workgroup,
         /*privateAttributions=*/TypeRange{});
@@ -168,7 +130,7 @@ private:
     Type f32Type = b.getF32Type(), i8 = b.getI8Type();
     auto view = [&](int64_t byteOffset, ArrayRef<int64_t> shape,
                     Type element) -> Value {
-      return memref::ViewOp::create(b, MemRefType::get(shape, element),
+      return memref::ViewOp::create(b, loc, MemRefType::get(shape, element),
                                     op.getCache(), idx(byteOffset),
                                     ValueRange{});
     };
@@ -188,15 +150,15 @@ private:
     if (window == 0)
       return p;
     Value wrapped = add(idx(sinks), arith::RemUIOp::create(
-                                        b, sub(p, idx(sinks)),
+                                        b, loc, sub(p, idx(sinks)),
                                         idx(capacity - sinks)));
-    return arith::SelectOp::create(b, less(p, idx(sinks)), p, wrapped);
+    return arith::SelectOp::create(b, loc, less(p, idx(sinks)), p, wrapped);
   }
   /// Whether position `p` has a row: always with a window; without one,
   /// the padding of a last chunk may run past the cache.
   Value isStored(Value p) {
     if (window > 0)
-      return arith::ConstantIntOp::create(b, 1, 1);
+      return arith::ConstantIntOp::create(b, loc, 1, 1);
     return less(p, idx(capacity));
   }
 
@@ -206,22 +168,22 @@ private:
       return load(r.values, {row, g, d});
     Type f32Type = b.getF32Type(), i32 = b.getI32Type();
     if (bits == 8) {
-      Value q = arith::SIToFPOp::create(b, f32Type, load(r.values, {row, g, d}));
-      return arith::MulFOp::create(b, q, load(r.scales, {row, g}));
+      Value q = arith::SIToFPOp::create(b, loc, f32Type, load(r.values, {row, g, d}));
+      return arith::MulFOp::create(b, loc, q, load(r.scales, {row, g}));
     }
     Value byte = arith::ExtUIOp::create(
-        b, i32, load(r.values, {row, g, arith::DivUIOp::create(b, d, idx(2))}));
+        b, loc, i32, load(r.values, {row, g, arith::DivUIOp::create(b, loc, d, idx(2))}));
     Value shift = arith::IndexCastOp::create(
-        b, i32, mul(arith::RemUIOp::create(b, d, idx(2)), idx(4)));
+        b, loc, i32, mul(arith::RemUIOp::create(b, loc, d, idx(2)), idx(4)));
     Value nibble = arith::AndIOp::create(
-        b, arith::ShRUIOp::create(b, byte, shift),
-        arith::ConstantIntOp::create(b, i32, 15));
+        b, loc, arith::ShRUIOp::create(b, loc, byte, shift),
+        arith::ConstantIntOp::create(b, loc, i32, 15));
     Value q = arith::SIToFPOp::create(
-        b, f32Type,
-        arith::SubIOp::create(b, nibble, arith::ConstantIntOp::create(b, i32, 8)));
+        b, loc, f32Type,
+        arith::SubIOp::create(b, loc, nibble, arith::ConstantIntOp::create(b, loc, i32, 8)));
     Value scale =
-        load(r.scales, {row, g, arith::DivUIOp::create(b, d, idx(kInt4Group))});
-    return arith::MulFOp::create(b, q, scale);
+        load(r.scales, {row, g, arith::DivUIOp::create(b, loc, d, idx(kInt4Group))});
+    return arith::MulFOp::create(b, loc, q, scale);
   }
 
   /// Quantizes group `unit` of row `x` (feature `feature0` on of token `t`
@@ -238,44 +200,44 @@ private:
     };
     Value amax = reduce(d0, add(d0, idx(groupSize)), f32(0.0),
                         [&](Value d, Value acc) -> Value {
-                          Value magnitude = math::AbsFOp::create(b, element(d));
-                          return arith::MaximumFOp::create(b, acc, magnitude);
+                          Value magnitude = math::AbsFOp::create(b, loc, element(d));
+                          return arith::MaximumFOp::create(b, loc, acc, magnitude);
                         });
     Value positive =
-        arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, amax, f32(0.0));
+        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, amax, f32(0.0));
     Value scale = arith::SelectOp::create(
-        b, positive, arith::DivFOp::create(b, amax, f32(qmax)), f32(1.0));
+        b, loc, positive, arith::DivFOp::create(b, loc, amax, f32(qmax)), f32(1.0));
     if (bits == 8)
       store(scale, r.scales, {row, g});
     else
       store(scale, r.scales, {row, g, unit});
-    Value inverse = arith::DivFOp::create(b, f32(1.0), scale);
+    Value inverse = arith::DivFOp::create(b, loc, f32(1.0), scale);
     // The level of value d: round(x / scale) clamped to [-qmax, qmax].
     Type i32 = b.getI32Type(), i8 = b.getI8Type();
     auto level = [&](Value d) -> Value {
       Value q = math::RoundEvenOp::create(
-          b, arith::MulFOp::create(b, element(d), inverse));
+          b, loc, arith::MulFOp::create(b, loc, element(d), inverse));
       q = arith::MinimumFOp::create(
-          b, arith::MaximumFOp::create(b, q, f32(-qmax)), f32(qmax));
-      return arith::FPToSIOp::create(b, i32, q);
+          b, loc, arith::MaximumFOp::create(b, loc, q, f32(-qmax)), f32(qmax));
+      return arith::FPToSIOp::create(b, loc, i32, q);
     };
     if (bits == 8) {
       loop(d0, add(d0, idx(groupSize)), idx(1), [&](Value d) {
-        store(arith::TruncIOp::create(b, i8, level(d)), r.values, {row, g, d});
+        store(arith::TruncIOp::create(b, loc, i8, level(d)), r.values, {row, g, d});
       });
       return;
     }
     // int4: two values per byte, the even one in the low nibble, as q + 8.
-    Value eight = arith::ConstantIntOp::create(b, i32, 8);
+    Value eight = arith::ConstantIntOp::create(b, loc, i32, 8);
     loop(d0, add(d0, idx(groupSize)), idx(2), [&](Value d) {
-      Value low = arith::AddIOp::create(b, level(d), eight);
-      Value high = arith::AddIOp::create(b, level(add(d, idx(1))), eight);
+      Value low = arith::AddIOp::create(b, loc, level(d), eight);
+      Value high = arith::AddIOp::create(b, loc, level(add(d, idx(1))), eight);
       Value packed = arith::OrIOp::create(
-          b, low,
-          arith::ShLIOp::create(b, high,
-                                arith::ConstantIntOp::create(b, i32, 4)));
-      store(arith::TruncIOp::create(b, i8, packed), r.values,
-            {row, g, arith::DivUIOp::create(b, d, idx(2))});
+          b, loc, low,
+          arith::ShLIOp::create(b, loc, high,
+                                arith::ConstantIntOp::create(b, loc, i32, 4)));
+      store(arith::TruncIOp::create(b, loc, i8, packed), r.values,
+            {row, g, arith::DivUIOp::create(b, loc, d, idx(2))});
     });
   }
 
@@ -305,7 +267,7 @@ private:
         }
       });
     });
-    gpu::TerminatorOp::create(b);
+    gpu::TerminatorOp::create(b, loc);
   }
 
   /// The attention kernel: a block per (query, key/value head) serves the
@@ -315,18 +277,13 @@ private:
   /// over the threads, each with an accumulator per head in registers.
   void emitAttention() {
     OpBuilder::InsertionGuard guard(b);
-    MLIRContext *ctx = b.getContext();
     Type f32Type = b.getF32Type(), i32 = b.getI32Type();
-    auto workgroup =
-        gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-    auto shared = [&](ArrayRef<int64_t> shape, Type element) {
-      return MemRefType::get(shape, element, MemRefLayoutAttrInterface(),
-                             workgroup);
-    };
-    gpu::LaunchOp launchOp = launch(
-        seq, kvHeads, threads,
-        {shared({group, headDim}, f32Type), shared({group, threads}, f32Type),
-         shared({group, threads}, f32Type), shared({threads}, i32)});
+    gpu::LaunchOp launchOp =
+        launch(seq, kvHeads, threads,
+               {workgroupMemRefType({group, headDim}, f32Type),
+                workgroupMemRefType({group, threads}, f32Type),
+                workgroupMemRefType({group, threads}, f32Type),
+                workgroupMemRefType({threads}, i32)});
     ValueRange buffers = launchOp.getWorkgroupAttributions();
     Value query = buffers[0], scores = buffers[1], probs = buffers[2],
           rows = buffers[3];
@@ -341,22 +298,22 @@ private:
     if (window > 0) {
       Value end = add(p, idx(1));
       lo = arith::SelectOp::create(
-          b, less(end, idx(window)), zero, sub(end, idx(window)));
-      numSinks = arith::MinUIOp::create(b, idx(sinks), lo);
+          b, loc, less(end, idx(window)), zero, sub(end, idx(window)));
+      numSinks = arith::MinUIOp::create(b, loc, idx(sinks), lo);
     }
     Value count = arith::SelectOp::create(
-        b, stored, add(numSinks, sub(add(p, idx(1)), lo)), zero);
+        b, loc, stored, add(numSinks, sub(add(p, idx(1)), lo)), zero);
 
     // The group's scaled queries (heads g * group ..), shared by the block.
     Value qFeature0 = mul(g, idx(group * headDim));
     Value scale = f32(op.getScale().convertToDouble());
     loop(tid, idx(group * headDim), step, [&](Value e) {
       Value x = load(op.getQuery(), {zero, t, add(qFeature0, e)});
-      Value j = arith::DivUIOp::create(b, e, idx(headDim));
-      Value d = arith::RemUIOp::create(b, e, idx(headDim));
-      store(arith::MulFOp::create(b, x, scale), query, {j, d});
+      Value j = arith::DivUIOp::create(b, loc, e, idx(headDim));
+      Value d = arith::RemUIOp::create(b, loc, e, idx(headDim));
+      store(arith::MulFOp::create(b, loc, x, scale), query, {j, d});
     });
-    gpu::BarrierOp::create(b);
+    gpu::BarrierOp::create(b, loc);
 
     // Carried per head j: the running maximum and sum; per head and slot
     // k: the accumulator of dimension tid + k * threads.
@@ -370,7 +327,7 @@ private:
     auto accOf = [&](ValueRange state, int64_t j, int64_t k) {
       return state[2 * group + j * slots + k];
     };
-    auto chunks = scf::ForOp::create(b, zero, count, step, init);
+    auto chunks = scf::ForOp::create(b, loc, zero, count, step, init);
     {
       OpBuilder::InsertionGuard inChunk(b);
       b.setInsertionPointToStart(chunks.getBody());
@@ -380,12 +337,12 @@ private:
       // Scores: a position per thread, each cached key read once for the
       // group's heads.
       Value i = add(c0, tid);
-      auto ifOp = scf::IfOp::create(b, less(i, count), /*withElse=*/true);
+      auto ifOp = scf::IfOp::create(b, loc, less(i, count), /*withElse=*/true);
       {
         OpBuilder::InsertionGuard inIf(b);
         b.setInsertionPointToStart(ifOp.thenBlock());
         Value position = arith::SelectOp::create(
-            b, less(i, numSinks), i, add(lo, sub(i, numSinks)));
+            b, loc, less(i, numSinks), i, add(lo, sub(i, numSinks)));
         Value row = rowOf(position);
         ValueRange dots = fmaPerHead(
             idx(headDim), SmallVector<Value>(group, f32(0.0)),
@@ -393,36 +350,36 @@ private:
             [&](int64_t j, Value d) { return load(query, {idx(j), d}); });
         for (int64_t j = 0; j < group; ++j)
           store(dots[j], scores, {idx(j), tid});
-        store(arith::IndexCastOp::create(b, i32, row), rows, {tid});
+        store(arith::IndexCastOp::create(b, loc, i32, row), rows, {tid});
         b.setInsertionPointToStart(ifOp.elseBlock());
         for (int64_t j = 0; j < group; ++j)
           store(negInf, scores, {idx(j), tid});
       }
-      gpu::BarrierOp::create(b);
+      gpu::BarrierOp::create(b, loc);
 
       // Per head, the chunk's maximum (every thread) and rescale factor,
       // then a probability per thread.
-      Value chunkLen = arith::MinUIOp::create(b, step, sub(count, c0));
+      Value chunkLen = arith::MinUIOp::create(b, loc, step, sub(count, c0));
       SmallVector<Value> newMax, alpha;
       for (int64_t j = 0; j < group; ++j) {
         Value chunkMax = reduce(zero, chunkLen, negInf,
                                 [&](Value k, Value acc) -> Value {
                                   return arith::MaximumFOp::create(
-                                      b, acc, load(scores, {idx(j), k}));
+                                      b, loc, acc, load(scores, {idx(j), k}));
                                 });
         newMax.push_back(
-            arith::MaximumFOp::create(b, maxOf(carried, j), chunkMax));
+            arith::MaximumFOp::create(b, loc, maxOf(carried, j), chunkMax));
         alpha.push_back(math::ExpOp::create(
-            b, arith::SubFOp::create(b, maxOf(carried, j), newMax[j])));
+            b, loc, arith::SubFOp::create(b, loc, maxOf(carried, j), newMax[j])));
       }
       ifThen(less(tid, chunkLen), [&] {
         for (int64_t j = 0; j < group; ++j) {
           Value s = load(scores, {idx(j), tid});
-          store(math::ExpOp::create(b, arith::SubFOp::create(b, s, newMax[j])),
+          store(math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, s, newMax[j])),
                 probs, {idx(j), tid});
         }
       });
-      gpu::BarrierOp::create(b);
+      gpu::BarrierOp::create(b, loc);
 
       // The sums, and this thread's output dimensions of every head, each
       // cached value read once for the group.
@@ -431,10 +388,10 @@ private:
         Value chunkSum = reduce(zero, chunkLen, f32(0.0),
                                 [&](Value k, Value acc) -> Value {
                                   return arith::AddFOp::create(
-                                      b, acc, load(probs, {idx(j), k}));
+                                      b, loc, acc, load(probs, {idx(j), k}));
                                 });
         next.push_back(arith::AddFOp::create(
-            b, arith::MulFOp::create(b, sumOf(carried, j), alpha[j]),
+            b, loc, arith::MulFOp::create(b, loc, sumOf(carried, j), alpha[j]),
             chunkSum));
       }
       for (int64_t k = 0; k < slots; ++k) {
@@ -442,24 +399,24 @@ private:
         SmallVector<Value> accs, rescaled;
         for (int64_t j = 0; j < group; ++j) {
           accs.push_back(accOf(carried, j, k));
-          rescaled.push_back(arith::MulFOp::create(b, accs[j], alpha[j]));
+          rescaled.push_back(arith::MulFOp::create(b, loc, accs[j], alpha[j]));
         }
         auto inRange = scf::IfOp::create(
-            b, SmallVector<Type>(group, f32Type), less(d, idx(headDim)),
+            b, loc, SmallVector<Type>(group, f32Type), less(d, idx(headDim)),
             /*withElse=*/true);
         OpBuilder::InsertionGuard inIf(b);
         b.setInsertionPointToStart(inRange.thenBlock());
         ValueRange sums = fmaPerHead(
             chunkLen, rescaled,
             [&](Value c) {
-              Value row = arith::IndexCastOp::create(b, b.getIndexType(),
+              Value row = arith::IndexCastOp::create(b, loc, b.getIndexType(),
                                                      load(rows, {c}));
               return loadCached(values, row, g, d);
             },
             [&](int64_t j, Value c) { return load(probs, {idx(j), c}); });
-        scf::YieldOp::create(b, sums);
+        scf::YieldOp::create(b, loc, sums);
         b.setInsertionPointToStart(inRange.elseBlock());
-        scf::YieldOp::create(b, accs);
+        scf::YieldOp::create(b, loc, accs);
         b.setInsertionPointAfter(inRange);
         llvm::append_range(next, inRange.getResults());
       }
@@ -469,8 +426,8 @@ private:
         for (int64_t k = 0; k < slots; ++k)
           ordered.push_back(next[2 * group + k * group + j]);
       // The next chunk overwrites the scores, probabilities and rows.
-      gpu::BarrierOp::create(b);
-      scf::YieldOp::create(b, ordered);
+      gpu::BarrierOp::create(b, loc);
+      scf::YieldOp::create(b, loc, ordered);
     }
 
     // Normalize; a query past the cache (padding) gets zeros.
@@ -480,20 +437,19 @@ private:
       ifThen(less(d, idx(headDim)), [&] {
         for (int64_t j = 0; j < group; ++j) {
           Value result = arith::SelectOp::create(
-              b, stored,
-              arith::DivFOp::create(b, accOf(results, j, k), sumOf(results, j)),
+              b, loc, stored,
+              arith::DivFOp::create(b, loc, accOf(results, j, k), sumOf(results, j)),
               f32(0.0));
           store(result, op.getOutput(),
                 {zero, t, add(qFeature0, add(idx(j * headDim), d))});
         }
       });
     }
-    gpu::TerminatorOp::create(b);
+    gpu::TerminatorOp::create(b, loc);
   }
 
   static constexpr int64_t kInt4Group = tfm::CachedAttentionOp::kInt4Group;
 
-  ImplicitLocOpBuilder b;
   tfm::FusedCachedAttentionOp op;
   int64_t threads;
   int64_t seq, heads, kvHeads, group, headDim, bits, capacity, window, sinks;

@@ -9,6 +9,7 @@
 
 #include "tmc/Transforms/Passes.h"
 
+#include "KernelOps.h"
 #include "WarpMma.h"
 
 #include "tmc/Dialect/Tfm/IR/AttentionBlockTable.h"
@@ -49,7 +50,7 @@ using TableKey =
 using TableCache = std::map<TableKey, TableGlobals>;
 
 /// Builds the body of one fused attention kernel.
-class KernelBuilder {
+class KernelBuilder : protected tmc::KernelOps {
 public:
   /// The scalar kernel with `threads` threads per block (0: one per query
   /// of the tile).
@@ -137,13 +138,10 @@ public:
   void build() {
     MLIRContext *ctx = b.getContext();
     Type f32 = b.getF32Type();
-    auto workgroup =
-        gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
     auto privateSpace =
         gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Private);
     auto wgType = [&](ArrayRef<int64_t> shape) {
-      return MemRefType::get(shape, f32, MemRefLayoutAttrInterface(),
-                             workgroup);
+      return tmc::workgroupMemRefType(shape, f32);
     };
     auto privType = [&](ArrayRef<int64_t> shape) {
       return MemRefType::get(shape, f32, MemRefLayoutAttrInterface(),
@@ -193,7 +191,7 @@ protected:
   /// A kernel of `threads` threads per block staging `chunk` keys at a time.
   KernelBuilder(PatternRewriter &b, tfm::FusedAttentionOp op, int64_t threads,
                 int64_t chunk)
-      : b(b), op(op), loc(op.getLoc()), threads(threads), chunk(chunk) {
+      : KernelOps{b, op.getLoc()}, op(op), threads(threads), chunk(chunk) {
     MemRefType qType = op.getQuery().getType();
     batch = qType.getDimSize(0);
     seqQ = qType.getDimSize(1);
@@ -222,23 +220,7 @@ protected:
         mul(arith::DivUIOp::create(b, loc, head, idx(group)), idx(headDim));
   }
 
-  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value f32(double v) {
-    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
-  }
   Value negInf() { return f32(-std::numeric_limits<double>::infinity()); }
-  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
-  Value sub(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
-  Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
-  Value less(Value x, Value y) {
-    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, x, y);
-  }
-  Value load(Value memref, ValueRange indices) {
-    return memref::LoadOp::create(b, loc, memref, indices);
-  }
-  void store(Value v, Value memref, ValueRange indices) {
-    memref::StoreOp::create(b, loc, v, memref, indices);
-  }
   Value readTable(memref::GlobalOp global, Value i) {
     Value table = memref::GetGlobalOp::create(b, loc, global.getType(),
                                               global.getSymName());
@@ -246,23 +228,6 @@ protected:
     return arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
   }
 
-  /// for (lb; ub; step) { body(iv) } with no results.
-  void loop(Value lb, Value ub, Value step, function_ref<void(Value)> body) {
-    auto forOp = scf::ForOp::create(b, loc, lb, ub, step);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(forOp.getBody());
-    body(forOp.getInductionVar());
-  }
-  /// A loop carrying one f32 value; returns its final value.
-  Value reduce(Value lb, Value ub, Value init,
-               function_ref<Value(Value, Value)> body) {
-    auto forOp = scf::ForOp::create(b, loc, lb, ub, idx(1), ValueRange{init});
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(forOp.getBody());
-    Value next = body(forOp.getInductionVar(), forOp.getRegionIterArgs()[0]);
-    scf::YieldOp::create(b, loc, next);
-    return forOp.getResult(0);
-  }
   /// For each query row this thread owns: body(r, row), r the private slot.
   void forOwnRows(function_ref<void(Value, Value)> body) {
     loop(idx(0), idx(rowsPerThread), idx(1), [&](Value r) {
@@ -348,13 +313,6 @@ protected:
                             arith::SubFOp::create(b, loc, oldMax, newMax)),
         f32(0.0));
     return {newMax, alpha};
-  }
-
-  void ifThen(Value condition, function_ref<void()> body) {
-    auto ifOp = scf::IfOp::create(b, loc, condition);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(ifOp.thenBlock());
-    body();
   }
 
   /// Stages keys and values [first, first + cLen) of the block's key/value
@@ -609,9 +567,7 @@ protected:
     });
   }
 
-  PatternRewriter &b;
   tfm::FusedAttentionOp op;
-  Location loc;
   int64_t batch, seqQ, seqK, heads, group, headDim, blockQ, blockK, shift;
   int64_t threads, rowsPerThread, chunk;
   double scale;
@@ -669,17 +625,13 @@ public:
         half(half), warps(threads / 32), rows(16 * warps) {}
 
   void build() {
-    MLIRContext *ctx = b.getContext();
     Type f32Type = b.getF32Type();
-    auto space = [&](gpu::AddressSpace s) {
-      return gpu::AddressSpaceAttr::get(ctx, s);
-    };
+    auto privType = MemRefType::get(
+        {1}, f32Type, MemRefLayoutAttrInterface(),
+        gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Private));
     auto wgType = [&](ArrayRef<int64_t> shape, Type element) {
-      return MemRefType::get(shape, element, MemRefLayoutAttrInterface(),
-                             space(gpu::AddressSpace::Workgroup));
+      return tmc::workgroupMemRefType(shape, element);
     };
-    auto privType = MemRefType::get({1}, f32Type, MemRefLayoutAttrInterface(),
-                                    space(gpu::AddressSpace::Private));
     Value one = idx(1);
     auto launch = gpu::LaunchOp::create(
         b, loc, idx(llvm::divideCeil(seqQ, blockQ)), idx(heads), idx(batch),

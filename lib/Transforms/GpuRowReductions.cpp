@@ -9,6 +9,8 @@
 
 #include "tmc/Transforms/Passes.h"
 
+#include "KernelOps.h"
+
 #include "mlir/Analysis/SliceAnalysis.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
@@ -129,10 +131,7 @@ struct ReduceRows : public OpInterfaceRewritePattern<linalg::LinalgOp> {
       return arith::ConstantIndexOp::create(b, loc, v);
     };
     Type f32 = b.getF32Type();
-    auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
-                                                gpu::AddressSpace::Workgroup);
-    auto partialsType = MemRefType::get({blockSize}, f32,
-                                        MemRefLayoutAttrInterface(), workgroup);
+    MemRefType partialsType = tmc::workgroupMemRefType({blockSize}, f32);
     Value one = index(1);
     auto launch = gpu::LaunchOp::create(
         b, loc, index(rows), one, one, index(blockSize), one, one,

@@ -8,6 +8,7 @@
 
 #include "tmc/Transforms/Passes.h"
 
+#include "KernelOps.h"
 #include "WarpMma.h"
 
 #include "mlir/Analysis/SliceAnalysis.h"
@@ -25,6 +26,7 @@ namespace tmc {
 } // namespace mlir
 
 using namespace mlir;
+using namespace mlir::tmc;
 
 namespace {
 
@@ -105,19 +107,6 @@ static SmallVector<Value> indicesFor(linalg::LinalgOp op, OpOperand *operand,
   return indices;
 }
 
-/// Index arithmetic at a builder's insertion point.
-struct IndexMath {
-  OpBuilder &b;
-  Location loc;
-  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
-  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
-  Value less(Value x, Value y) {
-    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, x, y);
-  }
-  Value both(Value x, Value y) { return arith::AndIOp::create(b, loc, x, y); }
-};
-
 /// What `build` makes where `condition` holds, else the zero of `type`.
 static Value valueOrZero(OpBuilder &b, Location loc, Value condition,
                          Type type, function_ref<Value()> build) {
@@ -133,24 +122,16 @@ static Value valueOrZero(OpBuilder &b, Location loc, Value condition,
   return ifOp.getResult(0);
 }
 
-/// A workgroup (shared) memory buffer type.
-static MemRefType workgroupType(ArrayRef<int64_t> shape, Type element) {
-  return MemRefType::get(
-      shape, element, MemRefLayoutAttrInterface(),
-      gpu::AddressSpaceAttr::get(element.getContext(),
-                                 gpu::AddressSpace::Workgroup));
-}
-
 /// A launch of `gridX` x `gridY` blocks of `threadsX` x `threadsY` threads
 /// with the given workgroup buffers.
 static gpu::LaunchOp createLaunch(OpBuilder &b, Location loc, int64_t gridX,
                                   int64_t gridY, int64_t threadsX,
                                   int64_t threadsY, TypeRange workgroup) {
-  IndexMath math{b, loc};
-  Value one = math.index(1);
+  KernelOps math{b, loc};
+  Value one = math.idx(1);
   return gpu::LaunchOp::create(
-      b, loc, math.index(gridX), math.index(gridY), one, math.index(threadsX),
-      math.index(threadsY), one, /*dynamicSharedMemorySize=*/nullptr,
+      b, loc, math.idx(gridX), math.idx(gridY), one, math.idx(threadsX),
+      math.idx(threadsY), one, /*dynamicSharedMemorySize=*/nullptr,
       /*asyncTokenType=*/nullptr, /*asyncDependencies=*/ValueRange{},
       workgroup);
 }
@@ -197,7 +178,7 @@ struct TileContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
 
     Location loc = op.getLoc();
     OpBuilder &b = rewriter;
-    IndexMath math{b, loc};
+    KernelOps math{b, loc};
     OpOperand *lhs = op.getDpsInputOperand(c.lhs);
     OpOperand *rhs = op.getDpsInputOperand(1 - c.lhs);
     OpOperand *out = op.getDpsInitOperand(0);
@@ -210,25 +191,25 @@ struct TileContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
     auto launch = createLaunch(
         b, loc, llvm::divideCeil(sizeN, span), llvm::divideCeil(sizeM, span),
         tile, tile,
-        {workgroupType({span, tile + 1}, lhsType),
-         workgroupType({tile, span + 1}, rhsType)});
+        {workgroupMemRefType({span, tile + 1}, lhsType),
+         workgroupMemRefType({tile, span + 1}, rhsType)});
     OpBuilder::InsertionGuard guard(rewriter);
     rewriter.setInsertionPointToStart(&launch.getBody().front());
-    Value one = math.index(1), t = math.index(tile);
+    Value one = math.idx(1), t = math.idx(tile);
     Value lhsTile = launch.getWorkgroupAttributions()[0];
     Value rhsTile = launch.getWorkgroupAttributions()[1];
     Value tx = launch.getThreadIds().x, ty = launch.getThreadIds().y;
     Value linear = math.add(math.mul(ty, t), tx);
-    Value c0 = math.index(0);
-    Value cM = math.index(sizeM), cN = math.index(sizeN),
-          cK = math.index(sizeK);
-    Value m0 = math.mul(launch.getBlockIds().y, math.index(span));
-    Value n0 = math.mul(launch.getBlockIds().x, math.index(span));
+    Value c0 = math.idx(0);
+    Value cM = math.idx(sizeM), cN = math.idx(sizeN),
+          cK = math.idx(sizeK);
+    Value m0 = math.mul(launch.getBlockIds().y, math.idx(span));
+    Value n0 = math.mul(launch.getBlockIds().x, math.idx(span));
     // Thread (ty, tx)'s rows and columns in the block's tile.
     SmallVector<Value> tileRows, tileCols, rows, cols;
     for (int64_t i = 0; i < regs; ++i) {
-      tileRows.push_back(i == 0 ? ty : math.add(ty, math.index(i * tile)));
-      tileCols.push_back(i == 0 ? tx : math.add(tx, math.index(i * tile)));
+      tileRows.push_back(i == 0 ? ty : math.add(ty, math.idx(i * tile)));
+      tileCols.push_back(i == 0 ? tx : math.add(tx, math.idx(i * tile)));
       rows.push_back(math.add(m0, tileRows.back()));
       cols.push_back(math.add(n0, tileCols.back()));
     }
@@ -247,7 +228,7 @@ struct TileContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
         }));
 
     auto kLoop = scf::ForOp::create(
-        b, loc, c0, math.index(llvm::divideCeil(sizeK, tile)), one, init);
+        b, loc, c0, math.idx(llvm::divideCeil(sizeK, tile)), one, init);
     {
       OpBuilder::InsertionGuard g(b);
       b.setInsertionPointToStart(kLoop.getBody());
@@ -259,18 +240,18 @@ struct TileContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
                       Value bound, Value tileBuffer, bool kFirst) {
         bool kInnermost = innermostDim(op, operand) == c.k;
         int64_t elements = span * tile;
-        auto loop = scf::ForOp::create(b, loc, linear, math.index(elements),
-                                       math.index(threads));
+        auto loop = scf::ForOp::create(b, loc, linear, math.idx(elements),
+                                       math.idx(threads));
         OpBuilder::InsertionGuard gc(b);
         b.setInsertionPointToStart(loop.getBody());
         Value e = loop.getInductionVar();
         Value kk = kInnermost
                        ? arith::RemUIOp::create(b, loc, e, t).getResult()
-                       : arith::DivUIOp::create(b, loc, e, math.index(span))
+                       : arith::DivUIOp::create(b, loc, e, math.idx(span))
                              .getResult();
         Value xx = kInnermost
                        ? arith::DivUIOp::create(b, loc, e, t).getResult()
-                       : arith::RemUIOp::create(b, loc, e, math.index(span))
+                       : arith::RemUIOp::create(b, loc, e, math.idx(span))
                              .getResult();
         Value k = math.add(k0, kk), x = math.add(base, xx);
         SmallVector<Value> dims = c.at(c0, c0, k);
@@ -385,14 +366,14 @@ static bool isHalfMultiplyAccumulate(linalg::LinalgOp op, Type half) {
 static void forSquareElements(OpBuilder &b, Location loc, Value tid,
                               int64_t size, int64_t threads,
                               function_ref<void(Value, Value)> body) {
-  IndexMath math{b, loc};
-  auto loop = scf::ForOp::create(b, loc, tid, math.index(size * size),
-                                 math.index(threads));
+  KernelOps math{b, loc};
+  auto loop = scf::ForOp::create(b, loc, tid, math.idx(size * size),
+                                 math.idx(threads));
   OpBuilder::InsertionGuard g(b);
   b.setInsertionPointToStart(loop.getBody());
   Value i = loop.getInductionVar();
-  body(arith::DivUIOp::create(b, loc, i, math.index(size)),
-       arith::RemUIOp::create(b, loc, i, math.index(size)));
+  body(arith::DivUIOp::create(b, loc, i, math.idx(size)),
+       arith::RemUIOp::create(b, loc, i, math.idx(size)));
 }
 
 /// `operand` at loop values `at`, truncated to `type`, where `inBounds`;
@@ -448,32 +429,32 @@ struct TensorCoreTiling {
   /// Creates the launch with `workgroup` buffers, moves `b` to the start
   /// of its body and returns the buffers.
   ValueRange build(OpBuilder &b, Location loc, TypeRange workgroup) {
-    IndexMath math{b, loc};
+    KernelOps math{b, loc};
     launch = createLaunch(b, loc, llvm::divideCeil(sizeN, kTile),
                           llvm::divideCeil(sizeM, kTile), kThreads, 1,
                           workgroup);
     b.setInsertionPointToStart(&launch.getBody().front());
     tid = launch.getThreadIds().x;
-    m0 = math.mul(launch.getBlockIds().y, math.index(kTile));
-    n0 = math.mul(launch.getBlockIds().x, math.index(kTile));
-    Value warp = arith::DivUIOp::create(b, loc, tid, math.index(32));
-    warpM = math.mul(arith::DivUIOp::create(b, loc, warp, math.index(2)),
-                     math.index(16));
-    warpN = math.mul(arith::RemUIOp::create(b, loc, warp, math.index(2)),
-                     math.index(16));
-    cM = math.index(sizeM);
-    cN = math.index(sizeN);
-    cK = math.index(sizeK);
-    c0 = math.index(0);
+    m0 = math.mul(launch.getBlockIds().y, math.idx(kTile));
+    n0 = math.mul(launch.getBlockIds().x, math.idx(kTile));
+    Value warp = arith::DivUIOp::create(b, loc, tid, math.idx(32));
+    warpM = math.mul(arith::DivUIOp::create(b, loc, warp, math.idx(2)),
+                     math.idx(16));
+    warpN = math.mul(arith::RemUIOp::create(b, loc, warp, math.idx(2)),
+                     math.idx(16));
+    cM = math.idx(sizeM);
+    cN = math.idx(sizeN);
+    cK = math.idx(sizeK);
+    c0 = math.idx(0);
     return launch.getWorkgroupAttributions();
   }
 
   /// A loop over the K steps, carrying `init`.
   scf::ForOp kLoop(OpBuilder &b, Location loc, ValueRange init = {}) {
-    IndexMath math{b, loc};
+    KernelOps math{b, loc};
     return scf::ForOp::create(b, loc, c0,
-                              math.index(llvm::divideCeil(sizeK, kTile)),
-                              math.index(1), init);
+                              math.idx(llvm::divideCeil(sizeK, kTile)),
+                              math.idx(1), init);
   }
 
   /// Stages the K step at `k0`: lhs into aTile[m][k], rhs into bTile[k][n]
@@ -482,7 +463,7 @@ struct TensorCoreTiling {
   /// row-major lhs and of out_in weights.
   void stage(OpBuilder &b, Location loc, Value k0, Value aTile, Value bTile,
              bool bByN) {
-    IndexMath math{b, loc};
+    KernelOps math{b, loc};
     forSquareElements(b, loc, tid, kTile, kThreads, [&](Value r, Value kk) {
       Value k = math.add(k0, kk);
       Value kIn = math.less(k, cK);
@@ -533,13 +514,13 @@ struct MmaContraction : public TensorCorePattern<MmaContraction> {
   void emit(TensorCoreTiling &t, OpBuilder &b, Location loc) const {
     linalg::LinalgOp op = t.op;
     Contraction c = t.c;
-    IndexMath math{b, loc};
+    KernelOps math{b, loc};
     Type f16 = b.getF16Type(), f32 = b.getF32Type();
     // aTile[m][k], bTile[k][n] (f16) and cTile[m][n] (f32).
     ValueRange tiles = t.build(b, loc,
-                               {workgroupType({kTile, kTile}, f16),
-                                workgroupType({kTile, kTile}, f16),
-                                workgroupType({kTile, kTile}, f32)});
+                               {workgroupMemRefType({kTile, kTile}, f16),
+                                workgroupMemRefType({kTile, kTile}, f16),
+                                workgroupMemRefType({kTile, kTile}, f32)});
     Value aTile = tiles[0], bTile = tiles[1], cTile = tiles[2];
     auto forTileElements = [&](function_ref<void(Value, Value)> body) {
       forSquareElements(b, loc, t.tid, kTile, TensorCoreTiling::kThreads,
@@ -566,7 +547,7 @@ struct MmaContraction : public TensorCorePattern<MmaContraction> {
     {
       OpBuilder::InsertionGuard g(b);
       b.setInsertionPointToStart(kLoop.getBody());
-      Value k0 = math.mul(kLoop.getInductionVar(), math.index(kTile));
+      Value k0 = math.mul(kLoop.getInductionVar(), math.idx(kTile));
       t.stage(b, loc, k0, aTile, bTile, /*bByN=*/false);
       gpu::BarrierOp::create(b, loc);
       Value sum = gpu::SubgroupMmaLoadMatrixOp::create(
@@ -575,11 +556,11 @@ struct MmaContraction : public TensorCorePattern<MmaContraction> {
       for (int64_t ks = 0; ks < kTile; ks += kFragment) {
         Value a = gpu::SubgroupMmaLoadMatrixOp::create(
             b, loc, fragment(f16, "AOp"), aTile,
-            ValueRange{t.warpM, math.index(ks)}, leadDim,
+            ValueRange{t.warpM, math.idx(ks)}, leadDim,
             /*transpose=*/nullptr);
         Value bv = gpu::SubgroupMmaLoadMatrixOp::create(
             b, loc, fragment(f16, "BOp"), bTile,
-            ValueRange{math.index(ks), t.warpN}, leadDim,
+            ValueRange{math.idx(ks), t.warpN}, leadDim,
             /*transpose=*/nullptr);
         sum = gpu::SubgroupMmaComputeOp::create(b, loc, sum.getType(), a, bv,
                                                 sum, /*a_transpose=*/nullptr,
@@ -625,17 +606,17 @@ struct MmaSyncContraction : public TensorCorePattern<MmaSyncContraction> {
   void emit(TensorCoreTiling &t, OpBuilder &b, Location loc) const {
     linalg::LinalgOp op = t.op;
     Contraction c = t.c;
-    IndexMath math{b, loc};
+    KernelOps math{b, loc};
     Type bf16 = b.getBF16Type(), f32 = b.getF32Type();
     // aTile[m][k] and bTile[n][k], rows padded to keep 16-byte alignment.
     ValueRange tiles = t.build(b, loc,
-                               {workgroupType({kTile, kTile + kPad}, bf16),
-                                workgroupType({kTile, kTile + kPad}, bf16)});
+                               {workgroupMemRefType({kTile, kTile + kPad}, bf16),
+                                workgroupMemRefType({kTile, kTile + kPad}, bf16)});
     Value aTile = tiles[0], bTile = tiles[1];
-    Value lane = arith::RemUIOp::create(b, loc, t.tid, math.index(32));
-    Value group = arith::DivUIOp::create(b, loc, lane, math.index(4));
-    Value quad = arith::RemUIOp::create(b, loc, lane, math.index(4));
-    Value pair = math.mul(quad, math.index(2));
+    Value lane = arith::RemUIOp::create(b, loc, t.tid, math.idx(32));
+    Value group = arith::DivUIOp::create(b, loc, lane, math.idx(4));
+    Value quad = arith::RemUIOp::create(b, loc, lane, math.idx(4));
+    Value pair = math.mul(quad, math.idx(2));
 
     // Accumulator i of half h: row group + 8 (i / 2), column
     // 8 h + 2 quad + i % 2 of the warp's quarter.
@@ -644,9 +625,9 @@ struct MmaSyncContraction : public TensorCorePattern<MmaSyncContraction> {
       for (int64_t i = 0; i < 4; ++i) {
         rows.push_back(math.add(
             t.m0,
-            math.add(t.warpM, math.add(group, math.index(8 * (i / 2))))));
+            math.add(t.warpM, math.add(group, math.idx(8 * (i / 2))))));
         cols.push_back(math.add(
-            t.n0, math.add(t.warpN, math.add(pair, math.index(8 * h + i % 2)))));
+            t.n0, math.add(t.warpN, math.add(pair, math.idx(8 * h + i % 2)))));
       }
     auto inBounds = [&](int64_t i) {
       return math.both(math.less(rows[i], t.cM), math.less(cols[i], t.cN));
@@ -663,7 +644,7 @@ struct MmaSyncContraction : public TensorCorePattern<MmaSyncContraction> {
     {
       OpBuilder::InsertionGuard g(b);
       b.setInsertionPointToStart(kLoop.getBody());
-      Value k0 = math.mul(kLoop.getInductionVar(), math.index(kTile));
+      Value k0 = math.mul(kLoop.getInductionVar(), math.idx(kTile));
       t.stage(b, loc, k0, aTile, bTile, /*bByN=*/true);
       gpu::BarrierOp::create(b, loc);
 
@@ -672,10 +653,10 @@ struct MmaSyncContraction : public TensorCorePattern<MmaSyncContraction> {
       for (int64_t ks = 0; ks < kTile; ks += 16)
         aRegs.push_back(tmc::loadMmaA(b, loc, aTile,
                                       math.add(t.warpM, group),
-                                      math.add(pair, math.index(ks))));
+                                      math.add(pair, math.idx(ks))));
       SmallVector<Value> acc(kLoop.getRegionIterArgs());
       for (int64_t h = 0; h < 2; ++h) {
-        Value n = math.add(t.warpN, math.add(group, math.index(8 * h)));
+        Value n = math.add(t.warpN, math.add(group, math.idx(8 * h)));
         SmallVector<Value, 4> sums = tmc::accumulateMmaSync(
             b, loc, bf16, aRegs, bTile, n, pair,
             ArrayRef<Value>(acc).slice(4 * h, 4));
@@ -797,16 +778,16 @@ struct DequantContraction
     int64_t sizeM = ranges[c.m], sizeN = ranges[c.n], sizeK = ranges[c.k];
     Location loc = op.getLoc();
     OpBuilder &b = rewriter;
-    IndexMath math{b, loc};
+    KernelOps math{b, loc};
     Type f32 = b.getF32Type();
     Type wType = match.dequantized.getType();
     auto launch = createLaunch(
         b, loc, llvm::divideCeil(sizeN, tile), llvm::divideCeil(sizeM, tile),
         tile, tile,
-        {workgroupType({tile, tile}, f32), workgroupType({tile, tile}, wType)});
+        {workgroupMemRefType({tile, tile}, f32), workgroupMemRefType({tile, tile}, wType)});
     OpBuilder::InsertionGuard guard(rewriter);
     rewriter.setInsertionPointToStart(&launch.getBody().front());
-    Value one = math.index(1), t = math.index(tile);
+    Value one = math.idx(1), t = math.idx(tile);
     // xTile[m][k] and wTile[k][n] (dequantized).
     Value xTile = launch.getWorkgroupAttributions()[0];
     Value wTile = launch.getWorkgroupAttributions()[1];
@@ -814,8 +795,8 @@ struct DequantContraction
     Value m0 = math.mul(launch.getBlockIds().y, t);
     Value n0 = math.mul(launch.getBlockIds().x, t);
     Value row = math.add(m0, ty), col = math.add(n0, tx);
-    Value cM = math.index(sizeM), cN = math.index(sizeN), cK = math.index(sizeK);
-    Value c0 = math.index(0);
+    Value cM = math.idx(sizeM), cN = math.idx(sizeN), cK = math.idx(sizeK);
+    Value c0 = math.idx(0);
     Value inBounds = math.both(math.less(row, cM), math.less(col, cN));
     OpOperand *xOperand = op.getDpsInputOperand(0);
     OpOperand *out = op.getDpsInitOperand(0);
@@ -825,7 +806,7 @@ struct DequantContraction
     });
 
     auto kLoop = scf::ForOp::create(b, loc, c0,
-                                    math.index(llvm::divideCeil(sizeK, tile)), one,
+                                    math.idx(llvm::divideCeil(sizeK, tile)), one,
                                     ValueRange{init});
     {
       OpBuilder::InsertionGuard g(b);

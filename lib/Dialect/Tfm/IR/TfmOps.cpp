@@ -578,17 +578,19 @@ double CachedAttentionOp::getScaleOrDefault() {
   return scaleOrDefault(getScale(), getHeadDim());
 }
 
-int64_t CachedAttentionOp::getCacheBytes(int64_t rows, int64_t kvHeads,
+int64_t CachedAttentionOp::getValueBytes(int64_t rows, int64_t kvHeads,
                                          int64_t headDim, int64_t bits) {
   int64_t values = rows * kvHeads * headDim;
-  switch (bits) {
-  case 8:
-    return values + rows * kvHeads * 4;
-  case 4:
-    return values / 2 + rows * kvHeads * (headDim / kInt4Group) * 4;
-  default:
-    return values * 4;
-  }
+  return bits == 8 ? values : bits == 4 ? values / 2 : values * 4;
+}
+
+int64_t CachedAttentionOp::getCacheBytes(int64_t rows, int64_t kvHeads,
+                                         int64_t headDim, int64_t bits) {
+  // One f32 scale per row and head (int8), or per group of 32 (int4).
+  int64_t scales = bits == 8   ? rows * kvHeads
+                   : bits == 4 ? rows * kvHeads * (headDim / kInt4Group)
+                               : 0;
+  return getValueBytes(rows, kvHeads, headDim, bits) + scales * 4;
 }
 
 /// The checks shared by tfm.cached_attention and its buffer form: shapes

@@ -227,16 +227,15 @@ struct TfmKVCachePass : public tfm::impl::TfmKVCacheBase<TfmKVCachePass> {
 
     Location loc = entry.getLoc();
     OpBuilder b(ctx);
-    auto nameAttr = [&](StringRef io) {
-      return b.getDictionaryAttr(b.getNamedAttr(
-          TfmDialect::getIONameAttrName(), b.getStringAttr(io)));
-    };
-    // Position and length stay in host memory: the host code reads them.
-    auto hostAttr = [&](StringRef io) {
-      return b.getDictionaryAttr(
-          {b.getNamedAttr(TfmDialect::getIONameAttrName(),
-                          b.getStringAttr(io)),
-           b.getNamedAttr(TfmDialect::getHostArgAttrName(), b.getUnitAttr())});
+    // Position and length stay in host memory (`host`): the host code
+    // reads them.
+    auto nameAttr = [&](StringRef io, bool host = false) {
+      SmallVector<NamedAttribute, 2> attrs = {b.getNamedAttr(
+          TfmDialect::getIONameAttrName(), b.getStringAttr(io))};
+      if (host)
+        attrs.push_back(b.getNamedAttr(TfmDialect::getHostArgAttrName(),
+                                       b.getUnitAttr()));
+      return b.getDictionaryAttr(attrs);
     };
     auto scalar = RankedTensorType::get({1}, b.getI64Type());
     // Every prefill step takes the chunk's valid length (the runtime passes
@@ -246,11 +245,11 @@ struct TfmKVCachePass : public tfm::impl::TfmKVCacheBase<TfmKVCachePass> {
     SmallVector<Type> types = {
         MemRefType::get({ShapedType::kDynamic}, b.getI8Type()), scalar};
     SmallVector<DictionaryAttr> attrs = {nameAttr("cache"),
-                                         hostAttr("position")};
+                                         nameAttr("position", /*host=*/true)};
     if (withLength) {
       indices.push_back(1);
       types.push_back(scalar);
-      attrs.push_back(hostAttr("length"));
+      attrs.push_back(nameAttr("length", /*host=*/true));
     }
     SmallVector<Location> locs(indices.size(), loc);
     if (failed(entry.insertArguments(indices, types, attrs, locs)))

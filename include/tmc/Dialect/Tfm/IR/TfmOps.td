@@ -448,6 +448,9 @@ def Tfm_CachedAttentionOp : Tfm_Op<"cached_attention", [
     /// `kv_heads` heads of `head_dim` values stored with `bits` bits.
     static int64_t getCacheBytes(int64_t rows, int64_t kvHeads,
                                  int64_t headDim, int64_t bits);
+    /// The part of getCacheBytes before the scales: the values themselves.
+    static int64_t getValueBytes(int64_t rows, int64_t kvHeads,
+                                 int64_t headDim, int64_t bits);
     /// Values that share one int4 scale.
     static constexpr int64_t kInt4Group = 32;
   }];

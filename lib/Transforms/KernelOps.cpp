@@ -1,0 +1,79 @@
+//===- KernelOps.cpp - Building blocks of the GPU kernels -------*- C++ -*-===//
+
+#include "KernelOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+using namespace mlir;
+using namespace mlir::tmc;
+
+Value KernelOps::idx(int64_t v) {
+  return arith::ConstantIndexOp::create(b, loc, v);
+}
+
+Value KernelOps::f32(double v) {
+  return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+}
+
+Value KernelOps::add(Value x, Value y) {
+  return arith::AddIOp::create(b, loc, x, y);
+}
+
+Value KernelOps::sub(Value x, Value y) {
+  return arith::SubIOp::create(b, loc, x, y);
+}
+
+Value KernelOps::mul(Value x, Value y) {
+  return arith::MulIOp::create(b, loc, x, y);
+}
+
+Value KernelOps::less(Value x, Value y) {
+  return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, x, y);
+}
+
+Value KernelOps::both(Value x, Value y) {
+  return arith::AndIOp::create(b, loc, x, y);
+}
+
+Value KernelOps::load(Value memref, ValueRange indices) {
+  return memref::LoadOp::create(b, loc, memref, indices);
+}
+
+void KernelOps::store(Value v, Value memref, ValueRange indices) {
+  memref::StoreOp::create(b, loc, v, memref, indices);
+}
+
+void KernelOps::loop(Value lb, Value ub, Value step,
+                     function_ref<void(Value)> body) {
+  auto forOp = scf::ForOp::create(b, loc, lb, ub, step);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(forOp.getBody());
+  body(forOp.getInductionVar());
+}
+
+Value KernelOps::reduce(Value lb, Value ub, Value init,
+                        function_ref<Value(Value, Value)> body) {
+  auto forOp = scf::ForOp::create(b, loc, lb, ub, idx(1), ValueRange{init});
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(forOp.getBody());
+  Value next = body(forOp.getInductionVar(), forOp.getRegionIterArgs()[0]);
+  scf::YieldOp::create(b, loc, next);
+  return forOp.getResult(0);
+}
+
+void KernelOps::ifThen(Value condition, function_ref<void()> body) {
+  auto ifOp = scf::IfOp::create(b, loc, condition);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(ifOp.thenBlock());
+  body();
+}
+
+MemRefType tmc::workgroupMemRefType(ArrayRef<int64_t> shape, Type element) {
+  return MemRefType::get(
+      shape, element, MemRefLayoutAttrInterface(),
+      gpu::AddressSpaceAttr::get(element.getContext(),
+                                 gpu::AddressSpace::Workgroup));
+}

@@ -1,0 +1,53 @@
+//===- KernelOps.h - Building blocks of the GPU kernels ---------*- C++ -*-===//
+//
+// The index arithmetic, loads, stores and structured loops that TMC's GPU
+// passes write their kernels with, and the type of a workgroup (shared)
+// memory buffer.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TMC_LIB_TRANSFORMS_KERNELOPS_H
+#define TMC_LIB_TRANSFORMS_KERNELOPS_H
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+
+namespace mlir {
+namespace tmc {
+
+/// Creates ops with `b` at `loc`: index and f32 constants, unsigned index
+/// comparisons, loads and stores, and scf loops and conditionals whose
+/// bodies the callbacks fill (the builder's insertion point is restored
+/// after each).
+struct KernelOps {
+  OpBuilder &b;
+  Location loc;
+
+  Value idx(int64_t v);
+  Value f32(double v);
+  Value add(Value x, Value y);
+  Value sub(Value x, Value y);
+  Value mul(Value x, Value y);
+  /// x < y, unsigned.
+  Value less(Value x, Value y);
+  /// x and y (i1).
+  Value both(Value x, Value y);
+  Value load(Value memref, ValueRange indices);
+  void store(Value v, Value memref, ValueRange indices);
+
+  /// for (lb; ub; step) { body(iv) } with no results.
+  void loop(Value lb, Value ub, Value step, function_ref<void(Value)> body);
+  /// A loop over [lb, ub) carrying one value; returns its final value.
+  Value reduce(Value lb, Value ub, Value init,
+               function_ref<Value(Value, Value)> body);
+  /// if (condition) { body() } with no results.
+  void ifThen(Value condition, function_ref<void()> body);
+};
+
+/// The type of a workgroup (shared) memory buffer.
+MemRefType workgroupMemRefType(ArrayRef<int64_t> shape, Type element);
+
+} // namespace tmc
+} // namespace mlir
+
+#endif // TMC_LIB_TRANSFORMS_KERNELOPS_H
