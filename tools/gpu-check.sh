@@ -68,12 +68,16 @@ CASES
 }
 
 # Decoding builds (--decode): name | model | tmc-compile flags (both
-# targets) | prefill chunk | prompt tokens | new tokens. The CPU build
-# generates greedily; the CUDA build follows its tokens (tmc-generate
-# --follow) and the logits of every step are compared (--reference).
+# targets but --gpu-decode-split) | prefill chunk | prompt tokens | new
+# tokens. The CPU build generates greedily; the CUDA build follows its
+# tokens (tmc-generate --follow) and the logits of every step are compared
+# (--reference). The two gpt2-d256 cases differ only in how the CUDA build
+# splits the cached positions over blocks: pieces of 64 (up to 5 at these
+# 300 positions) or none (a block per key/value head).
 decode_cases() {
   cat <<CASES
-decode-gpt2-d256|gpt2-d256|--decode=512|64|200|100
+decode-gpt2-d256|gpt2-d256|--decode=512 --gpu-decode-split=64|64|200|100
+decode-gpt2-d256-nosplit|gpt2-d256|--decode=512 --gpu-decode-split=0|64|200|100
 decode-llama-int8|llama|--decode=64 --kv-cache=int8|8|13|40
 decode-gpt2-window|gpt2|--decode --attention=window:4 --kv-sinks=2|8|13|40
 CASES
@@ -193,17 +197,20 @@ PY
     [[ -f "$model_file" ]] || model_file="$tmp/$model.mlir"
     local dir="$bundle/cases/$name"
     compile_cuda_case "$name" "$model_file" "$chunk" "$flags"
+    local cpu_flags
+    cpu_flags=$(sed -E 's/--gpu-decode-split=[0-9]+//' <<< "$flags")
     # shellcheck disable=SC2086
     "$bin/tmc-compile" "$model_file" -o "$tmp/$name-cpu" --seq-len="$chunk" \
-      $flags --quiet 2>/dev/null
+      $cpu_flags --quiet 2>/dev/null
     python3 -c "import numpy as np, sys; np.save(sys.argv[1], (np.arange(int(sys.argv[2]), dtype=np.int64) * 7 % 97).reshape(1, -1))" \
       "$dir/prompt.npy" "$prompt"
     "$bin/tmc-generate" "$tmp/$name-cpu" --input-ids "$dir/prompt.npy" \
       --max-new-tokens "$new" --output "$dir/ids.npy" \
       --logits-output "$dir/reference.npy" > "$dir/cpu.txt"
     echo "$new" > "$dir/generate"
-    [[ $model == gpt2-d256 ]] && echo "$gpt2_d256" > "$dir/peer_checkpoint"
+    [[ $name == decode-gpt2-d256 ]] && echo "$gpt2_d256" > "$dir/peer_checkpoint"
     echo "$rtol" > "$dir/rtol"
+    dedupe "$dir" reference.npy reference_of
     grep '^decode' "$dir/cpu.txt" | sed "s/^/[prepare] $name: CPU /"
   done < <(decode_cases)
   du -sh "$bundle" | sed 's/^/[prepare] bundle size: /'
@@ -228,9 +235,11 @@ run() {
     local name; name=$(basename "$dir")
     if [[ -f "$dir/generate" ]]; then
       local log="$dir/gpu.txt"
+      local reference="$dir/reference.npy"
+      [[ -f "$dir/reference_of" ]] && reference="$bundle/cases/$(cat "$dir/reference_of")/reference.npy"
       if "$bundle/bin/tmc-generate" "$dir/cuda" --input-ids "$dir/prompt.npy" \
           --max-new-tokens "$(cat "$dir/generate")" --follow "$dir/ids.npy" \
-          --reference "$dir/reference.npy" --rtol "$(cat "$dir/rtol")" > "$log" 2>&1; then
+          --reference "$reference" --rtol "$(cat "$dir/rtol")" > "$log" 2>&1; then
         pass=$((pass + 1)); status=PASS
       else
         fail=$((fail + 1)); status=FAIL; failed="$failed $name"

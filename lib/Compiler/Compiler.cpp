@@ -308,6 +308,10 @@ static LogicalResult checkAvailable(Location loc,
   if (options.target != "cuda" && options.gpuTensorCores != "auto")
     return emitError(loc)
            << "--gpu-tensor-cores applies to --target=cuda only";
+  if ((options.target != "cuda" || !options.decodeMaxTokens) &&
+      options.gpuDecodeSplit != CompileOptions::kDefaultGpuDecodeSplit)
+    return emitError(loc) << "--gpu-decode-split applies to --target=cuda "
+                             "--decode builds only";
   if (!options.train) {
     if (options.remat != "none")
       return emitError(loc) << "--remat applies to training steps: add "
@@ -465,6 +469,7 @@ LogicalResult mlir::tmc::compileModel(ModuleOp module,
     pipeline.fusedAttention = options.gpuAttention == "fused";
     pipeline.tensorCores = options.gpuTensorCores != "none";
     pipeline.attentionTensorCores = options.gpuTensorCores;
+    pipeline.cachedAttentionSplit = options.gpuDecodeSplit;
     pipeline.toolkit = toolkit;
     pipeline.format = "isa";
     buildTmcCudaPipeline(pm, pipeline);

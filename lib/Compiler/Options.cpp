@@ -91,6 +91,14 @@ llvm::Error mlir::tmc::setCompileOption(CompileOptions &options,
                    "bf16, got '" + value + "'");
     return setString(options.gpuTensorCores);
   }
+  if (name == "gpu-decode-split") {
+    int64_t split;
+    if (value.getAsInteger(10, split) || split < 0)
+      return error("option 'gpu-decode-split' expects a number of positions "
+                   "(0: no split), got '" + value + "'");
+    options.gpuDecodeSplit = split;
+    return llvm::Error::success();
+  }
   if (name == "cuda-toolkit")
     return setString(options.cudaToolkit);
   if (name == "cpu")
@@ -145,7 +153,7 @@ llvm::Error mlir::tmc::setCompileOption(CompileOptions &options,
   }
   return error("unknown compile option '" + name +
                "' (known: seq-len, target, gpu-arch, gpu-attention, "
-               "gpu-tensor-cores, "
+               "gpu-tensor-cores, gpu-decode-split, "
                "cuda-toolkit, cpu, "
                "no-kernels, no-plan-buffers, attention, attention-block-q, "
                "attention-block-k, quantize, quantize-calibration, "

@@ -34,7 +34,8 @@ using namespace mlir::tmc;
 template <typename Derived>
 void mlir::tmc::buildTmcFrontPipeline(OpPassManager &pm,
                                       const TmcFrontOptions<Derived> &options,
-                                      bool fusedAttention, bool deviceCache) {
+                                      bool fusedAttention, bool deviceCache,
+                                      int64_t cachedAttentionSplit) {
   // tfm level. A decoding build fixes its chunk lengths in tfm-kv-cache.
   bool decoding = options.decode >= 0;
   if (options.seqLen > 0 && !decoding) {
@@ -112,6 +113,7 @@ void mlir::tmc::buildTmcFrontPipeline(OpPassManager &pm,
   lowering.blockK = options.attentionBlockK;
   lowering.fusedAttention = fusedAttention;
   lowering.fusedCachedAttention = deviceCache;
+  lowering.cachedAttentionSplit = cachedAttentionSplit;
   pm.addPass(createConvertTfmToLinalg(lowering));
   pm.addPass(createCanonicalizerPass());
   // No CSE before bufferization: merging two identical fills would make one
@@ -144,10 +146,10 @@ void mlir::tmc::buildTmcFrontPipeline(OpPassManager &pm,
 
 template void mlir::tmc::buildTmcFrontPipeline(
     OpPassManager &, const TmcFrontOptions<TmcCpuPipelineOptions> &, bool,
-    bool);
+    bool, int64_t);
 template void mlir::tmc::buildTmcFrontPipeline(
     OpPassManager &, const TmcFrontOptions<TmcCudaPipelineOptions> &, bool,
-    bool);
+    bool, int64_t);
 
 void mlir::tmc::buildTmcCpuPipeline(OpPassManager &pm,
                                     const TmcCpuPipelineOptions &options) {
@@ -205,7 +207,7 @@ attentionTensorCoreType(const TmcCudaPipelineOptions &options) {
 void mlir::tmc::buildTmcCudaPipeline(OpPassManager &pm,
                                      const TmcCudaPipelineOptions &options) {
   buildTmcFrontPipeline(pm, options, options.fusedAttention,
-                        /*deviceCache=*/true);
+                        /*deviceCache=*/true, options.cachedAttentionSplit);
 
   // Attention ops become one kernel each; matmuls become kernels that stage
   // tiles in shared memory; every other linalg op becomes a parallel loop

@@ -1,10 +1,13 @@
 //===- GpuCachedAttention.cpp - KV-cache attention as GPU kernels -*- C++ -*-=//
 //
 // This file implements `tmc-gpu-cached-attention`, which rewrites each
-// tfm.fused_cached_attention into two gpu.launch ops: one appends the
-// chunk's keys and values to the cache (quantizing int8 and int4 rows), the
-// other computes each (query, head)'s attention over the cached positions
-// with an online softmax, a chunk of positions at a time.
+// tfm.fused_cached_attention into gpu.launch ops: one appends the chunk's
+// keys and values to the cache (quantizing int8 and int4 rows), the next
+// computes each (query, head)'s attention over the cached positions with an
+// online softmax, a chunk of positions at a time. With a split, that kernel
+// has a block per piece of the positions too and leaves each piece's
+// partial result in the scratch buffer, and a third kernel combines them
+// (flash-decoding).
 //
 // The cache layout is tfm.cached_attention's (and the CPU runtime's,
 // lib/Runtime/CachedAttention.cpp): a layer's keys at byte k_offset, its
@@ -63,6 +66,7 @@ public:
     capacity = op.getCapacity();
     window = op.getWindow();
     sinks = op.getSinks();
+    split = op.getSplit();
   }
 
   /// Bytes of one region's values, before its scales.
@@ -90,6 +94,8 @@ public:
     values = region(op.getVOffset());
     emitAppend();
     emitAttention();
+    if (split > 0)
+      emitCombine();
   }
 
 private:
@@ -111,13 +117,13 @@ private:
     scf::YieldOp::create(b, loc, next);
     return forOp.getResults();
   }
-  /// A launch of `grid` blocks of `blockSize` threads with the given
-  /// workgroup buffers; the builder is left inside its body.
-  gpu::LaunchOp launch(int64_t gridX, int64_t gridY, int64_t blockSize,
-                       TypeRange workgroup = {}) {
+  /// A launch of `gridX` x `gridY` x `gridZ` blocks of `blockSize` threads
+  /// with the given workgroup buffers; the builder is left inside its body.
+  gpu::LaunchOp launch(int64_t gridX, int64_t gridY, Value gridZ,
+                       int64_t blockSize, TypeRange workgroup = {}) {
     Value one = idx(1);
     auto launchOp = gpu::LaunchOp::create(
-        b, loc, idx(gridX), idx(gridY), one, idx(blockSize), one, one,
+        b, loc, idx(gridX), idx(gridY), gridZ, idx(blockSize), one, one,
         /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
         /*asyncDependencies=*/ValueRange{}, workgroup,
         /*privateAttributions=*/TypeRange{});
@@ -160,6 +166,31 @@ private:
     if (window > 0)
       return arith::ConstantIntOp::create(b, loc, 1, 1);
     return less(p, idx(capacity));
+  }
+
+  /// The positions the query at position `p` sees, numbered [0, count):
+  /// the sinks below `lo` (numSinks of them), then [lo, p]. A query past
+  /// the cache (padding) sees none.
+  struct Visible {
+    Value lo, numSinks, count;
+  };
+  Visible visible(Value p) {
+    Value zero = idx(0);
+    Value lo = zero, numSinks = zero;
+    if (window > 0) {
+      Value end = add(p, idx(1));
+      lo = arith::SelectOp::create(
+          b, loc, less(end, idx(window)), zero, sub(end, idx(window)));
+      numSinks = arith::MinUIOp::create(b, loc, idx(sinks), lo);
+    }
+    Value count = arith::SelectOp::create(
+        b, loc, isStored(p), add(numSinks, sub(add(p, idx(1)), lo)), zero);
+    return {lo, numSinks, count};
+  }
+  /// The position of visible position `i`.
+  Value positionOf(const Visible &v, Value i) {
+    return arith::SelectOp::create(b, loc, less(i, v.numSinks), i,
+                                   add(v.lo, sub(i, v.numSinks)));
   }
 
   /// Value `d` of head `g` in cache row `row`, dequantized to f32.
@@ -249,7 +280,7 @@ private:
                     : bits == 8 ? 1
                                 : headDim / kInt4Group;
     int64_t blockSize = std::min<int64_t>(units, 128);
-    gpu::LaunchOp launchOp = launch(seq, kvHeads, blockSize);
+    gpu::LaunchOp launchOp = launch(seq, kvHeads, idx(1), blockSize);
     Value t = launchOp.getBlockIds().x, g = launchOp.getBlockIds().y;
     Value tid = launchOp.getThreadIds().x;
     Value p = add(start, t);
@@ -275,11 +306,21 @@ private:
   /// cached value is read once per group. Chunks of `threads` positions: a
   /// position per thread (its `group` scores), the output dimensions spread
   /// over the threads, each with an accumulator per head in registers.
+  /// With a split, a block per piece of `split` visible positions too
+  /// (as many pieces as the chunk's last query may see: the host knows
+  /// `start`), writing its maxima, sums and unnormalized outputs to the
+  /// scratch buffer instead of the output.
   void emitAttention() {
     OpBuilder::InsertionGuard guard(b);
     Type f32Type = b.getF32Type(), i32 = b.getI32Type();
+    Value pieces = idx(1);
+    if (split > 0)
+      pieces = arith::CeilDivUIOp::create(
+          b, loc,
+          arith::MinUIOp::create(b, loc, add(start, idx(seq)), idx(capacity)),
+          idx(split));
     gpu::LaunchOp launchOp =
-        launch(seq, kvHeads, threads,
+        launch(seq, kvHeads, pieces, threads,
                {workgroupMemRefType({group, headDim}, f32Type),
                 workgroupMemRefType({group, threads}, f32Type),
                 workgroupMemRefType({group, threads}, f32Type),
@@ -292,17 +333,14 @@ private:
     Value zero = idx(0), step = idx(threads);
     Value p = add(start, t);
     Value stored = isStored(p);
-
-    // The positions the query sees: the sinks below `lo`, then [lo, p].
-    Value lo = zero, numSinks = zero;
-    if (window > 0) {
-      Value end = add(p, idx(1));
-      lo = arith::SelectOp::create(
-          b, loc, less(end, idx(window)), zero, sub(end, idx(window)));
-      numSinks = arith::MinUIOp::create(b, loc, idx(sinks), lo);
+    Visible seen = visible(p);
+    // This block's visible positions [begin, end).
+    Value piece = launchOp.getBlockIds().z;
+    Value begin = zero, end = seen.count;
+    if (split > 0) {
+      begin = mul(piece, idx(split));
+      end = arith::MinUIOp::create(b, loc, seen.count, add(begin, idx(split)));
     }
-    Value count = arith::SelectOp::create(
-        b, loc, stored, add(numSinks, sub(add(p, idx(1)), lo)), zero);
 
     // The group's scaled queries (heads g * group ..), shared by the block.
     Value qFeature0 = mul(g, idx(group * headDim));
@@ -327,7 +365,8 @@ private:
     auto accOf = [&](ValueRange state, int64_t j, int64_t k) {
       return state[2 * group + j * slots + k];
     };
-    auto chunks = scf::ForOp::create(b, loc, zero, count, step, init);
+    // An empty piece (past what its query sees) runs no chunk.
+    auto chunks = scf::ForOp::create(b, loc, begin, end, step, init);
     {
       OpBuilder::InsertionGuard inChunk(b);
       b.setInsertionPointToStart(chunks.getBody());
@@ -337,13 +376,11 @@ private:
       // Scores: a position per thread, each cached key read once for the
       // group's heads.
       Value i = add(c0, tid);
-      auto ifOp = scf::IfOp::create(b, loc, less(i, count), /*withElse=*/true);
+      auto ifOp = scf::IfOp::create(b, loc, less(i, end), /*withElse=*/true);
       {
         OpBuilder::InsertionGuard inIf(b);
         b.setInsertionPointToStart(ifOp.thenBlock());
-        Value position = arith::SelectOp::create(
-            b, loc, less(i, numSinks), i, add(lo, sub(i, numSinks)));
-        Value row = rowOf(position);
+        Value row = rowOf(positionOf(seen, i));
         ValueRange dots = fmaPerHead(
             idx(headDim), SmallVector<Value>(group, f32(0.0)),
             [&](Value d) { return loadCached(keys, row, g, d); },
@@ -359,7 +396,7 @@ private:
 
       // Per head, the chunk's maximum (every thread) and rescale factor,
       // then a probability per thread.
-      Value chunkLen = arith::MinUIOp::create(b, loc, step, sub(count, c0));
+      Value chunkLen = arith::MinUIOp::create(b, loc, step, sub(end, c0));
       SmallVector<Value> newMax, alpha;
       for (int64_t j = 0; j < group; ++j) {
         Value chunkMax = reduce(zero, chunkLen, negInf,
@@ -430,8 +467,31 @@ private:
       scf::YieldOp::create(b, loc, ordered);
     }
 
-    // Normalize; a query past the cache (padding) gets zeros.
     ValueRange results = chunks.getResults();
+    if (split > 0) {
+      // The piece's partial result: per head, [max, sum, outputs...].
+      ifThen(less(begin, end), [&] {
+        Value h0 = mul(g, idx(group));
+        ifThen(less(tid, idx(1)), [&] {
+          for (int64_t j = 0; j < group; ++j) {
+            Value h = add(h0, idx(j));
+            store(maxOf(results, j), op.getScratch(), {t, h, piece, zero});
+            store(sumOf(results, j), op.getScratch(), {t, h, piece, idx(1)});
+          }
+        });
+        for (int64_t k = 0; k < slots; ++k) {
+          Value d = add(tid, idx(k * threads));
+          ifThen(less(d, idx(headDim)), [&] {
+            for (int64_t j = 0; j < group; ++j)
+              store(accOf(results, j, k), op.getScratch(),
+                    {t, add(h0, idx(j)), piece, add(d, idx(2))});
+          });
+        }
+      });
+      gpu::TerminatorOp::create(b, loc);
+      return;
+    }
+    // Normalize; a query past the cache (padding) gets zeros.
     for (int64_t k = 0; k < slots; ++k) {
       Value d = add(tid, idx(k * threads));
       ifThen(less(d, idx(headDim)), [&] {
@@ -448,11 +508,54 @@ private:
     gpu::TerminatorOp::create(b, loc);
   }
 
+  /// The combining kernel of a split: a block per (query, head), a thread
+  /// per output dimension, weighing each piece by exp(its max - the
+  /// overall max).
+  void emitCombine() {
+    OpBuilder::InsertionGuard guard(b);
+    int64_t blockSize = std::min(headDim, threads);
+    gpu::LaunchOp launchOp = launch(seq, heads, idx(1), blockSize);
+    Value t = launchOp.getBlockIds().x, h = launchOp.getBlockIds().y;
+    Value tid = launchOp.getThreadIds().x;
+    Value zero = idx(0), one = idx(1);
+    Value scratch = op.getScratch();
+    Value count = visible(add(start, t)).count;
+    Value pieces = arith::CeilDivUIOp::create(b, loc, count, idx(split));
+    auto partial = [&](Value piece, Value e) {
+      return load(scratch, {t, h, piece, e});
+    };
+    Value overallMax = reduce(
+        zero, pieces, f32(-std::numeric_limits<double>::infinity()),
+        [&](Value s, Value acc) -> Value {
+          return arith::MaximumFOp::create(b, loc, acc, partial(s, zero));
+        });
+    // Sum over the pieces of exp(max_s - max) * x_s, x_s = partial(s, e).
+    auto weighted = [&](Value e) {
+      return reduce(zero, pieces, f32(0.0), [&](Value s, Value acc) -> Value {
+        Value weight = math::ExpOp::create(
+            b, loc, arith::SubFOp::create(b, loc, partial(s, zero), overallMax));
+        return math::FmaOp::create(b, loc, weight, partial(s, e), acc);
+      });
+    };
+    Value sum = weighted(one);
+    Value nonEmpty = less(zero, count);
+    loop(tid, idx(headDim), idx(blockSize), [&](Value d) {
+      Value result = arith::SelectOp::create(
+          b, loc, nonEmpty,
+          arith::DivFOp::create(b, loc, weighted(add(d, idx(2))), sum),
+          f32(0.0));
+      store(result, op.getOutput(),
+            {zero, t, add(mul(h, idx(headDim)), d)});
+    });
+    gpu::TerminatorOp::create(b, loc);
+  }
+
   static constexpr int64_t kInt4Group = tfm::CachedAttentionOp::kInt4Group;
 
   tfm::FusedCachedAttentionOp op;
   int64_t threads;
-  int64_t seq, heads, kvHeads, group, headDim, bits, capacity, window, sinks;
+  int64_t seq, heads, kvHeads, group, headDim, bits, capacity, window, sinks,
+      split;
   Value start;
   CacheRegion keys, values;
 };

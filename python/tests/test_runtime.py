@@ -140,6 +140,15 @@ def test_cuda_decoding_build(tmp_path):
     assert ".visible .entry decode_kernel" in ptx
     header = (tmp_path / "decode" / "model.h").read_text()
     assert "except position and length, which are host" in header
+    # Split into pieces of 8 cached positions: one more (combining) kernel
+    # per attention layer in each of prefill and decode.
+    split = tmc.compile(helpers.EXAMPLES / "gpt2.mlir", tmp_path / "split",
+                        seq_len=8, target="cuda", decode=32, kv_cache="int8",
+                        gpu_decode_split=8, progress=False)
+    layers = (helpers.EXAMPLES / "gpt2.mlir").read_text().count(
+        "tfm.attention ")
+    assert layers > 0
+    assert split.report["gpu_kernels"] == out.report["gpu_kernels"] + 2 * layers
 
 
 @needs_ptxas

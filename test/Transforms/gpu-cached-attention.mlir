@@ -175,3 +175,68 @@ func.func @int4_ring(%q: memref<1x1x64xf32, strided<[?, ?, ?], offset: ?>>, %k: 
   tfm.fused_cached_attention %q, %k, %v, %cache from %start into %out {num_heads = 1, num_kv_heads = 1, scale = 0.125, k_offset = 0, v_offset = 512, capacity = 12, window = 8, sinks = 4, cache_bits = 4} : memref<1x1x64xf32, strided<[?, ?, ?], offset: ?>>, memref<1x1x64xf32, strided<[?, ?, ?], offset: ?>>, memref<1x1x64xf32, strided<[?, ?, ?], offset: ?>>, memref<?xi8>, memref<1x1x64xf32>
   return
 }
+
+// -----
+
+// Split into pieces of 8 positions (flash-decoding): the host computes how
+// many pieces the chunk's last query sees (ceil(min(start + 2, 32) / 8));
+// the attention kernel has a block per (query, key/value head, piece), runs
+// the chunks of its piece's positions and leaves each head's maximum, sum
+// and unnormalized outputs in the scratch buffer; a third kernel, a block
+// per (query, head) and a thread per output dimension (up to the threads
+// of the attention blocks: 8 here, two dimensions each), combines the pieces
+// its query sees, each weighed by exp(its maximum - the largest).
+// CHECK-LABEL: func.func @split
+// CHECK-SAME: %[[START:[a-z0-9]+]]: i64, %[[SCRATCH:[a-z0-9]+]]: memref<2x4x4x18xf32>, %[[OUT:[a-z0-9]+]]: memref<1x2x64xf32>)
+// CHECK: %[[S:.*]] = arith.index_cast %[[START]] : i64 to index
+// CHECK: gpu.launch
+// CHECK: gpu.terminator
+// CHECK: %[[LAST:.*]] = arith.addi %[[S]], %c2
+// CHECK: %[[SEEN:.*]] = arith.minui %[[LAST]], %c32
+// CHECK: %[[PIECES:.*]] = arith.ceildivui %[[SEEN]], %c8
+// CHECK: gpu.launch blocks(%[[QI:[a-z0-9]+]], %[[KVH:[a-z0-9]+]], %[[PIECE:[a-z0-9]+]]) in ({{.*}} = %c2, {{.*}} = %c2, {{.*}} = %[[PIECES]]) threads(%[[TID:[a-z0-9]+]], {{.*}}) in ({{.*}} = %c8, {{.*}} = %c1, {{.*}} = %c1)
+// CHECK: %[[COUNT:.*]] = arith.select
+// CHECK: %[[BEGIN:.*]] = arith.muli %[[PIECE]], %c8
+// CHECK: %[[BEGIN8:.*]] = arith.addi %[[BEGIN]], %c8
+// CHECK: %[[END:.*]] = arith.minui %[[COUNT]], %[[BEGIN8]]
+// CHECK: %[[STATE:.*]]:8 = scf.for %{{.*}} = %[[BEGIN]] to %[[END]] step %c8
+// CHECK-NOT: arith.divf
+// CHECK: %[[NONEMPTY:.*]] = arith.cmpi ult, %[[BEGIN]], %[[END]]
+// CHECK: scf.if %[[NONEMPTY]]
+// CHECK: %[[H0:.*]] = arith.muli %[[KVH]], %c2
+// CHECK: memref.store %[[STATE]]#0, %[[SCRATCH]][%[[QI]], %[[H0]], %[[PIECE]], %c0]
+// CHECK: memref.store %[[STATE]]#2, %[[SCRATCH]][%[[QI]], %[[H0]], %[[PIECE]], %c1]
+// CHECK: %[[H1:.*]] = arith.addi %[[H0]], %c1
+// CHECK: memref.store %[[STATE]]#1, %[[SCRATCH]][%[[QI]], %[[H1]], %[[PIECE]], %c0]
+// CHECK: memref.store %[[STATE]]#3, %[[SCRATCH]][%[[QI]], %[[H1]], %[[PIECE]], %c1]
+// CHECK: %[[E0:.*]] = arith.addi %[[TID]], %c2
+// CHECK: memref.store %[[STATE]]#4, %[[SCRATCH]][%[[QI]], %[[H0]], %[[PIECE]], %[[E0]]]
+// CHECK: %[[H1B:.*]] = arith.addi %[[H0]], %c1
+// CHECK: memref.store %[[STATE]]#6, %[[SCRATCH]][%[[QI]], %[[H1B]], %[[PIECE]], %[[E0]]]
+// CHECK-NOT: %[[OUT]]
+// CHECK: gpu.terminator
+// CHECK: gpu.launch blocks(%[[CQ:[a-z0-9]+]], %[[CH:[a-z0-9]+]], %{{.*}}) in ({{.*}} = %c2, {{.*}} = %c4, {{.*}} = %c1) threads(%[[CTID:[a-z0-9]+]], {{.*}}) in ({{.*}} = %c8, {{.*}} = %c1, {{.*}} = %c1) {
+// CHECK: %[[CCOUNT:.*]] = arith.select
+// CHECK: %[[CPIECES:.*]] = arith.ceildivui %[[CCOUNT]], %c8
+// CHECK: %[[MAX:.*]] = scf.for %[[P1:.*]] = %c0 to %[[CPIECES]] step %c1 iter_args(%[[M:.*]] = %cst
+// CHECK: %[[PMAX:.*]] = memref.load %[[SCRATCH]][%[[CQ]], %[[CH]], %[[P1]], %c0]
+// CHECK: arith.maximumf %[[M]], %[[PMAX]]
+// CHECK: %[[SUM:.*]] = scf.for %[[P2:.*]] = %c0 to %[[CPIECES]] step %c1 iter_args(%[[L:.*]] = %cst
+// CHECK: %[[M2:.*]] = memref.load %[[SCRATCH]][%[[CQ]], %[[CH]], %[[P2]], %c0]
+// CHECK: %[[SHIFT:.*]] = arith.subf %[[M2]], %[[MAX]]
+// CHECK: %[[W:.*]] = math.exp %[[SHIFT]]
+// CHECK: %[[PSUM:.*]] = memref.load %[[SCRATCH]][%[[CQ]], %[[CH]], %[[P2]], %c1]
+// CHECK: math.fma %[[W]], %[[PSUM]], %[[L]]
+// CHECK: %[[SEES:.*]] = arith.cmpi ugt, %[[CCOUNT]], %c0
+// CHECK: scf.for %[[D:.*]] = %[[CTID]] to %c16 step %c8
+// CHECK: %[[E:.*]] = arith.addi %[[D]], %c2
+// CHECK: memref.load %[[SCRATCH]][%[[CQ]], %[[CH]], %{{.*}}, %[[E]]]
+// CHECK: %[[O:.*]] = arith.divf %{{.*}}, %[[SUM]]
+// CHECK: %[[R:.*]] = arith.select %[[SEES]], %[[O]], %cst
+// CHECK: %[[F0:.*]] = arith.muli %[[CH]], %c16
+// CHECK: %[[F:.*]] = arith.addi %[[F0]], %[[D]]
+// CHECK: memref.store %[[R]], %[[OUT]][%c0, %[[CQ]], %[[F]]]
+func.func @split(%q: memref<1x2x64xf32, strided<[?, ?, ?], offset: ?>>, %k: memref<1x2x32xf32, strided<[?, ?, ?], offset: ?>>, %v: memref<1x2x32xf32, strided<[?, ?, ?], offset: ?>>, %cache: memref<?xi8>, %start: i64, %scratch: memref<2x4x4x18xf32>, %out: memref<1x2x64xf32>) {
+  tfm.fused_cached_attention %q, %k, %v, %cache from %start split by %scratch : memref<2x4x4x18xf32> into %out {num_heads = 4, num_kv_heads = 2, scale = 0.25, k_offset = 0, v_offset = 4096, capacity = 32, window = 0, sinks = 0, cache_bits = 32, split = 8} : memref<1x2x64xf32, strided<[?, ?, ?], offset: ?>>, memref<1x2x32xf32, strided<[?, ?, ?], offset: ?>>, memref<1x2x32xf32, strided<[?, ?, ?], offset: ?>>, memref<?xi8>, memref<1x2x64xf32>
+  return
+}

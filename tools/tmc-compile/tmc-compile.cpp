@@ -61,6 +61,13 @@ static cl::opt<std::string> gpuTensorCores(
              "throughout), f16 or bf16 (as auto, and attention on tensor "
              "cores with that operand type for any weights)"),
     cl::cat(category));
+static cl::opt<std::string> gpuDecodeSplit(
+    "gpu-decode-split", cl::init("256"), cl::value_desc("N"),
+    cl::desc("KV-cache attention of a --target=cuda --decode build: cached "
+             "positions per block (default 256); longer contexts are split "
+             "over several blocks, then combined (flash-decoding); 0: one "
+             "block per query and key/value head"),
+    cl::cat(category));
 static cl::opt<std::string> cudaToolkit(
     "cuda-toolkit", cl::init(""),
     cl::desc("CUDA toolkit directory with --target=cuda (default: "
@@ -254,6 +261,11 @@ int main(int argc, char **argv) {
   }
   if (llvm::Error err = tmc::setCompileOption(options, "gpu-tensor-cores",
                                               gpuTensorCores)) {
+    llvm::errs() << "tmc-compile: " << llvm::toString(std::move(err)) << "\n";
+    return 1;
+  }
+  if (llvm::Error err = tmc::setCompileOption(options, "gpu-decode-split",
+                                              gpuDecodeSplit)) {
     llvm::errs() << "tmc-compile: " << llvm::toString(std::move(err)) << "\n";
     return 1;
   }

@@ -67,6 +67,12 @@ struct CompileOptions {
   /// auto, and attention on tensor cores with that operand type whatever
   /// the weights).
   std::string gpuTensorCores = "auto";
+  /// KV-cache attention of a "cuda" decoding build: longer contexts are cut
+  /// into pieces of this many positions, each computed by blocks of its
+  /// own, then combined (flash-decoding); 0: a block per query and
+  /// key/value head.
+  int64_t gpuDecodeSplit = kDefaultGpuDecodeSplit;
+  static constexpr int64_t kDefaultGpuDecodeSplit = 256;
   /// Low-rank factorization (tfm-low-rank's `scheme`).
   std::string lowRank = "none";
   /// Activation-aware low-rank factorization, calibrated on
@@ -106,6 +112,7 @@ struct CompileOptions {
 
 /// Sets the option spelled `name` (tmc-compile's flag without its dashes:
 /// "seq-len", "target", "gpu-arch", "gpu-attention", "gpu-tensor-cores",
+/// "gpu-decode-split",
 /// "cuda-toolkit", "cpu",
 /// "no-kernels",
 /// "no-plan-buffers", "attention", "attention-block-q", "attention-block-k",

@@ -52,7 +52,12 @@ def ConvertTfmToLinalg : Pass<"convert-tfm-to-linalg", "::mlir::ModuleOp"> {
     Option<"fusedCachedAttention", "fused-cached-attention", "bool",
            /*default=*/"false",
            "Lower tfm.cached_attention to tfm.fused_cached_attention on "
-           "buffers (kernels of the target) instead of a runtime call">
+           "buffers (kernels of the target) instead of a runtime call">,
+    Option<"cachedAttentionSplit", "cached-attention-split", "int64_t",
+           /*default=*/"0",
+           "With fused-cached-attention: cut each query's cached positions "
+           "into pieces of this many, computed separately and combined "
+           "(flash-decoding; 0: off)">
   ];
   let dependentDialects = [
     "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",

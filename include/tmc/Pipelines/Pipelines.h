@@ -197,6 +197,14 @@ struct TmcCudaPipelineOptions
                      "attention kernel (also the cached positions per "
                      "chunk)"),
       llvm::cl::init(128)};
+  Option<int64_t> cachedAttentionSplit{
+      *this, "cached-attention-split",
+      llvm::cl::desc("Cached positions per block of a decoding build's "
+                     "KV-cache attention: longer contexts are cut into "
+                     "pieces computed by blocks of their own, then "
+                     "combined (flash-decoding; 0: a block per query and "
+                     "key/value head)"),
+      llvm::cl::init(256)};
   Option<int64_t> matmulTile{
       *this, "matmul-tile",
       llvm::cl::desc("Output tile edge of the shared-memory matmul kernels "
@@ -250,12 +258,14 @@ struct TmcCudaPipelineOptions
 /// tiled loop nest of linalg ops. With `deviceCache`, a decoding build's
 /// KV-cache attention becomes `tfm.fused_cached_attention` on buffers (for
 /// a target that lowers it to its own kernels) instead of a call of the
-/// CPU runtime's kernel.
+/// CPU runtime's kernel, split into pieces of `cachedAttentionSplit`
+/// positions (0: not split) where the cache has more rows.
 template <typename Derived>
 void buildTmcFrontPipeline(OpPassManager &pm,
                            const TmcFrontOptions<Derived> &options,
                            bool fusedAttention = false,
-                           bool deviceCache = false);
+                           bool deviceCache = false,
+                           int64_t cachedAttentionSplit = 0);
 
 /// Builds the pipeline from a tfm model to the LLVM dialect with the
 /// compiled-model ABI: the front, then TMC's kernels for matmuls, loops,

@@ -101,7 +101,8 @@ struct CachedAttentionLowering : public OpRewritePattern<CachedAttentionOp> {
 /// buffers of its operands, a fresh output buffer and the op.
 struct FusedCachedAttentionLowering
     : public OpRewritePattern<CachedAttentionOp> {
-  using OpRewritePattern::OpRewritePattern;
+  FusedCachedAttentionLowering(MLIRContext *ctx, int64_t split)
+      : OpRewritePattern(ctx), split(split) {}
 
   LogicalResult matchAndRewrite(CachedAttentionOp op,
                                 PatternRewriter &rewriter) const override {
@@ -113,25 +114,38 @@ struct FusedCachedAttentionLowering
     Value out = memref::AllocOp::create(
         rewriter, loc,
         MemRefType::get(resultType.getShape(), resultType.getElementType()));
+    // A split only where a query can see more positions than a piece.
+    int64_t pieceSize =
+        static_cast<int64_t>(op.getCapacity()) > split ? split : 0;
+    Value scratch;
+    if (pieceSize > 0)
+      scratch = memref::AllocOp::create(
+          rewriter, loc,
+          MemRefType::get(FusedCachedAttentionOp::getScratchShape(
+                              resultType.getDimSize(1), op.getNumHeads(),
+                              op.getCapacity(), op.getHeadDim(), pieceSize),
+                          rewriter.getF32Type()));
     auto fused = FusedCachedAttentionOp::create(
         rewriter, loc, asBuffer(op.getQuery()), asBuffer(op.getKey()),
-        asBuffer(op.getValue()), op.getCache(), op.getStart(), out,
+        asBuffer(op.getValue()), op.getCache(), op.getStart(), scratch, out,
         op.getNumHeads(), op.getNumKvHeads(), APFloat(op.getScaleOrDefault()),
         op.getKOffset(), op.getVOffset(), op.getCapacity(), op.getWindow(),
-        op.getSinks(), op.getCacheBits());
+        op.getSinks(), op.getCacheBits(), pieceSize);
     fused->setDiscardableAttrs(op->getDiscardableAttrDictionary());
     rewriter.replaceOpWithNewOp<bufferization::ToTensorOp>(
         op, resultType, out, /*restrict=*/true, /*writable=*/true);
     return success();
   }
+
+  int64_t split;
 };
 
 } // namespace
 
 void mlir::tmc::populateTfmCachedAttentionToLinalgPatterns(
-    RewritePatternSet &patterns, bool fused) {
+    RewritePatternSet &patterns, bool fused, int64_t split) {
   if (fused)
-    patterns.add<FusedCachedAttentionLowering>(patterns.getContext());
+    patterns.add<FusedCachedAttentionLowering>(patterns.getContext(), split);
   else
     patterns.add<CachedAttentionLowering>(patterns.getContext());
 }

@@ -27,7 +27,8 @@ using namespace mlir::tmc;
 void mlir::tmc::populateTfmToLinalgPatterns(RewritePatternSet &patterns,
                                             int64_t blockQ, int64_t blockK,
                                             bool fusedAttention,
-                                            bool fusedCachedAttention) {
+                                            bool fusedCachedAttention,
+                                            int64_t cachedAttentionSplit) {
   populateTfmElementwiseToLinalgPatterns(patterns);
   populateTfmLinearToLinalgPatterns(patterns);
   populateTfmQuantizedLinearToLinalgPatterns(patterns);
@@ -36,7 +37,8 @@ void mlir::tmc::populateTfmToLinalgPatterns(RewritePatternSet &patterns,
   populateTfmEmbeddingToLinalgPatterns(patterns);
   populateTfmAttentionToLinalgPatterns(patterns, blockQ, blockK,
                                        fusedAttention);
-  populateTfmCachedAttentionToLinalgPatterns(patterns, fusedCachedAttention);
+  populateTfmCachedAttentionToLinalgPatterns(patterns, fusedCachedAttention,
+                                             cachedAttentionSplit);
   populateTfmLinformerAttentionToLinalgPatterns(patterns);
   populateTfmTrainingToLinalgPatterns(patterns);
 }
@@ -87,7 +89,7 @@ struct ConvertTfmToLinalgPass
 
     RewritePatternSet patterns(&getContext());
     populateTfmToLinalgPatterns(patterns, blockQ, blockK, fusedAttention,
-                                fusedCachedAttention);
+                                fusedCachedAttention, cachedAttentionSplit);
     ConversionTarget target(getContext());
     target.addIllegalDialect<tfm::TfmDialect>();
     target.addLegalOp<tfm::FusedAttentionOp, tfm::FusedCachedAttentionOp>();

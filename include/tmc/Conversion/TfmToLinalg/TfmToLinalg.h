@@ -45,9 +45,13 @@ void populateTfmAttentionToLinalgPatterns(
     int64_t blockK = kDefaultAttentionBlockK, bool fused = false);
 
 /// tfm.cached_attention, as a call of the runtime's KV-cache attention
-/// kernel, or with `fused` as tfm.fused_cached_attention on buffers.
+/// kernel, or with `fused` as tfm.fused_cached_attention on buffers; with
+/// `split` > 0 too, the fused op computes pieces of `split` positions
+/// separately when the cache has more rows than that (and gets their
+/// scratch buffer).
 void populateTfmCachedAttentionToLinalgPatterns(RewritePatternSet &patterns,
-                                                bool fused = false);
+                                                bool fused = false,
+                                                int64_t split = 0);
 
 /// tfm.linformer_attention: sequence projections of keys and values, then
 /// softmax attention over the projected keys (O(n k) scores).
@@ -64,7 +68,8 @@ void populateTfmToLinalgPatterns(RewritePatternSet &patterns,
                                  int64_t blockQ = kDefaultAttentionBlockQ,
                                  int64_t blockK = kDefaultAttentionBlockK,
                                  bool fusedAttention = false,
-                                 bool fusedCachedAttention = false);
+                                 bool fusedCachedAttention = false,
+                                 int64_t cachedAttentionSplit = 0);
 
 } // namespace tmc
 } // namespace mlir

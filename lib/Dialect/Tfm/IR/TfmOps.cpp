@@ -678,11 +678,33 @@ int64_t FusedCachedAttentionOp::getHeadDim() {
   return getQuery().getType().getDimSize(2) / getNumHeads();
 }
 
+SmallVector<int64_t, 4> FusedCachedAttentionOp::getScratchShape(
+    int64_t seq, int64_t heads, int64_t capacity, int64_t headDim,
+    int64_t split) {
+  return {seq, heads, static_cast<int64_t>(llvm::divideCeil(capacity, split)),
+          headDim + 2};
+}
+
 LogicalResult FusedCachedAttentionOp::verify() {
   MemRefType q = getQuery().getType(), k = getKey().getType();
   if (failed(verifyAttentionBuffers(*this, q, k, getValue().getType(),
                                     getOutput().getType())))
     return failure();
+  if (Value scratch = getScratch()) {
+    if (getSplit() == 0)
+      return emitOpError("has a scratch buffer but no split");
+    auto type = cast<MemRefType>(scratch.getType());
+    SmallVector<int64_t, 4> expected =
+        getScratchShape(q.getDimSize(1), getNumHeads(), getCapacity(),
+                        getHeadDim(), getSplit());
+    if (type.getShape() != ArrayRef<int64_t>(expected))
+      return emitOpError("scratch ")
+             << type << " must have shape [seq, num_heads, ceil(capacity / "
+             << "split), head_dim + 2] = [" << ArrayRef<int64_t>(expected) << "]";
+  } else if (getSplit() != 0) {
+    return emitOpError("split = ")
+           << getSplit() << " needs a scratch buffer";
+  }
   return verifyCachedAttention(
       *this, q.getShape(), k.getShape(), getNumHeads(), getNumKvHeads(),
       getCacheBits(), getCapacity(), getWindow(), getSinks(), getKOffset(),

@@ -468,12 +468,24 @@ def Tfm_FusedCachedAttentionOp : Tfm_Op<"fused_cached_attention"> {
     are `tfm.cached_attention`'s with the same attributes (`scale` is
     explicit here).
 
+    With `split = L > 0`, each query's visible positions are cut into
+    pieces of `L` that the target computes separately (flash-decoding: more
+    blocks for a decoding step's single query) and then combines. Each
+    piece's partial result goes to `scratch`, `[seq, num_heads,
+    ceil(capacity / L), head_dim + 2]` f32: per (query, head, piece) the
+    running maximum of its scores, the sum of their exponentials and the
+    unnormalized `head_dim` outputs. Its contents before and after the op
+    are unspecified.
+
     ```mlir
     tfm.fused_cached_attention %q, %k, %v, %cache from %start into %out {
         num_heads = 4, num_kv_heads = 4, scale = 0.125, k_offset = 0,
         v_offset = 8192, capacity = 32, window = 0, sinks = 0,
         cache_bits = 32}
         : memref<1x1x64xf32, strided<[?, ?, ?], offset: ?>>, ...
+    tfm.fused_cached_attention %q, %k, %v, %cache from %start
+        split by %scratch : memref<1x4x4x18xf32> into %out {..., split = 8}
+        : ..., memref<1x1x64xf32>
     ```
   }];
   let arguments = (ins
@@ -483,6 +495,9 @@ def Tfm_FusedCachedAttentionOp : Tfm_Op<"fused_cached_attention"> {
       Arg<MemRefRankOf<[I8], [1]>, "the KV cache",
           [MemRead, MemWrite]>:$cache,
       I64:$start,
+      Arg<Optional<MemRefRankOf<[F32], [4]>>,
+          "partial results of the pieces of a split",
+          [MemRead, MemWrite]>:$scratch,
       Arg<MemRefRankOf<[F32], [3]>, "the result", [MemWrite]>:$output,
       ConfinedAttr<I64Attr, [IntPositive]>:$num_heads,
       ConfinedAttr<I64Attr, [IntPositive]>:$num_kv_heads,
@@ -492,9 +507,11 @@ def Tfm_FusedCachedAttentionOp : Tfm_Op<"fused_cached_attention"> {
       ConfinedAttr<I64Attr, [IntPositive]>:$capacity,
       ConfinedAttr<I64Attr, [IntNonNegative]>:$window,
       ConfinedAttr<I64Attr, [IntNonNegative]>:$sinks,
-      I64Attr:$cache_bits);
+      I64Attr:$cache_bits,
+      DefaultValuedAttr<ConfinedAttr<I64Attr, [IntNonNegative]>, "0">:$split);
   let assemblyFormat = [{
-    $query `,` $key `,` $value `,` $cache `from` $start `into` $output
+    $query `,` $key `,` $value `,` $cache `from` $start
+    (`split` `by` $scratch^ `:` type($scratch))? `into` $output
     attr-dict `:` type($query) `,` type($key) `,` type($value) `,`
     type($cache) `,` type($output)
   }];
@@ -502,6 +519,11 @@ def Tfm_FusedCachedAttentionOp : Tfm_Op<"fused_cached_attention"> {
   let extraClassDeclaration = [{
     /// The per-head feature size.
     int64_t getHeadDim();
+    /// The shape of the scratch buffer of a split of `split` positions.
+    static SmallVector<int64_t, 4> getScratchShape(int64_t seq, int64_t heads,
+                                                   int64_t capacity,
+                                                   int64_t headDim,
+                                                   int64_t split);
   }];
 }
 
