@@ -131,6 +131,15 @@ private:
     return launchOp;
   }
 
+  /// The dimensions of a key slice staged in shared memory: the largest
+  /// divisor of head_dim up to 32 (a warp reads a row's slice at once).
+  int64_t keySliceDims() const {
+    int64_t dims = std::min<int64_t>(headDim, 32);
+    while (headDim % dims != 0)
+      --dims;
+    return dims;
+  }
+
   /// The typed views of the region at byte `offset` of the cache.
   CacheRegion region(int64_t offset) {
     Type f32Type = b.getF32Type(), i8 = b.getI8Type();
@@ -319,15 +328,20 @@ private:
           b, loc,
           arith::MinUIOp::create(b, loc, add(start, idx(seq)), idx(capacity)),
           idx(split));
+    // The chunk's keys are staged a slice of `sliceDims` dimensions at a
+    // time, each row padded by one value: thread k then reads row k without
+    // bank conflicts.
+    int64_t sliceDims = keySliceDims();
     gpu::LaunchOp launchOp =
         launch(seq, kvHeads, pieces, threads,
                {workgroupMemRefType({group, headDim}, f32Type),
                 workgroupMemRefType({group, threads}, f32Type),
                 workgroupMemRefType({group, threads}, f32Type),
-                workgroupMemRefType({threads}, i32)});
+                workgroupMemRefType({threads}, i32),
+                workgroupMemRefType({threads, sliceDims + 1}, f32Type)});
     ValueRange buffers = launchOp.getWorkgroupAttributions();
     Value query = buffers[0], scores = buffers[1], probs = buffers[2],
-          rows = buffers[3];
+          rows = buffers[3], keyTile = buffers[4];
     Value t = launchOp.getBlockIds().x, g = launchOp.getBlockIds().y;
     Value tid = launchOp.getThreadIds().x;
     Value zero = idx(0), step = idx(threads);
@@ -373,30 +387,53 @@ private:
       Value c0 = chunks.getInductionVar();
       ValueRange carried = chunks.getRegionIterArgs();
 
-      // Scores: a position per thread, each cached key read once for the
-      // group's heads.
+      // The cache rows of the chunk's positions, a position per thread.
       Value i = add(c0, tid);
-      auto ifOp = scf::IfOp::create(b, loc, less(i, end), /*withElse=*/true);
+      Value valid = less(i, end);
+      ifThen(valid, [&] {
+        store(arith::IndexCastOp::create(b, loc, i32, rowOf(positionOf(seen, i))),
+              rows, {tid});
+      });
+      gpu::BarrierOp::create(b, loc);
+      Value chunkLen = arith::MinUIOp::create(b, loc, step, sub(end, c0));
+
+      // Scores: a position per thread, each cached key read once for the
+      // group's heads. The block stages the chunk's keys (dequantized) a
+      // slice of dimensions at a time, consecutive threads reading
+      // consecutive values of a row; each thread then takes its row's dot
+      // products from shared memory.
+      auto slices = scf::ForOp::create(b, loc, zero, idx(headDim),
+                                       idx(sliceDims),
+                                       SmallVector<Value>(group, f32(0.0)));
       {
-        OpBuilder::InsertionGuard inIf(b);
-        b.setInsertionPointToStart(ifOp.thenBlock());
-        Value row = rowOf(positionOf(seen, i));
+        OpBuilder::InsertionGuard inSlice(b);
+        b.setInsertionPointToStart(slices.getBody());
+        Value d0 = slices.getInductionVar();
+        loop(tid, mul(chunkLen, idx(sliceDims)), step, [&](Value e) {
+          Value k = arith::DivUIOp::create(b, loc, e, idx(sliceDims));
+          Value dd = arith::RemUIOp::create(b, loc, e, idx(sliceDims));
+          Value row = arith::IndexCastOp::create(b, loc, b.getIndexType(),
+                                                 load(rows, {k}));
+          store(loadCached(keys, row, g, add(d0, dd)), keyTile, {k, dd});
+        });
+        gpu::BarrierOp::create(b, loc);
         ValueRange dots = fmaPerHead(
-            idx(headDim), SmallVector<Value>(group, f32(0.0)),
-            [&](Value d) { return loadCached(keys, row, g, d); },
-            [&](int64_t j, Value d) { return load(query, {idx(j), d}); });
-        for (int64_t j = 0; j < group; ++j)
-          store(dots[j], scores, {idx(j), tid});
-        store(arith::IndexCastOp::create(b, loc, i32, row), rows, {tid});
-        b.setInsertionPointToStart(ifOp.elseBlock());
-        for (int64_t j = 0; j < group; ++j)
-          store(negInf, scores, {idx(j), tid});
+            idx(sliceDims), slices.getRegionIterArgs(),
+            [&](Value dd) { return load(keyTile, {tid, dd}); },
+            [&](int64_t j, Value dd) {
+              return load(query, {idx(j), add(d0, dd)});
+            });
+        // The next slice overwrites the tile.
+        gpu::BarrierOp::create(b, loc);
+        scf::YieldOp::create(b, loc, dots);
       }
+      for (int64_t j = 0; j < group; ++j)
+        store(arith::SelectOp::create(b, loc, valid, slices.getResult(j), negInf),
+              scores, {idx(j), tid});
       gpu::BarrierOp::create(b, loc);
 
       // Per head, the chunk's maximum (every thread) and rescale factor,
       // then a probability per thread.
-      Value chunkLen = arith::MinUIOp::create(b, loc, step, sub(end, c0));
       SmallVector<Value> newMax, alpha;
       for (int64_t j = 0; j < group; ++j) {
         Value chunkMax = reduce(zero, chunkLen, negInf,

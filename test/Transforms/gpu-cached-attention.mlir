@@ -6,10 +6,11 @@
 // and key/value head, a thread per value) that stores the chunk's rows at
 // their positions when they fit; an attention kernel with a block per
 // query and key/value head serving its group of 2 query heads: the scaled
-// queries, a chunk of scores and probabilities per head and the chunk's
-// rows in workgroup memory; each cached key and value read once for both
-// heads; each thread's output dimensions (two of 16 with 8 threads) of
-// both heads carried in registers with the running maxima and sums.
+// queries, a chunk of scores and probabilities per head, the chunk's rows
+// and its keys (rows padded to 17 values) in workgroup memory; each cached
+// key and value read once for both heads, the keys by consecutive threads
+// along a row; each thread's output dimensions (two of 16 with 8 threads)
+// of both heads carried in registers with the running maxima and sums.
 // CHECK-LABEL: func.func @f32_cache
 // CHECK-SAME: (%[[Q:[a-z0-9]+]]: {{.*}}, %[[K:[a-z0-9]+]]: {{.*}}, %[[V:[a-z0-9]+]]: {{.*}}, %[[CACHE:[a-z0-9]+]]: memref<?xi8>, %[[START:[a-z0-9]+]]: i64, %[[OUT:[a-z0-9]+]]: memref<1x2x64xf32>)
 // CHECK-NOT: tfm.fused_cached_attention
@@ -27,7 +28,7 @@
 // CHECK: memref.store %[[VX]], %[[VALUES]][%[[P]], %[[G]], %[[D]]]
 // CHECK: gpu.terminator
 // CHECK: gpu.launch blocks(%[[QI:[a-z0-9]+]], %[[KVH:[a-z0-9]+]], %{{.*}}) in ({{.*}} = %c2, {{.*}} = %c2, {{.*}} = %c1) threads(%[[TID:[a-z0-9]+]], {{.*}}) in ({{.*}} = %c8, {{.*}} = %c1, {{.*}} = %c1)
-// CHECK-SAME: workgroup(%[[QS:[a-z0-9]+]] : memref<2x16xf32, #gpu.address_space<workgroup>>, %[[SCORES:[a-z0-9]+]] : memref<2x8xf32, #gpu.address_space<workgroup>>, %[[PROBS:[a-z0-9]+]] : memref<2x8xf32, #gpu.address_space<workgroup>>, %[[ROWS:[a-z0-9]+]] : memref<8xi32, #gpu.address_space<workgroup>>)
+// CHECK-SAME: workgroup(%[[QS:[a-z0-9]+]] : memref<2x16xf32, #gpu.address_space<workgroup>>, %[[SCORES:[a-z0-9]+]] : memref<2x8xf32, #gpu.address_space<workgroup>>, %[[PROBS:[a-z0-9]+]] : memref<2x8xf32, #gpu.address_space<workgroup>>, %[[ROWS:[a-z0-9]+]] : memref<8xi32, #gpu.address_space<workgroup>>, %[[KTILE:[a-z0-9]+]] : memref<8x17xf32, #gpu.address_space<workgroup>>)
 // Positions [0, p] when p has a row; the group's query features from
 // 32 g on.
 // CHECK: %[[QP:.*]] = arith.addi %[[S]], %[[QI]]
@@ -43,21 +44,37 @@
 // CHECK: memref.store %{{.*}}, %[[QS]][%[[J]], %[[DQ]]]
 // CHECK: gpu.barrier
 // CHECK: %[[STATE:.*]]:8 = scf.for %[[C0:.*]] = %c0 to %[[COUNT]] step %c8 iter_args(%[[MAX0:[a-z0-9]+]] = %cst{{.*}}, %[[MAX1:[a-z0-9]+]] = %cst{{.*}}, %[[SUM0:[a-z0-9]+]] = %cst{{.*}}, %[[SUM1:[a-z0-9]+]] = %cst{{.*}}, %[[ACC00:[a-z0-9]+]] = %cst{{.*}}, %[[ACC01:[a-z0-9]+]] = %cst{{.*}}, %[[ACC10:[a-z0-9]+]] = %cst{{.*}}, %[[ACC11:[a-z0-9]+]] = %cst{{.*}}) -> (f32, f32, f32, f32, f32, f32, f32, f32)
-// Scores: a position per thread, its cached key read once for both heads.
+// The rows of the chunk's positions, a position per thread.
 // CHECK: %[[I:.*]] = arith.addi %[[C0]], %[[TID]]
-// CHECK: scf.if
+// CHECK: %[[VALID:.*]] = arith.cmpi ult, %[[I]], %[[COUNT]]
+// CHECK: scf.if %[[VALID]]
+// CHECK: memref.store %{{.*}}, %[[ROWS]][%[[TID]]]
+// CHECK: gpu.barrier
+// The chunk's keys staged (one slice of 16 dimensions): element e of the
+// chunk's rows x 16 is row e / 16's value e mod 16.
+// CHECK: %[[LEFT:.*]] = arith.subi %[[COUNT]], %[[C0]]
+// CHECK: %[[LEN:.*]] = arith.minui %[[LEFT]], %c8
+// CHECK: %[[ELEMS:.*]] = arith.muli %[[LEN]], %c16
+// CHECK: scf.for %[[E:.*]] = %[[TID]] to %[[ELEMS]] step %c8
+// CHECK: %[[R:.*]] = arith.divui %[[E]], %c16
+// CHECK: %[[C:.*]] = arith.remui %[[E]], %c16
+// CHECK: %[[ROW32:.*]] = memref.load %[[ROWS]][%[[R]]]
+// CHECK: %[[ROW:.*]] = arith.index_cast %[[ROW32]] : i32 to index
+// CHECK: %[[KX:.*]] = memref.load %[[KEYS]][%[[ROW]], %[[KVH]], %[[C]]] : memref<32x2x16xf32>
+// CHECK: memref.store %[[KX]], %[[KTILE]][%[[R]], %[[C]]]
+// CHECK: gpu.barrier
+// Scores: a position per thread from its row of the tile, for both heads.
 // CHECK: %[[DOTS:.*]]:2 = scf.for %[[D:.*]] = %c0 to %c16 step %c1 iter_args(%[[DOT0:.*]] = %cst{{.*}}, %[[DOT1:.*]] = %cst{{.*}})
-// CHECK: %[[KEY:.*]] = memref.load %[[KEYS]][%[[I]], %[[KVH]], %[[D]]] : memref<32x2x16xf32>
+// CHECK: %[[KEY:.*]] = memref.load %[[KTILE]][%[[TID]], %[[D]]] : memref<8x17xf32, #gpu.address_space<workgroup>>
 // CHECK: %[[Q0:.*]] = memref.load %[[QS]][%c0, %[[D]]]
 // CHECK: math.fma %[[Q0]], %[[KEY]], %[[DOT0]]
 // CHECK: %[[Q1:.*]] = memref.load %[[QS]][%c1, %[[D]]]
 // CHECK: math.fma %[[Q1]], %[[KEY]], %[[DOT1]]
-// CHECK: memref.store %[[DOTS]]#0, %[[SCORES]][%c0, %[[TID]]]
-// CHECK: memref.store %[[DOTS]]#1, %[[SCORES]][%c1, %[[TID]]]
-// CHECK: memref.store %{{.*}}, %[[ROWS]][%[[TID]]]
-// CHECK: } else {
-// CHECK: memref.store %cst{{.*}}, %[[SCORES]][%c0, %[[TID]]]
-// CHECK: memref.store %cst{{.*}}, %[[SCORES]][%c1, %[[TID]]]
+// CHECK: gpu.barrier
+// CHECK: %[[S0:.*]] = arith.select %[[VALID]], %[[DOTS]]#0, %cst
+// CHECK: memref.store %[[S0]], %[[SCORES]][%c0, %[[TID]]]
+// CHECK: %[[S1:.*]] = arith.select %[[VALID]], %[[DOTS]]#1, %cst
+// CHECK: memref.store %[[S1]], %[[SCORES]][%c1, %[[TID]]]
 // CHECK: gpu.barrier
 // Per head: the chunk's maximum and rescale factor; a probability each.
 // CHECK: %[[NEWMAX0:.*]] = arith.maximumf %[[MAX0]]
@@ -96,7 +113,7 @@
 
 // With the default 128 threads, one output dimension each.
 // T128-LABEL: func.func @f32_cache
-// T128: threads({{.*}}) in ({{.*}} = %c128, {{.*}}) workgroup({{.*}} : memref<2x16xf32, #gpu.address_space<workgroup>>, {{.*}} : memref<2x128xf32, #gpu.address_space<workgroup>>, {{.*}} : memref<2x128xf32, #gpu.address_space<workgroup>>, {{.*}} : memref<128xi32, #gpu.address_space<workgroup>>)
+// T128: threads({{.*}}) in ({{.*}} = %c128, {{.*}}) workgroup({{.*}} : memref<2x16xf32, #gpu.address_space<workgroup>>, {{.*}} : memref<2x128xf32, #gpu.address_space<workgroup>>, {{.*}} : memref<2x128xf32, #gpu.address_space<workgroup>>, {{.*}} : memref<128xi32, #gpu.address_space<workgroup>>, {{.*}} : memref<128x17xf32, #gpu.address_space<workgroup>>)
 // T128: scf.for {{.*}} -> (f32, f32, f32, f32, f32, f32)
 func.func @f32_cache(%q: memref<1x2x64xf32, strided<[?, ?, ?], offset: ?>>, %k: memref<1x2x32xf32, strided<[?, ?, ?], offset: ?>>, %v: memref<1x2x32xf32, strided<[?, ?, ?], offset: ?>>, %cache: memref<?xi8>, %start: i64, %out: memref<1x2x64xf32>) {
   tfm.fused_cached_attention %q, %k, %v, %cache from %start into %out {num_heads = 4, num_kv_heads = 2, scale = 0.25, k_offset = 0, v_offset = 4096, capacity = 32, window = 0, sinks = 0, cache_bits = 32} : memref<1x2x64xf32, strided<[?, ?, ?], offset: ?>>, memref<1x2x32xf32, strided<[?, ?, ?], offset: ?>>, memref<1x2x32xf32, strided<[?, ?, ?], offset: ?>>, memref<?xi8>, memref<1x2x64xf32>
@@ -168,9 +185,17 @@ func.func @int8_cache(%q: memref<1x1x32xf32, strided<[?, ?, ?], offset: ?>>, %k:
 // CHECK: %[[SPAN:.*]] = arith.subi %[[END]], %[[LO]]
 // CHECK: %[[COUNT:.*]] = arith.addi %[[SINKS]], %[[SPAN]]
 // CHECK: scf.for %{{.*}} = %c0 to %[[COUNT]] step %c8
+// Heads of 64: the keys staged in two slices of 32 (rows padded to 33).
+// CHECK: scf.for %[[D0:.*]] = %c0 to %c64 step %c32 iter_args
+// CHECK: arith.addi %[[D0]], %{{.*}} : index
 // CHECK: arith.shrui
 // CHECK: arith.andi %{{.*}}, %c15_i32
 // CHECK: arith.subi %{{.*}}, %c8_i32
+// CHECK: memref.store %{{.*}}, %{{.*}} : memref<8x33xf32, #gpu.address_space<workgroup>>
+// CHECK: gpu.barrier
+// CHECK: memref.load %{{.*}} : memref<8x33xf32, #gpu.address_space<workgroup>>
+// CHECK: gpu.barrier
+// CHECK: scf.yield
 func.func @int4_ring(%q: memref<1x1x64xf32, strided<[?, ?, ?], offset: ?>>, %k: memref<1x1x64xf32, strided<[?, ?, ?], offset: ?>>, %v: memref<1x1x64xf32, strided<[?, ?, ?], offset: ?>>, %cache: memref<?xi8>, %start: i64, %out: memref<1x1x64xf32>) {
   tfm.fused_cached_attention %q, %k, %v, %cache from %start into %out {num_heads = 1, num_kv_heads = 1, scale = 0.125, k_offset = 0, v_offset = 512, capacity = 12, window = 8, sinks = 4, cache_bits = 4} : memref<1x1x64xf32, strided<[?, ?, ?], offset: ?>>, memref<1x1x64xf32, strided<[?, ?, ?], offset: ?>>, memref<1x1x64xf32, strided<[?, ?, ?], offset: ?>>, memref<?xi8>, memref<1x1x64xf32>
   return
