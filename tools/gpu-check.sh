@@ -351,6 +351,22 @@ PY
       fi
     fi
   done
+  # Where the GPU time goes in the largest forward case and in decoding:
+  # each kernel timed between CUDA events (a run of its own, so the times
+  # above are unaffected), by source op, and the slowest kernels.
+  local dir=$bundle/cases/gpt2-d256-s512
+  if [[ -d "$dir" ]]; then
+    echo "[run] profile gpt2-d256-s512 (tmc-run --profile):"
+    "$bundle/bin/tmc-run" "$dir/cuda" --input input_ids="$dir/input_ids.npy" --profile 2>&1 |
+      sed -n '/^profile/,$p' | head -24 | sed 's/^/[run]   /'
+  fi
+  dir=$bundle/cases/decode-gpt2-d256
+  if [[ -d "$dir" ]]; then
+    echo "[run] profile decode-gpt2-d256 (tmc-generate --profile):"
+    "$bundle/bin/tmc-generate" "$dir/cuda" --input-ids "$dir/prompt.npy" \
+      --max-new-tokens "$(cat "$dir/generate")" --follow "$dir/ids.npy" --profile --quiet 2>&1 |
+      sed -n '/^profile/,$p' | head -24 | sed 's/^/[run]   /'
+  fi
   echo "[run] $pass passed, $fail failed${failed:+:$failed}"
   [[ $fail -eq 0 ]]
 }

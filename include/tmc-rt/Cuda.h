@@ -54,6 +54,17 @@ TMC_RT_API int tmc_cuda_synchronize(void);
 /// Writes the device's name and compute capability ("NVIDIA H100 (sm_90)").
 TMC_RT_API int tmc_cuda_device_name(char *buffer, size_t size);
 
+/// Kernel timing: after tmc_cuda_profile_start (0 on success), every
+/// mgpuLaunchKernel records a CUDA event before and after its launch on the
+/// launch's stream. tmc_cuda_profile_stop waits for those events, stops
+/// timing, sums the elapsed times per kernel name and writes up to
+/// `capacity` of them to `entries`, most total time first (the names live
+/// until the next start); it returns how many kernels ran, or -1 with the
+/// reason in tmc_cuda_error().
+TMC_RT_API int tmc_cuda_profile_start(void);
+TMC_RT_API int64_t tmc_cuda_profile_stop(tmc_kernel_time *entries,
+                                         int64_t capacity);
+
 #ifdef __cplusplus
 }
 #endif

@@ -130,6 +130,27 @@ TMC_RT_API const char *tmc_model_target_text(const tmc_model *model);
 TMC_RT_API tmc_status tmc_model_device_name(const tmc_model *model,
                                             char *buffer, size_t size);
 
+/// The GPU time of one kernel over the launches of a profile.
+typedef struct tmc_kernel_time {
+  const char *kernel; ///< The kernel's name (as in the model's kernels.tsv).
+  int64_t launches;
+  double milliseconds; ///< Total over its launches.
+} tmc_kernel_time;
+
+/// Kernel timing of a CUDA model (TMC_ERROR_ARGUMENT for a CPU model): from
+/// tmc_model_profile_start on, every kernel launch is timed on the GPU (a
+/// pair of CUDA events around it, which costs a little host time per
+/// launch). tmc_model_profile_stop waits for those launches, stops timing,
+/// writes up to `capacity` kernels to `entries`, most total time first (the
+/// names stay valid until the next start), and how many kernels ran to
+/// `*count`.
+TMC_RT_API tmc_status tmc_model_profile_start(tmc_model *model, char *err,
+                                              size_t errlen);
+TMC_RT_API tmc_status tmc_model_profile_stop(tmc_model *model,
+                                             tmc_kernel_time *entries,
+                                             size_t capacity, size_t *count,
+                                             char *err, size_t errlen);
+
 /// Runs the model once. `inputs[i]` points to the dense row-major data of
 /// input i and `outputs[j]` to a caller-allocated buffer of
 /// `tmc_tensor_info.num_bytes` for output j, which is written in full.

@@ -390,6 +390,9 @@ LogicalResult mlir::tmc::compileModel(ModuleOp module,
 
   ModelReport report;
   report.weightsBytesBefore = parameterBytes(module);
+  SourceOps sources;
+  if (options.target == "cuda")
+    sources = collectSourceOps(module);
 
   progress.stage("lowering (tfm -> linalg -> memref -> LLVM dialect)");
   PassManager pm(module.getContext());
@@ -554,6 +557,8 @@ LogicalResult mlir::tmc::compileModel(ModuleOp module,
     return failure();
   if (cuda) {
     module.walk([&](gpu::LaunchFuncOp) { ++report.gpuKernels; });
+    if (failed(writeKernelTable(loc, file("kernels.tsv"), module, sources)))
+      return failure();
     progress.stage("assembling kernels (ptxas)");
     if (failed(assembleKernels(module, options.gpuArch, toolkit, outDir)))
       return failure();

@@ -7,7 +7,9 @@
 
 #include "Report.h"
 
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
@@ -269,5 +271,48 @@ LogicalResult mlir::tmc::writeHeader(Location loc, StringRef path,
     os << "const char *tmc_model_target(void);\n";
   os << "\n"
         "#ifdef __cplusplus\n}\n#endif\n\n#endif /* TMC_MODEL_H */\n";
+  return success();
+}
+
+/// "file:line:col" of the first file location in `loc` (a layer's op
+/// inlined into the model: the op in the layer), or "".
+static std::string fileLocation(Location loc) {
+  auto fileLoc = loc->findInstanceOf<FileLineColLoc>();
+  if (!fileLoc)
+    return "";
+  return (llvm::sys::path::filename(fileLoc.getFilename().getValue()) + ":" +
+          llvm::Twine(fileLoc.getLine()) + ":" + llvm::Twine(fileLoc.getColumn()))
+      .str();
+}
+
+SourceOps mlir::tmc::collectSourceOps(ModuleOp module) {
+  SourceOps sources;
+  module.walk([&](Operation *op) {
+    std::string where = fileLocation(op->getLoc());
+    if (!where.empty() && !isa<ModuleOp>(op))
+      sources.emplace(where, op->getName().getStringRef().str());
+  });
+  return sources;
+}
+
+LogicalResult mlir::tmc::writeKernelTable(Location loc, StringRef path,
+                                          ModuleOp module,
+                                          const SourceOps &sources) {
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec, llvm::sys::fs::OF_Text);
+  if (ec)
+    return emitError(loc) << "cannot write '" << path << "': " << ec.message();
+  os << "kernel\tfunction\top\tlocation\n";
+  module.walk([&](gpu::LaunchFuncOp launch) {
+    StringRef function = "?";
+    if (auto symbol = launch->getParentOfType<SymbolOpInterface>())
+      if (!isa<ModuleOp>(symbol))
+        function = symbol.getName();
+    std::string where = fileLocation(launch.getLoc());
+    auto source = sources.find(where);
+    os << launch.getKernelName().getValue() << "\t" << function << "\t"
+       << (source != sources.end() ? source->second : "?") << "\t"
+       << (where.empty() ? "?" : where) << "\n";
+  });
   return success();
 }

@@ -11,6 +11,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Location.h"
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -62,6 +63,19 @@ struct ModelReport {
   /// What the tfm-level transforms recorded (`tmc.transforms`), as JSON.
   std::vector<std::string> transforms;
 };
+
+/// The name of the source op at each file location of the input module
+/// (what a kernel's location is traced back to).
+using SourceOps = std::map<std::string, std::string>;
+
+/// Records the ops of the input `module` by their location.
+SourceOps collectSourceOps(ModuleOp module);
+
+/// Writes kernels.tsv of a CUDA model: for every gpu.launch_func of the
+/// lowered `module`, its kernel, its host function, and the source op and
+/// location it comes from (docs/GPU.md; tmc-run --profile reads it).
+LogicalResult writeKernelTable(Location loc, StringRef path, ModuleOp module,
+                               const SourceOps &sources);
 
 /// Reads the plan that tmc-plan-buffers recorded on `module`, and the KV
 /// cache that tfm-kv-cache recorded, if any.

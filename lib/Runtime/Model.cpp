@@ -89,6 +89,8 @@ struct DeviceApi {
   int (*zero)(void *, size_t) = nullptr;
   int (*synchronize)() = nullptr;
   int (*deviceName)(char *, size_t) = nullptr;
+  int (*profileStart)() = nullptr;
+  int64_t (*profileStop)(tmc_kernel_time *, int64_t) = nullptr;
 };
 
 /// Formats a message into the caller's buffer, if any.
@@ -466,6 +468,8 @@ tmc_status tmc_model::openLibrary(char *err, size_t errlen) {
     TMC_DEVICE_FN(zero, "tmc_cuda_zero")
     TMC_DEVICE_FN(synchronize, "tmc_cuda_synchronize")
     TMC_DEVICE_FN(deviceName, "tmc_cuda_device_name")
+    TMC_DEVICE_FN(profileStart, "tmc_cuda_profile_start")
+    TMC_DEVICE_FN(profileStop, "tmc_cuda_profile_stop")
 #undef TMC_DEVICE_FN
   }
 
@@ -861,6 +865,44 @@ tmc_status tmc_model_device_name(const tmc_model *model, char *buffer,
     std::snprintf(buffer, size, "unknown CUDA device");
     return TMC_ERROR_IO;
   }
+  return TMC_OK;
+}
+
+/// Clears `err`; TMC_ERROR_ARGUMENT, with a message, unless `model` is a
+/// CUDA model (kernel profiles time GPU kernels).
+static tmc_status checkProfiled(const tmc_model *model, char *err,
+                                size_t errlen) {
+  if (err && errlen)
+    err[0] = '\0';
+  if (model && model->onDevice)
+    return TMC_OK;
+  setError(err, errlen, "kernel profiles are for CUDA models");
+  return TMC_ERROR_ARGUMENT;
+}
+
+tmc_status tmc_model_profile_start(tmc_model *model, char *err,
+                                   size_t errlen) {
+  if (tmc_status status = checkProfiled(model, err, errlen))
+    return status;
+  if (model->device.profileStart() != 0)
+    return deviceFailure(*model, err, errlen, "starting the kernel profile");
+  return TMC_OK;
+}
+
+tmc_status tmc_model_profile_stop(tmc_model *model, tmc_kernel_time *entries,
+                                  size_t capacity, size_t *count, char *err,
+                                  size_t errlen) {
+  if (tmc_status status = checkProfiled(model, err, errlen))
+    return status;
+  if (capacity > 0 && !entries) {
+    setError(err, errlen, "no buffer for the profile's %zu entries", capacity);
+    return TMC_ERROR_ARGUMENT;
+  }
+  int64_t kernels = model->device.profileStop(entries, int64_t(capacity));
+  if (kernels < 0)
+    return deviceFailure(*model, err, errlen, "collecting the kernel profile");
+  if (count)
+    *count = size_t(kernels);
   return TMC_OK;
 }
 

@@ -14,6 +14,7 @@
 
 #include "CommandLine.h"
 #include "Compare.h"
+#include "Profile.h"
 
 #include <algorithm>
 #include <chrono>
@@ -36,7 +37,7 @@ const char *kUsage =
     "                    [--top-k K] [--temperature T] [--seed S]\n"
     "                    [--output FILE.npy] [--logits-output FILE.npy]\n"
     "                    [--follow IDS.npy] [--reference LOGITS.npy [--rtol R]]\n"
-    "                    [--quiet]\n"
+    "                    [--profile] [--quiet]\n"
     "\n"
     "Generates N tokens after the prompt FILE.npy (int64 [1, S] or [S]) with\n"
     "a model compiled by `tmc-compile --decode`: the prompt fills the KV\n"
@@ -59,6 +60,11 @@ const char *kUsage =
     "                            magnitude, exits 2 when it exceeds --rtol\n"
     "  --rtol R                  relative error allowed by --reference\n"
     "                            (default 1e-3)\n"
+    "  --profile                 CUDA builds: afterwards, prefill again and\n"
+    "                            replay the decode steps with every kernel\n"
+    "                            launch timed on the GPU; print the kernel\n"
+    "                            time per source op and the 15 slowest\n"
+    "                            kernels (the timings above are unaffected)\n"
     "  --quiet                   print only the ids\n";
 
 [[noreturn]] void die(const std::string &message) {
@@ -127,7 +133,7 @@ int main(int argc, char **argv) {
       referencePath;
   long long maxNew = -1, topK = 0, seed = 0;
   double temperature = 0.0, rtol = 1e-3;
-  bool quiet = false;
+  bool quiet = false, profile = false;
   tmc::tools::CommandLine args(argc, argv, usageError);
   while (args.next()) {
     if (args.arg() == "-h" || args.arg() == "--help") {
@@ -167,6 +173,8 @@ int main(int argc, char **argv) {
                    "'");
     } else if (args.arg() == "--quiet") {
       quiet = true;
+    } else if (args.arg() == "--profile") {
+      profile = true;
     } else {
       args.takeModelDirectory(modelDir);
     }
@@ -193,6 +201,8 @@ int main(int argc, char **argv) {
   tmc_model *model = tmc_model_load(modelDir.c_str(), err, sizeof(err));
   if (!model)
     die(err);
+  if (profile && std::strcmp(tmc_model_target_text(model), "cpu") == 0)
+    die("--profile times GPU kernels: " + modelDir + " is a CPU build");
   tmc_decoder_info info;
   if (tmc_decoder_get_info(model, &info) != TMC_OK)
     die(modelDir + ": not a decoding build (compile it with tmc-compile "
@@ -284,6 +294,22 @@ int main(int argc, char **argv) {
       std::printf("target: %s, device: %s\n", tmc_model_target_text(model),
                   device);
     }
+  }
+  if (profile) {
+    // The same tokens again, the decode steps timed kernel by kernel.
+    tmc_decoder_reset(model);
+    if (tmc_decoder_prefill(model, ids, promptLength, logits.data(), err,
+                            sizeof(err)) != TMC_OK ||
+        tmc_model_profile_start(model, err, sizeof(err)) != TMC_OK)
+      die(err);
+    for (size_t i = 0; i + 1 < generated.size(); ++i)
+      if (tmc_decoder_step(model, generated[i], logits.data(), err,
+                           sizeof(err)) != TMC_OK)
+        die(err);
+    if (!tmc::tools::printKernelProfile(
+            model, modelDir,
+            std::to_string(generated.size() - 1) + " decode steps", 15, error))
+      die(error);
   }
   bool ok = true;
   if (!referencePath.empty())

@@ -12,6 +12,7 @@
 
 #include "CommandLine.h"
 #include "Compare.h"
+#include "Profile.h"
 
 #include <algorithm>
 #include <chrono>
@@ -32,7 +33,7 @@ namespace {
 const char *const kUsage =
     R"(usage: tmc-run OUTDIR --input NAME=FILE.npy ...
                [--output NAME=FILE.npy ...] [--repeat N]
-               [--reference NAME=FILE.npy ... [--rtol R]]
+               [--reference NAME=FILE.npy ... [--rtol R]] [--profile]
 
 Runs the compiled model in OUTDIR (a directory written by tmc-compile) on
 NumPy .npy inputs.
@@ -51,6 +52,10 @@ NumPy .npy inputs.
                          and the relative error max|out - ref| / max|ref|,
                          and exits non-zero when it exceeds --rtol
   --rtol R               relative error allowed by --reference (default 1e-3)
+  --profile              CUDA models: after the timed runs, run once more
+                         with every kernel launch timed on the GPU and print
+                         the kernel time per source op and the 15 slowest
+                         kernels with the op and location they come from
   -h, --help             show this help
 
 Prints the model's inputs and outputs, the weights and arena sizes, the wall
@@ -139,6 +144,7 @@ int main(int argc, char **argv) {
   std::vector<Binding> inputBindings, outputBindings, referenceBindings;
   long repeat = 1;
   double rtol = 1e-3;
+  bool profile = false;
 
   tmc::tools::CommandLine args(argc, argv, usageError);
   while (args.next()) {
@@ -160,6 +166,8 @@ int main(int argc, char **argv) {
       rtol = std::strtod(value.c_str(), &end);
       if (value.empty() || *end != '\0' || !(rtol >= 0))
         usageError("--rtol expects a non-negative number, got '" + value + "'");
+    } else if (args.arg() == "--profile") {
+      profile = true;
     } else if (args.is("--repeat")) {
       std::string value = args.value("--repeat");
       char *end = nullptr;
@@ -178,6 +186,8 @@ int main(int argc, char **argv) {
   tmc_model *model = tmc_model_load(modelDir.c_str(), err, sizeof(err));
   if (!model)
     die(err);
+  if (profile && std::strcmp(tmc_model_target_text(model), "cpu") == 0)
+    die("--profile times GPU kernels: " + modelDir + " is a CPU model");
   double loadMs = std::chrono::duration<double, std::milli>(
                       std::chrono::steady_clock::now() - loadStart)
                       .count();
@@ -338,6 +348,16 @@ int main(int argc, char **argv) {
   for (size_t b = 0; b < outputBindings.size(); ++b)
     std::printf("wrote %s: %s\n", outputBindings[b].name.c_str(),
                 outputBindings[b].path.c_str());
+
+  if (profile) {
+    std::string error;
+    if (tmc_model_profile_start(model, err, sizeof(err)) != TMC_OK ||
+        tmc_model_run(model, inputPtrs.data(), outputPtrs.data(), err,
+                      sizeof(err)) != TMC_OK)
+      die(err);
+    if (!tmc::tools::printKernelProfile(model, modelDir, "1 run", 15, error))
+      die(error);
+  }
 
   bool mismatch = false;
   for (size_t b = 0; b < referenceBindings.size(); ++b) {

@@ -24,6 +24,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <string>
 
 namespace {
@@ -37,6 +38,8 @@ bool failing(const char *what) {
 
 struct Module {
   std::string image;
+  /// A distinct handle per kernel name (what cuModuleGetFunction returns).
+  std::map<std::string, char> functions;
 };
 
 /// The images chosen from fat binaries, for the summary.
@@ -178,7 +181,7 @@ static CUresult loadModule(CUmodule *module, const void *image) {
       return CUDA_ERROR_INVALID_IMAGE;
     }
   }
-  *module = reinterpret_cast<CUmodule>(new Module{copy});
+  *module = reinterpret_cast<CUmodule>(new Module{copy, {}});
   ++modules;
   return CUDA_SUCCESS;
 }
@@ -204,7 +207,7 @@ FAKE_API CUresult cuModuleGetFunction(CUfunction *function, CUmodule module,
     return CUDA_ERROR_NOT_FOUND;
   }
   ++kernels;
-  *function = reinterpret_cast<CUfunction>(m);
+  *function = reinterpret_cast<CUfunction>(&m->functions[name]);
   return CUDA_SUCCESS;
 }
 FAKE_API CUresult cuFuncSetAttribute(CUfunction, CUfunction_attribute, int) {
@@ -241,6 +244,13 @@ FAKE_API CUresult cuEventCreate(CUevent *event, unsigned) {
 FAKE_API CUresult cuEventDestroy(CUevent) { return CUDA_SUCCESS; }
 FAKE_API CUresult cuEventSynchronize(CUevent) { return CUDA_SUCCESS; }
 FAKE_API CUresult cuEventRecord(CUevent, CUstream) { return CUDA_SUCCESS; }
+/// Every timed launch takes a quarter of a millisecond.
+FAKE_API CUresult cuEventElapsedTime(float *ms, CUevent start, CUevent end) {
+  if (!ms || !start || !end)
+    return CUDA_ERROR_INVALID_VALUE;
+  *ms = 0.25f;
+  return CUDA_SUCCESS;
+}
 FAKE_API CUresult cuMemAlloc(CUdeviceptr *pointer, size_t size) {
   if (failing("alloc"))
     return CUDA_ERROR_OUT_OF_MEMORY;

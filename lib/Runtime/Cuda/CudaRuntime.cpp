@@ -15,11 +15,14 @@
 
 #include <cuda.h>
 
+#include <algorithm>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -83,6 +86,27 @@ bool ensureContext() {
   return check(cuCtxSetCurrent(context), "cuCtxSetCurrent");
 }
 
+/// Kernel timing (tmc_cuda_profile_*): the names of the kernels looked up,
+/// the launches timed since the start, and the last profile's totals.
+struct TimedLaunch {
+  CUfunction function;
+  CUevent start, end;
+};
+std::mutex profileMutex;
+bool profiling = false;
+std::map<CUfunction, std::string> kernelNames;
+std::vector<TimedLaunch> timedLaunches;
+std::vector<std::pair<std::string, tmc_kernel_time>> profileTotals;
+
+/// Destroys the events of the timed launches and forgets them.
+void dropTimedLaunches() {
+  for (TimedLaunch &launch : timedLaunches) {
+    cuEventDestroy(launch.start);
+    cuEventDestroy(launch.end);
+  }
+  timedLaunches.clear();
+}
+
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -124,7 +148,10 @@ TMC_RT_API CUfunction mgpuModuleGetFunction(CUmodule module, const char *name) {
     recordError("kernel %s: its module was not loaded", name);
     return nullptr;
   }
-  check(cuModuleGetFunction(&function, module, name), name);
+  if (check(cuModuleGetFunction(&function, module, name), name)) {
+    std::lock_guard<std::mutex> lock(profileMutex);
+    kernelNames[function] = name;
+  }
   return function;
 }
 
@@ -141,9 +168,18 @@ TMC_RT_API void mgpuLaunchKernel(CUfunction function, intptr_t gridX,
                              CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
                              sharedMemBytes),
           "cuFuncSetAttribute (dynamic shared memory)");
+  std::unique_lock<std::mutex> lock(profileMutex);
+  TimedLaunch timed{function, nullptr, nullptr};
+  if (profiling &&
+      (!check(cuEventCreate(&timed.start, CU_EVENT_DEFAULT), "cuEventCreate") ||
+       !check(cuEventCreate(&timed.end, CU_EVENT_DEFAULT), "cuEventCreate") ||
+       !check(cuEventRecord(timed.start, stream), "cuEventRecord")))
+    return;
   check(cuLaunchKernel(function, gridX, gridY, gridZ, blockX, blockY, blockZ,
                        sharedMemBytes, stream, params, extra),
         "cuLaunchKernel");
+  if (profiling && check(cuEventRecord(timed.end, stream), "cuEventRecord"))
+    timedLaunches.push_back(timed);
 }
 
 TMC_RT_API CUstream mgpuStreamCreate() {
@@ -312,6 +348,52 @@ int tmc_cuda_device_name(char *buffer, size_t size) {
     return -1;
   std::snprintf(buffer, size, "%s (sm_%d%d)", name, major, minor);
   return 0;
+}
+
+int tmc_cuda_profile_start(void) {
+  if (!ensureContext())
+    return -1;
+  std::lock_guard<std::mutex> lock(profileMutex);
+  dropTimedLaunches();
+  profileTotals.clear();
+  profiling = true;
+  return 0;
+}
+
+int64_t tmc_cuda_profile_stop(tmc_kernel_time *entries, int64_t capacity) {
+  std::lock_guard<std::mutex> lock(profileMutex);
+  profiling = false;
+  std::map<std::string, tmc_kernel_time> totals;
+  bool ok = true;
+  for (TimedLaunch &launch : timedLaunches) {
+    float ms = 0.0f;
+    ok = ok && check(cuEventSynchronize(launch.end), "cuEventSynchronize") &&
+         check(cuEventElapsedTime(&ms, launch.start, launch.end),
+               "cuEventElapsedTime");
+    if (!ok)
+      break;
+    auto name = kernelNames.find(launch.function);
+    tmc_kernel_time &total =
+        totals[name == kernelNames.end() ? "(unknown kernel)" : name->second];
+    ++total.launches;
+    total.milliseconds += ms;
+  }
+  dropTimedLaunches();
+  if (!ok)
+    return -1;
+  profileTotals.assign(totals.begin(), totals.end());
+  // Most time first; equal times by name.
+  std::sort(profileTotals.begin(), profileTotals.end(),
+            [](const auto &a, const auto &b) {
+              if (a.second.milliseconds != b.second.milliseconds)
+                return a.second.milliseconds > b.second.milliseconds;
+              return a.first < b.first;
+            });
+  for (int64_t i = 0; i < capacity && i < int64_t(profileTotals.size()); ++i) {
+    entries[i] = profileTotals[i].second;
+    entries[i].kernel = profileTotals[i].first.c_str();
+  }
+  return int64_t(profileTotals.size());
 }
 
 } // extern "C"
