@@ -35,7 +35,8 @@ template <typename Derived>
 void mlir::tmc::buildTmcFrontPipeline(OpPassManager &pm,
                                       const TmcFrontOptions<Derived> &options,
                                       bool fusedAttention, bool deviceCache,
-                                      int64_t cachedAttentionSplit) {
+                                      int64_t cachedAttentionSplit,
+                                      bool fusedNorms) {
   // tfm level. A decoding build fixes its chunk lengths in tfm-kv-cache.
   bool decoding = options.decode >= 0;
   if (options.seqLen > 0 && !decoding) {
@@ -114,6 +115,7 @@ void mlir::tmc::buildTmcFrontPipeline(OpPassManager &pm,
   lowering.fusedAttention = fusedAttention;
   lowering.fusedCachedAttention = deviceCache;
   lowering.cachedAttentionSplit = cachedAttentionSplit;
+  lowering.fusedNorms = fusedNorms;
   pm.addPass(createConvertTfmToLinalg(lowering));
   pm.addPass(createCanonicalizerPass());
   // No CSE before bufferization: merging two identical fills would make one
@@ -146,10 +148,10 @@ void mlir::tmc::buildTmcFrontPipeline(OpPassManager &pm,
 
 template void mlir::tmc::buildTmcFrontPipeline(
     OpPassManager &, const TmcFrontOptions<TmcCpuPipelineOptions> &, bool,
-    bool, int64_t);
+    bool, int64_t, bool);
 template void mlir::tmc::buildTmcFrontPipeline(
     OpPassManager &, const TmcFrontOptions<TmcCudaPipelineOptions> &, bool,
-    bool, int64_t);
+    bool, int64_t, bool);
 
 void mlir::tmc::buildTmcCpuPipeline(OpPassManager &pm,
                                     const TmcCpuPipelineOptions &options) {
@@ -207,7 +209,8 @@ attentionTensorCoreType(const TmcCudaPipelineOptions &options) {
 void mlir::tmc::buildTmcCudaPipeline(OpPassManager &pm,
                                      const TmcCudaPipelineOptions &options) {
   buildTmcFrontPipeline(pm, options, options.fusedAttention,
-                        /*deviceCache=*/true, options.cachedAttentionSplit);
+                        /*deviceCache=*/true, options.cachedAttentionSplit,
+                        /*fusedNorms=*/options.reductionThreads > 0);
 
   // Attention ops become one kernel each; matmuls become kernels that stage
   // tiles in shared memory; every other linalg op becomes a parallel loop
@@ -225,6 +228,12 @@ void mlir::tmc::buildTmcCudaPipeline(OpPassManager &pm,
   TmcGpuCachedAttentionOptions cached;
   cached.threads = options.cachedAttentionThreads;
   pm.addNestedPass<func::FuncOp>(createTmcGpuCachedAttention(cached));
+  // Norms: one kernel each, a block per row.
+  if (options.reductionThreads > 0) {
+    TmcGpuFusedNormsOptions norms;
+    norms.threads = options.reductionThreads;
+    pm.addNestedPass<func::FuncOp>(createTmcGpuFusedNorms(norms));
+  }
   pm.addNestedPass<func::FuncOp>(createTmcCopyToLinalg());
   if (options.matmulTile > 0) {
     TmcGpuTileMatmulsOptions matmuls;

@@ -197,22 +197,7 @@ struct ReduceRows : public OpInterfaceRewritePattern<linalg::LinalgOp> {
     memref::StoreOp::create(b, loc, strided.getResult(0), partials, tid);
     gpu::BarrierOp::create(b, loc);
     // A tree over the block's partial results.
-    for (int64_t half = blockSize / 2; half >= 1; half /= 2) {
-      Value active = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
-                                           tid, index(half));
-      auto ifOp = scf::IfOp::create(b, loc, active);
-      {
-        OpBuilder::InsertionGuard g(b);
-        b.setInsertionPointToStart(ifOp.thenBlock());
-        Value mine = memref::LoadOp::create(b, loc, partials, tid);
-        Value other = memref::LoadOp::create(
-            b, loc, partials,
-            ValueRange{arith::AddIOp::create(b, loc, tid, index(half))});
-        memref::StoreOp::create(b, loc, combineValues(mine, other), partials,
-                                tid);
-      }
-      gpu::BarrierOp::create(b, loc);
-    }
+    tmc::KernelOps{b, loc}.treeReduce(partials, tid, blockSize, combineValues);
     // Thread 0 folds the row's total into the output.
     Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid,
                                         index(0));

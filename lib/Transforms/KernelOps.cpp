@@ -56,7 +56,12 @@ void KernelOps::loop(Value lb, Value ub, Value step,
 
 Value KernelOps::reduce(Value lb, Value ub, Value init,
                         function_ref<Value(Value, Value)> body) {
-  auto forOp = scf::ForOp::create(b, loc, lb, ub, idx(1), ValueRange{init});
+  return reduce(lb, ub, idx(1), init, body);
+}
+
+Value KernelOps::reduce(Value lb, Value ub, Value step, Value init,
+                        function_ref<Value(Value, Value)> body) {
+  auto forOp = scf::ForOp::create(b, loc, lb, ub, step, ValueRange{init});
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(forOp.getBody());
   Value next = body(forOp.getInductionVar(), forOp.getRegionIterArgs()[0]);
@@ -69,6 +74,17 @@ void KernelOps::ifThen(Value condition, function_ref<void()> body) {
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(ifOp.thenBlock());
   body();
+}
+
+void KernelOps::treeReduce(Value partials, Value tid, int64_t size,
+                           function_ref<Value(Value, Value)> combine) {
+  for (int64_t half = size / 2; half >= 1; half /= 2) {
+    ifThen(less(tid, idx(half)), [&] {
+      Value other = load(partials, {add(tid, idx(half))});
+      store(combine(load(partials, {tid}), other), partials, {tid});
+    });
+    gpu::BarrierOp::create(b, loc);
+  }
 }
 
 MemRefType tmc::workgroupMemRefType(ArrayRef<int64_t> shape, Type element) {

@@ -40,8 +40,17 @@ struct KernelOps {
   /// A loop over [lb, ub) carrying one value; returns its final value.
   Value reduce(Value lb, Value ub, Value init,
                function_ref<Value(Value, Value)> body);
+  /// The same with a step.
+  Value reduce(Value lb, Value ub, Value step, Value init,
+               function_ref<Value(Value, Value)> body);
   /// if (condition) { body() } with no results.
   void ifThen(Value condition, function_ref<void()> body);
+  /// Combines the `size` values (a power of two) of the workgroup buffer
+  /// `partials`, one per thread `tid`, into partials[0] with a tree: at
+  /// each level the lower half combines the upper half's values into its
+  /// own, then a barrier.
+  void treeReduce(Value partials, Value tid, int64_t size,
+                  function_ref<Value(Value, Value)> combine);
 };
 
 /// The type of a workgroup (shared) memory buffer.

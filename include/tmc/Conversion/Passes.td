@@ -37,7 +37,9 @@ def ConvertTfmToLinalg : Pass<"convert-tfm-to-linalg", "::mlir::ModuleOp"> {
     With `fused-cached-attention`, `tfm.cached_attention` becomes
     `tfm.fused_cached_attention` on buffers instead of a call of the
     runtime's KV-cache kernel (for a cache in device memory, lowered by
-    `tmc-gpu-cached-attention`).
+    `tmc-gpu-cached-attention`). With `fused-norms`, `tfm.layer_norm` and
+    `tfm.rms_norm` become `tfm.fused_norm` on buffers (`tmc-gpu-fused-norms`
+    makes one kernel of each).
     Parameters must already be bound (`tfm-bind-weights`) and layers
     inlined (`tfm-inline-layers`); shapes must be static (`tfm-set-seq-len`).
   }];
@@ -57,7 +59,10 @@ def ConvertTfmToLinalg : Pass<"convert-tfm-to-linalg", "::mlir::ModuleOp"> {
            /*default=*/"0",
            "With fused-cached-attention: cut each query's cached positions "
            "into pieces of this many, computed separately and combined "
-           "(flash-decoding; 0: off)">
+           "(flash-decoding; 0: off)">,
+    Option<"fusedNorms", "fused-norms", "bool", /*default=*/"false",
+           "Lower tfm.layer_norm and tfm.rms_norm to tfm.fused_norm on "
+           "buffers (one kernel each on a GPU) instead of linalg reductions">
   ];
   let dependentDialects = [
     "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",

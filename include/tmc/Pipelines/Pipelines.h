@@ -213,9 +213,10 @@ struct TmcCudaPipelineOptions
       llvm::cl::init(16)};
   Option<int64_t> reductionThreads{
       *this, "reduction-threads",
-      llvm::cl::desc("Threads per block of the row reductions (norms, "
-                     "softmax; tmc-gpu-row-reductions; 0: a thread per row "
-                     "like every other op)"),
+      llvm::cl::desc("Threads per block of the row reductions and of the "
+                     "norms (one kernel each, tmc-gpu-fused-norms; "
+                     "tmc-gpu-row-reductions; 0: a thread per row like every "
+                     "other op)"),
       llvm::cl::init(128)};
   Option<int64_t> matmulRegisterTile{
       *this, "matmul-register-tile",
@@ -259,13 +260,15 @@ struct TmcCudaPipelineOptions
 /// KV-cache attention becomes `tfm.fused_cached_attention` on buffers (for
 /// a target that lowers it to its own kernels) instead of a call of the
 /// CPU runtime's kernel, split into pieces of `cachedAttentionSplit`
-/// positions (0: not split) where the cache has more rows.
+/// positions (0: not split) where the cache has more rows. With
+/// `fusedNorms`, layer and RMS norms become `tfm.fused_norm` on buffers.
 template <typename Derived>
 void buildTmcFrontPipeline(OpPassManager &pm,
                            const TmcFrontOptions<Derived> &options,
                            bool fusedAttention = false,
                            bool deviceCache = false,
-                           int64_t cachedAttentionSplit = 0);
+                           int64_t cachedAttentionSplit = 0,
+                           bool fusedNorms = false);
 
 /// Builds the pipeline from a tfm model to the LLVM dialect with the
 /// compiled-model ABI: the front, then TMC's kernels for matmuls, loops,

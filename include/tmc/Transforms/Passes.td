@@ -214,7 +214,7 @@ def TmcGpuCachedAttention
   let description = [{
     Rewrites every `tfm.fused_cached_attention` (a decoding build's
     attention over its KV cache, in device memory) into two `gpu.launch`
-    ops on the model's stream:
+    ops on the model's stream, three with a split:
 
     - the append kernel, a block per (token, key/value head), writes the
       chunk's keys and values into the cache rows of their positions (the
@@ -227,13 +227,20 @@ def TmcGpuCachedAttention
       head (grouped-query attention: each cached value is read once per
       group). It keeps their scaled queries in shared memory and visits the
       positions the query sees (`[0, p]`, or the window and the sinks) in
-      chunks of `threads`: each thread reads one cached key (dequantized in
-      registers) and computes its score for every head of the group, the
+      chunks of `threads`: the block stages the chunk's keys (dequantized)
+      in shared memory a slice of up to 32 dimensions at a time,
+      consecutive threads reading consecutive values of a row; each thread
+      computes its position's score for every head of the group, the
       block takes each head's chunk maximum and the thread its
       probabilities, and each thread accumulates its dimensions of every
       head's output from the cached values with the online softmax's
       rescaling, in registers across the chunks. Only `threads` scores per
-      head are in shared memory, whatever the cache length.
+      head are in shared memory, whatever the cache length;
+    - with `split = L` on the op (flash-decoding), the attention kernel also
+      has a block per piece of `L` visible positions, as many as the
+      chunk's last query sees, and writes each piece's maxima, sums and
+      unnormalized outputs to the op's scratch buffer; a combining kernel,
+      a block per (query, head), weighs the pieces into the output.
 
     The positions come from `start`, a host value passed to the kernels, so
     the launches need no copy back. Run after bufferization and before the
@@ -414,6 +421,30 @@ def TmcGpuRowReductions
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+def TmcGpuFusedNorms : Pass<"tmc-gpu-fused-norms", "::mlir::func::FuncOp"> {
+  let summary = "tfm.fused_norm to one GPU kernel per op";
+  let description = [{
+    Rewrites every `tfm.fused_norm` (a layer or RMS normalization on
+    buffers) into one `gpu.launch` with a block per row: the block's threads
+    sum the row (strided over it) and combine their sums with a tree in
+    workgroup memory, for the mean, then, for a layer norm, the squared
+    deviations from it the same way (two passes, as the CPU build), and
+    write the normalized row scaled by `gamma` (and shifted by `beta`). One
+    launch instead of the five (layer) or three (RMS) of the linalg form's
+    fills, reductions and elementwise op. Run after bufferization and
+    before the parallel loops are mapped.
+  }];
+  let options = [
+    Option<"threads", "threads", "int64_t", /*default=*/"128",
+           "Threads per block (a power of two is used, at most the row)">
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
                            "::mlir::memref::MemRefDialect"];
 }
 

@@ -1,7 +1,8 @@
 //===- Normalization.cpp - Lower tfm norms ----------------------*- C++ -*-===//
 //
 // This file lowers tfm.layer_norm and tfm.rms_norm to linalg reductions
-// over the last dimension followed by an elementwise normalization.
+// over the last dimension followed by an elementwise normalization, or to
+// tfm.fused_norm on buffers (one kernel each on a GPU).
 //
 //===----------------------------------------------------------------------===//
 
@@ -10,7 +11,9 @@
 #include "tmc/Dialect/Tfm/IR/Tfm.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 
 using namespace mlir;
 using namespace mlir::tmc;
@@ -119,9 +122,39 @@ struct RMSNormLowering : public OpRewritePattern<RMSNormOp> {
   }
 };
 
+/// tfm.layer_norm (with its beta) and tfm.rms_norm as tfm.fused_norm: the
+/// read-only buffers of the operands, a fresh output buffer and the op.
+template <typename NormOp>
+struct FusedNormLowering : public OpRewritePattern<NormOp> {
+  using OpRewritePattern<NormOp>::OpRewritePattern;
+  LogicalResult matchAndRewrite(NormOp op,
+                                PatternRewriter &rewriter) const override {
+    if (failed(checkStaticF32(rewriter, op)))
+      return failure();
+    Location loc = op.getLoc();
+    auto type = cast<RankedTensorType>(op.getType());
+    Value out = memref::AllocOp::create(
+        rewriter, loc, MemRefType::get(type.getShape(), type.getElementType()));
+    Value input = asReadOnlyBuffer(rewriter, loc, op.getInput());
+    Value gamma = asReadOnlyBuffer(rewriter, loc, op.getGamma());
+    Value beta;
+    if constexpr (std::is_same_v<NormOp, LayerNormOp>)
+      beta = asReadOnlyBuffer(rewriter, loc, op.getBeta());
+    FusedNormOp::create(rewriter, loc, input, gamma, beta, out,
+                        op.getEpsilonAttr());
+    rewriter.replaceOpWithNewOp<bufferization::ToTensorOp>(
+        op, type, out, /*restrict=*/true, /*writable=*/true);
+    return success();
+  }
+};
+
 } // namespace
 
 void mlir::tmc::populateTfmNormalizationToLinalgPatterns(
-    RewritePatternSet &patterns) {
-  patterns.add<LayerNormLowering, RMSNormLowering>(patterns.getContext());
+    RewritePatternSet &patterns, bool fused) {
+  if (fused)
+    patterns.add<FusedNormLowering<LayerNormOp>, FusedNormLowering<RMSNormOp>>(
+        patterns.getContext());
+  else
+    patterns.add<LayerNormLowering, RMSNormLowering>(patterns.getContext());
 }

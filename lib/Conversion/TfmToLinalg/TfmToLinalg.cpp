@@ -28,12 +28,13 @@ void mlir::tmc::populateTfmToLinalgPatterns(RewritePatternSet &patterns,
                                             int64_t blockQ, int64_t blockK,
                                             bool fusedAttention,
                                             bool fusedCachedAttention,
-                                            int64_t cachedAttentionSplit) {
+                                            int64_t cachedAttentionSplit,
+                                            bool fusedNorms) {
   populateTfmElementwiseToLinalgPatterns(patterns);
   populateTfmLinearToLinalgPatterns(patterns);
   populateTfmQuantizedLinearToLinalgPatterns(patterns);
   populateTfmSparseLinearToLinalgPatterns(patterns);
-  populateTfmNormalizationToLinalgPatterns(patterns);
+  populateTfmNormalizationToLinalgPatterns(patterns, fusedNorms);
   populateTfmEmbeddingToLinalgPatterns(patterns);
   populateTfmAttentionToLinalgPatterns(patterns, blockQ, blockK,
                                        fusedAttention);
@@ -89,10 +90,12 @@ struct ConvertTfmToLinalgPass
 
     RewritePatternSet patterns(&getContext());
     populateTfmToLinalgPatterns(patterns, blockQ, blockK, fusedAttention,
-                                fusedCachedAttention, cachedAttentionSplit);
+                                fusedCachedAttention, cachedAttentionSplit,
+                                fusedNorms);
     ConversionTarget target(getContext());
     target.addIllegalDialect<tfm::TfmDialect>();
-    target.addLegalOp<tfm::FusedAttentionOp, tfm::FusedCachedAttentionOp>();
+    target.addLegalOp<tfm::FusedAttentionOp, tfm::FusedCachedAttentionOp,
+                      tfm::FusedNormOp>();
     target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect,
                            arith::ArithDialect, math::MathDialect,
                            scf::SCFDialect, affine::AffineDialect,

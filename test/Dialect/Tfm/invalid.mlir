@@ -832,6 +832,42 @@ func.func @fused_heads(%q: memref<1x8x64xf32>) {
 // -----
 
 //===----------------------------------------------------------------------===//
+// tfm.fused_norm
+//===----------------------------------------------------------------------===//
+
+func.func @fused_norm_output(%x: memref<1x4x64xf32>, %g: memref<64xf32>, %o: memref<1x2x64xf32>) {
+  // expected-error @+1 {{'tfm.fused_norm' op output 'memref<1x2x64xf32>' must have the input's shape 'memref<1x4x64xf32>'}}
+  tfm.fused_norm %x, %g into %o {epsilon = 1.0e-6} : memref<1x4x64xf32>, memref<1x2x64xf32>, memref<64xf32>
+  return
+}
+
+// -----
+
+func.func @fused_norm_gamma(%x: memref<1x4x64xf32>, %g: memref<64xf32>, %b: memref<32xf32>) {
+  // expected-error @+1 {{'tfm.fused_norm' op gamma and beta must have the 64 features of the last dimension, got 'memref<32xf32>'}}
+  tfm.fused_norm %x, %g, %b into %x {epsilon = 1.0e-5} : memref<1x4x64xf32>, memref<1x4x64xf32>, memref<64xf32>, memref<32xf32>
+  return
+}
+
+// -----
+
+func.func @fused_norm_dynamic(%x: memref<1x?x64xf32>, %g: memref<64xf32>) {
+  // expected-error @+1 {{'tfm.fused_norm' op needs a statically shaped input of rank >= 1, got 'memref<1x?x64xf32>'}}
+  tfm.fused_norm %x, %g into %x {epsilon = 1.0e-6} : memref<1x?x64xf32>, memref<1x?x64xf32>, memref<64xf32>
+  return
+}
+
+// -----
+
+func.func @fused_norm_epsilon(%x: memref<1x4x64xf32>, %g: memref<64xf32>) {
+  // expected-error @+1 {{'tfm.fused_norm' op epsilon must be non-negative}}
+  tfm.fused_norm %x, %g into %x {epsilon = -1.0} : memref<1x4x64xf32>, memref<1x4x64xf32>, memref<64xf32>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
 // tfm.fused_cached_attention
 //===----------------------------------------------------------------------===//
 

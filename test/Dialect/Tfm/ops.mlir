@@ -181,6 +181,15 @@ func.func @quantized_lookup(%v: tensor<96x32xi8>, %ids: tensor<1x4xi64>, %s: ten
   return %e : tensor<1x4x64xf32>
 }
 
+// CHECK-LABEL: func.func @fused_norms
+// CHECK: tfm.fused_norm %{{.*}}, %{{.*}}, %{{.*}} into %{{.*}} {epsilon = 1.000000e-05 : f64} : memref<1x4x64xf32, strided<[?, ?, ?], offset: ?>>, memref<1x4x64xf32>, memref<64xf32>, memref<64xf32>
+// CHECK: tfm.fused_norm %{{.*}}, %{{.*}} into %{{.*}} {epsilon = 9.9999999999999995E-7 : f64} : memref<1x4x64xf32, strided<[?, ?, ?], offset: ?>>, memref<1x4x64xf32>, memref<64xf32>
+func.func @fused_norms(%x: memref<1x4x64xf32, strided<[?, ?, ?], offset: ?>>, %g: memref<64xf32>, %b: memref<64xf32>, %o: memref<1x4x64xf32>) {
+  tfm.fused_norm %x, %g, %b into %o {epsilon = 1.0e-5} : memref<1x4x64xf32, strided<[?, ?, ?], offset: ?>>, memref<1x4x64xf32>, memref<64xf32>, memref<64xf32>
+  tfm.fused_norm %x, %g into %o {epsilon = 1.0e-6} : memref<1x4x64xf32, strided<[?, ?, ?], offset: ?>>, memref<1x4x64xf32>, memref<64xf32>
+  return
+}
+
 // CHECK-LABEL: func.func @fused_attention
 // CHECK: tfm.fused_attention %{{.*}}, %{{.*}}, %{{.*}} into %{{.*}} {block_k = 32 : i64, block_q = 16 : i64, causal, num_heads = 4 : i64, num_kv_heads = 2 : i64, scale = 2.500000e-01 : f64, sparsity = #tfm.window<size = 8>} : memref<1x40x64xf32>, memref<1x40x32xf32, strided<[?, ?, ?], offset: ?>>, memref<1x40x32xf32>, memref<1x40x64xf32>
 func.func @fused_attention(%q: memref<1x40x64xf32>, %k: memref<1x40x32xf32, strided<[?, ?, ?], offset: ?>>, %v: memref<1x40x32xf32>, %o: memref<1x40x64xf32>) {

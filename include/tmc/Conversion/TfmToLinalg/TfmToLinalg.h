@@ -27,8 +27,10 @@ void populateTfmQuantizedLinearToLinalgPatterns(RewritePatternSet &patterns);
 /// the matching inputs.
 void populateTfmSparseLinearToLinalgPatterns(RewritePatternSet &patterns);
 
-/// tfm.layer_norm, tfm.rms_norm.
-void populateTfmNormalizationToLinalgPatterns(RewritePatternSet &patterns);
+/// tfm.layer_norm, tfm.rms_norm: linalg reductions and an elementwise
+/// normalization, or with `fused` tfm.fused_norm on buffers.
+void populateTfmNormalizationToLinalgPatterns(RewritePatternSet &patterns,
+                                              bool fused = false);
 
 /// tfm.embedding, tfm.positions, tfm.rope.
 void populateTfmEmbeddingToLinalgPatterns(RewritePatternSet &patterns);
@@ -69,7 +71,8 @@ void populateTfmToLinalgPatterns(RewritePatternSet &patterns,
                                  int64_t blockK = kDefaultAttentionBlockK,
                                  bool fusedAttention = false,
                                  bool fusedCachedAttention = false,
-                                 int64_t cachedAttentionSplit = 0);
+                                 int64_t cachedAttentionSplit = 0,
+                                 bool fusedNorms = false);
 
 } // namespace tmc
 } // namespace mlir

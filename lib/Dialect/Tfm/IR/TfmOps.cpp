@@ -671,6 +671,33 @@ LogicalResult CachedAttentionOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// FusedNormOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult FusedNormOp::verify() {
+  auto input = cast<MemRefType>(getInput().getType());
+  auto output = cast<MemRefType>(getOutput().getType());
+  if (!input.hasStaticShape() || input.getRank() < 1)
+    return emitOpError("needs a statically shaped input of rank >= 1, got ")
+           << input;
+  if (output.getShape() != input.getShape())
+    return emitOpError("output ")
+           << output << " must have the input's shape " << input;
+  int64_t features = input.getShape().back();
+  for (Value vector : {getGamma(), getBeta()}) {
+    if (!vector)
+      continue;
+    auto type = cast<MemRefType>(vector.getType());
+    if (type.getDimSize(0) != features)
+      return emitOpError("gamma and beta must have the ")
+             << features << " features of the last dimension, got " << type;
+  }
+  if (!(getEpsilon().convertToDouble() >= 0.0))
+    return emitOpError("epsilon must be non-negative");
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // FusedCachedAttentionOp
 //===----------------------------------------------------------------------===//
 

@@ -456,6 +456,39 @@ def Tfm_CachedAttentionOp : Tfm_Op<"cached_attention", [
   }];
 }
 
+def Tfm_FusedNormOp : Tfm_Op<"fused_norm"> {
+  let summary = "layer or RMS normalization on buffers, computed as a kernel";
+  let description = [{
+    The buffer form of `tfm.layer_norm` and `tfm.rms_norm` that the CUDA
+    pipeline lowers to one GPU kernel per op (`tmc-gpu-fused-norms`): each
+    row of `input` (static shape, normalized over its last dimension `D`) is
+    written to the same row of `output` (the same shape). With `beta`, layer
+    normalization, `(x - mean) / sqrt(var + epsilon) * gamma + beta` with the
+    biased variance; without, RMS normalization, `x / sqrt(mean(x^2) +
+    epsilon) * gamma`. `gamma` and `beta` are `[D]`.
+
+    ```mlir
+    tfm.fused_norm %x, %gamma, %beta into %out {epsilon = 1.0e-05 : f64}
+        : memref<1x8x64xf32>, memref<1x8x64xf32>, memref<64xf32>,
+          memref<64xf32>
+    tfm.fused_norm %x, %gamma into %out {epsilon = 1.0e-06 : f64}
+        : memref<1x8x64xf32>, memref<1x8x64xf32>, memref<64xf32>
+    ```
+  }];
+  let arguments = (ins
+      Arg<MemRefOf<[F32]>, "the rows", [MemRead]>:$input,
+      Arg<MemRefRankOf<[F32], [1]>, "the scale", [MemRead]>:$gamma,
+      Arg<Optional<MemRefRankOf<[F32], [1]>>, "the shift (layer norm)",
+          [MemRead]>:$beta,
+      Arg<MemRefOf<[F32]>, "the result", [MemWrite]>:$output,
+      F64Attr:$epsilon);
+  let assemblyFormat = [{
+    $input `,` $gamma (`,` $beta^)? `into` $output attr-dict `:`
+    type($input) `,` type($output) `,` type($gamma) (`,` type($beta)^)?
+  }];
+  let hasVerifier = 1;
+}
+
 def Tfm_FusedCachedAttentionOp : Tfm_Op<"fused_cached_attention"> {
   let summary = "attention over a KV cache on buffers, computed as kernels";
   let description = [{
