@@ -107,6 +107,72 @@ static SmallVector<Value> indicesFor(linalg::LinalgOp op, OpOperand *operand,
   return indices;
 }
 
+/// The attribute that marks a broadcast whose values a contraction kernel
+/// now starts from; the pass erases such ops after its walk.
+static constexpr llvm::StringLiteral kFoldedInit = "tmc.folded_into_contraction";
+
+/// Where a contraction's accumulators start: its output's values, or, when
+/// the op right before it only broadcasts a vector into that output (a
+/// linear layer's bias), that vector's values, so that the broadcast need
+/// not run.
+struct OutputStart {
+  linalg::LinalgOp op;
+  OpOperand *out;
+  /// The input of the folded broadcast, or null.
+  OpOperand *source = nullptr;
+
+  /// Finds the broadcast right before `op` into its output: a
+  /// linalg.generic on buffers, all parallel, that yields its one input,
+  /// writes the same buffer with an identity map and reads the input with
+  /// a projection.
+  static OutputStart of(linalg::LinalgOp op) {
+    OutputStart start{op, op.getDpsInitOperand(0)};
+    auto broadcast = dyn_cast_or_null<linalg::GenericOp>(op->getPrevNode());
+    if (!broadcast || !broadcast.hasPureBufferSemantics() ||
+        broadcast.getNumDpsInputs() != 1 || broadcast.getNumDpsInits() != 1 ||
+        broadcast.getDpsInitOperand(0)->get() != start.out->get() ||
+        broadcast.getNumReductionLoops() != 0)
+      return start;
+    OpOperand *input = broadcast.getDpsInputOperand(0);
+    Block &body = broadcast.getRegion().front();
+    auto yield = cast<linalg::YieldOp>(body.getTerminator());
+    if (yield.getNumOperands() != 1 ||
+        yield.getOperand(0) != body.getArgument(0) ||
+        !broadcast.getMatchingIndexingMap(broadcast.getDpsInitOperand(0))
+             .isIdentity() ||
+        !broadcast.getMatchingIndexingMap(input).isProjectedPermutation() ||
+        !isa<MemRefType>(input->get().getType()))
+      return start;
+    start.source = input;
+    return start;
+  }
+
+  /// The buffer and indices of the initial value of the output element at
+  /// the contraction's loop values `dims`.
+  std::pair<Value, SmallVector<Value>> at(ArrayRef<Value> dims) const {
+    SmallVector<Value> outIndices = indicesFor(op, out, dims);
+    if (!source)
+      return {out->get(), outIndices};
+    // The broadcast's loops are the output's indices.
+    auto broadcast = cast<linalg::LinalgOp>(source->getOwner());
+    return {source->get(), indicesFor(broadcast, source, outIndices)};
+  }
+
+  /// Loads that initial value.
+  Value load(OpBuilder &b, Location loc, ArrayRef<Value> dims) const {
+    auto [buffer, indices] = at(dims);
+    return memref::LoadOp::create(b, loc, buffer, indices);
+  }
+
+  /// Marks the folded broadcast for erasure.
+  void markFolded(RewriterBase &rewriter) const {
+    if (source)
+      rewriter.modifyOpInPlace(source->getOwner(), [&] {
+        source->getOwner()->setAttr(kFoldedInit, rewriter.getUnitAttr());
+      });
+  }
+};
+
 /// What `build` makes where `condition` holds, else the zero of `type`.
 static Value valueOrZero(OpBuilder &b, Location loc, Value condition,
                          Type type, function_ref<Value()> build) {
@@ -172,6 +238,8 @@ struct TileContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
     if (failed(match))
       return failure();
     Contraction c = *match;
+    // Before any op is created in front of `op`.
+    OutputStart start = OutputStart::of(op);
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     int64_t sizeM = ranges[c.m], sizeN = ranges[c.n], sizeK = ranges[c.k];
     int64_t span = tile * regs; // output rows and columns per block
@@ -217,14 +285,13 @@ struct TileContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
       return math.both(math.less(rows[i], cM), math.less(cols[j], cN));
     };
 
-    // The initial accumulators: the output's values (zero off the edge).
+    // The initial accumulators: the output's values, or the bias they
+    // were about to be set to (zero off the edge).
     SmallVector<Value> init;
     for (int64_t i = 0; i < regs; ++i)
       for (int64_t j = 0; j < regs; ++j)
         init.push_back(valueOrZero(b, loc, inBounds(i, j), accType, [&] {
-          return memref::LoadOp::create(
-              b, loc, out->get(),
-              indicesFor(op, out, c.at(rows[i], cols[j], c0)));
+          return start.load(b, loc, c.at(rows[i], cols[j], c0));
         }));
 
     auto kLoop = scf::ForOp::create(
@@ -309,6 +376,7 @@ struct TileContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
         storeIf(b, loc, inBounds(i, j), kLoop.getResult(i * regs + j),
                 out->get(), indicesFor(op, out, c.at(rows[i], cols[j], c0)));
     gpu::TerminatorOp::create(b, loc);
+    start.markFolded(rewriter);
     rewriter.eraseOp(op);
     return success();
   }
@@ -397,6 +465,8 @@ struct TensorCoreTiling {
   Contraction c;
   Type half;
   OpOperand *lhs, *rhs, *out;
+  /// Where the accumulators start.
+  OutputStart start;
   int64_t sizeM, sizeN, sizeK;
   /// Set by `build`, in the launch body.
   gpu::LaunchOp launch;
@@ -419,6 +489,7 @@ struct TensorCoreTiling {
     t.lhs = op.getDpsInputOperand(t.c.lhs);
     t.rhs = op.getDpsInputOperand(1 - t.c.lhs);
     t.out = op.getDpsInitOperand(0);
+    t.start = OutputStart::of(op);
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     t.sizeM = ranges[t.c.m];
     t.sizeN = ranges[t.c.n];
@@ -496,6 +567,7 @@ struct TensorCorePattern : public OpInterfaceRewritePattern<linalg::LinalgOp> {
     OpBuilder::InsertionGuard guard(rewriter);
     static_cast<const Derived *>(this)->emit(*tiling, rewriter, op.getLoc());
     gpu::TerminatorOp::create(rewriter, op.getLoc());
+    tiling->start.markFolded(rewriter);
     rewriter.eraseOp(op);
     return success();
   }
@@ -527,12 +599,14 @@ struct MmaContraction : public TensorCorePattern<MmaContraction> {
                         body);
     };
 
-    // The initial accumulator: the output's tile (zero off the edge).
+    // The initial accumulator: the output's tile, or the bias it was about
+    // to be set to (zero off the edge).
     forTileElements([&](Value r, Value col) {
       Value m = math.add(t.m0, r), n = math.add(t.n0, col);
-      Value v = loadConverted(
-          b, loc, op, t.out, c.at(m, n, t.c0),
-          math.both(math.less(m, t.cM), math.less(n, t.cN)), f32);
+      auto [buffer, indices] = t.start.at(c.at(m, n, t.c0));
+      Value v = tmc::loadRoundedOrZero(
+          b, loc, math.both(math.less(m, t.cM), math.less(n, t.cN)), buffer,
+          indices, f32);
       memref::StoreOp::create(b, loc, v, cTile, ValueRange{r, col});
     });
     gpu::BarrierOp::create(b, loc);
@@ -635,9 +709,7 @@ struct MmaSyncContraction : public TensorCorePattern<MmaSyncContraction> {
     SmallVector<Value> init;
     for (int64_t i = 0; i < 8; ++i)
       init.push_back(valueOrZero(b, loc, inBounds(i), f32, [&]() -> Value {
-        return memref::LoadOp::create(
-            b, loc, t.out->get(),
-            indicesFor(op, t.out, c.at(rows[i], cols[i], t.c0)));
+        return t.start.load(b, loc, c.at(rows[i], cols[i], t.c0));
       }));
 
     auto kLoop = t.kLoop(b, loc, init);
@@ -774,6 +846,7 @@ struct DequantContraction
       return rewriter.notifyMatchFailure(op, "not a dequantizing contraction");
     DequantMatch match = *matched;
     Contraction c = match.c;
+    OutputStart start = OutputStart::of(op);
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     int64_t sizeM = ranges[c.m], sizeN = ranges[c.n], sizeK = ranges[c.k];
     Location loc = op.getLoc();
@@ -801,8 +874,7 @@ struct DequantContraction
     OpOperand *xOperand = op.getDpsInputOperand(0);
     OpOperand *out = op.getDpsInitOperand(0);
     Value init = valueOrZero(b, loc, inBounds, f32, [&]() -> Value {
-      return memref::LoadOp::create(b, loc, out->get(),
-                                    indicesFor(op, out, c.at(row, col, c0)));
+      return start.load(b, loc, c.at(row, col, c0));
     });
 
     auto kLoop = scf::ForOp::create(b, loc, c0,
@@ -881,6 +953,7 @@ struct DequantContraction
     storeIf(b, loc, inBounds, kLoop.getResult(0), out->get(),
             indicesFor(op, out, c.at(row, col, c0)));
     gpu::TerminatorOp::create(b, loc);
+    start.markFolded(rewriter);
     rewriter.eraseOp(op);
     return success();
   }
@@ -911,6 +984,11 @@ struct TmcGpuTileMatmulsPass
     if (tensorCores)
       patterns.add<MmaContraction, MmaSyncContraction>(&getContext());
     walkAndApplyPatterns(getOperation(), std::move(patterns));
+    // The broadcasts whose values the kernels now start from.
+    getOperation().walk([](linalg::GenericOp broadcast) {
+      if (broadcast->hasAttr(kFoldedInit))
+        broadcast.erase();
+    });
   }
 };
 

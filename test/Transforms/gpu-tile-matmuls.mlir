@@ -120,3 +120,50 @@ func.func @not_plain(%a: memref<4x8xf32>, %w: memref<8x4xi8>, %sc: memref<4xf32>
   linalg.matmul ins(%da, %b : memref<?x8xf32>, memref<8x4xf32>) outs(%dc : memref<?x4xf32>)
   return
 }
+
+// -----
+
+// A linear layer's bias broadcast into the output right before the matmul:
+// the kernel starts its accumulators from the bias instead of the output,
+// and the broadcast kernel is gone.
+// CHECK-LABEL: func.func @bias
+// CHECK-SAME: %[[BIAS:[a-z0-9]+]]: memref<24xf32>, %[[C:[a-z0-9]+]]: memref<8x24xf32>)
+// CHECK-NOT: linalg.generic
+// CHECK: gpu.launch
+// CHECK: arith.cmpi ult, %{{.*}}, %c8
+// CHECK-NEXT: arith.cmpi ult, %[[COL:.*]], %c24
+// CHECK-NEXT: %[[IN:.*]] = arith.andi
+// CHECK-NEXT: scf.if %[[IN]] -> (f32)
+// CHECK-NEXT: memref.load %[[BIAS]][%[[COL]]] : memref<24xf32>
+// CHECK-NOT: memref.load %[[C]]
+// CHECK: memref.store %{{.*}}, %[[C]]
+// CHECK-NOT: linalg.generic
+// CHECK: return
+func.func @bias(%a: memref<8x16xf32>, %w: memref<16x24xf32>, %bias: memref<24xf32>, %c: memref<8x24xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%bias : memref<24xf32>) outs(%c : memref<8x24xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  linalg.matmul ins(%a, %w : memref<8x16xf32>, memref<16x24xf32>) outs(%c : memref<8x24xf32>)
+  return
+}
+
+// -----
+
+// Something between the broadcast and the matmul (here a copy of the
+// output): the broadcast stays, and the kernel starts from the output.
+// CHECK-LABEL: func.func @bias_then_read
+// CHECK-SAME: %[[C:[a-z0-9]+]]: memref<8x24xf32>, %{{.*}}: memref<8x24xf32>)
+// CHECK: linalg.generic
+// CHECK: memref.copy
+// CHECK: gpu.launch
+// CHECK: memref.load %[[C]]
+func.func @bias_then_read(%a: memref<8x16xf32>, %w: memref<16x24xf32>, %bias: memref<24xf32>, %c: memref<8x24xf32>, %d: memref<8x24xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%bias : memref<24xf32>) outs(%c : memref<8x24xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  memref.copy %c, %d : memref<8x24xf32> to memref<8x24xf32>
+  linalg.matmul ins(%a, %w : memref<8x16xf32>, memref<16x24xf32>) outs(%c : memref<8x24xf32>)
+  return
+}

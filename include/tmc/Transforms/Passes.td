@@ -359,6 +359,12 @@ def TmcGpuTileMatmuls : Pass<"tmc-gpu-tile-matmuls", "::mlir::func::FuncOp"> {
     its fragment registers from the workgroup tiles (A staged [m][k], B
     [n][k], both as bf16) in the layout of the PTX ISA and keeps its eight
     f32 accumulators in registers across the K loop.
+
+    Every kernel starts its accumulators from the output, or, when the op
+    right before the contraction is a `linalg.generic` that only broadcasts
+    one input into the same output buffer (a linear layer's bias), from
+    that input, and the broadcast is erased: one launch fewer per biased
+    linear layer.
   }];
   let options = [
     Option<"tile", "tile", "int64_t", /*default=*/"16",
