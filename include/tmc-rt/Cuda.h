@@ -60,7 +60,9 @@ TMC_RT_API int tmc_cuda_device_name(char *buffer, size_t size);
 /// timing, sums the elapsed times per kernel name and writes up to
 /// `capacity` of them to `entries`, most total time first (the names live
 /// until the next start); it returns how many kernels ran, or -1 with the
-/// reason in tmc_cuda_error().
+/// reason in tmc_cuda_error(). A stop without a start since the last one
+/// returns that profile again (none: 0). Profiling is process-wide: the
+/// launches of every model in the process are timed.
 TMC_RT_API int tmc_cuda_profile_start(void);
 TMC_RT_API int64_t tmc_cuda_profile_stop(tmc_kernel_time *entries,
                                          int64_t capacity);

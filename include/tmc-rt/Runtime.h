@@ -143,7 +143,8 @@ typedef struct tmc_kernel_time {
 /// launch). tmc_model_profile_stop waits for those launches, stops timing,
 /// writes up to `capacity` kernels to `entries`, most total time first (the
 /// names stay valid until the next start), and how many kernels ran to
-/// `*count`.
+/// `*count`. Timing is process-wide (every model's launches are timed);
+/// TMC_ERROR_ABI for a model directory whose libtmcrt_cuda predates it.
 TMC_RT_API tmc_status tmc_model_profile_start(tmc_model *model, char *err,
                                               size_t errlen);
 TMC_RT_API tmc_status tmc_model_profile_stop(tmc_model *model,

@@ -468,9 +468,13 @@ tmc_status tmc_model::openLibrary(char *err, size_t errlen) {
     TMC_DEVICE_FN(zero, "tmc_cuda_zero")
     TMC_DEVICE_FN(synchronize, "tmc_cuda_synchronize")
     TMC_DEVICE_FN(deviceName, "tmc_cuda_device_name")
-    TMC_DEVICE_FN(profileStart, "tmc_cuda_profile_start")
-    TMC_DEVICE_FN(profileStop, "tmc_cuda_profile_stop")
 #undef TMC_DEVICE_FN
+    // The profiler is optional: older model directories ship a
+    // libtmcrt_cuda without it.
+    device.profileStart = reinterpret_cast<decltype(device.profileStart)>(
+        dlsym(library, "tmc_cuda_profile_start"));
+    device.profileStop = reinterpret_cast<decltype(device.profileStop)>(
+        dlsym(library, "tmc_cuda_profile_stop"));
   }
 
   const char *text = signatureFn();
@@ -869,15 +873,24 @@ tmc_status tmc_model_device_name(const tmc_model *model, char *buffer,
 }
 
 /// Clears `err`; TMC_ERROR_ARGUMENT, with a message, unless `model` is a
-/// CUDA model (kernel profiles time GPU kernels).
+/// CUDA model (kernel profiles time GPU kernels), TMC_ERROR_ABI when its
+/// libtmcrt_cuda has no profiler.
 static tmc_status checkProfiled(const tmc_model *model, char *err,
                                 size_t errlen) {
   if (err && errlen)
     err[0] = '\0';
-  if (model && model->onDevice)
-    return TMC_OK;
-  setError(err, errlen, "kernel profiles are for CUDA models");
-  return TMC_ERROR_ARGUMENT;
+  if (!model || !model->onDevice) {
+    setError(err, errlen, "kernel profiles are for CUDA models");
+    return TMC_ERROR_ARGUMENT;
+  }
+  if (!model->device.profileStart || !model->device.profileStop) {
+    setError(err, errlen,
+             "%s: its libtmcrt_cuda.so has no kernel profiler (compiled by "
+             "an older TMC: compile the model again)",
+             model->dir.c_str());
+    return TMC_ERROR_ABI;
+  }
+  return TMC_OK;
 }
 
 tmc_status tmc_model_profile_start(tmc_model *model, char *err,

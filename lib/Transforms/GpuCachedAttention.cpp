@@ -67,12 +67,37 @@ public:
     window = op.getWindow();
     sinks = op.getSinks();
     split = op.getSplit();
+    maxVisible = tfm::FusedCachedAttentionOp::getMaxVisible(capacity, window,
+                                                            sinks);
   }
 
   /// Bytes of one region's values, before its scales.
   int64_t valueBytes() const {
     return tfm::CachedAttentionOp::getValueBytes(capacity, kvHeads, headDim,
                                                  bits);
+  }
+
+  /// Checks what the kernels need: views of the cache aligned for their
+  /// types, the attention kernel's shared memory within the 48 KiB a
+  /// kernel gets without opting in, and the pieces of a split within the
+  /// grid's z limit.
+  LogicalResult check() {
+    if (failed(checkAlignment()))
+      return failure();
+    int64_t bytes = 4 * (group * headDim + 2 * group * threads + threads +
+                         threads * keyTileStride());
+    if (bytes > kMaxSharedBytes)
+      return op.emitOpError("needs ")
+             << bytes << " bytes of shared memory per attention block with "
+             << threads << " threads, more than the " << kMaxSharedBytes
+             << " a kernel gets: use fewer threads (cached-attention-threads)";
+    if (split > 0 && int64_t(llvm::divideCeil(maxVisible, split)) > kMaxGridZ)
+      return op.emitOpError("splits ")
+             << maxVisible << " positions into pieces of " << split
+             << ", more than the " << kMaxGridZ
+             << " blocks a grid has along z: use longer pieces "
+                "(--gpu-decode-split)";
+    return success();
   }
 
   /// Checks that the views of the cache are aligned for their types.
@@ -139,6 +164,9 @@ private:
       --dims;
     return dims;
   }
+  /// The row stride of the staged keys: odd, so that the threads reading
+  /// rows k, k + 1, ... at one dimension hit different banks.
+  int64_t keyTileStride() const { return keySliceDims() | 1; }
 
   /// The typed views of the region at byte `offset` of the cache.
   CacheRegion region(int64_t offset) {
@@ -326,10 +354,10 @@ private:
     if (split > 0)
       pieces = arith::CeilDivUIOp::create(
           b, loc,
-          arith::MinUIOp::create(b, loc, add(start, idx(seq)), idx(capacity)),
+          arith::MinUIOp::create(b, loc, add(start, idx(seq)), idx(maxVisible)),
           idx(split));
     // The chunk's keys are staged a slice of `sliceDims` dimensions at a
-    // time, each row padded by one value: thread k then reads row k without
+    // time, in rows of an odd stride: thread k then reads row k without
     // bank conflicts.
     int64_t sliceDims = keySliceDims();
     gpu::LaunchOp launchOp =
@@ -338,7 +366,7 @@ private:
                 workgroupMemRefType({group, threads}, f32Type),
                 workgroupMemRefType({group, threads}, f32Type),
                 workgroupMemRefType({threads}, i32),
-                workgroupMemRefType({threads, sliceDims + 1}, f32Type)});
+                workgroupMemRefType({threads, keyTileStride()}, f32Type)});
     ValueRange buffers = launchOp.getWorkgroupAttributions();
     Value query = buffers[0], scores = buffers[1], probs = buffers[2],
           rows = buffers[3], keyTile = buffers[4];
@@ -588,11 +616,12 @@ private:
   }
 
   static constexpr int64_t kInt4Group = tfm::CachedAttentionOp::kInt4Group;
+  static constexpr int64_t kMaxSharedBytes = 48 * 1024, kMaxGridZ = 65535;
 
   tfm::FusedCachedAttentionOp op;
   int64_t threads;
   int64_t seq, heads, kvHeads, group, headDim, bits, capacity, window, sinks,
-      split;
+      split, maxVisible;
   Value start;
   CacheRegion keys, values;
 };
@@ -628,8 +657,8 @@ struct TmcGpuCachedAttentionPass
     WalkResult check =
         getOperation().walk([&](tfm::FusedCachedAttentionOp op) {
           CachedAttentionBuilder kernels(rewriter, op, threads);
-          return failed(kernels.checkAlignment()) ? WalkResult::interrupt()
-                                                  : WalkResult::advance();
+          return failed(kernels.check()) ? WalkResult::interrupt()
+                                         : WalkResult::advance();
         });
     if (check.wasInterrupted())
       return signalPassFailure();

@@ -115,15 +115,16 @@ struct FusedCachedAttentionLowering
         rewriter, loc,
         MemRefType::get(resultType.getShape(), resultType.getElementType()));
     // A split only where a query can see more positions than a piece.
-    int64_t pieceSize =
-        static_cast<int64_t>(op.getCapacity()) > split ? split : 0;
+    int64_t visible = FusedCachedAttentionOp::getMaxVisible(
+        op.getCapacity(), op.getWindow(), op.getSinks());
+    int64_t pieceSize = visible > split ? split : 0;
     Value scratch;
     if (pieceSize > 0)
       scratch = memref::AllocOp::create(
           rewriter, loc,
           MemRefType::get(FusedCachedAttentionOp::getScratchShape(
                               resultType.getDimSize(1), op.getNumHeads(),
-                              op.getCapacity(), op.getHeadDim(), pieceSize),
+                              visible, op.getHeadDim(), pieceSize),
                           rewriter.getF32Type()));
     auto fused = FusedCachedAttentionOp::create(
         rewriter, loc, asBuffer(op.getQuery()), asBuffer(op.getKey()),

@@ -16,6 +16,7 @@
 #include <cuda.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
@@ -93,7 +94,8 @@ struct TimedLaunch {
   CUevent start, end;
 };
 std::mutex profileMutex;
-bool profiling = false;
+/// Read without the lock by every launch; set and cleared under it.
+std::atomic<bool> profiling{false};
 std::map<CUfunction, std::string> kernelNames;
 std::vector<TimedLaunch> timedLaunches;
 std::vector<std::pair<std::string, tmc_kernel_time>> profileTotals;
@@ -150,7 +152,7 @@ TMC_RT_API CUfunction mgpuModuleGetFunction(CUmodule module, const char *name) {
   }
   if (check(cuModuleGetFunction(&function, module, name), name)) {
     std::lock_guard<std::mutex> lock(profileMutex);
-    kernelNames[function] = name;
+    kernelNames.try_emplace(function, name);
   }
   return function;
 }
@@ -168,18 +170,30 @@ TMC_RT_API void mgpuLaunchKernel(CUfunction function, intptr_t gridX,
                              CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
                              sharedMemBytes),
           "cuFuncSetAttribute (dynamic shared memory)");
-  std::unique_lock<std::mutex> lock(profileMutex);
+  auto launch = [&] {
+    check(cuLaunchKernel(function, gridX, gridY, gridZ, blockX, blockY, blockZ,
+                         sharedMemBytes, stream, params, extra),
+          "cuLaunchKernel");
+  };
+  if (!profiling.load(std::memory_order_relaxed))
+    return launch();
+  // Timed between two events; if they cannot be made, the kernel still
+  // runs, untimed (and the error is recorded).
+  std::lock_guard<std::mutex> lock(profileMutex);
   TimedLaunch timed{function, nullptr, nullptr};
-  if (profiling &&
-      (!check(cuEventCreate(&timed.start, CU_EVENT_DEFAULT), "cuEventCreate") ||
-       !check(cuEventCreate(&timed.end, CU_EVENT_DEFAULT), "cuEventCreate") ||
-       !check(cuEventRecord(timed.start, stream), "cuEventRecord")))
-    return;
-  check(cuLaunchKernel(function, gridX, gridY, gridZ, blockX, blockY, blockZ,
-                       sharedMemBytes, stream, params, extra),
-        "cuLaunchKernel");
-  if (profiling && check(cuEventRecord(timed.end, stream), "cuEventRecord"))
+  bool timing =
+      check(cuEventCreate(&timed.start, CU_EVENT_DEFAULT), "cuEventCreate") &&
+      check(cuEventCreate(&timed.end, CU_EVENT_DEFAULT), "cuEventCreate") &&
+      check(cuEventRecord(timed.start, stream), "cuEventRecord");
+  launch();
+  if (timing && check(cuEventRecord(timed.end, stream), "cuEventRecord")) {
     timedLaunches.push_back(timed);
+    return;
+  }
+  if (timed.start)
+    cuEventDestroy(timed.start);
+  if (timed.end)
+    cuEventDestroy(timed.end);
 }
 
 TMC_RT_API CUstream mgpuStreamCreate() {
@@ -362,6 +376,17 @@ int tmc_cuda_profile_start(void) {
 
 int64_t tmc_cuda_profile_stop(tmc_kernel_time *entries, int64_t capacity) {
   std::lock_guard<std::mutex> lock(profileMutex);
+  auto copyOut = [&] {
+    for (int64_t i = 0; i < capacity && i < int64_t(profileTotals.size());
+         ++i) {
+      entries[i] = profileTotals[i].second;
+      entries[i].kernel = profileTotals[i].first.c_str();
+    }
+    return int64_t(profileTotals.size());
+  };
+  // A second stop returns the same profile.
+  if (!profiling)
+    return copyOut();
   profiling = false;
   std::map<std::string, tmc_kernel_time> totals;
   bool ok = true;
@@ -389,11 +414,7 @@ int64_t tmc_cuda_profile_stop(tmc_kernel_time *entries, int64_t capacity) {
                 return a.second.milliseconds > b.second.milliseconds;
               return a.first < b.first;
             });
-  for (int64_t i = 0; i < capacity && i < int64_t(profileTotals.size()); ++i) {
-    entries[i] = profileTotals[i].second;
-    entries[i].kernel = profileTotals[i].first.c_str();
-  }
-  return int64_t(profileTotals.size());
+  return copyOut();
 }
 
 } // extern "C"

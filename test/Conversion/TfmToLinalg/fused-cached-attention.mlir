@@ -15,12 +15,13 @@
 // CHECK: tfm.fused_cached_attention %[[QB]], %[[KB]], %[[VB]], %[[CACHE]] from %[[START]] into %[[OUT]] {cache_bits = 8 : i64, capacity = 13 : i64, k_offset = 0 : i64, num_heads = 2 : i64, num_kv_heads = 1 : i64, scale = 0.17677669529663687 : f64, sinks = 2 : i64, v_offset = 1024 : i64, window = 8 : i64}
 // CHECK: bufferization.to_tensor %[[OUT]] restrict writable
 
-// With a split of 4 positions and a cache of 13 rows: a scratch buffer of
-// [4 queries, 2 heads, 4 pieces, 32 + 2] for the pieces' partial results.
+// With a split of 4 positions: a query sees at most the window of 8 and
+// the 2 sinks (of the cache's 13 rows), so a scratch buffer of [4 queries,
+// 2 heads, 3 pieces, 32 + 2] for the pieces' partial results.
 // SPLIT-LABEL: func.func @step
 // SPLIT: %[[OUT:.*]] = memref.alloc() : memref<1x4x64xf32>
-// SPLIT: %[[SCRATCH:.*]] = memref.alloc() : memref<4x2x4x34xf32>
-// SPLIT: tfm.fused_cached_attention {{.*}} split by %[[SCRATCH]] : memref<4x2x4x34xf32> into %[[OUT]] {{{.*}}split = 4 : i64
+// SPLIT: %[[SCRATCH:.*]] = memref.alloc() : memref<4x2x3x34xf32>
+// SPLIT: tfm.fused_cached_attention {{.*}} split by %[[SCRATCH]] : memref<4x2x3x34xf32> into %[[OUT]] {{{.*}}split = 4 : i64
 func.func @step(%q: tensor<1x4x64xf32>, %k: tensor<1x4x32xf32>, %v: tensor<1x4x32xf32>, %cache: memref<?xi8>, %start: i64) -> tensor<1x4x64xf32> {
   %o = tfm.cached_attention %q, %k, %v, %cache from %start {num_heads = 2, num_kv_heads = 1, k_offset = 0, v_offset = 1024, capacity = 13, window = 8, sinks = 2, cache_bits = 8} : tensor<1x4x64xf32>, tensor<1x4x32xf32>, tensor<1x4x32xf32>, memref<?xi8>
   return %o : tensor<1x4x64xf32>

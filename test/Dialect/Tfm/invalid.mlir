@@ -896,7 +896,7 @@ func.func @fused_cached_ring(%q: memref<1x4x64xf32>, %c: memref<?xi8>, %s: i64) 
 // -----
 
 func.func @fused_cached_scratch_shape(%q: memref<1x4x64xf32>, %c: memref<?xi8>, %s: i64, %scratch: memref<4x2x4x32xf32>) {
-  // expected-error @+1 {{'tfm.fused_cached_attention' op scratch 'memref<4x2x4x32xf32>' must have shape [seq, num_heads, ceil(capacity / split), head_dim + 2] = [4, 2, 4, 34]}}
+  // expected-error @+1 {{'tfm.fused_cached_attention' op scratch 'memref<4x2x4x32xf32>' must have shape [seq, num_heads, ceil(visible / split), head_dim + 2] = [4, 2, 4, 34]}}
   tfm.fused_cached_attention %q, %q, %q, %c from %s split by %scratch : memref<4x2x4x32xf32> into %q {num_heads = 2, num_kv_heads = 2, scale = 0.125, k_offset = 0, v_offset = 16384, capacity = 64, window = 0, sinks = 0, cache_bits = 32, split = 16} : memref<1x4x64xf32>, memref<1x4x64xf32>, memref<1x4x64xf32>, memref<?xi8>, memref<1x4x64xf32>
   return
 }

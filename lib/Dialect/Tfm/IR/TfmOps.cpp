@@ -706,9 +706,9 @@ int64_t FusedCachedAttentionOp::getHeadDim() {
 }
 
 SmallVector<int64_t, 4> FusedCachedAttentionOp::getScratchShape(
-    int64_t seq, int64_t heads, int64_t capacity, int64_t headDim,
+    int64_t seq, int64_t heads, int64_t visible, int64_t headDim,
     int64_t split) {
-  return {seq, heads, static_cast<int64_t>(llvm::divideCeil(capacity, split)),
+  return {seq, heads, static_cast<int64_t>(llvm::divideCeil(visible, split)),
           headDim + 2};
 }
 
@@ -721,12 +721,13 @@ LogicalResult FusedCachedAttentionOp::verify() {
     if (getSplit() == 0)
       return emitOpError("has a scratch buffer but no split");
     auto type = cast<MemRefType>(scratch.getType());
-    SmallVector<int64_t, 4> expected =
-        getScratchShape(q.getDimSize(1), getNumHeads(), getCapacity(),
-                        getHeadDim(), getSplit());
+    SmallVector<int64_t, 4> expected = getScratchShape(
+        q.getDimSize(1), getNumHeads(),
+        getMaxVisible(getCapacity(), getWindow(), getSinks()), getHeadDim(),
+        getSplit());
     if (type.getShape() != ArrayRef<int64_t>(expected))
       return emitOpError("scratch ")
-             << type << " must have shape [seq, num_heads, ceil(capacity / "
+             << type << " must have shape [seq, num_heads, ceil(visible / "
              << "split), head_dim + 2] = [" << ArrayRef<int64_t>(expected) << "]";
   } else if (getSplit() != 0) {
     return emitOpError("split = ")

@@ -505,7 +505,9 @@ def Tfm_FusedCachedAttentionOp : Tfm_Op<"fused_cached_attention"> {
     pieces of `L` that the target computes separately (flash-decoding: more
     blocks for a decoding step's single query) and then combines. Each
     piece's partial result goes to `scratch`, `[seq, num_heads,
-    ceil(capacity / L), head_dim + 2]` f32: per (query, head, piece) the
+    ceil(visible / L), head_dim + 2]` f32, where `visible` is the most
+    positions a query sees (`capacity`, or `min(capacity, window + sinks)`
+    with a window): per (query, head, piece) the
     running maximum of its scores, the sum of their exponentials and the
     unnormalized `head_dim` outputs. Its contents before and after the op
     are unspecified.
@@ -552,9 +554,15 @@ def Tfm_FusedCachedAttentionOp : Tfm_Op<"fused_cached_attention"> {
   let extraClassDeclaration = [{
     /// The per-head feature size.
     int64_t getHeadDim();
+    /// The most positions a query sees: the cache's rows, or with a window
+    /// the window and the sinks.
+    static int64_t getMaxVisible(int64_t capacity, int64_t window,
+                                 int64_t sinks) {
+      return window > 0 ? std::min(capacity, window + sinks) : capacity;
+    }
     /// The shape of the scratch buffer of a split of `split` positions.
     static SmallVector<int64_t, 4> getScratchShape(int64_t seq, int64_t heads,
-                                                   int64_t capacity,
+                                                   int64_t visible,
                                                    int64_t headDim,
                                                    int64_t split);
   }];
