@@ -107,26 +107,43 @@ static SmallVector<Value> indicesFor(linalg::LinalgOp op, OpOperand *operand,
   return indices;
 }
 
-/// The attribute that marks a broadcast whose values a contraction kernel
-/// now starts from; the pass erases such ops after its walk.
+static Value valueOrZero(OpBuilder &b, Location loc, Value condition,
+                         Type type, function_ref<Value()> build);
+
+/// The attribute that marks a fill or broadcast whose values a contraction
+/// kernel now starts from; the pass erases such ops after its walk.
 static constexpr llvm::StringLiteral kFoldedInit = "tmc.folded_into_contraction";
 
 /// Where a contraction's accumulators start: its output's values, or, when
-/// the op right before it only broadcasts a vector into that output (a
-/// linear layer's bias), that vector's values, so that the broadcast need
-/// not run.
+/// the op right before it only fills that output with a scalar (a linear
+/// layer without bias) or broadcasts a vector into it (a linear layer's
+/// bias), that scalar or that vector's values, so that the fill or
+/// broadcast need not run.
 struct OutputStart {
   linalg::LinalgOp op;
   OpOperand *out;
   /// The input of the folded broadcast, or null.
   OpOperand *source = nullptr;
+  /// The scalar of the folded fill, and the fill, or null.
+  Value fillValue = {};
+  Operation *fill = nullptr;
 
-  /// Finds the broadcast right before `op` into its output: a
-  /// linalg.generic on buffers, all parallel, that yields its one input,
-  /// writes the same buffer with an identity map and reads the input with
-  /// a projection.
+  /// Finds the fill or broadcast right before `op` into its output: a
+  /// linalg.fill of the output's element type, or a linalg.generic on
+  /// buffers, all parallel, that yields its one input, writes the same
+  /// buffer with an identity map and reads the input with a projection.
   static OutputStart of(linalg::LinalgOp op) {
     OutputStart start{op, op.getDpsInitOperand(0)};
+    if (auto fill = dyn_cast_or_null<linalg::FillOp>(op->getPrevNode())) {
+      if (fill.hasPureBufferSemantics() &&
+          fill.getDpsInitOperand(0)->get() == start.out->get() &&
+          fill.value().getType() ==
+              getElementTypeOrSelf(start.out->get().getType())) {
+        start.fillValue = fill.value();
+        start.fill = fill;
+      }
+      return start;
+    }
     auto broadcast = dyn_cast_or_null<linalg::GenericOp>(op->getPrevNode());
     if (!broadcast || !broadcast.hasPureBufferSemantics() ||
         broadcast.getNumDpsInputs() != 1 || broadcast.getNumDpsInits() != 1 ||
@@ -158,17 +175,26 @@ struct OutputStart {
     return {source->get(), indicesFor(broadcast, source, outIndices)};
   }
 
-  /// Loads that initial value.
-  Value load(OpBuilder &b, Location loc, ArrayRef<Value> dims) const {
+  /// The initial value, as `type`, of the output element at the
+  /// contraction's loop values `dims` where `inBounds` holds, else zero.
+  Value initial(OpBuilder &b, Location loc, Value inBounds,
+                ArrayRef<Value> dims, Type type) const {
+    if (fillValue)
+      return valueOrZero(b, loc, inBounds, type, [&]() -> Value {
+        return fillValue.getType() == type
+                   ? fillValue
+                   : arith::TruncFOp::create(b, loc, type, fillValue);
+      });
     auto [buffer, indices] = at(dims);
-    return memref::LoadOp::create(b, loc, buffer, indices);
+    return tmc::loadRoundedOrZero(b, loc, inBounds, buffer, indices, type);
   }
 
-  /// Marks the folded broadcast for erasure.
+  /// Marks the folded fill or broadcast for erasure.
   void markFolded(RewriterBase &rewriter) const {
-    if (source)
-      rewriter.modifyOpInPlace(source->getOwner(), [&] {
-        source->getOwner()->setAttr(kFoldedInit, rewriter.getUnitAttr());
+    Operation *folded = fill ? fill : source ? source->getOwner() : nullptr;
+    if (folded)
+      rewriter.modifyOpInPlace(folded, [&] {
+        folded->setAttr(kFoldedInit, rewriter.getUnitAttr());
       });
   }
 };
@@ -290,9 +316,8 @@ struct TileContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
     SmallVector<Value> init;
     for (int64_t i = 0; i < regs; ++i)
       for (int64_t j = 0; j < regs; ++j)
-        init.push_back(valueOrZero(b, loc, inBounds(i, j), accType, [&] {
-          return start.load(b, loc, c.at(rows[i], cols[j], c0));
-        }));
+        init.push_back(start.initial(b, loc, inBounds(i, j),
+                                     c.at(rows[i], cols[j], c0), accType));
 
     auto kLoop = scf::ForOp::create(
         b, loc, c0, math.idx(llvm::divideCeil(sizeK, tile)), one, init);
@@ -603,10 +628,9 @@ struct MmaContraction : public TensorCorePattern<MmaContraction> {
     // to be set to (zero off the edge).
     forTileElements([&](Value r, Value col) {
       Value m = math.add(t.m0, r), n = math.add(t.n0, col);
-      auto [buffer, indices] = t.start.at(c.at(m, n, t.c0));
-      Value v = tmc::loadRoundedOrZero(
-          b, loc, math.both(math.less(m, t.cM), math.less(n, t.cN)), buffer,
-          indices, f32);
+      Value v = t.start.initial(
+          b, loc, math.both(math.less(m, t.cM), math.less(n, t.cN)),
+          c.at(m, n, t.c0), f32);
       memref::StoreOp::create(b, loc, v, cTile, ValueRange{r, col});
     });
     gpu::BarrierOp::create(b, loc);
@@ -708,9 +732,8 @@ struct MmaSyncContraction : public TensorCorePattern<MmaSyncContraction> {
     };
     SmallVector<Value> init;
     for (int64_t i = 0; i < 8; ++i)
-      init.push_back(valueOrZero(b, loc, inBounds(i), f32, [&]() -> Value {
-        return t.start.load(b, loc, c.at(rows[i], cols[i], t.c0));
-      }));
+      init.push_back(
+          t.start.initial(b, loc, inBounds(i), c.at(rows[i], cols[i], t.c0), f32));
 
     auto kLoop = t.kLoop(b, loc, init);
     {
@@ -873,9 +896,7 @@ struct DequantContraction
     Value inBounds = math.both(math.less(row, cM), math.less(col, cN));
     OpOperand *xOperand = op.getDpsInputOperand(0);
     OpOperand *out = op.getDpsInitOperand(0);
-    Value init = valueOrZero(b, loc, inBounds, f32, [&]() -> Value {
-      return start.load(b, loc, c.at(row, col, c0));
-    });
+    Value init = start.initial(b, loc, inBounds, c.at(row, col, c0), f32);
 
     auto kLoop = scf::ForOp::create(b, loc, c0,
                                     math.idx(llvm::divideCeil(sizeK, tile)), one,
@@ -984,10 +1005,10 @@ struct TmcGpuTileMatmulsPass
     if (tensorCores)
       patterns.add<MmaContraction, MmaSyncContraction>(&getContext());
     walkAndApplyPatterns(getOperation(), std::move(patterns));
-    // The broadcasts whose values the kernels now start from.
-    getOperation().walk([](linalg::GenericOp broadcast) {
-      if (broadcast->hasAttr(kFoldedInit))
-        broadcast.erase();
+    // The fills and broadcasts whose values the kernels now start from.
+    getOperation().walk([](linalg::LinalgOp folded) {
+      if (folded->hasAttr(kFoldedInit))
+        folded->erase();
     });
   }
 };

@@ -167,3 +167,25 @@ func.func @bias_then_read(%a: memref<8x16xf32>, %w: memref<16x24xf32>, %bias: me
   linalg.matmul ins(%a, %w : memref<8x16xf32>, memref<16x24xf32>) outs(%c : memref<8x24xf32>)
   return
 }
+
+// -----
+
+// A linear layer without bias: the output filled with zeros right before
+// the matmul. The kernel starts from the fill's value, and the fill is gone.
+// CHECK-LABEL: func.func @zero_fill
+// CHECK-SAME: %[[C:[a-z0-9]+]]: memref<8x24xf32>)
+// CHECK: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK-NOT: linalg.fill
+// CHECK: gpu.launch
+// CHECK: scf.if %{{.*}} -> (f32)
+// CHECK-NEXT: scf.yield %[[ZERO]] : f32
+// CHECK-NOT: memref.load %[[C]]
+// CHECK: memref.store %{{.*}}, %[[C]]
+// CHECK-NOT: linalg.fill
+// CHECK: return
+func.func @zero_fill(%a: memref<8x16xf32>, %w: memref<16x24xf32>, %c: memref<8x24xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%c : memref<8x24xf32>)
+  linalg.matmul ins(%a, %w : memref<8x16xf32>, memref<16x24xf32>) outs(%c : memref<8x24xf32>)
+  return
+}

@@ -361,9 +361,10 @@ def TmcGpuTileMatmuls : Pass<"tmc-gpu-tile-matmuls", "::mlir::func::FuncOp"> {
     f32 accumulators in registers across the K loop.
 
     Every kernel starts its accumulators from the output, or, when the op
-    right before the contraction is a `linalg.generic` that only broadcasts
-    one input into the same output buffer (a linear layer's bias), from
-    that input, and the broadcast is erased: one launch fewer per biased
+    right before the contraction is a `linalg.fill` of the same output
+    buffer (a linear layer without bias) or a `linalg.generic` that only
+    broadcasts one input into it (a linear layer's bias), from that scalar
+    or input, and the fill or broadcast is erased: one launch fewer per
     linear layer.
   }];
   let options = [
