@@ -309,7 +309,7 @@ static LogicalResult checkAvailable(Location loc,
     return emitError(loc)
            << "--gpu-tensor-cores applies to --target=cuda only";
   if ((options.target != "cuda" || !options.decodeMaxTokens) &&
-      options.gpuDecodeSplit != CompileOptions::kDefaultGpuDecodeSplit)
+      options.gpuDecodeSplit)
     return emitError(loc) << "--gpu-decode-split applies to --target=cuda "
                              "--decode builds only";
   if (!options.train) {
@@ -472,7 +472,8 @@ LogicalResult mlir::tmc::compileModel(ModuleOp module,
     pipeline.fusedAttention = options.gpuAttention == "fused";
     pipeline.tensorCores = options.gpuTensorCores != "none";
     pipeline.attentionTensorCores = options.gpuTensorCores;
-    pipeline.cachedAttentionSplit = options.gpuDecodeSplit;
+    pipeline.cachedAttentionSplit = options.gpuDecodeSplit.value_or(
+        CompileOptions::kDefaultGpuDecodeSplit);
     pipeline.toolkit = toolkit;
     pipeline.format = "isa";
     buildTmcCudaPipeline(pm, pipeline);

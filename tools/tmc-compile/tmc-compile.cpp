@@ -264,10 +264,13 @@ int main(int argc, char **argv) {
     llvm::errs() << "tmc-compile: " << llvm::toString(std::move(err)) << "\n";
     return 1;
   }
-  if (llvm::Error err = tmc::setCompileOption(options, "gpu-decode-split",
-                                              gpuDecodeSplit)) {
-    llvm::errs() << "tmc-compile: " << llvm::toString(std::move(err)) << "\n";
-    return 1;
+  if (gpuDecodeSplit.getNumOccurrences()) {
+    if (llvm::Error err = tmc::setCompileOption(options, "gpu-decode-split",
+                                                gpuDecodeSplit)) {
+      llvm::errs() << "tmc-compile: " << llvm::toString(std::move(err))
+                   << "\n";
+      return 1;
+    }
   }
   if (llvm::Error err = tmc::setCompileOption(options, "gpu-arch", gpuArch)) {
     llvm::errs() << "tmc-compile: " << llvm::toString(std::move(err)) << "\n";

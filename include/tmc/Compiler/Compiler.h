@@ -70,8 +70,8 @@ struct CompileOptions {
   /// KV-cache attention of a "cuda" decoding build: longer contexts are cut
   /// into pieces of this many positions, each computed by blocks of its
   /// own, then combined (flash-decoding); 0: a block per query and
-  /// key/value head.
-  int64_t gpuDecodeSplit = kDefaultGpuDecodeSplit;
+  /// key/value head. Unset: kDefaultGpuDecodeSplit.
+  std::optional<int64_t> gpuDecodeSplit;
   static constexpr int64_t kDefaultGpuDecodeSplit = 256;
   /// Low-rank factorization (tfm-low-rank's `scheme`).
   std::string lowRank = "none";
