@@ -87,8 +87,9 @@ bool ensureContext() {
   return check(cuCtxSetCurrent(context), "cuCtxSetCurrent");
 }
 
-/// Kernel timing (tmc_cuda_profile_*): the names of the kernels looked up,
-/// the launches timed since the start, and the last profile's totals.
+/// Kernel timing (tmc_cuda_profile_*): the names of the kernels looked up
+/// while profiling, the launches timed since the start, and the last
+/// profile's totals.
 struct TimedLaunch {
   CUfunction function;
   CUevent start, end;
@@ -150,9 +151,13 @@ TMC_RT_API CUfunction mgpuModuleGetFunction(CUmodule module, const char *name) {
     recordError("kernel %s: its module was not loaded", name);
     return nullptr;
   }
-  if (check(cuModuleGetFunction(&function, module, name), name)) {
+  // The generated code looks its kernel up before every launch, so while
+  // profiling the launches' names are recorded here; otherwise this stays
+  // off the launch path.
+  if (check(cuModuleGetFunction(&function, module, name), name) &&
+      profiling.load(std::memory_order_relaxed)) {
     std::lock_guard<std::mutex> lock(profileMutex);
-    kernelNames.try_emplace(function, name);
+    kernelNames[function] = name;
   }
   return function;
 }
