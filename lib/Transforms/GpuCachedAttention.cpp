@@ -146,12 +146,8 @@ private:
   /// with the given workgroup buffers; the builder is left inside its body.
   gpu::LaunchOp launch(int64_t gridX, int64_t gridY, Value gridZ,
                        int64_t blockSize, TypeRange workgroup = {}) {
-    Value one = idx(1);
-    auto launchOp = gpu::LaunchOp::create(
-        b, loc, idx(gridX), idx(gridY), gridZ, idx(blockSize), one, one,
-        /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
-        /*asyncDependencies=*/ValueRange{}, workgroup,
-        /*privateAttributions=*/TypeRange{});
+    gpu::LaunchOp launchOp = KernelOps::launch(idx(gridX), idx(gridY), gridZ,
+                                               blockSize, 1, workgroup);
     b.setInsertionPointToStart(&launchOp.getBody().front());
     return launchOp;
   }

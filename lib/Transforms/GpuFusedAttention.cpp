@@ -157,14 +157,10 @@ public:
                       privType({rowsPerThread, headDim}),
                       privType({rowsPerThread}), privType({rowsPerThread}),
                       privType({chunk})};
-    Value one = idx(1);
-    auto launch = gpu::LaunchOp::create(
-        b, loc, idx(llvm::divideCeil(seqQ, blockQ)), idx(heads), idx(batch),
-        idx(threads), one, one, /*dynamicSharedMemorySize=*/nullptr,
-        /*asyncTokenType=*/nullptr, /*asyncDependencies=*/ValueRange{},
-        /*workgroupAttributions=*/
-        TypeRange{wgType({chunk, headDim}), wgType({chunk, headDim})},
-        /*privateAttributions=*/privateTypes);
+    gpu::LaunchOp launch = KernelOps::launch(
+        idx(llvm::divideCeil(seqQ, blockQ)), idx(heads), idx(batch), threads,
+        1, {wgType({chunk, headDim}), wgType({chunk, headDim})},
+        privateTypes);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&launch.getBody().front());
     keys = launch.getWorkgroupAttributions()[0];
@@ -632,18 +628,15 @@ public:
     auto wgType = [&](ArrayRef<int64_t> shape, Type element) {
       return tmc::workgroupMemRefType(shape, element);
     };
-    Value one = idx(1);
-    auto launch = gpu::LaunchOp::create(
-        b, loc, idx(llvm::divideCeil(seqQ, blockQ)), idx(heads), idx(batch),
-        idx(threads), one, one, /*dynamicSharedMemorySize=*/nullptr,
-        /*asyncTokenType=*/nullptr, /*asyncDependencies=*/ValueRange{},
-        /*workgroupAttributions=*/
-        TypeRange{wgType({chunk, headDim + kPad}, half),
-                  wgType({headDim, chunk + kPad}, half),
-                  wgType({rows, chunk + kScorePad}, f32Type),
-                  wgType({rows, chunk + kPad}, half), wgType({rows}, f32Type),
-                  wgType({rows}, f32Type)},
-        /*privateAttributions=*/TypeRange{privType, privType});
+    gpu::LaunchOp launch = KernelOps::launch(
+        idx(llvm::divideCeil(seqQ, blockQ)), idx(heads), idx(batch), threads,
+        1,
+        {wgType({chunk, headDim + kPad}, half),
+         wgType({headDim, chunk + kPad}, half),
+         wgType({rows, chunk + kScorePad}, f32Type),
+         wgType({rows, chunk + kPad}, half), wgType({rows}, f32Type),
+         wgType({rows}, f32Type)},
+        {privType, privType});
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&launch.getBody().front());
     ValueRange shared = launch.getWorkgroupAttributions();

@@ -46,12 +46,9 @@ public:
     for (int64_t size : ArrayRef<int64_t>(shape).drop_back())
       rows *= size;
     Value one = idx(1);
-    auto launch = gpu::LaunchOp::create(
-        b, loc, idx(rows), one, one, idx(blockSize), one, one,
-        /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
-        /*asyncDependencies=*/ValueRange{},
-        /*workgroupAttributions=*/
-        TypeRange{workgroupMemRefType({blockSize}, b.getF32Type())});
+    gpu::LaunchOp launch =
+        KernelOps::launch(idx(rows), one, one, blockSize, 1,
+                          {workgroupMemRefType({blockSize}, b.getF32Type())});
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&launch.getBody().front());
     partials = launch.getWorkgroupAttributions()[0];

@@ -133,11 +133,8 @@ struct ReduceRows : public OpInterfaceRewritePattern<linalg::LinalgOp> {
     Type f32 = b.getF32Type();
     MemRefType partialsType = tmc::workgroupMemRefType({blockSize}, f32);
     Value one = index(1);
-    auto launch = gpu::LaunchOp::create(
-        b, loc, index(rows), one, one, index(blockSize), one, one,
-        /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
-        /*asyncDependencies=*/ValueRange{},
-        /*workgroupAttributions=*/TypeRange{partialsType});
+    gpu::LaunchOp launch = tmc::KernelOps{b, loc}.launch(
+        index(rows), one, one, blockSize, 1, {partialsType});
     OpBuilder::InsertionGuard guard(rewriter);
     rewriter.setInsertionPointToStart(&launch.getBody().front());
     Value partials = launch.getWorkgroupAttributions()[0];

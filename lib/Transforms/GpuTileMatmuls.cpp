@@ -220,12 +220,8 @@ static gpu::LaunchOp createLaunch(OpBuilder &b, Location loc, int64_t gridX,
                                   int64_t gridY, int64_t threadsX,
                                   int64_t threadsY, TypeRange workgroup) {
   KernelOps math{b, loc};
-  Value one = math.idx(1);
-  return gpu::LaunchOp::create(
-      b, loc, math.idx(gridX), math.idx(gridY), one, math.idx(threadsX),
-      math.idx(threadsY), one, /*dynamicSharedMemorySize=*/nullptr,
-      /*asyncTokenType=*/nullptr, /*asyncDependencies=*/ValueRange{},
-      workgroup);
+  return math.launch(math.idx(gridX), math.idx(gridY), math.idx(1), threadsX,
+                     threadsY, workgroup);
 }
 
 /// Stores `v` to `memref[indices]` where `condition` holds.

@@ -76,6 +76,15 @@ void KernelOps::ifThen(Value condition, function_ref<void()> body) {
   body();
 }
 
+gpu::LaunchOp KernelOps::launch(Value gridX, Value gridY, Value gridZ,
+                                int64_t blockX, int64_t blockY,
+                                TypeRange workgroup, TypeRange privates) {
+  return gpu::LaunchOp::create(
+      b, loc, gridX, gridY, gridZ, idx(blockX), idx(blockY), idx(1),
+      /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
+      /*asyncDependencies=*/ValueRange{}, workgroup, privates);
+}
+
 void KernelOps::treeReduce(Value partials, Value tid, int64_t size,
                            function_ref<Value(Value, Value)> combine) {
   for (int64_t half = size / 2; half >= 1; half /= 2) {

@@ -9,6 +9,7 @@
 #ifndef TMC_LIB_TRANSFORMS_KERNELOPS_H
 #define TMC_LIB_TRANSFORMS_KERNELOPS_H
 
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 
@@ -45,6 +46,12 @@ struct KernelOps {
                function_ref<Value(Value, Value)> body);
   /// if (condition) { body() } with no results.
   void ifThen(Value condition, function_ref<void()> body);
+  /// A gpu.launch of gridX x gridY x gridZ blocks of blockX x blockY
+  /// threads, with the given workgroup and private buffers; the builder
+  /// stays before it.
+  gpu::LaunchOp launch(Value gridX, Value gridY, Value gridZ, int64_t blockX,
+                       int64_t blockY, TypeRange workgroup = {},
+                       TypeRange privates = {});
   /// Combines the `size` values (a power of two) of the workgroup buffer
   /// `partials`, one per thread `tid`, into partials[0] with a tree: at
   /// each level the lower half combines the upper half's values into its
