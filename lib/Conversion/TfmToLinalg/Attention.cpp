@@ -445,8 +445,7 @@ struct FusedAttentionLowering : public OpRewritePattern<AttentionOp> {
         op.getCausal(), APFloat(op.getScaleOrDefault()), std::min(blockQ, seqQ),
         std::min(blockK, seqK), op.getSparsityAttr());
     fused->setDiscardableAttrs(op->getDiscardableAttrDictionary());
-    rewriter.replaceOpWithNewOp<bufferization::ToTensorOp>(
-        op, resultType, out, /*restrict=*/true, /*writable=*/true);
+    rewriter.replaceOp(op, asWrittenTensor(rewriter, loc, out));
     return success();
   }
 

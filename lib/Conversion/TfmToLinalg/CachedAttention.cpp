@@ -87,12 +87,8 @@ struct CachedAttentionLowering : public OpRewritePattern<CachedAttentionOp> {
                 static_cast<float>(op.getScaleOrDefault())))};
     func::CallOp::create(rewriter, loc, kernel, args);
 
-    Value result = bufferization::ToTensorOp::create(
-        rewriter, loc, RankedTensorType::get(flatType.getShape(),
-                                             flatType.getElementType()),
-        out, /*restrict=*/true, /*writable=*/true);
-    rewriter.replaceOpWithNewOp<tensor::ExpandShapeOp>(op, resultType, result,
-                                                       collapse);
+    rewriter.replaceOpWithNewOp<tensor::ExpandShapeOp>(
+        op, resultType, asWrittenTensor(rewriter, loc, out), collapse);
     return success();
   }
 };
@@ -133,8 +129,7 @@ struct FusedCachedAttentionLowering
         op.getKOffset(), op.getVOffset(), op.getCapacity(), op.getWindow(),
         op.getSinks(), op.getCacheBits(), pieceSize);
     fused->setDiscardableAttrs(op->getDiscardableAttrDictionary());
-    rewriter.replaceOpWithNewOp<bufferization::ToTensorOp>(
-        op, resultType, out, /*restrict=*/true, /*writable=*/true);
+    rewriter.replaceOp(op, asWrittenTensor(rewriter, loc, out));
     return success();
   }
 

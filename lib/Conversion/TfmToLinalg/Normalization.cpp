@@ -11,7 +11,6 @@
 #include "tmc/Dialect/Tfm/IR/Tfm.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 
@@ -142,8 +141,7 @@ struct FusedNormLowering : public OpRewritePattern<NormOp> {
       beta = asReadOnlyBuffer(rewriter, loc, op.getBeta());
     FusedNormOp::create(rewriter, loc, input, gamma, beta, out,
                         op.getEpsilonAttr());
-    rewriter.replaceOpWithNewOp<bufferization::ToTensorOp>(
-        op, type, out, /*restrict=*/true, /*writable=*/true);
+    rewriter.replaceOp(op, asWrittenTensor(rewriter, loc, out));
     return success();
   }
 };

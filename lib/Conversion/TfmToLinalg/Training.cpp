@@ -819,12 +819,7 @@ struct AttentionGradLowering : public OpRewritePattern<AttentionGradOp> {
 
     SmallVector<Value> results;
     for (auto [out, result] : llvm::zip(outs, op.getResults())) {
-      auto bufferType = cast<MemRefType>(out.getType());
-      Value flat = bufferization::ToTensorOp::create(
-          rewriter, loc,
-          RankedTensorType::get(bufferType.getShape(),
-                                bufferType.getElementType()),
-          out, /*restrict=*/true, /*writable=*/true);
+      Value flat = asWrittenTensor(rewriter, loc, out);
       results.push_back(tensor::ExpandShapeOp::create(
           rewriter, loc, result.getType(), flat,
           ArrayRef<ReassociationIndices>{{0, 1}, {2}}));

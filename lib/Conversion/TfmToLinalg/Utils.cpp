@@ -54,6 +54,13 @@ Value mlir::tmc::asReadOnlyBuffer(OpBuilder &b, Location loc, Value tensor) {
                                            /*read_only=*/true);
 }
 
+Value mlir::tmc::asWrittenTensor(OpBuilder &b, Location loc, Value buffer) {
+  auto type = cast<MemRefType>(buffer.getType());
+  return bufferization::ToTensorOp::create(
+      b, loc, RankedTensorType::get(type.getShape(), type.getElementType()),
+      buffer, /*restrict=*/true, /*writable=*/true);
+}
+
 Value mlir::tmc::asKernelOperand(OpBuilder &b, Location loc, Value tensor) {
   MLIRContext *ctx = b.getContext();
   Value flat = tensor::CollapseShapeOp::create(

@@ -83,6 +83,11 @@ Value asKernelOperand(OpBuilder &b, Location loc, Value tensor);
 /// layout (an operand of the buffer forms of attention).
 Value asReadOnlyBuffer(OpBuilder &b, Location loc, Value tensor);
 
+/// The tensor of `buffer`, a fresh allocation that a runtime call or a
+/// buffer op has just written: restrict and writable, so that
+/// bufferization takes the buffer itself.
+Value asWrittenTensor(OpBuilder &b, Location loc, Value buffer);
+
 /// An f32 constant.
 Value f32Const(OpBuilder &b, Location loc, double value);
 
