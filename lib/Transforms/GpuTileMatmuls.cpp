@@ -9,6 +9,7 @@
 #include "tmc/Transforms/Passes.h"
 
 #include "KernelOps.h"
+#include "MatmulEpilogue.h"
 #include "WarpMma.h"
 
 #include "mlir/Analysis/SliceAnalysis.h"
@@ -134,6 +135,8 @@ struct OutputStart {
   /// buffer with an identity map and reads the input with a projection.
   static OutputStart of(linalg::LinalgOp op) {
     OutputStart start{op, op.getDpsInitOperand(0)};
+    if (!op->getPrevNode() || op->getPrevNode()->hasAttr(kFoldedInit))
+      return start;
     if (auto fill = dyn_cast_or_null<linalg::FillOp>(op->getPrevNode())) {
       if (fill.hasPureBufferSemantics() &&
           fill.getDpsInitOperand(0)->get() == start.out->get() &&
@@ -214,6 +217,46 @@ static Value valueOrZero(OpBuilder &b, Location loc, Value condition,
   return ifOp.getResult(0);
 }
 
+/// Where a contraction's results go: its output, through the elementwise
+/// ops right after it that rewrite the output in place (its epilogue, when
+/// folded), so that those ops need not run.
+struct OutputEnd {
+  linalg::LinalgOp op;
+  OpOperand *out;
+  Contraction c;
+  MatmulEpilogue epilogue;
+
+  static OutputEnd of(linalg::LinalgOp op, const Contraction &c,
+                      bool foldEpilogue) {
+    return {op, op.getDpsInitOperand(0), c,
+            foldEpilogue ? MatmulEpilogue::after(op) : MatmulEpilogue()};
+  }
+
+  /// Moves `rewriter` to where the kernel goes: before the last op of the
+  /// epilogue, where every buffer it reads is defined.
+  void setInsertionPoint(RewriterBase &rewriter) const {
+    rewriter.setInsertionPoint(epilogue.empty() ? static_cast<Operation *>(op)
+                                                : epilogue.insertionPoint());
+  }
+
+  /// Stores `acc`, the contraction's value of output element (m, n), where
+  /// `inBounds` holds.
+  void store(OpBuilder &b, Location loc, Value inBounds, Value m, Value n,
+             Value acc) const {
+    auto ifOp = scf::IfOp::create(b, loc, inBounds);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+    memref::StoreOp::create(b, loc, epilogue.apply(b, loc, m, n, acc),
+                            out->get(), indicesFor(op, out, c.at(m, n, c0)));
+  }
+
+  /// Marks the epilogue's ops for erasure.
+  void markFolded(RewriterBase &rewriter) const {
+    epilogue.markFolded(rewriter, kFoldedInit);
+  }
+};
+
 /// A launch of `gridX` x `gridY` blocks of `threadsX` x `threadsY` threads
 /// with the given workgroup buffers.
 static gpu::LaunchOp createLaunch(OpBuilder &b, Location loc, int64_t gridX,
@@ -251,8 +294,10 @@ static int64_t innermostDim(linalg::LinalgOp op, OpOperand *operand) {
 /// output tile, each thread `regs` x `regs` outputs (rows `ty + i * tile`,
 /// columns `tx + j * tile`) held in registers across the K loop.
 struct TileContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
-  TileContraction(MLIRContext *ctx, int64_t tile, int64_t regs)
-      : OpInterfaceRewritePattern(ctx), tile(tile), regs(regs) {}
+  TileContraction(MLIRContext *ctx, int64_t tile, int64_t regs,
+                  bool foldEpilogues)
+      : OpInterfaceRewritePattern(ctx), tile(tile), regs(regs),
+        foldEpilogues(foldEpilogues) {}
 
   LogicalResult matchAndRewrite(linalg::LinalgOp op,
                                 PatternRewriter &rewriter) const override {
@@ -262,11 +307,14 @@ struct TileContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
     Contraction c = *match;
     // Before any op is created in front of `op`.
     OutputStart start = OutputStart::of(op);
+    OutputEnd end = OutputEnd::of(op, c, foldEpilogues);
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     int64_t sizeM = ranges[c.m], sizeN = ranges[c.n], sizeK = ranges[c.k];
     int64_t span = tile * regs; // output rows and columns per block
 
     Location loc = op.getLoc();
+    OpBuilder::InsertionGuard guard(rewriter);
+    end.setInsertionPoint(rewriter);
     OpBuilder &b = rewriter;
     KernelOps math{b, loc};
     OpOperand *lhs = op.getDpsInputOperand(c.lhs);
@@ -283,7 +331,6 @@ struct TileContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
         tile, tile,
         {workgroupMemRefType({span, tile + 1}, lhsType),
          workgroupMemRefType({tile, span + 1}, rhsType)});
-    OpBuilder::InsertionGuard guard(rewriter);
     rewriter.setInsertionPointToStart(&launch.getBody().front());
     Value one = math.idx(1), t = math.idx(tile);
     Value lhsTile = launch.getWorkgroupAttributions()[0];
@@ -394,15 +441,17 @@ struct TileContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
 
     for (int64_t i = 0; i < regs; ++i)
       for (int64_t j = 0; j < regs; ++j)
-        storeIf(b, loc, inBounds(i, j), kLoop.getResult(i * regs + j),
-                out->get(), indicesFor(op, out, c.at(rows[i], cols[j], c0)));
+        end.store(b, loc, inBounds(i, j), rows[i], cols[j],
+                  kLoop.getResult(i * regs + j));
     gpu::TerminatorOp::create(b, loc);
     start.markFolded(rewriter);
+    end.markFolded(rewriter);
     rewriter.eraseOp(op);
     return success();
   }
 
   int64_t tile, regs;
+  bool foldEpilogues;
 };
 
 /// The input (0 or 1) that `v` is, directly or through an `arith.extf`, in
@@ -486,8 +535,9 @@ struct TensorCoreTiling {
   Contraction c;
   Type half;
   OpOperand *lhs, *rhs, *out;
-  /// Where the accumulators start.
+  /// Where the accumulators start and where the results go.
   OutputStart start;
+  OutputEnd end;
   int64_t sizeM, sizeN, sizeK;
   /// Set by `build`, in the launch body.
   gpu::LaunchOp launch;
@@ -495,7 +545,7 @@ struct TensorCoreTiling {
 
   static FailureOr<TensorCoreTiling> match(linalg::LinalgOp op,
                                            PatternRewriter &rewriter,
-                                           Type half) {
+                                           Type half, bool foldEpilogues) {
     FailureOr<Contraction> contraction = matchContraction(op, rewriter);
     if (failed(contraction))
       return failure();
@@ -511,6 +561,7 @@ struct TensorCoreTiling {
     t.rhs = op.getDpsInputOperand(1 - t.c.lhs);
     t.out = op.getDpsInitOperand(0);
     t.start = OutputStart::of(op);
+    t.end = OutputEnd::of(op, t.c, foldEpilogues);
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     t.sizeM = ranges[t.c.m];
     t.sizeN = ranges[t.c.n];
@@ -576,22 +627,27 @@ struct TensorCoreTiling {
 /// `Derived::half(context)` inputs.
 template <typename Derived>
 struct TensorCorePattern : public OpInterfaceRewritePattern<linalg::LinalgOp> {
-  TensorCorePattern(MLIRContext *ctx)
-      : OpInterfaceRewritePattern(ctx, /*benefit=*/2) {}
+  TensorCorePattern(MLIRContext *ctx, bool foldEpilogues)
+      : OpInterfaceRewritePattern(ctx, /*benefit=*/2),
+        foldEpilogues(foldEpilogues) {}
 
   LogicalResult matchAndRewrite(linalg::LinalgOp op,
                                 PatternRewriter &rewriter) const override {
     FailureOr<TensorCoreTiling> tiling = TensorCoreTiling::match(
-        op, rewriter, Derived::half(rewriter.getContext()));
+        op, rewriter, Derived::half(rewriter.getContext()), foldEpilogues);
     if (failed(tiling))
       return failure();
     OpBuilder::InsertionGuard guard(rewriter);
+    tiling->end.setInsertionPoint(rewriter);
     static_cast<const Derived *>(this)->emit(*tiling, rewriter, op.getLoc());
     gpu::TerminatorOp::create(rewriter, op.getLoc());
     tiling->start.markFolded(rewriter);
+    tiling->end.markFolded(rewriter);
     rewriter.eraseOp(op);
     return success();
   }
+
+  bool foldEpilogues;
 };
 
 /// f16 contractions as warp-level matrix multiply-accumulate (WMMA): each
@@ -605,7 +661,6 @@ struct MmaContraction : public TensorCorePattern<MmaContraction> {
   static Type half(MLIRContext *ctx) { return Float16Type::get(ctx); }
 
   void emit(TensorCoreTiling &t, OpBuilder &b, Location loc) const {
-    linalg::LinalgOp op = t.op;
     Contraction c = t.c;
     KernelOps math{b, loc};
     Type f16 = b.getF16Type(), f32 = b.getF32Type();
@@ -669,13 +724,9 @@ struct MmaContraction : public TensorCorePattern<MmaContraction> {
     // initial copy) orders the stores to cTile before these reads.
     forTileElements([&](Value r, Value col) {
       Value m = math.add(t.m0, r), n = math.add(t.n0, col);
-      auto ifOp = scf::IfOp::create(
-          b, loc, math.both(math.less(m, t.cM), math.less(n, t.cN)));
-      OpBuilder::InsertionGuard g(b);
-      b.setInsertionPointToStart(ifOp.thenBlock());
       Value v = memref::LoadOp::create(b, loc, cTile, ValueRange{r, col});
-      memref::StoreOp::create(b, loc, v, t.out->get(),
-                              indicesFor(op, t.out, c.at(m, n, t.c0)));
+      t.end.store(b, loc, math.both(math.less(m, t.cM), math.less(n, t.cN)),
+                  m, n, v);
     });
   }
 };
@@ -698,7 +749,6 @@ struct MmaSyncContraction : public TensorCorePattern<MmaSyncContraction> {
   static Type half(MLIRContext *ctx) { return BFloat16Type::get(ctx); }
 
   void emit(TensorCoreTiling &t, OpBuilder &b, Location loc) const {
-    linalg::LinalgOp op = t.op;
     Contraction c = t.c;
     KernelOps math{b, loc};
     Type bf16 = b.getBF16Type(), f32 = b.getF32Type();
@@ -757,8 +807,7 @@ struct MmaSyncContraction : public TensorCorePattern<MmaSyncContraction> {
       scf::YieldOp::create(b, loc, acc);
     }
     for (int64_t i = 0; i < 8; ++i)
-      storeIf(b, loc, inBounds(i), kLoop.getResult(i), t.out->get(),
-              indicesFor(op, t.out, c.at(rows[i], cols[i], t.c0)));
+      t.end.store(b, loc, inBounds(i), rows[i], cols[i], kLoop.getResult(i));
   }
 };
 
@@ -855,8 +904,9 @@ static FailureOr<DequantMatch> matchDequantContraction(linalg::LinalgOp op) {
 /// once per output row.
 struct DequantContraction
     : public OpInterfaceRewritePattern<linalg::LinalgOp> {
-  DequantContraction(MLIRContext *ctx, int64_t tile)
-      : OpInterfaceRewritePattern(ctx), tile(tile) {}
+  DequantContraction(MLIRContext *ctx, int64_t tile, bool foldEpilogues)
+      : OpInterfaceRewritePattern(ctx), tile(tile),
+        foldEpilogues(foldEpilogues) {}
 
   LogicalResult matchAndRewrite(linalg::LinalgOp op,
                                 PatternRewriter &rewriter) const override {
@@ -866,9 +916,12 @@ struct DequantContraction
     DequantMatch match = *matched;
     Contraction c = match.c;
     OutputStart start = OutputStart::of(op);
+    OutputEnd end = OutputEnd::of(op, c, foldEpilogues);
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     int64_t sizeM = ranges[c.m], sizeN = ranges[c.n], sizeK = ranges[c.k];
     Location loc = op.getLoc();
+    OpBuilder::InsertionGuard guard(rewriter);
+    end.setInsertionPoint(rewriter);
     OpBuilder &b = rewriter;
     KernelOps math{b, loc};
     Type f32 = b.getF32Type();
@@ -877,7 +930,6 @@ struct DequantContraction
         b, loc, llvm::divideCeil(sizeN, tile), llvm::divideCeil(sizeM, tile),
         tile, tile,
         {workgroupMemRefType({tile, tile}, f32), workgroupMemRefType({tile, tile}, wType)});
-    OpBuilder::InsertionGuard guard(rewriter);
     rewriter.setInsertionPointToStart(&launch.getBody().front());
     Value one = math.idx(1), t = math.idx(tile);
     // xTile[m][k] and wTile[k][n] (dequantized).
@@ -891,7 +943,6 @@ struct DequantContraction
     Value c0 = math.idx(0);
     Value inBounds = math.both(math.less(row, cM), math.less(col, cN));
     OpOperand *xOperand = op.getDpsInputOperand(0);
-    OpOperand *out = op.getDpsInitOperand(0);
     Value init = start.initial(b, loc, inBounds, c.at(row, col, c0), f32);
 
     auto kLoop = scf::ForOp::create(b, loc, c0,
@@ -967,15 +1018,16 @@ struct DequantContraction
       gpu::BarrierOp::create(b, loc);
       scf::YieldOp::create(b, loc, inner.getResult(0));
     }
-    storeIf(b, loc, inBounds, kLoop.getResult(0), out->get(),
-            indicesFor(op, out, c.at(row, col, c0)));
+    end.store(b, loc, inBounds, row, col, kLoop.getResult(0));
     gpu::TerminatorOp::create(b, loc);
     start.markFolded(rewriter);
+    end.markFolded(rewriter);
     rewriter.eraseOp(op);
     return success();
   }
 
   int64_t tile;
+  bool foldEpilogues;
 };
 
 struct TmcGpuTileMatmulsPass
@@ -996,12 +1048,15 @@ struct TmcGpuTileMatmulsPass
       return signalPassFailure();
     }
     RewritePatternSet patterns(&getContext());
-    patterns.add<TileContraction>(&getContext(), tile, registerTile);
-    patterns.add<DequantContraction>(&getContext(), tile);
+    patterns.add<TileContraction>(&getContext(), tile, registerTile,
+                                  epilogues);
+    patterns.add<DequantContraction>(&getContext(), tile, epilogues);
     if (tensorCores)
-      patterns.add<MmaContraction, MmaSyncContraction>(&getContext());
+      patterns.add<MmaContraction, MmaSyncContraction>(&getContext(),
+                                                       epilogues);
     walkAndApplyPatterns(getOperation(), std::move(patterns));
-    // The fills and broadcasts whose values the kernels now start from.
+    // The fills and broadcasts whose values the kernels now start from, and
+    // the elementwise ops they now apply before their stores.
     getOperation().walk([](linalg::LinalgOp folded) {
       if (folded->hasAttr(kFoldedInit))
         folded->erase();

@@ -40,8 +40,8 @@
 // CHECK: gpu.subgroup_mma_store_matrix %[[S1]], %[[CT]][%[[WM]], %[[WN]]] {leadDimension = 32 : index}
 // CHECK: gpu.barrier
 // CHECK: scf.for %{{.*}} = %[[T]] to %c1024 step %c128
-// CHECK: scf.if
 // CHECK: memref.load %[[CT]]
+// CHECK: scf.if
 // CHECK: memref.store %{{.*}}, %[[C]]
 // OFF-LABEL: func.func @f16_weights
 // OFF-NOT: gpu.subgroup_mma

@@ -2,6 +2,7 @@
 // RUN: tmc-opt %s --split-input-file --tmc-gpu-tile-matmuls=tile=8 | FileCheck %s --check-prefix=T8
 // RUN: tmc-opt %s --split-input-file --tmc-gpu-tile-matmuls="register-tile=2" --cse | FileCheck %s --check-prefix=R2
 // RUN: not tmc-opt %s --split-input-file --tmc-gpu-tile-matmuls="register-tile=9" 2>&1 | FileCheck %s --check-prefix=BADREGS
+// RUN: tmc-opt %s --split-input-file --tmc-gpu-tile-matmuls=epilogues=false | FileCheck %s --check-prefix=NOEPI
 
 // A 20x40 * 40x24 matmul: 2 x 2 blocks of 16 x 16 threads, three steps of
 // 16 along K (the last one 8 long), both input tiles in workgroup memory
@@ -187,5 +188,145 @@ func.func @zero_fill(%a: memref<8x16xf32>, %w: memref<16x24xf32>, %c: memref<8x2
   %zero = arith.constant 0.0 : f32
   linalg.fill ins(%zero : f32) outs(%c : memref<8x24xf32>)
   linalg.matmul ins(%a, %w : memref<8x16xf32>, memref<16x24xf32>) outs(%c : memref<8x24xf32>)
+  return
+}
+
+// -----
+
+// A residual add right after a linear layer, in place on its output seen
+// as [1][16][24] (an expand_shape between the two): the kernel adds the
+// residual to each result before storing it, and the add is gone (the
+// kernel takes its place, after the reshape). The row index m gives
+// the reshaped buffer's indices (0, m), the column n its last one.
+// CHECK-LABEL: func.func @residual
+// CHECK-SAME: %[[R:[a-z0-9]+]]: memref<1x16x24xf32>, %[[C:[a-z0-9]+]]: memref<16x24xf32>)
+// CHECK-NOT: linalg.generic
+// CHECK: gpu.launch
+// CHECK: %[[ACC:.*]] = scf.for
+// CHECK: scf.if
+// CHECK: %[[RES:.*]] = memref.load %[[R]][%c0, %[[ROW:.*]], %[[COL:.*]]] : memref<1x16x24xf32>
+// CHECK-NEXT: %[[SUM:.*]] = arith.addf %[[RES]], %[[ACC]] : f32
+// CHECK-NEXT: memref.store %[[SUM]], %[[C]][%[[ROW]], %[[COL]]] : memref<16x24xf32>
+// CHECK-NOT: linalg.generic
+// CHECK: return
+// NOEPI-LABEL: func.func @residual
+// NOEPI: gpu.launch
+// NOEPI: linalg.generic
+func.func @residual(%a: memref<16x32xf32>, %w: memref<32x24xf32>, %r: memref<1x16x24xf32>, %c: memref<16x24xf32>) {
+  linalg.matmul ins(%a, %w : memref<16x32xf32>, memref<32x24xf32>) outs(%c : memref<16x24xf32>)
+  %e = memref.expand_shape %c [[0, 1], [2]] output_shape [1, 16, 24] : memref<16x24xf32> into memref<1x16x24xf32>
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%r, %e : memref<1x16x24xf32>, memref<1x16x24xf32>) outs(%e : memref<1x16x24xf32>) {
+  ^bb0(%in: f32, %acc: f32, %out: f32):
+    %s = arith.addf %in, %acc : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// Two in-place ops, applied in order: a scale by a vector along the middle
+// dimension of the output split as [2][8][24] (row m is (m / 8, m % 8)),
+// read through the output's block argument, then a tanh; then a read of
+// the output, which stays where it was, after the kernel.
+// CHECK-LABEL: func.func @chain
+// CHECK-SAME: %[[S:[a-z0-9]+]]: memref<8xf32>, %[[C:[a-z0-9]+]]: memref<16x24xf32>, %[[D:[a-z0-9]+]]: memref<16x24xf32>)
+// CHECK-NOT: linalg.generic
+// CHECK: gpu.launch
+// CHECK: %[[ACC:.*]] = scf.for
+// CHECK: scf.if
+// CHECK: %[[IN:.*]] = arith.remui %[[ROW:.*]], %c8
+// CHECK-NEXT: %[[SC:.*]] = memref.load %[[S]][%[[IN]]] : memref<8xf32>
+// CHECK-NEXT: %[[P:.*]] = arith.mulf %[[ACC]], %[[SC]] : f32
+// CHECK-NEXT: %[[T:.*]] = math.tanh %[[P]] : f32
+// CHECK-NEXT: memref.store %[[T]], %[[C]][%[[ROW]], %{{.*}}]
+// CHECK-NOT: linalg.generic
+// CHECK: memref.copy %[[C]], %[[D]]
+func.func @chain(%a: memref<16x32xf32>, %w: memref<32x24xf32>, %s: memref<8xf32>, %c: memref<16x24xf32>, %d: memref<16x24xf32>) {
+  linalg.matmul ins(%a, %w : memref<16x32xf32>, memref<32x24xf32>) outs(%c : memref<16x24xf32>)
+  %e = memref.expand_shape %c [[0, 1], [2]] output_shape [2, 8, 24] : memref<16x24xf32> into memref<2x8x24xf32>
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d1)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%s : memref<8xf32>) outs(%e : memref<2x8x24xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %p = arith.mulf %out, %in : f32
+    linalg.yield %p : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} outs(%c : memref<16x24xf32>) {
+  ^bb0(%out: f32):
+    %t = math.tanh %out : f32
+    linalg.yield %t : f32
+  }
+  memref.copy %c, %d : memref<16x24xf32> to memref<16x24xf32>
+  return
+}
+
+// -----
+
+// Not folded: the elementwise op reads another view of the arena that
+// overlaps the output (bytes 0 to 1536 against 1024 to 2560), or the
+// output at another element (transposed); a view whose bytes do not
+// overlap (2560 on) is folded.
+// CHECK-LABEL: func.func @overlapping
+// CHECK: gpu.launch
+// CHECK: linalg.generic
+// CHECK-LABEL: func.func @transposed_read
+// CHECK: gpu.launch
+// CHECK: linalg.generic
+// CHECK-LABEL: func.func @disjoint
+// CHECK-NOT: linalg.generic
+// CHECK: gpu.launch
+// CHECK: arith.subf
+// CHECK-NOT: linalg.generic
+// CHECK: return
+func.func @overlapping(%a: memref<16x32xf32>, %w: memref<32x24xf32>, %arena: memref<?xi8>) {
+  %c0 = arith.constant 0 : index
+  %c1024 = arith.constant 1024 : index
+  %c = memref.view %arena[%c1024][] : memref<?xi8> to memref<16x24xf32>
+  %r = memref.view %arena[%c0][] : memref<?xi8> to memref<16x24xf32>
+  linalg.matmul ins(%a, %w : memref<16x32xf32>, memref<32x24xf32>) outs(%c : memref<16x24xf32>)
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%r : memref<16x24xf32>) outs(%c : memref<16x24xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %s = arith.subf %out, %in : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+func.func @transposed_read(%a: memref<16x32xf32>, %w: memref<32x16xf32>, %c: memref<16x16xf32>) {
+  linalg.matmul ins(%a, %w : memref<16x32xf32>, memref<32x16xf32>) outs(%c : memref<16x16xf32>)
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d1, d0)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%c : memref<16x16xf32>) outs(%c : memref<16x16xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %s = arith.subf %out, %in : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+func.func @disjoint(%a: memref<16x32xf32>, %w: memref<32x24xf32>, %arena: memref<?xi8>) {
+  %c1024 = arith.constant 1024 : index
+  %c2560 = arith.constant 2560 : index
+  %c = memref.view %arena[%c1024][] : memref<?xi8> to memref<16x24xf32>
+  %r = memref.view %arena[%c2560][] : memref<?xi8> to memref<16x24xf32>
+  linalg.matmul ins(%a, %w : memref<16x32xf32>, memref<32x24xf32>) outs(%c : memref<16x24xf32>)
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%r : memref<16x24xf32>) outs(%c : memref<16x24xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %s = arith.subf %out, %in : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// Not folded: an op between the matmul and the elementwise op.
+// CHECK-LABEL: func.func @not_adjacent
+// CHECK: gpu.launch
+// CHECK: memref.copy
+// CHECK: linalg.generic
+func.func @not_adjacent(%a: memref<16x32xf32>, %w: memref<32x24xf32>, %c: memref<16x24xf32>, %d: memref<16x24xf32>) {
+  linalg.matmul ins(%a, %w : memref<16x32xf32>, memref<32x24xf32>) outs(%c : memref<16x24xf32>)
+  memref.copy %c, %d : memref<16x24xf32> to memref<16x24xf32>
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} outs(%c : memref<16x24xf32>) {
+  ^bb0(%out: f32):
+    %t = math.tanh %out : f32
+    linalg.yield %t : f32
+  }
   return
 }

@@ -366,6 +366,20 @@ def TmcGpuTileMatmuls : Pass<"tmc-gpu-tile-matmuls", "::mlir::func::FuncOp"> {
     broadcasts one input into it (a linear layer's bias), from that scalar
     or input, and the fill or broadcast is erased: one launch fewer per
     linear layer.
+
+    With `epilogues`, every kernel also applies the elementwise ops right
+    after the contraction that rewrite its output in place (a residual add,
+    an activation, a gated unit's product) to each result before storing
+    it, and those ops are erased. Such an op is a `linalg.generic`, all
+    loops parallel, whose one output is the contraction's contiguous output
+    or a reshape of it (identity map); it reads the output only at the
+    element it writes, any other input through a projected permutation from
+    a buffer that does not overlap the output (distinct function arguments
+    and allocations are taken not to overlap, as the compiled-model ABI
+    guarantees; two `memref.view`s of one buffer must have constant,
+    disjoint byte ranges), and has a payload without side effects. Only
+    reshapes may come between these ops and the contraction, and the
+    kernel takes the place of the last one.
   }];
   let options = [
     Option<"tile", "tile", "int64_t", /*default=*/"16",
@@ -376,7 +390,11 @@ def TmcGpuTileMatmuls : Pass<"tmc-gpu-tile-matmuls", "::mlir::func::FuncOp"> {
            "outputs)">,
     Option<"tensorCores", "tensor-cores", "bool", /*default=*/"false",
            "f16 (WMMA) and bf16 (mma.sync) multiply-accumulate "
-           "contractions on tensor cores">
+           "contractions on tensor cores">,
+    Option<"epilogues", "epilogues", "bool", /*default=*/"true",
+           "Apply the elementwise ops that rewrite a contraction's output "
+           "in place right after it (residual adds, activations) in its "
+           "kernel">
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::LLVM::LLVMDialect",
