@@ -221,22 +221,16 @@ static Value valueOrZero(OpBuilder &b, Location loc, Value condition,
 /// ops right after it that rewrite the output in place (its epilogue, when
 /// folded), so that those ops need not run.
 struct OutputEnd {
-  linalg::LinalgOp op;
-  OpOperand *out;
-  Contraction c;
   MatmulEpilogue epilogue;
 
-  static OutputEnd of(linalg::LinalgOp op, const Contraction &c,
-                      bool foldEpilogue) {
-    return {op, op.getDpsInitOperand(0), c,
-            foldEpilogue ? MatmulEpilogue::after(op) : MatmulEpilogue()};
+  static OutputEnd of(linalg::LinalgOp op, bool foldEpilogue) {
+    return {MatmulEpilogue::after(op, foldEpilogue)};
   }
 
   /// Moves `rewriter` to where the kernel goes: before the last op of the
   /// epilogue, where every buffer it reads is defined.
   void setInsertionPoint(RewriterBase &rewriter) const {
-    rewriter.setInsertionPoint(epilogue.empty() ? static_cast<Operation *>(op)
-                                                : epilogue.insertionPoint());
+    rewriter.setInsertionPoint(epilogue.insertionPoint());
   }
 
   /// Stores `acc`, the contraction's value of output element (m, n), where
@@ -246,9 +240,7 @@ struct OutputEnd {
     auto ifOp = scf::IfOp::create(b, loc, inBounds);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(ifOp.thenBlock());
-    Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
-    memref::StoreOp::create(b, loc, epilogue.apply(b, loc, m, n, acc),
-                            out->get(), indicesFor(op, out, c.at(m, n, c0)));
+    epilogue.store(b, loc, m, n, acc);
   }
 
   /// Marks the epilogue's ops for erasure.
@@ -307,7 +299,7 @@ struct TileContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
     Contraction c = *match;
     // Before any op is created in front of `op`.
     OutputStart start = OutputStart::of(op);
-    OutputEnd end = OutputEnd::of(op, c, foldEpilogues);
+    OutputEnd end = OutputEnd::of(op, foldEpilogues);
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     int64_t sizeM = ranges[c.m], sizeN = ranges[c.n], sizeK = ranges[c.k];
     int64_t span = tile * regs; // output rows and columns per block
@@ -561,7 +553,7 @@ struct TensorCoreTiling {
     t.rhs = op.getDpsInputOperand(1 - t.c.lhs);
     t.out = op.getDpsInitOperand(0);
     t.start = OutputStart::of(op);
-    t.end = OutputEnd::of(op, t.c, foldEpilogues);
+    t.end = OutputEnd::of(op, foldEpilogues);
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     t.sizeM = ranges[t.c.m];
     t.sizeN = ranges[t.c.n];
@@ -916,7 +908,7 @@ struct DequantContraction
     DequantMatch match = *matched;
     Contraction c = match.c;
     OutputStart start = OutputStart::of(op);
-    OutputEnd end = OutputEnd::of(op, c, foldEpilogues);
+    OutputEnd end = OutputEnd::of(op, foldEpilogues);
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     int64_t sizeM = ranges[c.m], sizeN = ranges[c.n], sizeK = ranges[c.k];
     Location loc = op.getLoc();

@@ -112,68 +112,143 @@ static int64_t rowDims(ArrayRef<int64_t> shape, int64_t m, int64_t n) {
   return -1;
 }
 
-/// Whether `op` rewrites, element by element, the contiguous buffer whose
-/// reshapes have the root `root`, storage `storage` and `elements`
-/// elements (see MatmulEpilogue).
-static bool rewritesInPlace(linalg::GenericOp op, Value root,
-                            const Storage &storage, int64_t m, int64_t n) {
-  if (!op.hasPureBufferSemantics() || op.getNumDpsInits() != 1 ||
+namespace {
+/// What the ops matched so far write and read: the roots of the buffers
+/// they write (the contraction's output first), whose elements the kernel
+/// holds, and the storage of every buffer they write or read otherwise.
+struct Footprint {
+  SmallVector<Value> writtenRoots;
+  SmallVector<Storage> written, read;
+
+  bool isWritten(Value v) const {
+    return llvm::is_contained(writtenRoots, reshapeRoot(v));
+  }
+  bool isDisjointFrom(const Storage &storage,
+                      ArrayRef<Storage> others) const {
+    return llvm::all_of(others, [&](const Storage &other) {
+      return storage.isDisjointFrom(other);
+    });
+  }
+};
+} // namespace
+
+/// Whether `op` can be applied element by element after the ops of
+/// `footprint` (see MatmulEpilogue), which it then takes in.
+static bool isElementwiseStep(linalg::LinalgOp op, Footprint &footprint,
+                              int64_t m, int64_t n) {
+  if (!isa<linalg::GenericOp, linalg::CopyOp>(op) ||
+      !op.hasPureBufferSemantics() || op.getNumDpsInits() != 1 ||
       op.getNumParallelLoops() != op.getNumLoops())
     return false;
   OpOperand *init = op.getDpsInitOperand(0);
   MemRefType outType = contiguousType(init->get());
-  if (!outType || reshapeRoot(init->get()) != root ||
-      outType.getNumElements() != m * n ||
+  if (!outType || outType.getNumElements() != m * n ||
       rowDims(outType.getShape(), m, n) < 0 ||
       !op.getMatchingIndexingMap(init).isIdentity())
     return false;
-  Block &body = op.getRegion().front();
-  bool readsOutput = !body.getArgument(init->getOperandNumber()).use_empty();
+  Value outRoot = reshapeRoot(init->get());
+  bool inPlace = footprint.isWritten(outRoot);
+  Storage outStorage = Storage::of(init->get());
+  // A new buffer: nothing before it reads or writes it.
+  if (!inPlace && (!footprint.isDisjointFrom(outStorage, footprint.written) ||
+                   !footprint.isDisjointFrom(outStorage, footprint.read)))
+    return false;
+  Block *body = op.getBlock();
+  bool readsWritten =
+      inPlace && !body->getArgument(init->getOperandNumber()).use_empty();
+  SmallVector<Storage> reads;
   for (OpOperand *input : op.getDpsInputOperands()) {
     AffineMap map = op.getMatchingIndexingMap(input);
-    if (reshapeRoot(input->get()) == root) {
-      // The element being rewritten, and only that one.
+    Value root = reshapeRoot(input->get());
+    if (root == outRoot || footprint.isWritten(root)) {
+      // An element the kernel holds or writes, at the element written.
       MemRefType type = contiguousType(input->get());
       if (!type || type.getShape() != outType.getShape() || !map.isIdentity())
         return false;
-      readsOutput |=
-          !body.getArgument(input->getOperandNumber()).use_empty();
+      readsWritten |= root != outRoot || inPlace;
       continue;
     }
+    Storage storage = Storage::of(input->get());
     if (!isa<MemRefType>(input->get().getType()) ||
         !map.isProjectedPermutation() ||
-        !Storage::of(input->get()).isDisjointFrom(storage))
+        !footprint.isDisjointFrom(storage, footprint.written) ||
+        !storage.isDisjointFrom(outStorage))
       return false;
+    reads.push_back(storage);
   }
-  for (Operation &nested : body.without_terminator())
+  for (Operation &nested : body->without_terminator())
     if (nested.getNumRegions() != 0 || !isMemoryEffectFree(&nested))
       return false;
-  auto yield = cast<linalg::YieldOp>(body.getTerminator());
-  return readsOutput && yield.getNumOperands() == 1 &&
-         yield.getOperand(0).getType() == outType.getElementType();
+  auto yield = cast<linalg::YieldOp>(body->getTerminator());
+  if (!readsWritten || yield.getNumOperands() != 1 ||
+      yield.getOperand(0).getType() != outType.getElementType())
+    return false;
+  if (!inPlace) {
+    footprint.writtenRoots.push_back(outRoot);
+    footprint.written.push_back(outStorage);
+  }
+  llvm::append_range(footprint.read, reads);
+  return true;
 }
 
-MatmulEpilogue MatmulEpilogue::after(linalg::LinalgOp contraction) {
+/// Whether the buffer `root` may be read after `ops`, the ops that follow
+/// `first`. Unless it is an allocation or an arena buffer (a `memref.view`,
+/// whose bytes the buffer plan gives it alone while it is live), it may;
+/// otherwise it is if anything but `first`, `ops`, reshapes and ops before
+/// `first` in its block uses it or a reshape of it.
+static bool isReadAfter(Value root, Operation *first,
+                        ArrayRef<linalg::LinalgOp> ops) {
+  if (!isa_and_present<memref::AllocOp, memref::AllocaOp, memref::ViewOp>(
+          root.getDefiningOp()))
+    return true;
+  SmallVector<Value> family = {root};
+  while (!family.empty()) {
+    Value v = family.pop_back_val();
+    for (Operation *user : v.getUsers()) {
+      if (isa<memref::ExpandShapeOp, memref::CollapseShapeOp>(user)) {
+        family.push_back(user->getResult(0));
+        continue;
+      }
+      if (user == first ||
+          llvm::is_contained(ops, dyn_cast<linalg::LinalgOp>(user)))
+        continue;
+      if (user->getBlock() == first->getBlock() &&
+          user->isBeforeInBlock(first))
+        continue;
+      return true;
+    }
+  }
+  return false;
+}
+
+MatmulEpilogue MatmulEpilogue::after(linalg::LinalgOp contraction,
+                                     bool search) {
   MatmulEpilogue epilogue;
   epilogue.contraction = contraction;
   Value out = contraction.getDpsInitOperand(0)->get();
   MemRefType type = contiguousType(out);
-  if (!type || type.getRank() != 2)
+  if (!search || !type || type.getRank() != 2)
     return epilogue;
   epilogue.sizeM = type.getDimSize(0);
   epilogue.sizeN = type.getDimSize(1);
-  Value root = reshapeRoot(out);
-  Storage storage = Storage::of(out);
+  Footprint footprint;
+  footprint.writtenRoots.push_back(reshapeRoot(out));
+  footprint.written.push_back(Storage::of(out));
+  for (OpOperand *input : contraction.getDpsInputOperands())
+    footprint.read.push_back(Storage::of(input->get()));
   for (Operation *next = contraction->getNextNode(); next;
        next = next->getNextNode()) {
     if (isa<memref::ExpandShapeOp, memref::CollapseShapeOp>(next))
       continue;
-    auto generic = dyn_cast<linalg::GenericOp>(next);
-    if (!generic || !rewritesInPlace(generic, root, storage, epilogue.sizeM,
-                                     epilogue.sizeN))
+    auto op = dyn_cast<linalg::LinalgOp>(next);
+    if (!op || !isElementwiseStep(op, footprint, epilogue.sizeM,
+                                  epilogue.sizeN))
       break;
-    epilogue.ops.push_back(generic);
+    epilogue.ops.push_back(op);
   }
+  epilogue.storesOutput =
+      epilogue.ops.empty() ||
+      isReadAfter(footprint.writtenRoots.front(), contraction, epilogue.ops);
   return epilogue;
 }
 
@@ -204,49 +279,67 @@ static SmallVector<Value> delinearize(OpBuilder &b, Location loc, Value v,
   return indices;
 }
 
-Value MatmulEpilogue::apply(OpBuilder &b, Location loc, Value m, Value n,
-                            Value acc) const {
-  if (ops.empty())
-    return acc;
-  Value root =
-      reshapeRoot(cast<linalg::LinalgOp>(contraction).getDpsInitOperand(0)->get());
-  for (linalg::GenericOp op : ops) {
-    ArrayRef<int64_t> shape =
-        cast<MemRefType>(op.getDpsInitOperand(0)->get().getType()).getShape();
+void MatmulEpilogue::store(OpBuilder &b, Location loc, Value m, Value n,
+                           Value acc) const {
+  /// A buffer the epilogue writes: its element's value, and where it goes.
+  struct Element {
+    Value root, value, buffer;
+    SmallVector<Value> indices;
+  };
+  Value out = cast<linalg::LinalgOp>(contraction).getDpsInitOperand(0)->get();
+  SmallVector<Element> elements = {{reshapeRoot(out), acc, out, {m, n}}};
+  auto held = [&](Value v) -> Element * {
+    Value root = reshapeRoot(v);
+    auto it = llvm::find_if(elements,
+                            [&](const Element &e) { return e.root == root; });
+    return it == elements.end() ? nullptr : &*it;
+  };
+  for (linalg::LinalgOp op : ops) {
+    OpOperand *init = op.getDpsInitOperand(0);
+    ArrayRef<int64_t> shape = cast<MemRefType>(init->get().getType()).getShape();
     int64_t split = rowDims(shape, sizeM, sizeN);
     SmallVector<Value> dims = delinearize(b, loc, m, shape.take_front(split));
     llvm::append_range(dims, delinearize(b, loc, n, shape.drop_front(split)));
-    Block &body = op.getRegion().front();
+    Block *body = op.getBlock();
     IRMapping mapping;
     for (OpOperand &operand : op->getOpOperands()) {
-      BlockArgument arg = body.getArgument(operand.getOperandNumber());
+      BlockArgument arg = body->getArgument(operand.getOperandNumber());
       if (arg.use_empty())
         continue;
-      if (op.isDpsInit(&operand) || reshapeRoot(operand.get()) == root) {
-        mapping.map(arg, acc);
+      if (Element *element = held(operand.get())) {
+        mapping.map(arg, element->value);
         continue;
       }
+      // Another input, or the old value of a buffer written first here.
       AffineMap map = op.getMatchingIndexingMap(&operand);
       SmallVector<Value> indices;
       for (unsigned i = 0, e = map.getNumResults(); i < e; ++i)
         indices.push_back(dims[map.getDimPosition(i)]);
       mapping.map(arg, memref::LoadOp::create(b, loc, operand.get(), indices));
     }
-    for (Operation &nested : body.without_terminator()) {
+    for (Operation &nested : body->without_terminator()) {
       if (auto index = dyn_cast<linalg::IndexOp>(nested)) {
         mapping.map(index.getResult(), dims[index.getDim()]);
         continue;
       }
       b.clone(nested, mapping);
     }
-    acc = mapping.lookupOrDefault(body.getTerminator()->getOperand(0));
+    Element result{reshapeRoot(init->get()),
+                   mapping.lookupOrDefault(body->getTerminator()->getOperand(0)),
+                   init->get(), dims};
+    if (Element *element = held(init->get()))
+      element->value = result.value;
+    else
+      elements.push_back(result);
   }
-  return acc;
+  for (const Element &element : ArrayRef(elements).drop_front(storesOutput ? 0 : 1))
+    memref::StoreOp::create(b, loc, element.value, element.buffer,
+                            element.indices);
 }
 
 void MatmulEpilogue::markFolded(RewriterBase &rewriter,
                                 StringRef attribute) const {
-  for (linalg::GenericOp op : ops)
+  for (linalg::LinalgOp op : ops)
     rewriter.modifyOpInPlace(
         op, [&] { op->setAttr(attribute, rewriter.getUnitAttr()); });
 }

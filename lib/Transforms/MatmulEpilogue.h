@@ -1,8 +1,8 @@
 //===- MatmulEpilogue.h - Elementwise ops folded into matmuls ---*- C++ -*-===//
 //
-// The elementwise ops that follow a contraction on buffers and rewrite its
-// output in place (a residual add, a bias, an activation, a gate), which a
-// matmul kernel can apply to each output element before storing it.
+// The elementwise ops that follow a contraction on buffers (a residual add,
+// an activation, a gate, a copy to the output), which a matmul kernel can
+// apply to each output element before storing it.
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,22 +16,31 @@
 namespace mlir {
 namespace tmc {
 
-/// The `linalg.generic` ops right after a contraction whose output C is a
-/// contiguous [M][N] buffer that each rewrite C in place, element by
-/// element: all loops parallel, one output that is C or a reshape of it
-/// (identity map), reading C's element only at the position it writes
-/// (through the output's block argument or an input that is C or a reshape
-/// of it, identity map), any other input through any projected permutation
-/// from a buffer that does not overlap C, and a payload without side
-/// effects. Only view ops without effects (reshapes) may come between the
-/// ops. Buffers of different function arguments or allocations are taken
-/// not to overlap, as the compiled-model ABI guarantees; two views of one
+/// The elementwise ops right after a contraction on buffers that a matmul
+/// kernel can apply to each of its results before storing it (a residual
+/// add, an activation, a gated unit's product, a copy to the model's
+/// output). The contraction's output C is a contiguous [M][N] buffer; each
+/// op is a `linalg.generic` or `linalg.copy`, all loops parallel, whose
+/// one output (identity map) is a contiguous buffer of M * N elements whose
+/// leading dimensions index the rows and the others the columns: C or a
+/// reshape of it (in place), a buffer an earlier op of the epilogue wrote,
+/// or a new one that neither the contraction nor an earlier op reads or
+/// writes. An op reads the buffers the epilogue writes, and its own
+/// output, only at the element it writes (identity map, same shape), and
+/// any other input through a projected permutation from a buffer that the
+/// epilogue does not write; its payload has no side effects; at least one
+/// of its reads is of a buffer the epilogue writes. Only reshapes may come
+/// between the ops.
+///
+/// Buffers of different function arguments or allocations are taken not to
+/// overlap, as the compiled-model ABI guarantees; two `memref.view`s of one
 /// buffer must have constant, disjoint byte ranges.
 class MatmulEpilogue {
 public:
   /// The epilogue of `contraction`, whose output (its only init) is
-  /// indexed (m, n); empty if none.
-  static MatmulEpilogue after(linalg::LinalgOp contraction);
+  /// indexed (m, n); empty if none or if not `search`.
+  static MatmulEpilogue after(linalg::LinalgOp contraction,
+                              bool search = true);
 
   bool empty() const { return ops.empty(); }
 
@@ -40,10 +49,14 @@ public:
   /// the contraction when there is none.
   Operation *insertionPoint() const;
 
-  /// The value to store at C[m][n] when the contraction's result there is
-  /// `acc`: `acc` through every epilogue op. Loads the ops' other inputs at
-  /// that element, so must be built where (m, n) is in bounds.
-  Value apply(OpBuilder &b, Location loc, Value m, Value n, Value acc) const;
+  /// Stores what the contraction and its epilogue leave at output element
+  /// (m, n) when the contraction's result there is `acc`: C[m][n] (unless
+  /// C is an allocation or an arena buffer, a `memref.view`, that nothing
+  /// reads after the epilogue) and
+  /// the element of every other buffer the epilogue writes. Loads the
+  /// ops' other inputs at that element, so must be built where (m, n) is
+  /// in bounds.
+  void store(OpBuilder &b, Location loc, Value m, Value n, Value acc) const;
 
   /// Marks the epilogue ops with `attribute`; the caller erases them once
   /// its walk is done.
@@ -52,7 +65,9 @@ public:
 private:
   Operation *contraction = nullptr;
   int64_t sizeM = 0, sizeN = 0;
-  SmallVector<linalg::GenericOp> ops;
+  SmallVector<linalg::LinalgOp> ops;
+  /// Whether C is stored (it is read after the epilogue).
+  bool storesOutput = true;
 };
 
 } // namespace tmc

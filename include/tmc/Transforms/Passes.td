@@ -368,18 +368,25 @@ def TmcGpuTileMatmuls : Pass<"tmc-gpu-tile-matmuls", "::mlir::func::FuncOp"> {
     linear layer.
 
     With `epilogues`, every kernel also applies the elementwise ops right
-    after the contraction that rewrite its output in place (a residual add,
-    an activation, a gated unit's product) to each result before storing
-    it, and those ops are erased. Such an op is a `linalg.generic`, all
-    loops parallel, whose one output is the contraction's contiguous output
-    or a reshape of it (identity map); it reads the output only at the
-    element it writes, any other input through a projected permutation from
-    a buffer that does not overlap the output (distinct function arguments
-    and allocations are taken not to overlap, as the compiled-model ABI
-    guarantees; two `memref.view`s of one buffer must have constant,
-    disjoint byte ranges), and has a payload without side effects. Only
-    reshapes may come between these ops and the contraction, and the
-    kernel takes the place of the last one.
+    after the contraction (a residual add, an activation, a gated unit's
+    product, the copy to the model's output) to each result before storing
+    it, and those ops are erased; the kernel takes the place of the last
+    one. Such an op is a `linalg.generic` or `linalg.copy`, all loops
+    parallel, whose one output (identity map) is a contiguous buffer of the
+    contraction's M * N elements, its leading dimensions indexing the rows:
+    the contraction's contiguous output or a reshape of it (in place), a
+    buffer an earlier such op wrote, or a new one that neither the
+    contraction nor an earlier op reads. It reads the buffers written so
+    far, and its own output, only at the element it writes, any other input
+    through a projected permutation from a buffer nothing before it writes,
+    and has a payload without side effects. Only reshapes may come between
+    the ops. Distinct function arguments and allocations are taken not to
+    overlap, as the compiled-model ABI guarantees; two `memref.view`s of
+    one buffer must have constant, disjoint byte ranges. The kernel stores
+    the contraction's output itself only if something reads it afterwards
+    or it is a function argument: an arena buffer (a `memref.view`, its
+    bytes its own while it is live) or an allocation that only the folded
+    ops read is not stored.
   }];
   let options = [
     Option<"tile", "tile", "int64_t", /*default=*/"16",
@@ -392,8 +399,8 @@ def TmcGpuTileMatmuls : Pass<"tmc-gpu-tile-matmuls", "::mlir::func::FuncOp"> {
            "f16 (WMMA) and bf16 (mma.sync) multiply-accumulate "
            "contractions on tensor cores">,
     Option<"epilogues", "epilogues", "bool", /*default=*/"true",
-           "Apply the elementwise ops that rewrite a contraction's output "
-           "in place right after it (residual adds, activations) in its "
+           "Apply the elementwise ops right after a contraction (residual "
+           "adds, activations, gates, the copy to the output) in its "
            "kernel">
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
