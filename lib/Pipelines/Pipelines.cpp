@@ -34,9 +34,7 @@ using namespace mlir::tmc;
 template <typename Derived>
 void mlir::tmc::buildTmcFrontPipeline(OpPassManager &pm,
                                       const TmcFrontOptions<Derived> &options,
-                                      bool fusedAttention, bool deviceCache,
-                                      int64_t cachedAttentionSplit,
-                                      bool fusedNorms) {
+                                      const TmcFrontTarget &target) {
   // tfm level. A decoding build fixes its chunk lengths in tfm-kv-cache.
   bool decoding = options.decode >= 0;
   if (options.seqLen > 0 && !decoding) {
@@ -112,12 +110,14 @@ void mlir::tmc::buildTmcFrontPipeline(OpPassManager &pm,
   ConvertTfmToLinalgOptions lowering;
   lowering.blockQ = options.attentionBlockQ;
   lowering.blockK = options.attentionBlockK;
-  lowering.fusedAttention = fusedAttention;
-  lowering.fusedCachedAttention = deviceCache;
-  lowering.cachedAttentionSplit = cachedAttentionSplit;
-  lowering.fusedNorms = fusedNorms;
+  lowering.fusedAttention = target.fusedAttention;
+  lowering.fusedCachedAttention = target.deviceCache;
+  lowering.cachedAttentionSplit = target.cachedAttentionSplit;
+  lowering.fusedNorms = target.fusedNorms;
   pm.addPass(createConvertTfmToLinalg(lowering));
   pm.addPass(createCanonicalizerPass());
+  if (target.fuseElementwise)
+    pm.addNestedPass<func::FuncOp>(createTmcFuseElementwise());
   // No CSE before bufferization: merging two identical fills would make one
   // buffer the destination of two ops and force a copy.
   pm.addNestedPass<func::FuncOp>(createTmcReuseDyingOperands());
@@ -147,11 +147,11 @@ void mlir::tmc::buildTmcFrontPipeline(OpPassManager &pm,
 }
 
 template void mlir::tmc::buildTmcFrontPipeline(
-    OpPassManager &, const TmcFrontOptions<TmcCpuPipelineOptions> &, bool,
-    bool, int64_t, bool);
+    OpPassManager &, const TmcFrontOptions<TmcCpuPipelineOptions> &,
+    const TmcFrontTarget &);
 template void mlir::tmc::buildTmcFrontPipeline(
-    OpPassManager &, const TmcFrontOptions<TmcCudaPipelineOptions> &, bool,
-    bool, int64_t, bool);
+    OpPassManager &, const TmcFrontOptions<TmcCudaPipelineOptions> &,
+    const TmcFrontTarget &);
 
 void mlir::tmc::buildTmcCpuPipeline(OpPassManager &pm,
                                     const TmcCpuPipelineOptions &options) {
@@ -208,9 +208,13 @@ attentionTensorCoreType(const TmcCudaPipelineOptions &options) {
 
 void mlir::tmc::buildTmcCudaPipeline(OpPassManager &pm,
                                      const TmcCudaPipelineOptions &options) {
-  buildTmcFrontPipeline(pm, options, options.fusedAttention,
-                        /*deviceCache=*/true, options.cachedAttentionSplit,
-                        /*fusedNorms=*/options.reductionThreads > 0);
+  TmcFrontTarget front;
+  front.fusedAttention = options.fusedAttention;
+  front.deviceCache = true;
+  front.cachedAttentionSplit = options.cachedAttentionSplit;
+  front.fusedNorms = options.reductionThreads > 0;
+  front.fuseElementwise = true;
+  buildTmcFrontPipeline(pm, options, front);
 
   // Attention ops become one kernel each; matmuls become kernels that stage
   // tiles in shared memory; every other linalg op becomes a parallel loop

@@ -249,26 +249,36 @@ struct TmcCudaPipelineOptions
       llvm::cl::init("")};
 };
 
+/// What a back end asks of the front (all off for the CPU).
+struct TmcFrontTarget {
+  /// Attention ops become `tfm.fused_attention` on buffers (one kernel
+  /// each, as the CUDA pipeline lowers them) instead of the tiled loop nest
+  /// of linalg ops.
+  bool fusedAttention = false;
+  /// A decoding build's KV-cache attention becomes
+  /// `tfm.fused_cached_attention` on buffers (for a target that lowers it
+  /// to its own kernels) instead of a call of the CPU runtime's kernel,
+  /// split into pieces of `cachedAttentionSplit` positions (0: not split)
+  /// where the cache has more rows.
+  bool deviceCache = false;
+  int64_t cachedAttentionSplit = 0;
+  /// Layer and RMS norms become `tfm.fused_norm` on buffers.
+  bool fusedNorms = false;
+  /// Chains of elementwise linalg ops become one op
+  /// (`tmc-fuse-elementwise`).
+  bool fuseElementwise = false;
+};
+
 /// Builds the target-independent front: fix the sequence length, apply the
 /// tfm transforms, inline layers, bind and pack the weights, lower to
 /// linalg, bufferize, plan the buffers in one arena (and check the plan)
-/// and deallocate what is left. Both back ends start from its output.
-/// (Instantiated for TmcCpuPipelineOptions and TmcCudaPipelineOptions.)
-/// With `fusedAttention`, attention ops become `tfm.fused_attention` on
-/// buffers (one kernel each, as the CUDA pipeline lowers them) instead of the
-/// tiled loop nest of linalg ops. With `deviceCache`, a decoding build's
-/// KV-cache attention becomes `tfm.fused_cached_attention` on buffers (for
-/// a target that lowers it to its own kernels) instead of a call of the
-/// CPU runtime's kernel, split into pieces of `cachedAttentionSplit`
-/// positions (0: not split) where the cache has more rows. With
-/// `fusedNorms`, layer and RMS norms become `tfm.fused_norm` on buffers.
+/// and deallocate what is left, with what `target` asks. Both back ends
+/// start from its output. (Instantiated for TmcCpuPipelineOptions and
+/// TmcCudaPipelineOptions.)
 template <typename Derived>
 void buildTmcFrontPipeline(OpPassManager &pm,
                            const TmcFrontOptions<Derived> &options,
-                           bool fusedAttention = false,
-                           bool deviceCache = false,
-                           int64_t cachedAttentionSplit = 0,
-                           bool fusedNorms = false);
+                           const TmcFrontTarget &target = {});
 
 /// Builds the pipeline from a tfm model to the LLVM dialect with the
 /// compiled-model ABI: the front, then TMC's kernels for matmuls, loops,

@@ -47,6 +47,23 @@ def TmcReuseDyingOperands
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def TmcFuseElementwise
+    : Pass<"tmc-fuse-elementwise", "::mlir::func::FuncOp"> {
+  let summary = "Fuse chains of elementwise linalg ops on tensors into one";
+  let description = [{
+    On linalg on tensors, before bufferization: a `linalg.generic` whose
+    loops are all parallel and whose result has one use, by another such
+    `linalg.generic`, is fused into it (upstream's elementwise fusion: the
+    producer's payload is inlined into the consumer's), so that a GPU build
+    launches one kernel for the chain and no buffer holds the intermediate
+    values: the embeddings' lookups, the positions and their sum become one
+    op. Contractions, reductions and reshapes are left alone (no reshape is
+    propagated), so the matmul kernels and the fused norms find their ops
+    as they were.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 def TmcForwardOutParams : Pass<"tmc-forward-out-params", "::mlir::func::FuncOp"> {
   let dependentDialects = ["::mlir::scf::SCFDialect"];
   let summary = "Compute results directly in the caller's output buffers";
