@@ -32,7 +32,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 # --gpu-attention) | seq-len | tolerance (default RTOL). fp16 weights run on
 # tensor cores with activations rounded to f16 (unit roundoff 4.9e-4 per
 # operand), against a CPU reference that keeps them f32: 1e-2; bf16 weights
-# likewise with activations rounded to bf16 (unit roundoff 3.9e-3): 1.6e-2.
+# likewise with activations rounded to bf16 (unit roundoff 3.9e-3): 1.6e-2;
+# f32 weights with --gpu-tensor-cores=tf32 round both operands to TF32
+# (unit roundoff 4.9e-4): 2e-3.
 # (models: examples/NAME.mlir; gpt2-d256: a 4-layer GPT-2 of width 256,
 # vocabulary 2048, random weights; matmul: an embedding of width 4096 then
 # one linear layer to 256 features, i.e. a 2048x4096 by 4096x256 f32 matmul,
@@ -47,6 +49,7 @@ cases() {
 matmul-2048x4096x256|matmul||2048
 matmul-f16-2048x4096x256|matmul|--quantize=fp16|2048|1e-2
 matmul-bf16-2048x4096x256|matmul|--quantize=bf16|2048|1.6e-2
+matmul-tf32-2048x4096x256|matmul|--gpu-tensor-cores=tf32|2048|2e-3
 attention-s2048|attention||2048
 attention-s2048-tiles|attention|--gpu-attention=tiles|2048
 attention-f16-s2048|attention|--quantize=fp16|2048|1e-2
@@ -167,6 +170,7 @@ PY
     compile_cuda_case "$name" "$model_file" "$s" "$flags"
     # The CPU reference without the CUDA-only flags.
     local cpu_flags=${flags//--gpu-attention=tiles/}
+    cpu_flags=${cpu_flags//--gpu-tensor-cores=tf32/}
     # shellcheck disable=SC2086
     "$bin/tmc-compile" "$model_file" -o "$tmp/$name-cpu" \
       --seq-len="$s" $cpu_flags --quiet 2>/dev/null
@@ -185,6 +189,7 @@ PY
     local dtype=f32
     [[ $flags == *fp16* ]] && dtype=f16
     [[ $flags == *bf16* ]] && dtype=bf16
+    [[ $flags == *tf32* ]] && dtype=tf32
     [[ $model == matmul ]] && echo "2 2048 4096 256 $dtype" > "$dir/matmul_shape"
     echo "${case_rtol:-$rtol}" > "$dir/rtol"
     [[ $model == attention ]] && echo "$s 8 64 $dtype" > "$dir/attention_shape"
@@ -307,7 +312,8 @@ PY
 import sys, torch
 m, k, n = map(int, sys.argv[1:4])
 dtype = {"f16": torch.float16, "bf16": torch.bfloat16}.get(sys.argv[4], torch.float32)
-torch.backends.cuda.matmul.allow_tf32 = False
+tf32 = sys.argv[4] == "tf32"
+torch.backends.cuda.matmul.allow_tf32 = tf32
 a = torch.randn(m, k, device="cuda", dtype=dtype)
 b = torch.randn(k, n, device="cuda", dtype=dtype)
 for _ in range(3): a @ b
@@ -317,8 +323,9 @@ start.record()
 for _ in range(20): a @ b
 end.record(); torch.cuda.synchronize()
 ms = start.elapsed_time(end) / 20
-print("[run]      cuBLAS (PyTorch %s, %s, TF32 off) %dx%dx%d: %.3f ms = %.2f TFLOP/s"
-      % (torch.__version__, sys.argv[4], m, k, n, ms, 2 * m * k * n / (ms * 1e-3) / 1e12))
+print("[run]      cuBLAS (PyTorch %s, %s, TF32 %s) %dx%dx%d: %.3f ms = %.2f TFLOP/s"
+      % (torch.__version__, sys.argv[4], "on" if tf32 else "off", m, k, n, ms,
+         2 * m * k * n / (ms * 1e-3) / 1e12))
 PY
       else
         echo "[run]      cuBLAS: no PyTorch with CUDA here, not compared"

@@ -308,6 +308,17 @@ static LogicalResult checkAvailable(Location loc,
   if (options.target != "cuda" && options.gpuTensorCores != "auto")
     return emitError(loc)
            << "--gpu-tensor-cores applies to --target=cuda only";
+  if (options.gpuTensorCores == "tf32") {
+    unsigned arch = 0;
+    if (StringRef(options.gpuArch)
+            .drop_front(3)
+            .take_while(llvm::isDigit)
+            .getAsInteger(10, arch) ||
+        arch < 80)
+      return emitError(loc) << "--gpu-tensor-cores=tf32 needs --gpu-arch "
+                               "sm_80 or later (mma.sync with tf32), got "
+                            << options.gpuArch;
+  }
   if ((options.target != "cuda" || !options.decodeMaxTokens) &&
       options.gpuDecodeSplit)
     return emitError(loc) << "--gpu-decode-split applies to --target=cuda "
@@ -471,7 +482,10 @@ LogicalResult mlir::tmc::compileModel(ModuleOp module,
     pipeline.gpuArch = options.gpuArch;
     pipeline.fusedAttention = options.gpuAttention == "fused";
     pipeline.tensorCores = options.gpuTensorCores != "none";
-    pipeline.attentionTensorCores = options.gpuTensorCores;
+    pipeline.tf32 = options.gpuTensorCores == "tf32";
+    // tf32 is about matmuls: attention follows the weights, as with auto.
+    pipeline.attentionTensorCores =
+        pipeline.tf32 ? "auto" : options.gpuTensorCores;
     pipeline.cachedAttentionSplit = options.gpuDecodeSplit.value_or(
         CompileOptions::kDefaultGpuDecodeSplit);
     pipeline.toolkit = toolkit;

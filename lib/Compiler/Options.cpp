@@ -86,9 +86,9 @@ llvm::Error mlir::tmc::setCompileOption(CompileOptions &options,
   }
   if (name == "gpu-tensor-cores") {
     if (value != "auto" && value != "none" && value != "f16" &&
-        value != "bf16")
-      return error("option 'gpu-tensor-cores' expects auto, none, f16 or "
-                   "bf16, got '" + value + "'");
+        value != "bf16" && value != "tf32")
+      return error("option 'gpu-tensor-cores' expects auto, none, f16, "
+                   "bf16 or tf32, got '" + value + "'");
     return setString(options.gpuTensorCores);
   }
   if (name == "gpu-decode-split") {

@@ -244,6 +244,7 @@ void mlir::tmc::buildTmcCudaPipeline(OpPassManager &pm,
     matmuls.tile = options.matmulTile;
     matmuls.registerTile = options.matmulRegisterTile;
     matmuls.tensorCores = options.tensorCores;
+    matmuls.tf32 = options.tf32;
     pm.addNestedPass<func::FuncOp>(createTmcGpuTileMatmuls(matmuls));
   }
   if (options.reductionThreads > 0) {

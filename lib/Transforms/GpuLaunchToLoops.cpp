@@ -782,14 +782,16 @@ private:
     return success();
   }
 
-  /// An `nvvm.mma.sync` m16n8k16 with f16 or bf16 multiplicands and f32
-  /// accumulators, done between two phases, once per warp: each thread's
-  /// registers are kept per thread, as their two 16-bit halves; every result
+  /// An `nvvm.mma.sync` m16n8k16 with f16 or bf16 multiplicands, or
+  /// m16n8k8 with tf32 ones, and f32 accumulators, done between two phases,
+  /// once per warp: each thread's registers are kept per thread, as their
+  /// e elements (two 16-bit halves, or one tf32 value); every result
   /// element is computed from the registers of the warp's lanes that hold
-  /// its row of A and column of B, as the PTX ISA lays the fragments out:
-  /// A's element (row, k) is half k % 2 of register (row / 8) + 2 (k / 8) of
-  /// lane 4 (row % 8) + (k % 8) / 2, B's element (k, col) half k % 2 of
-  /// register k / 8 of lane 4 col + (k % 8) / 2, and lane 4 group + quad
+  /// its row of A and column of B, as the PTX ISA lays the fragments out
+  /// (with q = 4 e, the k of a register's column of lanes): A's element
+  /// (row, k) is element k % e of register (row / 8) + 2 (k / q) of lane
+  /// 4 (row % 8) + (k % q) / e, B's element (k, col) element k % e of
+  /// register k / q of lane 4 col + (k % q) / e, and lane 4 group + quad
   /// holds accumulators (group + 8 (i / 2), 2 quad + i % 2), i = 0..3. The
   /// results, read with `llvm.extractvalue`, are kept per thread for the
   /// phases after.
@@ -807,12 +809,17 @@ private:
       half = b.getBF16Type();
     else if (ptxType == NVVM::MMATypes::f16)
       half = b.getF16Type();
+    else if (ptxType == NVVM::MMATypes::tf32)
+      half = f32;
+    // Elements per register, and the k of the registers' shape.
+    int64_t elements = half && half.isF32() ? 1 : 2,
+            depth = half && half.isF32() ? 8 : 16;
     // The register types NVVM gives these multiplicands.
     Type reg = half && half.isF16() ? Type(VectorType::get({2}, half)) : i32;
     auto allOf = [](ValueRange values, Type type) {
       return llvm::all_of(values.getTypes(), [&](Type t) { return t == type; });
     };
-    if (shape.getM() != 16 || shape.getN() != 8 || shape.getK() != 16 ||
+    if (shape.getM() != 16 || shape.getN() != 8 || shape.getK() != depth ||
         !half ||
         mma.getMultiplicandBPtxType().value_or(*ptxType) != *ptxType ||
         mma.getLayoutA() != NVVM::MMALayout::row ||
@@ -822,9 +829,10 @@ private:
         !allOf(mma.getOperandB(), reg) || !allOf(mma.getOperandC(), f32) ||
         numThreads % 32 != 0)
       return mma.emitError("tmc-gpu-launch-to-loops: emulates mma.sync "
-                           "m16n8k16 with row-major f16 or bf16 A, "
-                           "column-major B of the same type and f32 "
-                           "accumulators, in blocks of whole warps, only");
+                           "m16n8k16 with row-major f16 or bf16 A, or "
+                           "m16n8k8 with row-major tf32 A, column-major B "
+                           "of the same type and f32 accumulators, in blocks "
+                           "of whole warps, only");
     SmallVector<LLVM::ExtractValueOp> extracts;
     for (Operation *user : mma->getUsers()) {
       auto extract = dyn_cast<LLVM::ExtractValueOp>(user);
@@ -836,18 +844,20 @@ private:
     }
     // The registers of every thread: [thread][register][half] and
     // [thread][accumulator].
-    Value aRegs = allocate({numThreads, 4, 2}, half),
-          bRegs = allocate({numThreads, 2, 2}, half),
+    Value aRegs = allocate({numThreads, 4, elements}, half),
+          bRegs = allocate({numThreads, 2, elements}, half),
           cRegs = allocate({numThreads, 4}, f32);
     SmallVector<Value> results;
     for (int i = 0; i < 4; ++i)
       results.push_back(allocate({numThreads}, f32));
     // The two halves of a register, first element first.
-    auto halves = [&](Value v) -> std::array<Value, 2> {
+    auto halves = [&](Value v) -> SmallVector<Value, 2> {
       if (isa<VectorType>(v.getType()))
         return {vector::ExtractOp::create(b, loc, v, 0),
                 vector::ExtractOp::create(b, loc, v, 1)};
-      std::array<Value, 2> parts;
+      if (half.isF32())
+        return {arith::BitcastOp::create(b, loc, f32, v)};
+      SmallVector<Value, 2> parts(2);
       for (int h = 0; h < 2; ++h) {
         Value bits = v;
         if (h == 1)
@@ -902,7 +912,7 @@ private:
     };
     auto element = [&](Value buffer, Value lane, Value r, Value h) -> Value {
       Value v = memref::LoadOp::create(b, loc, buffer, ValueRange{lane, r, h});
-      return arith::ExtFOp::create(b, loc, f32, v);
+      return v.getType() == f32 ? v : arith::ExtFOp::create(b, loc, f32, v);
     };
     Value warpBase = mul(loopTo(numThreads / 32), 32);
     Value lane = loopTo(32);
@@ -912,13 +922,15 @@ private:
       Value col = add(mul(quad, 2), index(i % 2));
       Value init =
           memref::LoadOp::create(b, loc, cRegs, ValueRange{tid, index(i)});
-      auto kLoop = scf::ForOp::create(b, loc, zero, index(16), one,
+      auto kLoop = scf::ForOp::create(b, loc, zero, index(depth), one,
                                       ValueRange{init});
       {
         OpBuilder::InsertionGuard g(b);
         b.setInsertionPointToStart(kLoop.getBody());
         Value k = kLoop.getInductionVar();
-        Value kHigh = div(k, 8), kPair = div(rem(k, 8), 2), kHalf = rem(k, 2);
+        int64_t q = 4 * elements;
+        Value kHigh = div(k, q), kPair = div(rem(k, q), elements),
+              kHalf = rem(k, elements);
         // Row group + 8 (i / 2) of A: row % 8 = group, row / 8 = i / 2.
         Value aLane = add(warpBase, add(mul(group, 4), kPair));
         Value aReg = add(index(i / 2), mul(kHigh, 2));

@@ -584,6 +584,91 @@ struct TensorCoreTiling {
     return launch.getWorkgroupAttributions();
   }
 
+  /// A thread's place in the `mma.sync` fragments of its warp (lane =
+  /// 4 * group + quad) and the output elements of its eight accumulators:
+  /// accumulator i of half h is row group + 8 (i / 2), column
+  /// 8 h + 2 quad + i % 2 of the warp's quarter (m16n8k16 and m16n8k8 lay
+  /// their accumulators out alike).
+  struct MmaSyncLanes {
+    Value group, quad;
+    SmallVector<Value> rows, cols;
+  };
+
+  MmaSyncLanes mmaSyncLanes(OpBuilder &b, Location loc) const {
+    KernelOps math{b, loc};
+    MmaSyncLanes lanes;
+    Value lane = arith::RemUIOp::create(b, loc, tid, math.idx(32));
+    lanes.group = arith::DivUIOp::create(b, loc, lane, math.idx(4));
+    lanes.quad = arith::RemUIOp::create(b, loc, lane, math.idx(4));
+    Value pair = math.mul(lanes.quad, math.idx(2));
+    for (int64_t h = 0; h < 2; ++h)
+      for (int64_t i = 0; i < 4; ++i) {
+        lanes.rows.push_back(math.add(
+            m0, math.add(warpM, math.add(lanes.group, math.idx(8 * (i / 2))))));
+        lanes.cols.push_back(math.add(
+            n0, math.add(warpN, math.add(pair, math.idx(8 * h + i % 2)))));
+      }
+    return lanes;
+  }
+
+  Value inBounds(OpBuilder &b, Location loc, const MmaSyncLanes &lanes,
+                 int64_t i) const {
+    KernelOps math{b, loc};
+    return math.both(math.less(lanes.rows[i], cM),
+                     math.less(lanes.cols[i], cN));
+  }
+
+  /// The initial values of the eight accumulators.
+  SmallVector<Value> initialAccumulators(OpBuilder &b, Location loc,
+                                         const MmaSyncLanes &lanes) const {
+    SmallVector<Value> init;
+    for (int64_t i = 0; i < 8; ++i)
+      init.push_back(start.initial(b, loc, inBounds(b, loc, lanes, i),
+                                   c.at(lanes.rows[i], lanes.cols[i], c0),
+                                   b.getF32Type()));
+    return init;
+  }
+
+  /// Stores the eight accumulators' final values.
+  void storeAccumulators(OpBuilder &b, Location loc, const MmaSyncLanes &lanes,
+                         ValueRange results) const {
+    for (int64_t i = 0; i < 8; ++i)
+      end.store(b, loc, inBounds(b, loc, lanes, i), lanes.rows[i],
+                lanes.cols[i], results[i]);
+  }
+
+  /// The body of an `mma.sync` kernel: stages A as aTile[m][k] and B as
+  /// bTile[n][k] (`element`, rows padded by `pad`) per K step, and between
+  /// two barriers lets `step(aTile, bTile, lanes, acc)` add the step's
+  /// products to the eight accumulators `acc`, kept in registers across
+  /// the K loop; then stores them.
+  void buildMmaSync(
+      OpBuilder &b, Location loc, Type element, int64_t pad,
+      function_ref<void(Value, Value, const MmaSyncLanes &,
+                        MutableArrayRef<Value>)>
+          step) {
+    KernelOps math{b, loc};
+    ValueRange tiles =
+        build(b, loc,
+              {workgroupMemRefType({kTile, kTile + pad}, element),
+               workgroupMemRefType({kTile, kTile + pad}, element)});
+    Value aTile = tiles[0], bTile = tiles[1];
+    MmaSyncLanes lanes = mmaSyncLanes(b, loc);
+    auto loop = kLoop(b, loc, initialAccumulators(b, loc, lanes));
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value k0 = math.mul(loop.getInductionVar(), math.idx(kTile));
+      stage(b, loc, k0, aTile, bTile, /*bByN=*/true);
+      gpu::BarrierOp::create(b, loc);
+      SmallVector<Value> acc(loop.getRegionIterArgs());
+      step(aTile, bTile, lanes, acc);
+      gpu::BarrierOp::create(b, loc);
+      scf::YieldOp::create(b, loc, acc);
+    }
+    storeAccumulators(b, loc, lanes, loop.getResults());
+  }
+
   /// A loop over the K steps, carrying `init`.
   scf::ForOp kLoop(OpBuilder &b, Location loc, ValueRange init = {}) {
     KernelOps math{b, loc};
@@ -593,7 +678,8 @@ struct TensorCoreTiling {
   }
 
   /// Stages the K step at `k0`: lhs into aTile[m][k], rhs into bTile[k][n]
-  /// or, with `bByN`, bTile[n][k]; as `half`, zero off the edges.
+  /// or, with `bByN`, bTile[n][k]; as `half` (f32 is rounded to TF32),
+  /// zero off the edges.
   /// Consecutive threads take consecutive k: contiguous reads of a
   /// row-major lhs and of out_in weights.
   void stage(OpBuilder &b, Location loc, Value k0, Value aTile, Value bTile,
@@ -603,11 +689,15 @@ struct TensorCoreTiling {
       Value k = math.add(k0, kk);
       Value kIn = math.less(k, cK);
       Value m = math.add(m0, r), n = math.add(n0, r);
-      Value a = loadConverted(b, loc, op, lhs, c.at(m, c0, k),
-                              math.both(math.less(m, cM), kIn), half);
+      // TF32 values are f32 values with 13 mantissa bits cleared.
+      auto staged = [&](Value v) {
+        return half.isF32() ? tmc::roundToTf32(b, loc, v) : v;
+      };
+      Value a = staged(loadConverted(b, loc, op, lhs, c.at(m, c0, k),
+                                     math.both(math.less(m, cM), kIn), half));
       memref::StoreOp::create(b, loc, a, aTile, ValueRange{r, kk});
-      Value bv = loadConverted(b, loc, op, rhs, c.at(c0, n, k),
-                               math.both(math.less(n, cN), kIn), half);
+      Value bv = staged(loadConverted(b, loc, op, rhs, c.at(c0, n, k),
+                                      math.both(math.less(n, cN), kIn), half));
       memref::StoreOp::create(b, loc, bv, bTile,
                               bByN ? ValueRange{r, kk} : ValueRange{kk, r});
     });
@@ -741,65 +831,80 @@ struct MmaSyncContraction : public TensorCorePattern<MmaSyncContraction> {
   static Type half(MLIRContext *ctx) { return BFloat16Type::get(ctx); }
 
   void emit(TensorCoreTiling &t, OpBuilder &b, Location loc) const {
-    Contraction c = t.c;
     KernelOps math{b, loc};
-    Type bf16 = b.getBF16Type(), f32 = b.getF32Type();
-    // aTile[m][k] and bTile[n][k], rows padded to keep 16-byte alignment.
-    ValueRange tiles = t.build(b, loc,
-                               {workgroupMemRefType({kTile, kTile + kPad}, bf16),
-                                workgroupMemRefType({kTile, kTile + kPad}, bf16)});
-    Value aTile = tiles[0], bTile = tiles[1];
-    Value lane = arith::RemUIOp::create(b, loc, t.tid, math.idx(32));
-    Value group = arith::DivUIOp::create(b, loc, lane, math.idx(4));
-    Value quad = arith::RemUIOp::create(b, loc, lane, math.idx(4));
-    Value pair = math.mul(quad, math.idx(2));
-
-    // Accumulator i of half h: row group + 8 (i / 2), column
-    // 8 h + 2 quad + i % 2 of the warp's quarter.
-    SmallVector<Value> rows, cols;
-    for (int64_t h = 0; h < 2; ++h)
-      for (int64_t i = 0; i < 4; ++i) {
-        rows.push_back(math.add(
-            t.m0,
-            math.add(t.warpM, math.add(group, math.idx(8 * (i / 2))))));
-        cols.push_back(math.add(
-            t.n0, math.add(t.warpN, math.add(pair, math.idx(8 * h + i % 2)))));
-      }
-    auto inBounds = [&](int64_t i) {
-      return math.both(math.less(rows[i], t.cM), math.less(cols[i], t.cN));
-    };
-    SmallVector<Value> init;
-    for (int64_t i = 0; i < 8; ++i)
-      init.push_back(
-          t.start.initial(b, loc, inBounds(i), c.at(rows[i], cols[i], t.c0), f32));
-
-    auto kLoop = t.kLoop(b, loc, init);
-    {
-      OpBuilder::InsertionGuard g(b);
-      b.setInsertionPointToStart(kLoop.getBody());
-      Value k0 = math.mul(kLoop.getInductionVar(), math.idx(kTile));
-      t.stage(b, loc, k0, aTile, bTile, /*bByN=*/true);
-      gpu::BarrierOp::create(b, loc);
-
+    Type bf16 = b.getBF16Type();
+    // Rows padded to keep 16-byte alignment.
+    t.buildMmaSync(b, loc, bf16, kPad,
+                   [&](Value aTile, Value bTile,
+                       const TensorCoreTiling::MmaSyncLanes &lanes,
+                       MutableArrayRef<Value> acc) {
+      Value pair = math.mul(lanes.quad, math.idx(2));
       // The warp's A fragments, per 16 along the K step.
       SmallVector<SmallVector<Value, 4>> aRegs;
       for (int64_t ks = 0; ks < kTile; ks += 16)
         aRegs.push_back(tmc::loadMmaA(b, loc, aTile,
-                                      math.add(t.warpM, group),
+                                      math.add(t.warpM, lanes.group),
                                       math.add(pair, math.idx(ks))));
-      SmallVector<Value> acc(kLoop.getRegionIterArgs());
       for (int64_t h = 0; h < 2; ++h) {
-        Value n = math.add(t.warpN, math.add(group, math.idx(8 * h)));
+        Value n = math.add(t.warpN, math.add(lanes.group, math.idx(8 * h)));
         SmallVector<Value, 4> sums = tmc::accumulateMmaSync(
-            b, loc, bf16, aRegs, bTile, n, pair,
-            ArrayRef<Value>(acc).slice(4 * h, 4));
+            b, loc, bf16, aRegs, bTile, n, pair, acc.slice(4 * h, 4));
         llvm::copy(sums, acc.begin() + 4 * h);
       }
-      gpu::BarrierOp::create(b, loc);
-      scf::YieldOp::create(b, loc, acc);
-    }
-    for (int64_t i = 0; i < 8; ++i)
-      t.end.store(b, loc, inBounds(i), rows[i], cols[i], kLoop.getResult(i));
+    });
+  }
+};
+
+/// f32 contractions on tensor cores as TF32 (`tf32`): the tiling of the
+/// bf16 kernel with `nvvm.mma.sync` m16n8k8 (tf32 in, f32 accumulate;
+/// sm_80 and later). The block stages both inputs as f32 rounded to TF32
+/// (10 mantissa bits, to nearest, ties away from zero, as
+/// `cvt.rna.tf32.f32` does), A as [m][k] and B as [n][k], rows padded by 4
+/// so that a warp's 32 fragment loads hit 32 banks; each register is one
+/// element, in the layout the PTX ISA gives for `mma.m16n8k8` with tf32:
+/// A elements (group [+ 8], quad [+ 4]), B elements (k = quad [+ 4],
+/// n = group). Products of TF32 values are exact in f32, so the error is
+/// that of the rounded inputs (about 2^-11 relative each).
+struct MmaSyncTf32Contraction
+    : public TensorCorePattern<MmaSyncTf32Contraction> {
+  using TensorCorePattern::TensorCorePattern;
+
+  static constexpr int64_t kTile = TensorCoreTiling::kTile, kPad = 4;
+
+  static Type half(MLIRContext *ctx) { return Float32Type::get(ctx); }
+
+  void emit(TensorCoreTiling &t, OpBuilder &b, Location loc) const {
+    KernelOps math{b, loc};
+    Type f32 = b.getF32Type(), i32 = b.getI32Type();
+    // One fragment register: tile[row][col]'s bits.
+    auto reg = [&](Value tile, Value row, Value col) -> Value {
+      return arith::BitcastOp::create(b, loc, i32,
+                                      math.load(tile, ValueRange{row, col}));
+    };
+    auto plus = [&](Value v, int64_t c) {
+      return c == 0 ? v : math.add(v, math.idx(c));
+    };
+    t.buildMmaSync(b, loc, f32, kPad,
+                   [&](Value aTile, Value bTile,
+                       const TensorCoreTiling::MmaSyncLanes &lanes,
+                       MutableArrayRef<Value> acc) {
+      Value row = math.add(t.warpM, lanes.group);
+      Value rowHigh = plus(row, 8);
+      for (int64_t ks = 0; ks < kTile; ks += 8) {
+        Value k = plus(lanes.quad, ks), kHigh = plus(k, 4);
+        SmallVector<Value, 4> aRegs = {
+            reg(aTile, row, k), reg(aTile, rowHigh, k),
+            reg(aTile, row, kHigh), reg(aTile, rowHigh, kHigh)};
+        for (int64_t h = 0; h < 2; ++h) {
+          Value n = plus(math.add(t.warpN, lanes.group), 8 * h);
+          SmallVector<Value, 2> bRegs = {reg(bTile, n, k),
+                                         reg(bTile, n, kHigh)};
+          SmallVector<Value, 4> sums = tmc::createMmaSync(
+              b, loc, f32, aRegs, bRegs, acc.slice(4 * h, 4));
+          llvm::copy(sums, acc.begin() + 4 * h);
+        }
+      }
+    });
   }
 };
 
@@ -1046,6 +1151,8 @@ struct TmcGpuTileMatmulsPass
     if (tensorCores)
       patterns.add<MmaContraction, MmaSyncContraction>(&getContext(),
                                                        epilogues);
+    if (tf32)
+      patterns.add<MmaSyncTf32Contraction>(&getContext(), epilogues);
     walkAndApplyPatterns(getOperation(), std::move(patterns));
     // The fills and broadcasts whose values the kernels now start from, and
     // the elementwise ops they now apply before their stores.

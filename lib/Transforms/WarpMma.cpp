@@ -74,6 +74,26 @@ SmallVector<Value, 4> tmc::loadMmaA(OpBuilder &b, Location loc, Value tile,
   return registers;
 }
 
+Value tmc::roundToTf32(OpBuilder &b, Location loc, Value v) {
+  Type i32 = b.getI32Type();
+  auto constant = [&](int64_t c) {
+    return arith::ConstantIntOp::create(b, loc, i32, c);
+  };
+  Value bits = arith::BitcastOp::create(b, loc, i32, v);
+  // Adding half of the 13 dropped bits' unit rounds the magnitude to
+  // nearest, ties away from zero (a carry into the exponent is right).
+  Value rounded = arith::AndIOp::create(
+      b, loc, arith::AddIOp::create(b, loc, bits, constant(0x1000)),
+      constant(~int64_t(0x1fff)));
+  Value exponent = constant(0x7f800000);
+  Value finite = arith::CmpIOp::create(
+      b, loc, arith::CmpIPredicate::ne,
+      arith::AndIOp::create(b, loc, bits, exponent), exponent);
+  return arith::BitcastOp::create(
+      b, loc, v.getType(),
+      arith::SelectOp::create(b, loc, finite, rounded, bits));
+}
+
 SmallVector<Value, 4>
 tmc::accumulateMmaSync(OpBuilder &b, Location loc, Type half,
                        ArrayRef<SmallVector<Value, 4>> a, Value bTile, Value n,
@@ -95,10 +115,12 @@ SmallVector<Value, 4> tmc::createMmaSync(OpBuilder &b, Location loc, Type half,
   Type f32 = b.getF32Type();
   auto resultType = LLVM::LLVMStructType::getLiteral(
       b.getContext(), SmallVector<Type>(4, f32));
-  NVVM::MMATypes ptxType =
-      half.isF16() ? NVVM::MMATypes::f16 : NVVM::MMATypes::bf16;
+  NVVM::MMATypes ptxType = half.isF16()   ? NVVM::MMATypes::f16
+                           : half.isF32() ? NVVM::MMATypes::tf32
+                                          : NVVM::MMATypes::bf16;
+  int k = half.isF32() ? 8 : 16;
   auto mma = NVVM::MmaOp::create(
-      b, loc, resultType, a, bRegs, acc, {16, 8, 16}, /*b1Op=*/std::nullopt,
+      b, loc, resultType, a, bRegs, acc, {16, 8, k}, /*b1Op=*/std::nullopt,
       /*intOverflow=*/std::nullopt,
       std::array<NVVM::MMATypes, 2>{ptxType, ptxType},
       std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,

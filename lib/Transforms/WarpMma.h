@@ -1,8 +1,8 @@
 //===- WarpMma.h - mma.sync fragments for the GPU kernels -------*- C++ -*-===//
 //
-// Helpers the tensor-core kernels share to issue `nvvm.mma.sync` m16n8k16
-// with 16-bit multiplicands and f32 accumulators: packing two 16-bit floats
-// into one fragment register, and the MMA itself.
+// Helpers the tensor-core kernels share to issue `nvvm.mma.sync` with
+// 16-bit or TF32 multiplicands and f32 accumulators: packing two 16-bit
+// floats into one fragment register, rounding to TF32, and the MMA itself.
 //
 //===----------------------------------------------------------------------===//
 
@@ -47,9 +47,15 @@ SmallVector<Value, 4> accumulateMmaSync(OpBuilder &b, Location loc, Type half,
                                         Value bTile, Value n, Value col,
                                         ValueRange acc);
 
-/// `nvvm.mma.sync` m16n8k16, row-major A and column-major B of `half` (f16
-/// or bf16, registers from `packMmaPair`), f32 accumulators: returns the
-/// four f32 results of this lane.
+/// `v` (f32) rounded to TF32, still as an f32: 10 mantissa bits, to
+/// nearest with ties away from zero (as `cvt.rna.tf32.f32`); infinities
+/// and NaNs unchanged.
+Value roundToTf32(OpBuilder &b, Location loc, Value v);
+
+/// `nvvm.mma.sync` with row-major A and column-major B of `half` and f32
+/// accumulators: m16n8k16 for f16 or bf16 (registers from `packMmaPair`),
+/// m16n8k8 for f32, as tf32 (registers: one element's bits each). Returns
+/// the four f32 results of this lane.
 SmallVector<Value, 4> createMmaSync(OpBuilder &b, Location loc, Type half,
                                     ValueRange a, ValueRange bRegs,
                                     ValueRange acc);

@@ -61,8 +61,8 @@ def compile(model, out_dir, *, seq_len=128, target="cpu", gpu_arch=None,
     directory). The options are tmc-compile's flags (docs/Python.md):
     seq_len (--seq-len), target ("cpu" or "cuda"), gpu_arch (--gpu-arch,
     e.g. "sm_80"; None: tmc-compile's default), gpu_attention ("fused" or
-    "tiles", --gpu-attention), gpu_tensor_cores ("auto", "none", "f16" or
-    "bf16", --gpu-tensor-cores), gpu_decode_split (cached positions per
+    "tiles", --gpu-attention), gpu_tensor_cores ("auto", "none", "f16",
+    "bf16" or "tf32", --gpu-tensor-cores), gpu_decode_split (cached positions per
     block of a CUDA decoding build's attention, --gpu-decode-split; 0: no
     split; None: tmc-compile's default), attention (None: as the
     model says), attention_block_q/_k, quantize (with quantize_calibration:

@@ -1,5 +1,6 @@
 // RUN: tmc-opt %s --split-input-file --tmc-gpu-tile-matmuls="tensor-cores=1" --cse | FileCheck %s
 // RUN: tmc-opt %s --split-input-file --tmc-gpu-tile-matmuls | FileCheck %s --check-prefix=OFF
+// RUN: tmc-opt %s --split-input-file --tmc-gpu-tile-matmuls="tf32=1" --cse | FileCheck %s --check-prefix=TF32
 
 // f32 activations times f16 out_in weights, accumulated in f32: 40 x 72
 // by 72 x 48 as 2 x 2 blocks of 4 warps (128 threads), a 32 x 32 output
@@ -130,6 +131,77 @@ func.func @bf16_weights(%a: memref<40x72xf32>, %w: memref<48x72xbf16>, %c: memre
       ins(%a, %w : memref<40x72xf32>, memref<48x72xbf16>) outs(%c : memref<40x48xf32>) {
   ^bb0(%x0: f32, %w0: bf16, %acc: f32):
     %wf = arith.extf %w0 : bf16 to f32
+    %p = arith.mulf %x0, %wf : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
+// With tf32, f32 contractions go to tensor cores too: a 40 x 72 by 72 x 48
+// f32 matmul as 2 x 2 blocks of 4 warps, both inputs staged rounded to
+// TF32 (add half of the dropped bits' unit, clear them; infinities and
+// NaNs kept) in tiles whose rows are padded by 4, then per 8 along K one
+// A fragment (four single-element registers: rows group and group + 8,
+// columns quad and quad + 4) and two m16n8k8 MMAs (tf32 in, f32
+// accumulate), one per 8 columns of the warp's quarter. Contractions of
+// other types stay as they were (the f16 one keeps its scalar kernel
+// without tensor-cores).
+// TF32-LABEL: func.func @f32_tf32
+// TF32-SAME: (%[[A:[a-z0-9]+]]: memref<40x72xf32>, %[[B:[a-z0-9]+]]: memref<72x48xf32>, %[[C:[a-z0-9]+]]: memref<40x48xf32>
+// TF32: gpu.launch {{.*}} threads(%[[T:[a-z0-9]+]], %{{[a-z0-9]+}}, %{{[a-z0-9]+}}) in (%{{[a-z0-9]+}} = %c128, %{{[a-z0-9]+}} = %c1, %{{[a-z0-9]+}} = %c1)
+// TF32-SAME: workgroup(%[[AT:[a-z0-9]+]] : memref<32x36xf32, #gpu.address_space<workgroup>>, %[[BT:[a-z0-9]+]] : memref<32x36xf32, #gpu.address_space<workgroup>>)
+// TF32: %[[LANE:.*]] = arith.remui %[[T]], %c32
+// TF32: %[[GROUP:.*]] = arith.divui %[[LANE]], %c4
+// TF32: %[[QUAD:.*]] = arith.remui %[[LANE]], %c4
+// TF32: %[[LOOP:.*]]:8 = scf.for %{{.*}} = %c0 to %c3 step %c1 iter_args(
+// TF32: %[[X:.*]] = memref.load %[[A]]
+// TF32: %[[XB:.*]] = arith.bitcast %{{.*}} : f32 to i32
+// TF32: %[[UP:.*]] = arith.addi %[[XB]], %c4096_i32
+// TF32: %[[CUT:.*]] = arith.andi %[[UP]], %c-8192_i32
+// TF32: %[[EXP:.*]] = arith.andi %[[XB]], %c2139095040_i32
+// TF32: %[[FIN:.*]] = arith.cmpi ne, %[[EXP]], %c2139095040_i32
+// TF32: %[[SEL:.*]] = arith.select %[[FIN]], %[[CUT]], %[[XB]]
+// TF32: %[[XR:.*]] = arith.bitcast %[[SEL]] : i32 to f32
+// TF32: memref.store %[[XR]], %[[AT]]
+// TF32: memref.store %{{.*}}, %[[BT]]
+// TF32: gpu.barrier
+// TF32: %[[ROW:.*]] = arith.addi %{{.*}}, %[[GROUP]]
+// TF32: %[[ROW8:.*]] = arith.addi %[[ROW]], %c8
+// TF32: %[[K4:.*]] = arith.addi %[[QUAD]], %c4
+// TF32: %[[A0:.*]] = memref.load %[[AT]][%[[ROW]], %[[QUAD]]]
+// TF32: arith.bitcast %[[A0]] : f32 to i32
+// TF32: memref.load %[[AT]][%[[ROW8]], %[[QUAD]]]
+// TF32: memref.load %[[AT]][%[[ROW]], %[[K4]]]
+// TF32: memref.load %[[AT]][%[[ROW8]], %[[K4]]]
+// TF32: %[[N:.*]] = arith.addi %{{.*}}, %[[GROUP]]
+// TF32: memref.load %[[BT]][%[[N]], %[[QUAD]]]
+// TF32: memref.load %[[BT]][%[[N]], %[[K4]]]
+// TF32: nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<tf32>, multiplicandBPtxType = #nvvm.mma_type<tf32>, shape = #nvvm.shape<m = 16, n = 8, k = 8>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+// TF32-COUNT-7: nvvm.mma.sync
+// TF32-NOT: nvvm.mma.sync
+// TF32: gpu.barrier
+// TF32: scf.yield
+// TF32-COUNT-8: memref.store %[[LOOP]]#{{[0-7]}}, %[[C]]
+// TF32-LABEL: func.func @f16_stays
+// TF32-NOT: nvvm.mma.sync
+// TF32-NOT: gpu.subgroup_mma
+// TF32: return
+#x = affine_map<(m, n, k) -> (m, k)>
+#b = affine_map<(m, n, k) -> (k, n)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#o = affine_map<(m, n, k) -> (m, n)>
+func.func @f32_tf32(%a: memref<40x72xf32>, %b: memref<72x48xf32>, %c: memref<40x48xf32>) {
+  linalg.matmul ins(%a, %b : memref<40x72xf32>, memref<72x48xf32>) outs(%c : memref<40x48xf32>)
+  return
+}
+func.func @f16_stays(%a: memref<40x72xf32>, %w: memref<48x72xf16>, %c: memref<40x48xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %w : memref<40x72xf32>, memref<48x72xf16>) outs(%c : memref<40x48xf32>) {
+  ^bb0(%x0: f32, %w0: f16, %acc: f32):
+    %wf = arith.extf %w0 : f16 to f32
     %p = arith.mulf %x0, %wf : f32
     %r = arith.addf %acc, %p : f32
     linalg.yield %r : f32

@@ -59,7 +59,9 @@ static cl::opt<std::string> gpuTensorCores(
              "fp16/bf16 weights and the attention of such builds, their "
              "activations rounded to that type), none (f32 activations "
              "throughout), f16 or bf16 (as auto, and attention on tensor "
-             "cores with that operand type for any weights)"),
+             "cores with that operand type for any weights), or tf32 (as "
+             "auto, and the matmuls of f32 weights on tensor cores with "
+             "their inputs rounded to TF32; sm_80 and later)"),
     cl::cat(category));
 static cl::opt<std::string> gpuDecodeSplit(
     "gpu-decode-split", cl::init("256"), cl::value_desc("N"),

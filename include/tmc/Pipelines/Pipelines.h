@@ -230,6 +230,12 @@ struct TmcCudaPipelineOptions
                      "(warp-level MMA; activations rounded to the weights' "
                      "type, f32 accumulation)"),
       llvm::cl::init(true)};
+  Option<bool> tf32{
+      *this, "tf32",
+      llvm::cl::desc("Matmuls of f32 inputs on tensor cores too, their "
+                     "inputs rounded to TF32 (mma.sync m16n8k8, f32 "
+                     "accumulation; sm_80 and later)"),
+      llvm::cl::init(false)};
   Option<std::string> attentionTensorCores{
       *this, "attention-tensor-cores",
       llvm::cl::desc("Operand type of the fused attention kernels on tensor "

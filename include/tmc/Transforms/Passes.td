@@ -377,6 +377,14 @@ def TmcGpuTileMatmuls : Pass<"tmc-gpu-tile-matmuls", "::mlir::func::FuncOp"> {
     [n][k], both as bf16) in the layout of the PTX ISA and keeps its eight
     f32 accumulators in registers across the K loop.
 
+    With `tf32`, f32 contractions (`out += a * b`, all three f32) get the
+    same tiles with `nvvm.mma.sync` m16n8k8 (tf32 in, f32 accumulate; sm_80
+    and later): both inputs are staged rounded to TF32 (10 mantissa bits,
+    to nearest, ties away from zero, as `cvt.rna.tf32.f32`), each fragment
+    register one element. Products of TF32 values are exact in f32, so the
+    results differ from f32 ones by the inputs' rounding (about 2^-11
+    relative each), as cuBLAS's TF32 mode does.
+
     Every kernel starts its accumulators from the output, or, when the op
     right before the contraction is a `linalg.fill` of the same output
     buffer (a linear layer without bias) or a `linalg.generic` that only
@@ -415,6 +423,10 @@ def TmcGpuTileMatmuls : Pass<"tmc-gpu-tile-matmuls", "::mlir::func::FuncOp"> {
     Option<"tensorCores", "tensor-cores", "bool", /*default=*/"false",
            "f16 (WMMA) and bf16 (mma.sync) multiply-accumulate "
            "contractions on tensor cores">,
+    Option<"tf32", "tf32", "bool", /*default=*/"false",
+           "f32 multiply-accumulate contractions on tensor cores with "
+           "their inputs rounded to TF32 (mma.sync m16n8k8; sm_80 and "
+           "later)">,
     Option<"epilogues", "epilogues", "bool", /*default=*/"true",
            "Apply the elementwise ops right after a contraction (residual "
            "adds, activations, gates, the copy to the output) in its "
