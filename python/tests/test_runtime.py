@@ -171,11 +171,15 @@ def test_gpu_attention_reaches_the_compiler(tmp_path):
 
 @needs_ptxas
 def test_gpu_tensor_cores_reach_the_compiler(tmp_path):
-    # f16 attention on tensor cores for an f32 model; none keeps the fp16
-    # weights' matmuls scalar too.
+    # f16 attention on tensor cores for an f32 model; tf32 the f32 matmuls;
+    # none keeps the fp16 weights' matmuls scalar too.
     f16 = tmc.compile(helpers.EXAMPLES / "gpt2.mlir", tmp_path / "f16",
                       seq_len=16, target="cuda", gpu_tensor_cores="f16",
                       progress=False)
+    tmc.compile(helpers.EXAMPLES / "gpt2.mlir", tmp_path / "tf32", seq_len=16,
+                target="cuda", gpu_tensor_cores="tf32", progress=False)
+    assert "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32" in (
+        tmp_path / "tf32" / "tmc_kernels.ptx").read_text()
     none = tmc.compile(helpers.EXAMPLES / "gpt2.mlir", tmp_path / "none",
                        seq_len=16, target="cuda", quantize="fp16",
                        gpu_tensor_cores="none", progress=False)
@@ -185,7 +189,11 @@ def test_gpu_tensor_cores_reach_the_compiler(tmp_path):
     assert f16.report["gpu_kernels"] > 0 and none.report["gpu_kernels"] > 0
     with pytest.raises(tmc.TmcError, match="gpu-tensor-cores"):
         tmc.compile(helpers.EXAMPLES / "gpt2.mlir", tmp_path / "bad", seq_len=8,
-                    target="cuda", gpu_tensor_cores="tf32", progress=False)
+                    target="cuda", gpu_tensor_cores="tf16", progress=False)
+    with pytest.raises(tmc.TmcError, match="sm_80 or later"):
+        tmc.compile(helpers.EXAMPLES / "gpt2.mlir", tmp_path / "old", seq_len=8,
+                    target="cuda", gpu_arch="sm_75", gpu_tensor_cores="tf32",
+                    progress=False)
 
 
 def test_quantize_calibration_reaches_the_report(tmp_path):
