@@ -527,6 +527,9 @@ struct TensorCoreTiling {
   Contraction c;
   Type half;
   OpOperand *lhs, *rhs, *out;
+  /// Builds the B value at (n, k) when B is computed rather than loaded
+  /// (a dequantized weight; `rhs` is then null).
+  std::function<Value(OpBuilder &, Location, Value, Value)> weight;
   /// Where the accumulators start and where the results go.
   OutputStart start;
   OutputEnd end;
@@ -696,8 +699,11 @@ struct TensorCoreTiling {
       Value a = staged(loadConverted(b, loc, op, lhs, c.at(m, c0, k),
                                      math.both(math.less(m, cM), kIn), half));
       memref::StoreOp::create(b, loc, a, aTile, ValueRange{r, kk});
-      Value bv = staged(loadConverted(b, loc, op, rhs, c.at(c0, n, k),
-                                      math.both(math.less(n, cN), kIn), half));
+      Value nIn = math.both(math.less(n, cN), kIn);
+      Value bv = staged(
+          weight ? valueOrZero(b, loc, nIn, half,
+                               [&] { return weight(b, loc, n, k); })
+                 : loadConverted(b, loc, op, rhs, c.at(c0, n, k), nIn, half));
       memref::StoreOp::create(b, loc, bv, bTile,
                               bByN ? ValueRange{r, kk} : ValueRange{kk, r});
     });
@@ -713,10 +719,19 @@ struct TensorCorePattern : public OpInterfaceRewritePattern<linalg::LinalgOp> {
       : OpInterfaceRewritePattern(ctx, /*benefit=*/2),
         foldEpilogues(foldEpilogues) {}
 
+  /// The tiling of `op` if this pattern applies to it; by default, plain
+  /// contractions multiply-accumulating `Derived::half` inputs.
+  static FailureOr<TensorCoreTiling>
+  matchTiling(linalg::LinalgOp op, PatternRewriter &rewriter,
+              bool foldEpilogues) {
+    return TensorCoreTiling::match(op, rewriter, Derived::half(op->getContext()),
+                                   foldEpilogues);
+  }
+
   LogicalResult matchAndRewrite(linalg::LinalgOp op,
                                 PatternRewriter &rewriter) const override {
-    FailureOr<TensorCoreTiling> tiling = TensorCoreTiling::match(
-        op, rewriter, Derived::half(rewriter.getContext()), foldEpilogues);
+    FailureOr<TensorCoreTiling> tiling =
+        Derived::matchTiling(op, rewriter, foldEpilogues);
     if (failed(tiling))
       return failure();
     OpBuilder::InsertionGuard guard(rewriter);
@@ -874,6 +889,10 @@ struct MmaSyncTf32Contraction
   static Type half(MLIRContext *ctx) { return Float32Type::get(ctx); }
 
   void emit(TensorCoreTiling &t, OpBuilder &b, Location loc) const {
+    emitKernel(t, b, loc);
+  }
+
+  static void emitKernel(TensorCoreTiling &t, OpBuilder &b, Location loc) {
     KernelOps math{b, loc};
     Type f32 = b.getF32Type(), i32 = b.getI32Type();
     // One fragment register: tile[row][col]'s bits.
@@ -993,6 +1012,38 @@ static FailureOr<DequantMatch> matchDequantContraction(linalg::LinalgOp op) {
   return match;
 }
 
+/// The dequantized weight D at (n, k) of the contraction `op` that `match`
+/// describes: its other inputs loaded there and the payload's ops D
+/// depends on cloned, in payload order (`linalg.index` of n or k becomes
+/// that index).
+static Value dequantizedWeight(OpBuilder &b, Location loc, linalg::LinalgOp op,
+                               const DequantMatch &match, Value n, Value k) {
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+  SmallVector<Value> dims = match.c.at(c0, n, k);
+  Block &payload = op->getRegion(0).front();
+  IRMapping mapping;
+  for (unsigned i = 1, e = op.getNumDpsInputs(); i < e; ++i) {
+    OpOperand *input = op.getDpsInputOperand(i);
+    AffineMap map = op.getMatchingIndexingMap(input);
+    SmallVector<Value> indices;
+    for (AffineExpr expr : map.getResults())
+      indices.push_back(
+          affine::expandAffineExpr(b, loc, expr, dims, ValueRange{}));
+    mapping.map(payload.getArgument(input->getOperandNumber()),
+                memref::LoadOp::create(b, loc, input->get(), indices));
+  }
+  for (Operation &nested : payload.without_terminator()) {
+    if (!match.slice.contains(&nested))
+      continue;
+    if (auto indexOp = dyn_cast<linalg::IndexOp>(nested)) {
+      mapping.map(indexOp.getResult(), dims[indexOp.getDim()]);
+      continue;
+    }
+    b.clone(nested, mapping);
+  }
+  return mapping.lookupOrDefault(match.dequantized);
+}
+
 /// Weight-only quantized contractions with shared-memory tiles: a block of
 /// `tile` x `tile` threads computes a `tile` x `tile` output tile; per step
 /// of `tile` along K it stages the activations and the *dequantized*
@@ -1063,33 +1114,9 @@ struct DequantContraction
       Value kk = arith::RemUIOp::create(b, loc, linear, t);
       Value nn = arith::DivUIOp::create(b, loc, linear, t);
       Value n = math.add(n0, nn), k = math.add(k0, kk);
-      Value wv = valueOrZero(b, loc, math.both(math.less(n, cN), math.less(k, cK)), wType, [&]() {
-        SmallVector<Value> dims = c.at(c0, n, k);
-        Block &payload = op->getRegion(0).front();
-        IRMapping mapping;
-        for (unsigned i = 1, e = op.getNumDpsInputs(); i < e; ++i) {
-          OpOperand *input = op.getDpsInputOperand(i);
-          AffineMap map = op.getMatchingIndexingMap(input);
-          SmallVector<Value> indices;
-          for (AffineExpr expr : map.getResults())
-            indices.push_back(
-                affine::expandAffineExpr(b, loc, expr, dims, ValueRange{}));
-          mapping.map(payload.getArgument(input->getOperandNumber()),
-                      memref::LoadOp::create(b, loc, input->get(), indices));
-        }
-        // The ops D depends on, in payload order (linalg.index of n or k
-        // becomes that index).
-        for (Operation &nested : payload.without_terminator()) {
-          if (!match.slice.contains(&nested))
-            continue;
-          if (auto indexOp = dyn_cast<linalg::IndexOp>(nested)) {
-            mapping.map(indexOp.getResult(), dims[indexOp.getDim()]);
-            continue;
-          }
-          b.clone(nested, mapping);
-        }
-        return mapping.lookupOrDefault(match.dequantized);
-      });
+      Value wv = valueOrZero(
+          b, loc, math.both(math.less(n, cN), math.less(k, cK)), wType,
+          [&]() { return dequantizedWeight(b, loc, op, match, n, k); });
       memref::StoreOp::create(b, loc, wv, wTile, ValueRange{kk, nn});
       gpu::BarrierOp::create(b, loc);
 
@@ -1127,6 +1154,50 @@ struct DequantContraction
   bool foldEpilogues;
 };
 
+/// Weight-only quantized contractions (`DequantMatch`, f32 dequantized
+/// weights) on tensor cores as TF32 (`tf32`): the TF32 kernel, its B tile
+/// the dequantized weights (each packed weight dequantized once per block,
+/// as in the scalar kernel), rounded to TF32 like the activations.
+struct DequantTf32Contraction
+    : public TensorCorePattern<DequantTf32Contraction> {
+  using TensorCorePattern::TensorCorePattern;
+
+  static FailureOr<TensorCoreTiling>
+  matchTiling(linalg::LinalgOp op, PatternRewriter &rewriter,
+              bool foldEpilogues) {
+    // Plain contractions (two inputs loaded as they are) are the other
+    // tensor-core kernels' or the scalar kernel's.
+    if (succeeded(matchContraction(op, rewriter)))
+      return failure();
+    FailureOr<DequantMatch> matched = matchDequantContraction(op);
+    if (failed(matched) || !matched->dequantized.getType().isF32())
+      return rewriter.notifyMatchFailure(
+          op, "not a contraction with f32 dequantized weights");
+    TensorCoreTiling t;
+    t.op = op;
+    t.c = matched->c;
+    t.half = rewriter.getF32Type();
+    t.lhs = op.getDpsInputOperand(0);
+    t.rhs = nullptr;
+    t.out = op.getDpsInitOperand(0);
+    t.weight = [op, match = *matched](OpBuilder &b, Location loc, Value n,
+                                      Value k) {
+      return dequantizedWeight(b, loc, op, match, n, k);
+    };
+    t.start = OutputStart::of(op);
+    t.end = OutputEnd::of(op, foldEpilogues);
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    t.sizeM = ranges[t.c.m];
+    t.sizeN = ranges[t.c.n];
+    t.sizeK = ranges[t.c.k];
+    return t;
+  }
+
+  void emit(TensorCoreTiling &t, OpBuilder &b, Location loc) const {
+    MmaSyncTf32Contraction::emitKernel(t, b, loc);
+  }
+};
+
 struct TmcGpuTileMatmulsPass
     : public tmc::impl::TmcGpuTileMatmulsBase<TmcGpuTileMatmulsPass> {
   using TmcGpuTileMatmulsBase::TmcGpuTileMatmulsBase;
@@ -1152,7 +1223,8 @@ struct TmcGpuTileMatmulsPass
       patterns.add<MmaContraction, MmaSyncContraction>(&getContext(),
                                                        epilogues);
     if (tf32)
-      patterns.add<MmaSyncTf32Contraction>(&getContext(), epilogues);
+      patterns.add<MmaSyncTf32Contraction, DequantTf32Contraction>(
+          &getContext(), epilogues);
     walkAndApplyPatterns(getOperation(), std::move(patterns));
     // The fills and broadcasts whose values the kernels now start from, and
     // the elementwise ops they now apply before their stores.

@@ -1,4 +1,5 @@
 // RUN: tmc-opt %s --split-input-file --tmc-gpu-tile-matmuls --cse | FileCheck %s
+// RUN: tmc-opt %s --split-input-file --tmc-gpu-tile-matmuls=tf32=1 --cse | FileCheck %s --check-prefix=TF32
 
 // int4 weights packed two per byte along k, one scale per 32 values: per
 // step of 16 along K the block stages x and the dequantized weights (the
@@ -8,6 +9,28 @@
 #w = affine_map<(m, n, k) -> (n, k floordiv 2)>
 #s = affine_map<(m, n, k) -> (n, k floordiv 32)>
 #o = affine_map<(m, n, k) -> (m, n)>
+// With tf32, the TF32 tensor-core kernel: 32 x 32 tiles of 4 warps, the
+// B tile the dequantized weights ([n][k], rounded to TF32 like x), and
+// m16n8k8 MMAs.
+// TF32-LABEL: func.func @int4
+// TF32-SAME: (%[[X:[a-z0-9]+]]: memref<20x64xf32>, %[[W:[a-z0-9]+]]: memref<24x32xi8>, %[[S:[a-z0-9]+]]: memref<24x2xf32>, %[[O:[a-z0-9]+]]: memref<20x24xf32>)
+// TF32-NOT: linalg.generic
+// TF32: gpu.launch {{.*}} threads({{.*}}) in (%{{[a-z0-9]+}} = %c128, {{.*}} workgroup(%[[XT:[a-z0-9]+]] : memref<32x36xf32, #gpu.address_space<workgroup>>, %[[WT:[a-z0-9]+]] : memref<32x36xf32, #gpu.address_space<workgroup>>)
+// TF32: scf.for %{{.*}} = %c0 to %c2 step %c1 iter_args
+// TF32: memref.load %[[X]]
+// TF32: arith.andi %{{.*}}, %c-8192_i32
+// TF32: memref.store %{{.*}}, %[[XT]]
+// TF32: %[[DEQ:.*]] = scf.if
+// TF32: memref.load %[[W]]
+// TF32: memref.load %[[S]]
+// TF32: arith.sitofp
+// TF32: arith.mulf
+// TF32: %[[DB:.*]] = arith.bitcast %[[DEQ]] : f32 to i32
+// TF32: arith.addi %[[DB]], %c4096_i32
+// TF32: memref.store %{{.*}}, %[[WT]]
+// TF32: gpu.barrier
+// TF32-COUNT-8: nvvm.mma.sync {{.*}} multiplicandAPtxType = #nvvm.mma_type<tf32>, multiplicandBPtxType = #nvvm.mma_type<tf32>, shape = #nvvm.shape<m = 16, n = 8, k = 8>
+// TF32: memref.store %{{.*}}, %[[O]]
 // CHECK-LABEL: func.func @int4
 // CHECK-SAME: (%[[X:[a-z0-9]+]]: memref<20x64xf32>, %[[W:[a-z0-9]+]]: memref<24x32xi8>, %[[S:[a-z0-9]+]]: memref<24x2xf32>, %[[O:[a-z0-9]+]]: memref<20x24xf32>)
 // CHECK-NOT: linalg.generic

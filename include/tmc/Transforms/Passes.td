@@ -383,7 +383,9 @@ def TmcGpuTileMatmuls : Pass<"tmc-gpu-tile-matmuls", "::mlir::func::FuncOp"> {
     to nearest, ties away from zero, as `cvt.rna.tf32.f32`), each fragment
     register one element. Products of TF32 values are exact in f32, so the
     results differ from f32 ones by the inputs' rounding (about 2^-11
-    relative each), as cuBLAS's TF32 mode does.
+    relative each), as cuBLAS's TF32 mode does. Weight-only quantized
+    contractions with f32 dequantized weights get the same kernel, their
+    B tile the dequantized weights (rounded to TF32 too).
 
     Every kernel starts its accumulators from the output, or, when the op
     right before the contraction is a `linalg.fill` of the same output
