@@ -548,19 +548,28 @@ struct TensorCoreTiling {
       return rewriter.notifyMatchFailure(op, [&](Diagnostic &diag) {
         diag << "not a multiply-accumulate of " << half << " inputs";
       });
+    return of(op, *contraction, half, op.getDpsInputOperand(contraction->lhs),
+              op.getDpsInputOperand(1 - contraction->lhs), foldEpilogues);
+  }
+
+  /// The tiling of `op`, the contraction `c` of `lhs` by `rhs` (null when
+  /// `weight` is to build B) with `half` operands.
+  static TensorCoreTiling of(linalg::LinalgOp op, const Contraction &c,
+                             Type half, OpOperand *lhs, OpOperand *rhs,
+                             bool foldEpilogues) {
     TensorCoreTiling t;
     t.op = op;
-    t.c = *contraction;
+    t.c = c;
     t.half = half;
-    t.lhs = op.getDpsInputOperand(t.c.lhs);
-    t.rhs = op.getDpsInputOperand(1 - t.c.lhs);
+    t.lhs = lhs;
+    t.rhs = rhs;
     t.out = op.getDpsInitOperand(0);
     t.start = OutputStart::of(op);
     t.end = OutputEnd::of(op, foldEpilogues);
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-    t.sizeM = ranges[t.c.m];
-    t.sizeN = ranges[t.c.n];
-    t.sizeK = ranges[t.c.k];
+    t.sizeM = ranges[c.m];
+    t.sizeN = ranges[c.n];
+    t.sizeK = ranges[c.k];
     return t;
   }
 
@@ -1173,23 +1182,13 @@ struct DequantTf32Contraction
     if (failed(matched) || !matched->dequantized.getType().isF32())
       return rewriter.notifyMatchFailure(
           op, "not a contraction with f32 dequantized weights");
-    TensorCoreTiling t;
-    t.op = op;
-    t.c = matched->c;
-    t.half = rewriter.getF32Type();
-    t.lhs = op.getDpsInputOperand(0);
-    t.rhs = nullptr;
-    t.out = op.getDpsInitOperand(0);
+    TensorCoreTiling t = TensorCoreTiling::of(
+        op, matched->c, rewriter.getF32Type(), op.getDpsInputOperand(0),
+        /*rhs=*/nullptr, foldEpilogues);
     t.weight = [op, match = *matched](OpBuilder &b, Location loc, Value n,
                                       Value k) {
       return dequantizedWeight(b, loc, op, match, n, k);
     };
-    t.start = OutputStart::of(op);
-    t.end = OutputEnd::of(op, foldEpilogues);
-    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-    t.sizeM = ranges[t.c.m];
-    t.sizeN = ranges[t.c.n];
-    t.sizeK = ranges[t.c.k];
     return t;
   }
 
