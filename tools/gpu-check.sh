@@ -53,6 +53,7 @@ matmul-tf32-2048x4096x256|matmul|--gpu-tensor-cores=tf32|2048|2e-3
 attention-s2048|attention||2048
 attention-s2048-tiles|attention|--gpu-attention=tiles|2048
 attention-f16-s2048|attention|--quantize=fp16|2048|1e-2
+attention-tf32-s2048|attention|--gpu-tensor-cores=tf32|2048|2e-3
 attention-bf16-s1024|attention|--quantize=bf16|1024|1.6e-2
 gpt2-d256-s512|gpt2-d256||512
 gpt2|gpt2|
@@ -343,6 +344,7 @@ PY
 import sys, torch
 s, h, d = map(int, sys.argv[1:4])
 dtype = {"f16": torch.float16, "bf16": torch.bfloat16}.get(sys.argv[4], torch.float32)
+torch.backends.cuda.matmul.allow_tf32 = sys.argv[4] == "tf32"
 q = torch.randn(1, h, s, d, device="cuda", dtype=dtype)
 f = torch.nn.functional.scaled_dot_product_attention
 for _ in range(3): f(q, q, q, is_causal=True)

@@ -483,7 +483,8 @@ LogicalResult mlir::tmc::compileModel(ModuleOp module,
     pipeline.fusedAttention = options.gpuAttention == "fused";
     pipeline.tensorCores = options.gpuTensorCores != "none";
     pipeline.tf32 = options.gpuTensorCores == "tf32";
-    // tf32 is about matmuls: attention follows the weights, as with auto.
+    // With tf32, auto picks the attention's operand type: that of 16-bit
+    // weights, else tf32.
     pipeline.attentionTensorCores =
         pipeline.tf32 ? "auto" : options.gpuTensorCores;
     pipeline.cachedAttentionSplit = options.gpuDecodeSplit.value_or(

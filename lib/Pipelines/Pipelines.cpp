@@ -191,7 +191,8 @@ std::string mlir::tmc::findCudaToolkit(StringRef toolkit) {
 }
 
 /// The fused attention kernels' tensor-core operand type: with `auto`,
-/// that of 16-bit float weights when the matmuls use tensor cores.
+/// that of 16-bit float weights when the matmuls use tensor cores, else
+/// tf32 when the f32 matmuls do.
 static std::string
 attentionTensorCoreType(const TmcCudaPipelineOptions &options) {
   if (options.attentionTensorCores != "auto")
@@ -203,7 +204,7 @@ attentionTensorCoreType(const TmcCudaPipelineOptions &options) {
     return "f16";
   if (scheme == "bf16")
     return "bf16";
-  return "none";
+  return options.tf32 ? "tf32" : "none";
 }
 
 void mlir::tmc::buildTmcCudaPipeline(OpPassManager &pm,

@@ -573,7 +573,9 @@ protected:
   Value tid, qb, head, bIdx, q0, qLen, qFeature, kvFeature;
 };
 
-/// The kernel on tensor cores, for 16-bit `half` (f16 or bf16) operands:
+/// The kernel on tensor cores, for 16-bit `half` (f16 or bf16) operands
+/// (`mma.sync` m16n8k16) or f32 ones as TF32 (m16n8k8, a 16 of k as two
+/// steps of 8; operands rounded to TF32, one per register):
 /// warp w of the block owns query rows 16 w .. 16 w + 15 of the tile (a
 /// block has ceil(block_q / 16) warps). Each thread loads its fragments of
 /// the tile's queries into registers once. Per chunk of keys the block
@@ -591,24 +593,36 @@ class MmaKernelBuilder : public KernelBuilder {
 public:
   /// Shared memory for `chunk` keys: keys, values, scores, probabilities,
   /// rescale factors and sums.
-  static int64_t sharedBytes(int64_t rows, int64_t headDim, int64_t chunk) {
-    return rows * (chunk + kScorePad) * 4 + rows * (chunk + kPad) * 2 +
-           chunk * (headDim + kPad) * 2 + headDim * (chunk + kPad) * 2 +
+  static int64_t sharedBytes(int64_t rows, int64_t headDim, int64_t chunk,
+                             int64_t elementBytes) {
+    int64_t pad = padding(elementBytes);
+    return rows * (chunk + kScorePad) * 4 +
+           (rows * (chunk + pad) + chunk * (headDim + pad) +
+            headDim * (chunk + pad)) *
+               elementBytes +
            rows * 4 * 2;
+  }
+
+  /// The padding of the operand tiles' rows: 16-bit rows stay 16-byte
+  /// aligned; f32 rows shift by 4 banks, so that a warp's TF32 fragment
+  /// loads (8 rows x 4 columns) hit 32 banks.
+  static int64_t padding(int64_t elementBytes) {
+    return elementBytes == 4 ? 4 : 8;
   }
 
   /// The chunk of keys for tiles of `blockQ` x `blockK` with heads of
   /// `headDim`, or 0 if the kernel does not apply (head size not a multiple
   /// of 16, more than 32 warps, no chunk that fits the shared memory).
-  static int64_t chooseChunk(int64_t blockQ, int64_t blockK,
-                             int64_t headDim) {
+  static int64_t chooseChunk(int64_t blockQ, int64_t blockK, int64_t headDim,
+                             Type half) {
+    int64_t elementBytes = half.getIntOrFloatBitWidth() / 8;
     if (headDim % 16 != 0 || blockQ > 512)
       return 0;
     int64_t rows = 16 * llvm::divideCeil(blockQ, 16);
     int64_t keys = 16 * llvm::divideCeil(blockK, 16);
     for (int64_t chunk : {64, 32, 16})
       if (chunk <= std::max<int64_t>(keys, 16) &&
-          sharedBytes(rows, headDim, chunk) <= kSharedBudget)
+          sharedBytes(rows, headDim, chunk, elementBytes) <= kSharedBudget)
         return chunk;
     return 0;
   }
@@ -617,8 +631,9 @@ public:
   MmaKernelBuilder(PatternRewriter &b, tfm::FusedAttentionOp op, Type half)
       : KernelBuilder(b, op, 32 * llvm::divideCeil(tileQueries(op), 16),
                       chooseChunk(tileQueries(op), tileKeys(op),
-                                  op.getHeadDim())),
-        half(half), warps(threads / 32), rows(16 * warps) {}
+                                  op.getHeadDim(), half)),
+        half(half), kPad(padding(half.getIntOrFloatBitWidth() / 8)),
+        warps(threads / 32), rows(16 * warps) {}
 
   void build() {
     Type f32Type = b.getF32Type();
@@ -651,7 +666,9 @@ public:
     setUpTile(launch);
     Value lane = arith::RemUIOp::create(b, loc, tid, idx(32));
     group = arith::DivUIOp::create(b, loc, lane, idx(4));
-    pair = mul(arith::RemUIOp::create(b, loc, lane, idx(4)), idx(2));
+    Value quad = arith::RemUIOp::create(b, loc, lane, idx(4));
+    pair = mul(quad, idx(2));
+    fragmentCol = half.isF32() ? quad : pair;
     warpRow = mul(arith::DivUIOp::create(b, loc, tid, idx(32)), idx(16));
 
     ifThen(less(tid, qLen), [&] {
@@ -660,10 +677,22 @@ public:
     });
     // This thread's A fragments of the queries, per 16 of the head size:
     // register r holds row group + 8 (r % 2), columns 2 quad + 8 (r / 2)
-    // and the next (zero past the tile's last query).
-    SmallVector<SmallVector<Value, 4>> qRegs;
+    // and the next (zero past the tile's last query); as TF32, register
+    // 4 s + r holds row group + 8 (r % 2), column quad + 8 s + 4 (r / 2).
+    SmallVector<SmallVector<Value, 8>> qRegs;
     for (int64_t ks = 0; ks < headDim / 16; ++ks) {
       qRegs.emplace_back();
+      if (half.isF32()) {
+        for (int64_t r = 0; r < 8; ++r) {
+          Value row = add(warpRow, add(group, idx(8 * (r % 2))));
+          Value col = add(fragmentCol, idx(16 * ks + 4 * (r / 2)));
+          Value v = operand(loadHalf(less(row, qLen), op.getQuery(),
+                                     {bIdx, add(q0, row), add(qFeature, col)}));
+          qRegs.back().push_back(
+              arith::BitcastOp::create(b, loc, b.getI32Type(), v));
+        }
+        continue;
+      }
       for (int64_t r = 0; r < 4; ++r) {
         Value row = add(warpRow, add(group, idx(8 * (r % 2))));
         Value col = add(pair, idx(16 * ks + 8 * (r / 2)));
@@ -704,9 +733,8 @@ public:
   }
 
 private:
-  /// Padding of the 16-bit tiles' rows (keeps them 16-byte aligned) and of
-  /// the score tile's.
-  static constexpr int64_t kPad = 8, kScorePad = 4;
+  /// Padding of the score tile's rows.
+  static constexpr int64_t kScorePad = 4;
   /// Static shared memory per block, below the 48 KiB limit.
   static constexpr int64_t kSharedBudget = 40 * 1024;
 
@@ -715,10 +743,15 @@ private:
     return tmc::loadRoundedOrZero(b, loc, condition, memref, indices, half);
   }
 
+  /// `v` (of type `half`) as a tensor-core operand: f32 rounded to TF32.
+  Value operand(Value v) {
+    return half.isF32() ? tmc::roundToTf32(b, loc, v) : v;
+  }
+
 
   /// One chunk of keys [k0 + c0, k0 + c0 + cLen): returns the output
   /// accumulators after it.
-  SmallVector<Value> emitMmaChunk(ArrayRef<SmallVector<Value, 4>> qRegs,
+  SmallVector<Value> emitMmaChunk(ArrayRef<SmallVector<Value, 8>> qRegs,
                                Value k0, Value c0, Value cLen, Value maskIdx,
                                ValueRange acc) {
     Value first = add(k0, c0);
@@ -729,10 +762,10 @@ private:
       Value d = arith::RemUIOp::create(b, loc, i, idx(headDim));
       Value key = add(first, j), feature = add(kvFeature, d);
       Value inChunk = less(j, cLen);
-      store(loadHalf(inChunk, op.getKey(), {bIdx, key, feature}), keys,
-            {j, d});
-      store(loadHalf(inChunk, op.getValue(), {bIdx, key, feature}), values,
-            {d, j});
+      store(operand(loadHalf(inChunk, op.getKey(), {bIdx, key, feature})),
+            keys, {j, d});
+      store(operand(loadHalf(inChunk, op.getValue(), {bIdx, key, feature})),
+            values, {d, j});
     });
     gpu::BarrierOp::create(b, loc);
 
@@ -741,7 +774,7 @@ private:
     Value zero = f32(0.0);
     for (int64_t nt = 0; nt < chunk / 8; ++nt) {
       SmallVector<Value, 4> sums = tmc::accumulateMmaSync(
-          b, loc, half, qRegs, keys, add(group, idx(8 * nt)), pair,
+          b, loc, half, qRegs, keys, add(group, idx(8 * nt)), fragmentCol,
           SmallVector<Value>(4, zero));
       for (int64_t i = 0; i < 4; ++i)
         store(sums[i], scores,
@@ -776,7 +809,9 @@ private:
         Value s = arith::SelectOp::create(b, loc, less(j, cLen),
                                           load(scores, {row, j}), negInf());
         Value p = probability(s, newMax);
-        store(arith::TruncFOp::create(b, loc, half, p), probs, {row, j});
+        store(half.isF32() ? operand(p)
+                           : arith::TruncFOp::create(b, loc, half, p),
+              probs, {row, j});
         return arith::AddFOp::create(b, loc, sum, p);
       });
       updateSum(rowSum, idx(0), alpha, chunkSum);
@@ -793,10 +828,10 @@ private:
     // out = out * alpha + P V: A register r of P holds row group + 8 (r %
     // 2), keys 2 quad + 8 (r / 2) and the next; B register r of V holds
     // dimension group, keys 2 quad + 8 r and the next.
-    SmallVector<SmallVector<Value, 4>> pRegs;
+    SmallVector<SmallVector<Value, 8>> pRegs;
     for (int64_t ks = 0; ks < chunk / 16; ++ks)
       pRegs.push_back(tmc::loadMmaA(b, loc, probs, add(warpRow, group),
-                                    add(pair, idx(16 * ks))));
+                                    add(fragmentCol, idx(16 * ks))));
     Value alphaLow = load(alphas, {add(warpRow, group)});
     Value alphaHigh = load(alphas, {add(warpRow, add(group, idx(8)))});
     SmallVector<Value> next;
@@ -806,15 +841,18 @@ private:
         sums.push_back(arith::MulFOp::create(b, loc, acc[4 * dt + i],
                                              i < 2 ? alphaLow : alphaHigh));
       sums = tmc::accumulateMmaSync(b, loc, half, pRegs, values,
-                                    add(group, idx(8 * dt)), pair, sums);
+                                    add(group, idx(8 * dt)), fragmentCol, sums);
       llvm::append_range(next, sums);
     }
     return next;
   }
 
   Type half;
+  int64_t kPad;
   int64_t warps, rows;
-  Value probs, alphas, inverses, group, pair, warpRow;
+  /// The lane's accumulator column (twice its quad) and fragment column
+  /// (that for 16-bit operands, its quad for TF32).
+  Value probs, alphas, inverses, group, pair, fragmentCol, warpRow;
 };
 
 struct LowerFusedAttention : public OpRewritePattern<tfm::FusedAttentionOp> {
@@ -830,7 +868,7 @@ struct LowerFusedAttention : public OpRewritePattern<tfm::FusedAttentionOp> {
       return rewriter.notifyMatchFailure(op, "not in a module");
     if (half && MmaKernelBuilder::chooseChunk(
                     KernelBuilder::tileQueries(op),
-                    KernelBuilder::tileKeys(op), op.getHeadDim()) > 0) {
+                    KernelBuilder::tileKeys(op), op.getHeadDim(), half) > 0) {
       MmaKernelBuilder kernel(rewriter, op, half);
       kernel.createTables(symbols, cache, module);
       kernel.build();
@@ -846,7 +884,7 @@ struct LowerFusedAttention : public OpRewritePattern<tfm::FusedAttentionOp> {
   SymbolTable &symbols;
   TableCache &cache;
   int64_t threads;
-  /// The tensor cores' operand type (f16 or bf16), or null.
+  /// The tensor cores' operand type (f16, bf16, or f32 as TF32), or null.
   Type half;
 };
 
@@ -880,9 +918,11 @@ struct TmcGpuFusedAttentionPass
       half = Float16Type::get(&getContext());
     else if (tensorCores == "bf16")
       half = BFloat16Type::get(&getContext());
+    else if (tensorCores == "tf32")
+      half = Float32Type::get(&getContext());
     else if (!tensorCores.empty() && tensorCores != "none") {
       getOperation().emitError("tmc-gpu-fused-attention: tensor-cores must "
-                               "be none, f16 or bf16, got '")
+                               "be none, f16, bf16 or tf32, got '")
           << tensorCores << "'";
       return signalPassFailure();
     }

@@ -837,103 +837,65 @@ struct MmaContraction : public TensorCorePattern<MmaContraction> {
   }
 };
 
-/// bf16 contractions on tensor cores with `mma.sync` (sm_80 and later;
-/// upstream's WMMA fragment types have no bf16): each warp gathers its
-/// fragments from workgroup tiles into registers itself, in the layout the
-/// PTX ISA gives for `mma.m16n8k16` (lane = 4 * group + quad: A elements
-/// (group [+ 8], 2 * quad [+ 1] [+ 8]), B elements (k = 2 * quad [+ 1]
-/// [+ 8], n = group), accumulators (group [+ 8], 2 * quad [+ 1])), and
-/// issues `nvvm.mma.sync` (bf16 in, f32 accumulate). Each warp's quarter is
-/// two 16 x 8 halves whose accumulators (8 f32 per thread) stay in
-/// registers across the K loop; the block stages A as [m][k] and B as
-/// [n][k], so each register is two consecutive elements of a tile row.
-struct MmaSyncContraction : public TensorCorePattern<MmaSyncContraction> {
-  using TensorCorePattern::TensorCorePattern;
+/// The `mma.sync` kernels, for bf16 operands (m16n8k16; upstream's WMMA
+/// fragment types have no bf16) and for f32 ones as TF32 (m16n8k8), sm_80
+/// and later: each warp gathers its fragments from workgroup tiles into
+/// registers itself, in the layout the PTX ISA gives (lane = 4 * group +
+/// quad; WarpMma.h), and issues `nvvm.mma.sync` with f32 accumulators.
+/// Each warp's quarter is two 16 x 8 halves whose accumulators (8 f32 per
+/// thread) stay in registers across the K loop; the block stages A as
+/// [m][k] and B as [n][k], so a bf16 register is two consecutive elements
+/// of a tile row (rows padded to keep 16-byte alignment) and a TF32
+/// register one element (rows padded by 4, so that a warp's 32 fragment
+/// loads hit 32 banks). TF32 operands are the inputs rounded to TF32 (10
+/// mantissa bits, to nearest, ties away from zero, as `cvt.rna.tf32.f32`
+/// does); products of TF32 values are exact in f32, so the error is that
+/// of the rounded inputs (about 2^-11 relative each).
+template <typename Derived>
+struct MmaSyncPattern : public TensorCorePattern<Derived> {
+  using TensorCorePattern<Derived>::TensorCorePattern;
 
-  static constexpr int64_t kTile = TensorCoreTiling::kTile, kPad = 8;
-
-  static Type half(MLIRContext *ctx) { return BFloat16Type::get(ctx); }
+  static constexpr int64_t kTile = TensorCoreTiling::kTile;
 
   void emit(TensorCoreTiling &t, OpBuilder &b, Location loc) const {
     KernelOps math{b, loc};
-    Type bf16 = b.getBF16Type();
-    // Rows padded to keep 16-byte alignment.
-    t.buildMmaSync(b, loc, bf16, kPad,
+    Type type = t.half;
+    t.buildMmaSync(b, loc, type, type.isF32() ? 4 : 8,
                    [&](Value aTile, Value bTile,
                        const TensorCoreTiling::MmaSyncLanes &lanes,
                        MutableArrayRef<Value> acc) {
-      Value pair = math.mul(lanes.quad, math.idx(2));
+      // The lane's fragment column: its quad for TF32, twice that for
+      // 16-bit types (two elements per register).
+      Value col = type.isF32() ? lanes.quad : math.mul(lanes.quad, math.idx(2));
       // The warp's A fragments, per 16 along the K step.
-      SmallVector<SmallVector<Value, 4>> aRegs;
+      SmallVector<SmallVector<Value, 8>> aRegs;
       for (int64_t ks = 0; ks < kTile; ks += 16)
         aRegs.push_back(tmc::loadMmaA(b, loc, aTile,
                                       math.add(t.warpM, lanes.group),
-                                      math.add(pair, math.idx(ks))));
+                                      math.add(col, math.idx(ks))));
       for (int64_t h = 0; h < 2; ++h) {
         Value n = math.add(t.warpN, math.add(lanes.group, math.idx(8 * h)));
         SmallVector<Value, 4> sums = tmc::accumulateMmaSync(
-            b, loc, bf16, aRegs, bTile, n, pair, acc.slice(4 * h, 4));
+            b, loc, type, aRegs, bTile, n, col, acc.slice(4 * h, 4));
         llvm::copy(sums, acc.begin() + 4 * h);
       }
     });
   }
 };
 
-/// f32 contractions on tensor cores as TF32 (`tf32`): the tiling of the
-/// bf16 kernel with `nvvm.mma.sync` m16n8k8 (tf32 in, f32 accumulate;
-/// sm_80 and later). The block stages both inputs as f32 rounded to TF32
-/// (10 mantissa bits, to nearest, ties away from zero, as
-/// `cvt.rna.tf32.f32` does), A as [m][k] and B as [n][k], rows padded by 4
-/// so that a warp's 32 fragment loads hit 32 banks; each register is one
-/// element, in the layout the PTX ISA gives for `mma.m16n8k8` with tf32:
-/// A elements (group [+ 8], quad [+ 4]), B elements (k = quad [+ 4],
-/// n = group). Products of TF32 values are exact in f32, so the error is
-/// that of the rounded inputs (about 2^-11 relative each).
-struct MmaSyncTf32Contraction
-    : public TensorCorePattern<MmaSyncTf32Contraction> {
-  using TensorCorePattern::TensorCorePattern;
+/// bf16 contractions on tensor cores with `mma.sync` m16n8k16.
+struct MmaSyncContraction : public MmaSyncPattern<MmaSyncContraction> {
+  using MmaSyncPattern::MmaSyncPattern;
 
-  static constexpr int64_t kTile = TensorCoreTiling::kTile, kPad = 4;
+  static Type half(MLIRContext *ctx) { return BFloat16Type::get(ctx); }
+};
+
+/// f32 contractions on tensor cores as TF32 (`tf32`) with `mma.sync`
+/// m16n8k8.
+struct MmaSyncTf32Contraction : public MmaSyncPattern<MmaSyncTf32Contraction> {
+  using MmaSyncPattern::MmaSyncPattern;
 
   static Type half(MLIRContext *ctx) { return Float32Type::get(ctx); }
-
-  void emit(TensorCoreTiling &t, OpBuilder &b, Location loc) const {
-    emitKernel(t, b, loc);
-  }
-
-  static void emitKernel(TensorCoreTiling &t, OpBuilder &b, Location loc) {
-    KernelOps math{b, loc};
-    Type f32 = b.getF32Type(), i32 = b.getI32Type();
-    // One fragment register: tile[row][col]'s bits.
-    auto reg = [&](Value tile, Value row, Value col) -> Value {
-      return arith::BitcastOp::create(b, loc, i32,
-                                      math.load(tile, ValueRange{row, col}));
-    };
-    auto plus = [&](Value v, int64_t c) {
-      return c == 0 ? v : math.add(v, math.idx(c));
-    };
-    t.buildMmaSync(b, loc, f32, kPad,
-                   [&](Value aTile, Value bTile,
-                       const TensorCoreTiling::MmaSyncLanes &lanes,
-                       MutableArrayRef<Value> acc) {
-      Value row = math.add(t.warpM, lanes.group);
-      Value rowHigh = plus(row, 8);
-      for (int64_t ks = 0; ks < kTile; ks += 8) {
-        Value k = plus(lanes.quad, ks), kHigh = plus(k, 4);
-        SmallVector<Value, 4> aRegs = {
-            reg(aTile, row, k), reg(aTile, rowHigh, k),
-            reg(aTile, row, kHigh), reg(aTile, rowHigh, kHigh)};
-        for (int64_t h = 0; h < 2; ++h) {
-          Value n = plus(math.add(t.warpN, lanes.group), 8 * h);
-          SmallVector<Value, 2> bRegs = {reg(bTile, n, k),
-                                         reg(bTile, n, kHigh)};
-          SmallVector<Value, 4> sums = tmc::createMmaSync(
-              b, loc, f32, aRegs, bRegs, acc.slice(4 * h, 4));
-          llvm::copy(sums, acc.begin() + 4 * h);
-        }
-      }
-    });
-  }
 };
 
 /// A weight-only quantized contraction: `out += x * D` where `x` is the
@@ -1167,9 +1129,8 @@ struct DequantContraction
 /// weights) on tensor cores as TF32 (`tf32`): the TF32 kernel, its B tile
 /// the dequantized weights (each packed weight dequantized once per block,
 /// as in the scalar kernel), rounded to TF32 like the activations.
-struct DequantTf32Contraction
-    : public TensorCorePattern<DequantTf32Contraction> {
-  using TensorCorePattern::TensorCorePattern;
+struct DequantTf32Contraction : public MmaSyncPattern<DequantTf32Contraction> {
+  using MmaSyncPattern::MmaSyncPattern;
 
   static FailureOr<TensorCoreTiling>
   matchTiling(linalg::LinalgOp op, PatternRewriter &rewriter,
@@ -1190,10 +1151,6 @@ struct DequantTf32Contraction
       return dequantizedWeight(b, loc, op, match, n, k);
     };
     return t;
-  }
-
-  void emit(TensorCoreTiling &t, OpBuilder &b, Location loc) const {
-    MmaSyncTf32Contraction::emitKernel(t, b, loc);
   }
 };
 

@@ -65,9 +65,28 @@ static Value plus(OpBuilder &b, Location loc, Value base, int64_t offset) {
                                arith::ConstantIndexOp::create(b, loc, offset));
 }
 
-SmallVector<Value, 4> tmc::loadMmaA(OpBuilder &b, Location loc, Value tile,
+/// The register holding `tile[row][col]` of an f32 tile, as tf32: its bits.
+static Value loadTf32(OpBuilder &b, Location loc, Value tile, Value row,
+                      Value col) {
+  Value v = memref::LoadOp::create(b, loc, tile, ValueRange{row, col});
+  return arith::BitcastOp::create(b, loc, b.getI32Type(), v);
+}
+
+static bool isTf32Tile(Value tile) {
+  return cast<MemRefType>(tile.getType()).getElementType().isF32();
+}
+
+SmallVector<Value, 8> tmc::loadMmaA(OpBuilder &b, Location loc, Value tile,
                                     Value row, Value col) {
-  SmallVector<Value, 4> registers;
+  SmallVector<Value, 8> registers;
+  if (isTf32Tile(tile)) {
+    for (int64_t step = 0; step < 2; ++step)
+      for (int64_t r = 0; r < 4; ++r)
+        registers.push_back(
+            loadTf32(b, loc, tile, plus(b, loc, row, 8 * (r % 2)),
+                     plus(b, loc, col, 8 * step + 4 * (r / 2))));
+    return registers;
+  }
   for (int64_t r = 0; r < 4; ++r)
     registers.push_back(loadMmaPair(b, loc, tile, plus(b, loc, row, 8 * (r % 2)),
                                     plus(b, loc, col, 8 * (r / 2))));
@@ -96,10 +115,23 @@ Value tmc::roundToTf32(OpBuilder &b, Location loc, Value v) {
 
 SmallVector<Value, 4>
 tmc::accumulateMmaSync(OpBuilder &b, Location loc, Type half,
-                       ArrayRef<SmallVector<Value, 4>> a, Value bTile, Value n,
+                       ArrayRef<SmallVector<Value, 8>> a, Value bTile, Value n,
                        Value col, ValueRange acc) {
   SmallVector<Value, 4> sums(acc);
   for (auto [s, aRegs] : llvm::enumerate(a)) {
+    if (half.isF32()) {
+      // Two m16n8k8 steps per 16 along k.
+      for (int64_t step = 0; step < 2; ++step) {
+        SmallVector<Value> bRegs;
+        for (int64_t r = 0; r < 2; ++r)
+          bRegs.push_back(loadTf32(
+              b, loc, bTile, n, plus(b, loc, col, 16 * s + 8 * step + 4 * r)));
+        sums = createMmaSync(b, loc, half,
+                             ArrayRef<Value>(aRegs).slice(4 * step, 4), bRegs,
+                             sums);
+      }
+      continue;
+    }
     SmallVector<Value> bRegs;
     for (int64_t r = 0; r < 2; ++r)
       bRegs.push_back(

@@ -31,19 +31,24 @@ Value packMmaPair(OpBuilder &b, Location loc, Value low, Value high);
 Value loadMmaPair(OpBuilder &b, Location loc, Value tile, Value row,
                   Value col);
 
-/// This lane's A fragment of a 16 x 16 block of `tile` ([m][k], f16 or
-/// bf16): register r holds row `row + 8 (r % 2)`, columns `col + 8 (r / 2)`
-/// and the next, where `row` is the block's first row plus the lane's
-/// group and `col` its first column plus twice the lane's quad.
-SmallVector<Value, 4> loadMmaA(OpBuilder &b, Location loc, Value tile,
+/// This lane's A fragment of a 16 x 16 block of `tile` ([m][k]), where
+/// `row` is the block's first row plus the lane's group and `col` its first
+/// column plus the lane's fragment column: twice its quad for f16 or bf16
+/// tiles, whose register r holds row `row + 8 (r % 2)`, columns
+/// `col + 8 (r / 2)` and the next; its quad for f32 tiles (as tf32: two
+/// m16n8k8 fragments, register 4 s + r holding row `row + 8 (r % 2)`,
+/// column `col + 8 s + 4 (r / 2)`).
+SmallVector<Value, 8> loadMmaA(OpBuilder &b, Location loc, Value tile,
                                Value row, Value col);
 
 /// `acc` plus, per 16 along k, the product of the A fragment `a[s]` with
 /// the B fragment of `bTile` ([n][k]) for this lane's column `n` (the
-/// block's first column plus its group): register r holds columns
-/// `col + 16 s + 8 r` and the next (`col`: twice the lane's quad).
+/// block's first column plus its group): for f16 or bf16, register r holds
+/// columns `col + 16 s + 8 r` and the next (`col`: twice the lane's quad);
+/// for f32 (`half`, as tf32), two m16n8k8 steps whose registers hold
+/// column `col + 16 s + 8 step + 4 r` (`col`: the lane's quad).
 SmallVector<Value, 4> accumulateMmaSync(OpBuilder &b, Location loc, Type half,
-                                        ArrayRef<SmallVector<Value, 4>> a,
+                                        ArrayRef<SmallVector<Value, 8>> a,
                                         Value bTile, Value n, Value col,
                                         ValueRange acc);
 

@@ -1,9 +1,10 @@
 // RUN: tmc-opt %s --split-input-file --tmc-gpu-fused-attention="tensor-cores=bf16" --cse | FileCheck %s
 // RUN: tmc-opt %s --split-input-file --tmc-gpu-fused-attention="tensor-cores=f16" --cse | FileCheck %s --check-prefix=F16
+// RUN: tmc-opt %s --split-input-file --tmc-gpu-fused-attention="tensor-cores=tf32" --cse | FileCheck %s --check-prefix=TF32
 // RUN: tmc-opt %s --split-input-file --tmc-gpu-fused-attention | FileCheck %s --check-prefix=OFF
 // RUN: not tmc-opt %s --split-input-file --tmc-gpu-fused-attention="tensor-cores=f8" 2>&1 | FileCheck %s --check-prefix=BAD
 
-// BAD: tmc-gpu-fused-attention: tensor-cores must be none, f16 or bf16, got 'f8'
+// BAD: tmc-gpu-fused-attention: tensor-cores must be none, f16, bf16 or tf32, got 'f8'
 
 // Causal attention, 2 heads of 32, 40 queries in tiles of 24 (2 warps:
 // rows 0-15 and 16-31, the last 8 past the tile), keys in blocks of 16:
@@ -57,6 +58,25 @@
 // F16: memref<16x40xf16, #gpu.address_space<workgroup>>
 // F16: vector.from_elements {{.*}} : vector<2xf16>
 // F16: nvvm.mma.sync {{.*}} : (vector<2xf16>, vector<2xf16>, f32)
+// With tensor-cores=tf32, f32 tiles whose rows are padded by 4 (32 banks per fragment
+// load), the query fragments one rounded element per register (2 steps of
+// 16 along the head, 8 registers each), two m16n8k8 MMAs per 16 of k:
+// scores 2 blocks of 8 keys x 2 steps of 16 x 2, P V 4 blocks of 8
+// dimensions x 2.
+// TF32-LABEL: func.func @causal
+// TF32: workgroup(%[[KS:[a-z0-9_]+]] : memref<16x36xf32, #gpu.address_space<workgroup>>, %[[VS:[a-z0-9_]+]] : memref<32x20xf32, #gpu.address_space<workgroup>>, %{{[a-z0-9_]+}} : memref<32x20xf32, #gpu.address_space<workgroup>>, %[[PS:[a-z0-9_]+]] : memref<32x20xf32, #gpu.address_space<workgroup>>
+// TF32-COUNT-16: arith.andi %{{.*}}, %c-8192_i32
+// TF32: scf.for {{.*}} iter_args({{.*}}) -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32)
+// TF32: memref.load
+// TF32: arith.andi %{{.*}}, %c-8192_i32
+// TF32: memref.store %{{.*}}, %[[KS]]
+// TF32-COUNT-8: nvvm.mma.sync {{.*}}multiplicandAPtxType = #nvvm.mma_type<tf32>, multiplicandBPtxType = #nvvm.mma_type<tf32>, shape = #nvvm.shape<m = 16, n = 8, k = 8>}
+// TF32: math.exp
+// TF32: arith.andi %{{.*}}, %c-8192_i32
+// TF32: memref.store %{{.*}}, %[[PS]]
+// TF32-COUNT-8: nvvm.mma.sync {{.*}}shape = #nvvm.shape<m = 16, n = 8, k = 8>}
+// TF32-NOT: nvvm.mma.sync
+// TF32: gpu.terminator
 // OFF-LABEL: func.func @causal
 // OFF-NOT: nvvm.mma.sync
 // OFF: gpu.launch

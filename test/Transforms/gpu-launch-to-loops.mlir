@@ -367,7 +367,7 @@ func.func @mma_sync_shape(%r: i32, %out: memref<32xf32>) {
   %f0 = arith.constant 0.0 : f32
   gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
              threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
-    // expected-error @+1 {{tmc-gpu-launch-to-loops: emulates mma.sync m16n8k16 with row-major f16 or bf16 A, column-major B of the same type and f32 accumulators, in blocks of whole warps, only}}
+    // expected-error @+1 {{tmc-gpu-launch-to-loops: emulates mma.sync m16n8k16 with row-major f16 or bf16 A, or m16n8k8 with row-major tf32 A, column-major B of the same type and f32 accumulators, in blocks of whole warps, only}}
     %d = nvvm.mma.sync A[%r, %r] B[%r] C[%f0, %f0, %f0, %f0]
         {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>,
          multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>,

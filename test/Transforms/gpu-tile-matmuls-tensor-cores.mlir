@@ -143,10 +143,10 @@ func.func @bf16_weights(%a: memref<40x72xf32>, %w: memref<48x72xbf16>, %c: memre
 // With tf32, f32 contractions go to tensor cores too: a 40 x 72 by 72 x 48
 // f32 matmul as 2 x 2 blocks of 4 warps, both inputs staged rounded to
 // TF32 (add half of the dropped bits' unit, clear them; infinities and
-// NaNs kept) in tiles whose rows are padded by 4, then per 8 along K one
+// NaNs kept) in tiles whose rows are padded by 4, then per 8 along K an
 // A fragment (four single-element registers: rows group and group + 8,
-// columns quad and quad + 4) and two m16n8k8 MMAs (tf32 in, f32
-// accumulate), one per 8 columns of the warp's quarter. Contractions of
+// columns quad and quad + 4; loaded per 16 along K) and two m16n8k8 MMAs
+// (tf32 in, f32 accumulate), one per 8 columns of the warp's quarter. Contractions of
 // other types stay as they were (the f16 one keeps its scalar kernel
 // without tensor-cores).
 // TF32-LABEL: func.func @f32_tf32
@@ -169,16 +169,17 @@ func.func @bf16_weights(%a: memref<40x72xf32>, %w: memref<48x72xbf16>, %c: memre
 // TF32: memref.store %{{.*}}, %[[BT]]
 // TF32: gpu.barrier
 // TF32: %[[ROW:.*]] = arith.addi %{{.*}}, %[[GROUP]]
-// TF32: %[[ROW8:.*]] = arith.addi %[[ROW]], %c8
-// TF32: %[[K4:.*]] = arith.addi %[[QUAD]], %c4
-// TF32: %[[A0:.*]] = memref.load %[[AT]][%[[ROW]], %[[QUAD]]]
+// TF32: %[[K0:.*]] = arith.addi %[[QUAD]], %c0
+// TF32: %[[A0:.*]] = memref.load %[[AT]][%[[ROW]], %[[K0]]]
 // TF32: arith.bitcast %[[A0]] : f32 to i32
-// TF32: memref.load %[[AT]][%[[ROW8]], %[[QUAD]]]
+// TF32: %[[ROW8:.*]] = arith.addi %[[ROW]], %c8
+// TF32: memref.load %[[AT]][%[[ROW8]], %[[K0]]]
+// TF32: %[[K4:.*]] = arith.addi %[[K0]], %c4
 // TF32: memref.load %[[AT]][%[[ROW]], %[[K4]]]
 // TF32: memref.load %[[AT]][%[[ROW8]], %[[K4]]]
-// TF32: %[[N:.*]] = arith.addi %{{.*}}, %[[GROUP]]
-// TF32: memref.load %[[BT]][%[[N]], %[[QUAD]]]
-// TF32: memref.load %[[BT]][%[[N]], %[[K4]]]
+// TF32: memref.load %[[BT]][%[[N:.*]], %[[QUAD]]]
+// TF32: %[[B4:.*]] = arith.addi %[[QUAD]], %c4
+// TF32: memref.load %[[BT]][%[[N]], %[[B4]]]
 // TF32: nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<tf32>, multiplicandBPtxType = #nvvm.mma_type<tf32>, shape = #nvvm.shape<m = 16, n = 8, k = 8>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
 // TF32-COUNT-7: nvvm.mma.sync
 // TF32-NOT: nvvm.mma.sync

@@ -60,8 +60,9 @@ static cl::opt<std::string> gpuTensorCores(
              "activations rounded to that type), none (f32 activations "
              "throughout), f16 or bf16 (as auto, and attention on tensor "
              "cores with that operand type for any weights), or tf32 (as "
-             "auto, and the matmuls of f32 weights on tensor cores with "
-             "their inputs rounded to TF32; sm_80 and later)"),
+             "auto, and the matmuls and attention of f32 models on tensor "
+             "cores with their operands rounded to TF32; sm_80 and "
+             "later)"),
     cl::cat(category));
 static cl::opt<std::string> gpuDecodeSplit(
     "gpu-decode-split", cl::init("256"), cl::value_desc("N"),

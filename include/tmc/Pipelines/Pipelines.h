@@ -239,9 +239,9 @@ struct TmcCudaPipelineOptions
   Option<std::string> attentionTensorCores{
       *this, "attention-tensor-cores",
       llvm::cl::desc("Operand type of the fused attention kernels on tensor "
-                     "cores: none, f16, bf16, or auto (default: f16 or bf16 "
-                     "with --quantize=fp16 or bf16 and tensor-cores, else "
-                     "none)"),
+                     "cores: none, f16, bf16, tf32, or auto (default: f16 "
+                     "or bf16 with --quantize=fp16 or bf16 and tensor-cores, "
+                     "else tf32 with tf32, else none)"),
       llvm::cl::init("auto")};
   Option<std::string> format{
       *this, "format",

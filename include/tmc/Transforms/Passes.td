@@ -310,14 +310,18 @@ def TmcGpuFusedAttention
     the online softmax run by a thread per query on a shared f32 score
     tile, and the output accumulated in f32 registers across the key loop.
     Queries, keys, values and probabilities are rounded to the 16-bit type
-    as MMA operands. Other ops keep the scalar kernel.
+    as MMA operands. With `tensor-cores=tf32` the same kernel takes f32
+    operands rounded to TF32 (10 mantissa bits, to nearest, ties away from
+    zero) and `nvvm.mma.sync` m16n8k8, two per 16 of k. Other ops keep the
+    scalar kernel.
   }];
   let options = [
     Option<"threads", "threads", "int64_t", /*default=*/"0",
            "Threads per block of the scalar kernel (0: block_q, one per "
            "query of the tile)">,
     Option<"tensorCores", "tensor-cores", "std::string", /*default=*/"\"\"",
-           "Tensor-core kernel operand type: none (default), f16 or bf16">
+           "Tensor-core kernel operand type: none (default), f16, bf16, or "
+           "tf32 (f32 operands rounded to TF32)">
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::LLVM::LLVMDialect",
