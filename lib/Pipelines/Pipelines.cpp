@@ -197,12 +197,10 @@ static std::string
 attentionTensorCoreType(const TmcCudaPipelineOptions &options) {
   if (options.attentionTensorCores != "auto")
     return options.attentionTensorCores;
-  if (!options.tensorCores)
-    return "none";
   StringRef scheme = StringRef(options.quantize).split(':').first;
-  if (scheme == "fp16")
+  if (options.tensorCores && scheme == "fp16")
     return "f16";
-  if (scheme == "bf16")
+  if (options.tensorCores && scheme == "bf16")
     return "bf16";
   return options.tf32 ? "tf32" : "none";
 }

@@ -223,8 +223,13 @@ static Value valueOrZero(OpBuilder &b, Location loc, Value condition,
 struct OutputEnd {
   MatmulEpilogue epilogue;
 
-  static OutputEnd of(linalg::LinalgOp op, bool foldEpilogue) {
-    return {MatmulEpilogue::after(op, foldEpilogue)};
+  /// The end of `op`, whose accumulators start at `start`.
+  static OutputEnd of(linalg::LinalgOp op, const OutputStart &start,
+                      bool foldEpilogue) {
+    SmallVector<Value, 1> startReads;
+    if (start.source)
+      startReads.push_back(start.source->get());
+    return {MatmulEpilogue::after(op, foldEpilogue, startReads)};
   }
 
   /// Moves `rewriter` to where the kernel goes: before the last op of the
@@ -299,7 +304,7 @@ struct TileContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
     Contraction c = *match;
     // Before any op is created in front of `op`.
     OutputStart start = OutputStart::of(op);
-    OutputEnd end = OutputEnd::of(op, foldEpilogues);
+    OutputEnd end = OutputEnd::of(op, start, foldEpilogues);
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     int64_t sizeM = ranges[c.m], sizeN = ranges[c.n], sizeK = ranges[c.k];
     int64_t span = tile * regs; // output rows and columns per block
@@ -565,7 +570,7 @@ struct TensorCoreTiling {
     t.rhs = rhs;
     t.out = op.getDpsInitOperand(0);
     t.start = OutputStart::of(op);
-    t.end = OutputEnd::of(op, foldEpilogues);
+    t.end = OutputEnd::of(op, t.start, foldEpilogues);
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     t.sizeM = ranges[c.m];
     t.sizeN = ranges[c.n];
@@ -1035,7 +1040,7 @@ struct DequantContraction
     DequantMatch match = *matched;
     Contraction c = match.c;
     OutputStart start = OutputStart::of(op);
-    OutputEnd end = OutputEnd::of(op, foldEpilogues);
+    OutputEnd end = OutputEnd::of(op, start, foldEpilogues);
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     int64_t sizeM = ranges[c.m], sizeN = ranges[c.n], sizeK = ranges[c.k];
     Location loc = op.getLoc();

@@ -191,22 +191,43 @@ static bool isElementwiseStep(linalg::LinalgOp op, Footprint &footprint,
   return true;
 }
 
+/// Whether `v` is the `arena` argument of its function (the buffer plan's
+/// one buffer).
+static bool isArena(Value v) {
+  auto arg = dyn_cast<BlockArgument>(v);
+  if (!arg || !arg.getOwner()->isEntryBlock())
+    return false;
+  auto func = dyn_cast<FunctionOpInterface>(arg.getOwner()->getParentOp());
+  auto name = func ? func.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
+                                                        "tfm.name")
+                   : StringAttr();
+  return name && name.getValue() == "arena";
+}
+
 /// Whether the buffer `root` may be read after `ops`, the ops that follow
-/// `first`. Unless it is an allocation or an arena buffer (a `memref.view`,
-/// whose bytes the buffer plan gives it alone while it is live), it may;
-/// otherwise it is if anything but `first`, `ops`, reshapes and ops before
-/// `first` in its block uses it or a reshape of it.
+/// `first`. Only an allocation or an arena buffer (a `memref.view` of the
+/// function's `arena` argument, whose bytes the buffer plan gives it alone
+/// while it is live) defined in `first`'s block can be found not to be:
+/// when every user of it or of a view of it is `first`, one of `ops`, a
+/// view op, or an op before `first` in that block.
 static bool isReadAfter(Value root, Operation *first,
                         ArrayRef<linalg::LinalgOp> ops) {
-  if (!isa_and_present<memref::AllocOp, memref::AllocaOp, memref::ViewOp>(
-          root.getDefiningOp()))
+  Operation *def = root.getDefiningOp();
+  if (!def || def->getBlock() != first->getBlock())
     return true;
+  if (auto view = dyn_cast<memref::ViewOp>(def)) {
+    if (!isArena(view.getSource()))
+      return true;
+  } else if (!isa<memref::AllocOp, memref::AllocaOp>(def)) {
+    return true;
+  }
   SmallVector<Value> family = {root};
   while (!family.empty()) {
     Value v = family.pop_back_val();
     for (Operation *user : v.getUsers()) {
-      if (isa<memref::ExpandShapeOp, memref::CollapseShapeOp>(user)) {
-        family.push_back(user->getResult(0));
+      if (auto view = dyn_cast<ViewLikeOpInterface>(user);
+          view && view.getViewSource() == v) {
+        llvm::append_range(family, user->getResults());
         continue;
       }
       if (user == first ||
@@ -222,7 +243,7 @@ static bool isReadAfter(Value root, Operation *first,
 }
 
 MatmulEpilogue MatmulEpilogue::after(linalg::LinalgOp contraction,
-                                     bool search) {
+                                     bool search, ValueRange alsoRead) {
   MatmulEpilogue epilogue;
   epilogue.contraction = contraction;
   Value out = contraction.getDpsInitOperand(0)->get();
@@ -236,6 +257,8 @@ MatmulEpilogue MatmulEpilogue::after(linalg::LinalgOp contraction,
   footprint.written.push_back(Storage::of(out));
   for (OpOperand *input : contraction.getDpsInputOperands())
     footprint.read.push_back(Storage::of(input->get()));
+  for (Value read : alsoRead)
+    footprint.read.push_back(Storage::of(read));
   for (Operation *next = contraction->getNextNode(); next;
        next = next->getNextNode()) {
     if (isa<memref::ExpandShapeOp, memref::CollapseShapeOp>(next))

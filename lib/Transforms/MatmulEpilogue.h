@@ -38,9 +38,11 @@ namespace tmc {
 class MatmulEpilogue {
 public:
   /// The epilogue of `contraction`, whose output (its only init) is
-  /// indexed (m, n); empty if none or if not `search`.
+  /// indexed (m, n); empty if none or if not `search`. A kernel that
+  /// applies it also reads `alsoRead` (e.g. a bias its accumulators start
+  /// from), which the epilogue must then not write.
   static MatmulEpilogue after(linalg::LinalgOp contraction,
-                              bool search = true);
+                              bool search = true, ValueRange alsoRead = {});
 
   bool empty() const { return ops.empty(); }
 
@@ -51,8 +53,9 @@ public:
 
   /// Stores what the contraction and its epilogue leave at output element
   /// (m, n) when the contraction's result there is `acc`: C[m][n] (unless
-  /// C is an allocation or an arena buffer, a `memref.view`, that nothing
-  /// reads after the epilogue) and
+  /// C is an allocation or an arena buffer, a `memref.view` of the
+  /// function's `arena` argument, that nothing reads after the epilogue)
+  /// and
   /// the element of every other buffer the epilogue writes. Loads the
   /// ops' other inputs at that element, so must be built where (m, n) is
   /// in bounds.

@@ -337,7 +337,7 @@ func.func @disjoint(%a: memref<16x32xf32>, %w: memref<32x24xf32>, %arena: memref
 // CHECK-NOT: memref.store %{{.*}}, %[[CV]]
 // CHECK-NOT: linalg
 // CHECK: return
-func.func @to_output(%a: memref<16x32xf32>, %w: memref<32x24xf32>, %arena: memref<?xi8>, %out: memref<1x16x24xf32>) {
+func.func @to_output(%a: memref<16x32xf32>, %w: memref<32x24xf32>, %arena: memref<?xi8> {tfm.name = "arena"}, %out: memref<1x16x24xf32>) {
   %c0 = arith.constant 0 : index
   %c = memref.view %arena[%c0][] : memref<?xi8> to memref<16x24xf32>
   linalg.matmul ins(%a, %w : memref<16x32xf32>, memref<32x24xf32>) outs(%c : memref<16x24xf32>)
@@ -348,6 +348,67 @@ func.func @to_output(%a: memref<16x32xf32>, %w: memref<32x24xf32>, %arena: memre
   }
   %e = memref.expand_shape %c [[0, 1], [2]] output_shape [1, 16, 24] : memref<16x24xf32> into memref<1x16x24xf32>
   linalg.copy ins(%e : memref<1x16x24xf32>) outs(%out : memref<1x16x24xf32>)
+  return
+}
+
+// -----
+
+// The output is stored after all when it is no arena buffer (a view of an
+// argument not named arena), or when a view of it made before the matmul
+// is read afterwards.
+// CHECK-LABEL: func.func @not_arena
+// CHECK: %[[CV:.*]] = memref.view
+// CHECK: gpu.launch
+// CHECK: memref.store %{{.*}}, %[[CV]]
+// CHECK-LABEL: func.func @view_read_later
+// CHECK: %[[CV:.*]] = memref.view
+// CHECK: gpu.launch
+// CHECK: memref.store %{{.*}}, %[[CV]]
+// CHECK: memref.copy
+func.func @not_arena(%a: memref<16x32xf32>, %w: memref<32x24xf32>, %buffer: memref<?xi8>, %out: memref<16x24xf32>) {
+  %c0 = arith.constant 0 : index
+  %c = memref.view %buffer[%c0][] : memref<?xi8> to memref<16x24xf32>
+  linalg.matmul ins(%a, %w : memref<16x32xf32>, memref<32x24xf32>) outs(%c : memref<16x24xf32>)
+  linalg.copy ins(%c : memref<16x24xf32>) outs(%out : memref<16x24xf32>)
+  return
+}
+func.func @view_read_later(%a: memref<16x32xf32>, %w: memref<32x24xf32>, %arena: memref<?xi8> {tfm.name = "arena"}, %out: memref<16x24xf32>, %d: memref<8x24xf32>) {
+  %c0 = arith.constant 0 : index
+  %c = memref.view %arena[%c0][] : memref<?xi8> to memref<16x24xf32>
+  %top = memref.subview %c[0, 0] [8, 24] [1, 1] : memref<16x24xf32> to memref<8x24xf32, strided<[24, 1]>>
+  linalg.matmul ins(%a, %w : memref<16x32xf32>, memref<32x24xf32>) outs(%c : memref<16x24xf32>)
+  linalg.copy ins(%c : memref<16x24xf32>) outs(%out : memref<16x24xf32>)
+  memref.copy %top, %d : memref<8x24xf32, strided<[24, 1]>> to memref<8x24xf32>
+  return
+}
+
+// -----
+
+// A bias the kernel starts from, in arena bytes that the epilogue's new
+// buffer would overwrite while other blocks still read the bias: the bias
+// is folded, the epilogue is not.
+// CHECK-LABEL: func.func @bias_then_overlapping_epilogue
+// CHECK-NOT: linalg.generic
+// CHECK: gpu.launch
+// CHECK: gpu.terminator
+// CHECK: linalg.generic
+// CHECK: math.tanh
+func.func @bias_then_overlapping_epilogue(%a: memref<16x32xf32>, %w: memref<32x24xf32>, %arena: memref<?xi8> {tfm.name = "arena"}) {
+  %c0 = arith.constant 0 : index
+  %c4096 = arith.constant 4096 : index
+  %bias = memref.view %arena[%c0][] : memref<?xi8> to memref<24xf32>
+  %c = memref.view %arena[%c4096][] : memref<?xi8> to memref<16x24xf32>
+  %d = memref.view %arena[%c0][] : memref<?xi8> to memref<16x24xf32>
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%bias : memref<24xf32>) outs(%c : memref<16x24xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  linalg.matmul ins(%a, %w : memref<16x32xf32>, memref<32x24xf32>) outs(%c : memref<16x24xf32>)
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%c : memref<16x24xf32>) outs(%d : memref<16x24xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %t = math.tanh %in : f32
+    linalg.yield %t : f32
+  }
   return
 }
 
@@ -375,7 +436,7 @@ func.func @to_output(%a: memref<16x32xf32>, %w: memref<32x24xf32>, %arena: memre
 // CHECK: gpu.terminator
 // CHECK-NOT: linalg.generic
 // CHECK: return
-func.func @gated(%x: memref<16x32xf32>, %wg: memref<32x32xf32>, %wu: memref<32x32xf32>, %arena: memref<?xi8>) {
+func.func @gated(%x: memref<16x32xf32>, %wg: memref<32x32xf32>, %wu: memref<32x32xf32>, %arena: memref<?xi8> {tfm.name = "arena"}) {
   %c0 = arith.constant 0 : index
   %c2048 = arith.constant 2048 : index
   %g = memref.view %arena[%c0][] : memref<?xi8> to memref<16x32xf32>

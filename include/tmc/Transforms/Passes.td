@@ -53,7 +53,7 @@ def TmcFuseElementwise
   let description = [{
     On linalg on tensors, before bufferization: a `linalg.generic` whose
     loops are all parallel and whose result has one use, by another such
-    `linalg.generic`, is fused into it (upstream's elementwise fusion: the
+    `linalg.generic`, is fused into it (upstream's `fuseElementwiseOps`: the
     producer's payload is inlined into the consumer's), so that a GPU build
     launches one kernel for the chain and no buffer holds the intermediate
     values: the embeddings' lookups, the positions and their sum become one
