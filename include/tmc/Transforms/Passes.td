@@ -415,9 +415,12 @@ def TmcGpuTileMatmuls : Pass<"tmc-gpu-tile-matmuls", "::mlir::func::FuncOp"> {
     overlap, as the compiled-model ABI guarantees; two `memref.view`s of
     one buffer must have constant, disjoint byte ranges. The kernel stores
     the contraction's output itself only if something reads it afterwards
-    or it is a function argument: an arena buffer (a `memref.view`, its
-    bytes its own while it is live) or an allocation that only the folded
-    ops read is not stored.
+    or might be: an arena buffer (a `memref.view` of the function's
+    argument named `arena`, its bytes its own while it is live) or an
+    allocation, defined in the contraction's block, that nothing but the
+    folded ops reads (through any view) is not stored. A bias the kernel
+    starts from counts as read by the kernel: the epilogue may not write
+    over it.
   }];
   let options = [
     Option<"tile", "tile", "int64_t", /*default=*/"16",
