@@ -185,3 +185,19 @@ bool mlir::tmc::verifyBufferPlan(ArrayRef<PlannedBuffer> buffers,
     }
   return true;
 }
+
+Value mlir::tmc::getArenaArgument(func::FuncOp func) {
+  for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
+    if (auto name = func.getArgAttrOfType<StringAttr>(i, "tfm.name"))
+      if (name.getValue() == "arena")
+        return func.getArgument(i);
+  return {};
+}
+
+bool mlir::tmc::isArenaArgument(Value v) {
+  auto arg = dyn_cast<BlockArgument>(v);
+  auto func =
+      arg ? dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp()) : nullptr;
+  return func && arg.getOwner()->isEntryBlock() &&
+         getArenaArgument(func) == arg;
+}

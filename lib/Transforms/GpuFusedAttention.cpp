@@ -675,32 +675,24 @@ public:
       store(negInf(), rowMax, {idx(0)});
       store(f32(0.0), rowSum, {idx(0)});
     });
-    // This thread's A fragments of the queries, per 16 of the head size:
-    // register r holds row group + 8 (r % 2), columns 2 quad + 8 (r / 2)
-    // and the next (zero past the tile's last query); as TF32, register
-    // 4 s + r holds row group + 8 (r % 2), column quad + 8 s + 4 (r / 2).
+    // This thread's A fragments of the queries, per 16 of the head size,
+    // laid out as tmc::mmaAOffsets says (zero past the tile's last query).
     SmallVector<SmallVector<Value, 8>> qRegs;
     for (int64_t ks = 0; ks < headDim / 16; ++ks) {
       qRegs.emplace_back();
-      if (half.isF32()) {
-        for (int64_t r = 0; r < 8; ++r) {
-          Value row = add(warpRow, add(group, idx(8 * (r % 2))));
-          Value col = add(fragmentCol, idx(16 * ks + 4 * (r / 2)));
-          Value v = operand(loadHalf(less(row, qLen), op.getQuery(),
-                                     {bIdx, add(q0, row), add(qFeature, col)}));
-          qRegs.back().push_back(
-              arith::BitcastOp::create(b, loc, b.getI32Type(), v));
-        }
-        continue;
-      }
-      for (int64_t r = 0; r < 4; ++r) {
-        Value row = add(warpRow, add(group, idx(8 * (r % 2))));
-        Value col = add(pair, idx(16 * ks + 8 * (r / 2)));
+      for (auto [dr, dc] : tmc::mmaAOffsets(half)) {
+        Value row = add(warpRow, add(group, idx(dr)));
+        Value col = add(fragmentCol, idx(16 * ks + dc));
         auto element = [&](Value c) {
-          return loadHalf(less(row, qLen), op.getQuery(),
-                          {bIdx, add(q0, row), add(qFeature, c)});
+          return operand(loadHalf(less(row, qLen), op.getQuery(),
+                                  {bIdx, add(q0, row), add(qFeature, c)}));
         };
         Value low = element(col);
+        if (half.isF32()) {
+          qRegs.back().push_back(
+              arith::BitcastOp::create(b, loc, b.getI32Type(), low));
+          continue;
+        }
         Value high = element(add(col, idx(1)));
         qRegs.back().push_back(tmc::packMmaPair(b, loc, low, high));
       }
@@ -743,9 +735,12 @@ private:
     return tmc::loadRoundedOrZero(b, loc, condition, memref, indices, half);
   }
 
-  /// `v` (of type `half`) as a tensor-core operand: f32 rounded to TF32.
+  /// `v` (f32, or already `half`) as a tensor-core operand: rounded to
+  /// `half`, or to TF32 when `half` is f32.
   Value operand(Value v) {
-    return half.isF32() ? tmc::roundToTf32(b, loc, v) : v;
+    if (half.isF32())
+      return tmc::roundToTf32(b, loc, v);
+    return v.getType() == half ? v : arith::TruncFOp::create(b, loc, half, v);
   }
 
 
@@ -809,9 +804,7 @@ private:
         Value s = arith::SelectOp::create(b, loc, less(j, cLen),
                                           load(scores, {row, j}), negInf());
         Value p = probability(s, newMax);
-        store(half.isF32() ? operand(p)
-                           : arith::TruncFOp::create(b, loc, half, p),
-              probs, {row, j});
+        store(operand(p), probs, {row, j});
         return arith::AddFOp::create(b, loc, sum, p);
       });
       updateSum(rowSum, idx(0), alpha, chunkSum);

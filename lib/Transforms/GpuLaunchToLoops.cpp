@@ -812,8 +812,7 @@ private:
     else if (ptxType == NVVM::MMATypes::tf32)
       half = f32;
     // Elements per register, and the k of the registers' shape.
-    int64_t elements = half && half.isF32() ? 1 : 2,
-            depth = half && half.isF32() ? 8 : 16;
+    int64_t elements = half && half.isF32() ? 1 : 2, depth = 8 * elements;
     // The register types NVVM gives these multiplicands.
     Type reg = half && half.isF16() ? Type(VectorType::get({2}, half)) : i32;
     auto allOf = [](ValueRange values, Type type) {

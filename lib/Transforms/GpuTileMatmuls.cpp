@@ -654,38 +654,6 @@ struct TensorCoreTiling {
                 lanes.cols[i], results[i]);
   }
 
-  /// The body of an `mma.sync` kernel: stages A as aTile[m][k] and B as
-  /// bTile[n][k] (`element`, rows padded by `pad`) per K step, and between
-  /// two barriers lets `step(aTile, bTile, lanes, acc)` add the step's
-  /// products to the eight accumulators `acc`, kept in registers across
-  /// the K loop; then stores them.
-  void buildMmaSync(
-      OpBuilder &b, Location loc, Type element, int64_t pad,
-      function_ref<void(Value, Value, const MmaSyncLanes &,
-                        MutableArrayRef<Value>)>
-          step) {
-    KernelOps math{b, loc};
-    ValueRange tiles =
-        build(b, loc,
-              {workgroupMemRefType({kTile, kTile + pad}, element),
-               workgroupMemRefType({kTile, kTile + pad}, element)});
-    Value aTile = tiles[0], bTile = tiles[1];
-    MmaSyncLanes lanes = mmaSyncLanes(b, loc);
-    auto loop = kLoop(b, loc, initialAccumulators(b, loc, lanes));
-    {
-      OpBuilder::InsertionGuard g(b);
-      b.setInsertionPointToStart(loop.getBody());
-      Value k0 = math.mul(loop.getInductionVar(), math.idx(kTile));
-      stage(b, loc, k0, aTile, bTile, /*bByN=*/true);
-      gpu::BarrierOp::create(b, loc);
-      SmallVector<Value> acc(loop.getRegionIterArgs());
-      step(aTile, bTile, lanes, acc);
-      gpu::BarrierOp::create(b, loc);
-      scf::YieldOp::create(b, loc, acc);
-    }
-    storeAccumulators(b, loc, lanes, loop.getResults());
-  }
-
   /// A loop over the K steps, carrying `init`.
   scf::ForOp kLoop(OpBuilder &b, Location loc, ValueRange init = {}) {
     KernelOps math{b, loc};
@@ -865,27 +833,46 @@ struct MmaSyncPattern : public TensorCorePattern<Derived> {
   void emit(TensorCoreTiling &t, OpBuilder &b, Location loc) const {
     KernelOps math{b, loc};
     Type type = t.half;
-    t.buildMmaSync(b, loc, type, type.isF32() ? 4 : 8,
-                   [&](Value aTile, Value bTile,
-                       const TensorCoreTiling::MmaSyncLanes &lanes,
-                       MutableArrayRef<Value> acc) {
-      // The lane's fragment column: its quad for TF32, twice that for
-      // 16-bit types (two elements per register).
-      Value col = type.isF32() ? lanes.quad : math.mul(lanes.quad, math.idx(2));
+    ValueRange tiles =
+        t.build(b, loc,
+                {workgroupMemRefType({kTile, kTile + padding(type)}, type),
+                 workgroupMemRefType({kTile, kTile + padding(type)}, type)});
+    Value aTile = tiles[0], bTile = tiles[1];
+    TensorCoreTiling::MmaSyncLanes lanes = t.mmaSyncLanes(b, loc);
+    // The lane's fragment column: its quad for TF32, twice that for 16-bit
+    // types (two elements per register).
+    Value col = type.isF32() ? lanes.quad : math.mul(lanes.quad, math.idx(2));
+    auto kLoop = t.kLoop(b, loc, t.initialAccumulators(b, loc, lanes));
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(kLoop.getBody());
+      Value k0 = math.mul(kLoop.getInductionVar(), math.idx(kTile));
+      t.stage(b, loc, k0, aTile, bTile, /*bByN=*/true);
+      gpu::BarrierOp::create(b, loc);
       // The warp's A fragments, per 16 along the K step.
       SmallVector<SmallVector<Value, 8>> aRegs;
       for (int64_t ks = 0; ks < kTile; ks += 16)
         aRegs.push_back(tmc::loadMmaA(b, loc, aTile,
                                       math.add(t.warpM, lanes.group),
                                       math.add(col, math.idx(ks))));
+      SmallVector<Value> acc(kLoop.getRegionIterArgs());
       for (int64_t h = 0; h < 2; ++h) {
         Value n = math.add(t.warpN, math.add(lanes.group, math.idx(8 * h)));
         SmallVector<Value, 4> sums = tmc::accumulateMmaSync(
-            b, loc, type, aRegs, bTile, n, col, acc.slice(4 * h, 4));
+            b, loc, type, aRegs, bTile, n, col,
+            ArrayRef<Value>(acc).slice(4 * h, 4));
         llvm::copy(sums, acc.begin() + 4 * h);
       }
-    });
+      gpu::BarrierOp::create(b, loc);
+      scf::YieldOp::create(b, loc, acc);
+    }
+    t.storeAccumulators(b, loc, lanes, kLoop.getResults());
   }
+
+private:
+  /// Tile rows padded to keep 16-byte alignment (16-bit types), or by 4
+  /// floats, so that a warp's 32 TF32 fragment loads hit 32 banks.
+  static int64_t padding(Type type) { return type.isF32() ? 4 : 8; }
 };
 
 /// bf16 contractions on tensor cores with `mma.sync` m16n8k16.

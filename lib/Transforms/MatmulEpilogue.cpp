@@ -7,6 +7,8 @@
 
 #include "MatmulEpilogue.h"
 
+#include "tmc/Transforms/BufferLiveness.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
@@ -123,14 +125,16 @@ struct Footprint {
   bool isWritten(Value v) const {
     return llvm::is_contained(writtenRoots, reshapeRoot(v));
   }
-  bool isDisjointFrom(const Storage &storage,
-                      ArrayRef<Storage> others) const {
-    return llvm::all_of(others, [&](const Storage &other) {
-      return storage.isDisjointFrom(other);
-    });
-  }
 };
 } // namespace
+
+/// Whether `storage` overlaps none of `others`.
+static bool isDisjointFromAll(const Storage &storage,
+                              ArrayRef<Storage> others) {
+  return llvm::all_of(others, [&](const Storage &other) {
+    return storage.isDisjointFrom(other);
+  });
+}
 
 /// Whether `op` can be applied element by element after the ops of
 /// `footprint` (see MatmulEpilogue), which it then takes in.
@@ -150,8 +154,8 @@ static bool isElementwiseStep(linalg::LinalgOp op, Footprint &footprint,
   bool inPlace = footprint.isWritten(outRoot);
   Storage outStorage = Storage::of(init->get());
   // A new buffer: nothing before it reads or writes it.
-  if (!inPlace && (!footprint.isDisjointFrom(outStorage, footprint.written) ||
-                   !footprint.isDisjointFrom(outStorage, footprint.read)))
+  if (!inPlace && (!isDisjointFromAll(outStorage, footprint.written) ||
+                   !isDisjointFromAll(outStorage, footprint.read)))
     return false;
   Block *body = op.getBlock();
   bool readsWritten =
@@ -171,7 +175,7 @@ static bool isElementwiseStep(linalg::LinalgOp op, Footprint &footprint,
     Storage storage = Storage::of(input->get());
     if (!isa<MemRefType>(input->get().getType()) ||
         !map.isProjectedPermutation() ||
-        !footprint.isDisjointFrom(storage, footprint.written) ||
+        !isDisjointFromAll(storage, footprint.written) ||
         !storage.isDisjointFrom(outStorage))
       return false;
     reads.push_back(storage);
@@ -191,19 +195,6 @@ static bool isElementwiseStep(linalg::LinalgOp op, Footprint &footprint,
   return true;
 }
 
-/// Whether `v` is the `arena` argument of its function (the buffer plan's
-/// one buffer).
-static bool isArena(Value v) {
-  auto arg = dyn_cast<BlockArgument>(v);
-  if (!arg || !arg.getOwner()->isEntryBlock())
-    return false;
-  auto func = dyn_cast<FunctionOpInterface>(arg.getOwner()->getParentOp());
-  auto name = func ? func.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
-                                                        "tfm.name")
-                   : StringAttr();
-  return name && name.getValue() == "arena";
-}
-
 /// Whether the buffer `root` may be read after `ops`, the ops that follow
 /// `first`. Only an allocation or an arena buffer (a `memref.view` of the
 /// function's `arena` argument, whose bytes the buffer plan gives it alone
@@ -216,7 +207,7 @@ static bool isReadAfter(Value root, Operation *first,
   if (!def || def->getBlock() != first->getBlock())
     return true;
   if (auto view = dyn_cast<memref::ViewOp>(def)) {
-    if (!isArena(view.getSource()))
+    if (!isArenaArgument(view.getSource()))
       return true;
   } else if (!isa<memref::AllocOp, memref::AllocaOp>(def)) {
     return true;

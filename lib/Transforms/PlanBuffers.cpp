@@ -30,15 +30,6 @@ namespace tmc {
 using namespace mlir;
 using namespace mlir::tmc;
 
-/// Returns the function's arena argument, if it has one.
-static Value getArena(func::FuncOp func) {
-  for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
-    if (auto name = func.getArgAttrOfType<StringAttr>(i, "tfm.name"))
-      if (name.getValue() == "arena")
-        return func.getArgument(i);
-  return {};
-}
-
 /// Bytes of a statically shaped memref.
 static int64_t byteSize(MemRefType type) {
   return type.getNumElements() *
@@ -140,7 +131,7 @@ struct TmcPlanBuffersPass
     // function's follow the previous one's (they never run at once).
     int64_t pointBase = 0;
     for (auto func : module.getOps<func::FuncOp>()) {
-      Value arena = getArena(func);
+      Value arena = getArenaArgument(func);
       if (!arena || func.isExternal())
         continue;
       auto arenaType = dyn_cast<MemRefType>(arena.getType());
@@ -255,7 +246,7 @@ struct TmcCheckBufferPlanPass
     if (auto attr = module->getAttrOfType<IntegerAttr>("tmc.arena_bytes"))
       arenaBytes = attr.getInt();
     for (auto func : module.getOps<func::FuncOp>()) {
-      Value arena = getArena(func);
+      Value arena = getArenaArgument(func);
       if (!arena || func.isExternal())
         continue;
       BufferLiveness liveness(func);

@@ -65,31 +65,32 @@ static Value plus(OpBuilder &b, Location loc, Value base, int64_t offset) {
                                arith::ConstantIndexOp::create(b, loc, offset));
 }
 
-/// The register holding `tile[row][col]` of an f32 tile, as tf32: its bits.
-static Value loadTf32(OpBuilder &b, Location loc, Value tile, Value row,
-                      Value col) {
-  Value v = memref::LoadOp::create(b, loc, tile, ValueRange{row, col});
-  return arith::BitcastOp::create(b, loc, b.getI32Type(), v);
+int64_t tmc::mmaDepth(Type type) { return type.isF32() ? 8 : 16; }
+
+SmallVector<std::pair<int64_t, int64_t>, 8> tmc::mmaAOffsets(Type type) {
+  int64_t depth = mmaDepth(type);
+  SmallVector<std::pair<int64_t, int64_t>, 8> offsets;
+  for (int64_t step = 0; step < 16 / depth; ++step)
+    for (int64_t r = 0; r < 4; ++r)
+      offsets.push_back({8 * (r % 2), step * depth + (r / 2) * depth / 2});
+  return offsets;
 }
 
-static bool isTf32Tile(Value tile) {
-  return cast<MemRefType>(tile.getType()).getElementType().isF32();
+Value tmc::loadMmaRegister(OpBuilder &b, Location loc, Value tile, Value row,
+                           Value col) {
+  if (!cast<MemRefType>(tile.getType()).getElementType().isF32())
+    return loadMmaPair(b, loc, tile, row, col);
+  Value v = memref::LoadOp::create(b, loc, tile, ValueRange{row, col});
+  return arith::BitcastOp::create(b, loc, b.getI32Type(), v);
 }
 
 SmallVector<Value, 8> tmc::loadMmaA(OpBuilder &b, Location loc, Value tile,
                                     Value row, Value col) {
   SmallVector<Value, 8> registers;
-  if (isTf32Tile(tile)) {
-    for (int64_t step = 0; step < 2; ++step)
-      for (int64_t r = 0; r < 4; ++r)
-        registers.push_back(
-            loadTf32(b, loc, tile, plus(b, loc, row, 8 * (r % 2)),
-                     plus(b, loc, col, 8 * step + 4 * (r / 2))));
-    return registers;
-  }
-  for (int64_t r = 0; r < 4; ++r)
-    registers.push_back(loadMmaPair(b, loc, tile, plus(b, loc, row, 8 * (r % 2)),
-                                    plus(b, loc, col, 8 * (r / 2))));
+  for (auto [dr, dc] :
+       mmaAOffsets(cast<MemRefType>(tile.getType()).getElementType()))
+    registers.push_back(loadMmaRegister(b, loc, tile, plus(b, loc, row, dr),
+                                        plus(b, loc, col, dc)));
   return registers;
 }
 
@@ -118,26 +119,18 @@ tmc::accumulateMmaSync(OpBuilder &b, Location loc, Type half,
                        ArrayRef<SmallVector<Value, 8>> a, Value bTile, Value n,
                        Value col, ValueRange acc) {
   SmallVector<Value, 4> sums(acc);
-  for (auto [s, aRegs] : llvm::enumerate(a)) {
-    if (half.isF32()) {
-      // Two m16n8k8 steps per 16 along k.
-      for (int64_t step = 0; step < 2; ++step) {
-        SmallVector<Value> bRegs;
-        for (int64_t r = 0; r < 2; ++r)
-          bRegs.push_back(loadTf32(
-              b, loc, bTile, n, plus(b, loc, col, 16 * s + 8 * step + 4 * r)));
-        sums = createMmaSync(b, loc, half,
-                             ArrayRef<Value>(aRegs).slice(4 * step, 4), bRegs,
-                             sums);
-      }
-      continue;
+  int64_t depth = mmaDepth(half);
+  for (auto [s, aRegs] : llvm::enumerate(a))
+    for (int64_t step = 0; step < 16 / depth; ++step) {
+      SmallVector<Value> bRegs;
+      for (int64_t r = 0; r < 2; ++r)
+        bRegs.push_back(loadMmaRegister(
+            b, loc, bTile, n,
+            plus(b, loc, col, 16 * s + step * depth + r * depth / 2)));
+      sums = createMmaSync(b, loc, half,
+                           ArrayRef<Value>(aRegs).slice(4 * step, 4), bRegs,
+                           sums);
     }
-    SmallVector<Value> bRegs;
-    for (int64_t r = 0; r < 2; ++r)
-      bRegs.push_back(
-          loadMmaPair(b, loc, bTile, n, plus(b, loc, col, 16 * s + 8 * r)));
-    sums = createMmaSync(b, loc, half, aRegs, bRegs, sums);
-  }
   return sums;
 }
 
@@ -150,9 +143,9 @@ SmallVector<Value, 4> tmc::createMmaSync(OpBuilder &b, Location loc, Type half,
   NVVM::MMATypes ptxType = half.isF16()   ? NVVM::MMATypes::f16
                            : half.isF32() ? NVVM::MMATypes::tf32
                                           : NVVM::MMATypes::bf16;
-  int k = half.isF32() ? 8 : 16;
   auto mma = NVVM::MmaOp::create(
-      b, loc, resultType, a, bRegs, acc, {16, 8, k}, /*b1Op=*/std::nullopt,
+      b, loc, resultType, a, bRegs, acc,
+      {16, 8, static_cast<int>(mmaDepth(half))}, /*b1Op=*/std::nullopt,
       /*intOverflow=*/std::nullopt,
       std::array<NVVM::MMATypes, 2>{ptxType, ptxType},
       std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,

@@ -31,22 +31,37 @@ Value packMmaPair(OpBuilder &b, Location loc, Value low, Value high);
 Value loadMmaPair(OpBuilder &b, Location loc, Value tile, Value row,
                   Value col);
 
-/// This lane's A fragment of a 16 x 16 block of `tile` ([m][k]), where
-/// `row` is the block's first row plus the lane's group and `col` its first
-/// column plus the lane's fragment column: twice its quad for f16 or bf16
-/// tiles, whose register r holds row `row + 8 (r % 2)`, columns
-/// `col + 8 (r / 2)` and the next; its quad for f32 tiles (as tf32: two
-/// m16n8k8 fragments, register 4 s + r holding row `row + 8 (r % 2)`,
-/// column `col + 8 s + 4 (r / 2)`).
+/// The k of one `mma.sync` with `type` multiplicands: 16 for f16 or bf16
+/// (m16n8k16), 8 for f32 as tf32 (m16n8k8).
+int64_t mmaDepth(Type type);
+
+/// The A fragment registers covering 16 of k with `type` multiplicands, as
+/// the offsets (row, column) of each register's first element from the
+/// lane's group and fragment column (twice its quad for f16 or bf16, whose
+/// registers hold that element and the next; its quad for tf32, one element
+/// per register). Register 4 s + r of mma.sync s holds row 8 (r % 2),
+/// column s d + (r / 2) d / 2, with d = mmaDepth(type).
+SmallVector<std::pair<int64_t, int64_t>, 8> mmaAOffsets(Type type);
+
+/// The fragment register of `tile[row][col]`: with the next element (one
+/// 4-byte load, `loadMmaPair`) for f16 or bf16 tiles, its bits for f32
+/// tiles (tf32).
+Value loadMmaRegister(OpBuilder &b, Location loc, Value tile, Value row,
+                      Value col);
+
+/// This lane's A fragment of a 16 x 16 block of `tile` ([m][k]), laid out
+/// as `mmaAOffsets` of the tile's element type says, where `row` is the
+/// block's first row plus the lane's group and `col` its first column plus
+/// the lane's fragment column.
 SmallVector<Value, 8> loadMmaA(OpBuilder &b, Location loc, Value tile,
                                Value row, Value col);
 
 /// `acc` plus, per 16 along k, the product of the A fragment `a[s]` with
 /// the B fragment of `bTile` ([n][k]) for this lane's column `n` (the
-/// block's first column plus its group): for f16 or bf16, register r holds
-/// columns `col + 16 s + 8 r` and the next (`col`: twice the lane's quad);
-/// for f32 (`half`, as tf32), two m16n8k8 steps whose registers hold
-/// column `col + 16 s + 8 step + 4 r` (`col`: the lane's quad).
+/// block's first column plus its group): per mma.sync `step` (one for f16
+/// or bf16, two for tf32), register r starts at column
+/// `col + 16 s + step d + r d / 2`, d = mmaDepth(half), `col` the lane's
+/// fragment column.
 SmallVector<Value, 4> accumulateMmaSync(OpBuilder &b, Location loc, Type half,
                                         ArrayRef<SmallVector<Value, 8>> a,
                                         Value bTile, Value n, Value col,

@@ -77,6 +77,13 @@ int64_t computeLiveBytesLowerBound(ArrayRef<PlannedBuffer> buffers);
 bool verifyBufferPlan(ArrayRef<PlannedBuffer> buffers, int64_t arenaBytes,
                       std::string &message);
 
+/// The function's arena argument (named `arena` by its `tfm.name`), where
+/// the buffer plan places every buffer, or null.
+Value getArenaArgument(func::FuncOp func);
+
+/// Whether `v` is the arena argument of its function.
+bool isArenaArgument(Value v);
+
 } // namespace tmc
 } // namespace mlir
 
