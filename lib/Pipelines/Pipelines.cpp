@@ -231,13 +231,8 @@ void mlir::tmc::buildTmcCudaPipeline(OpPassManager &pm,
   TmcGpuCachedAttentionOptions cached;
   cached.threads = options.cachedAttentionThreads;
   pm.addNestedPass<func::FuncOp>(createTmcGpuCachedAttention(cached));
-  // Norms: one kernel each, a block per row.
-  if (options.reductionThreads > 0) {
-    TmcGpuFusedNormsOptions norms;
-    norms.threads = options.reductionThreads;
-    pm.addNestedPass<func::FuncOp>(createTmcGpuFusedNorms(norms));
-  }
   pm.addNestedPass<func::FuncOp>(createTmcCopyToLinalg());
+  // Matmul kernels, which also apply the norms only they read.
   if (options.matmulTile > 0) {
     TmcGpuTileMatmulsOptions matmuls;
     matmuls.tile = options.matmulTile;
@@ -245,6 +240,12 @@ void mlir::tmc::buildTmcCudaPipeline(OpPassManager &pm,
     matmuls.tensorCores = options.tensorCores;
     matmuls.tf32 = options.tf32;
     pm.addNestedPass<func::FuncOp>(createTmcGpuTileMatmuls(matmuls));
+  }
+  // The other norms: one kernel each, a block per row.
+  if (options.reductionThreads > 0) {
+    TmcGpuFusedNormsOptions norms;
+    norms.threads = options.reductionThreads;
+    pm.addNestedPass<func::FuncOp>(createTmcGpuFusedNorms(norms));
   }
   if (options.reductionThreads > 0) {
     TmcGpuRowReductionsOptions reductions;

@@ -10,6 +10,7 @@
 
 #include "KernelOps.h"
 #include "MatmulEpilogue.h"
+#include "NormPrologue.h"
 #include "WarpMma.h"
 
 #include "mlir/Analysis/SliceAnalysis.h"
@@ -254,6 +255,45 @@ struct OutputEnd {
   }
 };
 
+/// The norms that kernels apply as they read their (m, k) input
+/// (NormPrologue), found before the rewrite, by reader, and how many of
+/// each norm's readers have yet to take it in.
+struct Prologues {
+  llvm::DenseMap<Operation *, NormPrologue> byReader;
+  llvm::DenseMap<Operation *, int64_t> pending;
+
+  /// The prologue of `op`, whose kernel goes before `end`'s insertion
+  /// point, if one was found for a kernel there; counts it as taken in.
+  std::optional<NormPrologue> take(linalg::LinalgOp op, const OutputEnd &end) {
+    auto it = byReader.find(op);
+    if (it == byReader.end() ||
+        it->second.getKernelPoint() != end.epilogue.insertionPoint())
+      return std::nullopt;
+    NormPrologue prologue = it->second;
+    byReader.erase(it);
+    --pending[prologue.getNorm()];
+    return prologue;
+  }
+};
+
+/// `take` on a pass's prologues, if it has any.
+static std::optional<NormPrologue>
+takePrologue(Prologues *prologues, linalg::LinalgOp op, const OutputEnd &end) {
+  return prologues ? prologues->take(op, end) : std::nullopt;
+}
+
+/// The workgroup buffers of a kernel: its own, then its prologue's for
+/// `rows` rows per block and `threads` threads (NormPrologue).
+static SmallVector<Type> withPrologue(const std::optional<NormPrologue> &prologue,
+                                      ArrayRef<Type> own, int64_t rows,
+                                      int64_t threads) {
+  SmallVector<Type> types(own);
+  if (prologue)
+    llvm::append_range(types, NormPrologue::workgroupTypes(
+                                  own.front().getContext(), rows, threads));
+  return types;
+}
+
 /// A launch of `gridX` x `gridY` blocks of `threadsX` x `threadsY` threads
 /// with the given workgroup buffers.
 static gpu::LaunchOp createLaunch(OpBuilder &b, Location loc, int64_t gridX,
@@ -264,13 +304,15 @@ static gpu::LaunchOp createLaunch(OpBuilder &b, Location loc, int64_t gridX,
                      threadsY, workgroup);
 }
 
-/// Stores `v` to `memref[indices]` where `condition` holds.
-static void storeIf(OpBuilder &b, Location loc, Value condition, Value v,
-                    Value memref, ValueRange indices) {
+/// Stores what `build` makes, built where `condition` holds, to
+/// `memref[indices]` there.
+static void storeIf(OpBuilder &b, Location loc, Value condition,
+                    function_ref<Value()> build, Value memref,
+                    ValueRange indices) {
   auto ifOp = scf::IfOp::create(b, loc, condition);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(ifOp.thenBlock());
-  memref::StoreOp::create(b, loc, v, memref, indices);
+  memref::StoreOp::create(b, loc, build(), memref, indices);
 }
 
 /// The innermost (fastest varying) loop dimension of `operand`'s memref, or
@@ -292,9 +334,9 @@ static int64_t innermostDim(linalg::LinalgOp op, OpOperand *operand) {
 /// columns `tx + j * tile`) held in registers across the K loop.
 struct TileContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
   TileContraction(MLIRContext *ctx, int64_t tile, int64_t regs,
-                  bool foldEpilogues)
+                  bool foldEpilogues, Prologues *prologues)
       : OpInterfaceRewritePattern(ctx), tile(tile), regs(regs),
-        foldEpilogues(foldEpilogues) {}
+        foldEpilogues(foldEpilogues), prologues(prologues) {}
 
   LogicalResult matchAndRewrite(linalg::LinalgOp op,
                                 PatternRewriter &rewriter) const override {
@@ -321,13 +363,18 @@ struct TileContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
     Type rhsType = cast<MemRefType>(rhs->get().getType()).getElementType();
     Type accType = cast<MemRefType>(out->get().getType()).getElementType();
     int64_t threads = tile * tile;
+    std::optional<NormPrologue> prologue = takePrologue(prologues, op, end);
+    if (prologue)
+      prologue->prepare(b, loc);
     // lhs tile [m][k], rhs tile [k][n], each row padded by one element so
     // that transposing copies do not hit one shared-memory bank.
     auto launch = createLaunch(
         b, loc, llvm::divideCeil(sizeN, span), llvm::divideCeil(sizeM, span),
         tile, tile,
-        {workgroupMemRefType({span, tile + 1}, lhsType),
-         workgroupMemRefType({tile, span + 1}, rhsType)});
+        withPrologue(prologue,
+                     {workgroupMemRefType({span, tile + 1}, lhsType),
+                      workgroupMemRefType({tile, span + 1}, rhsType)},
+                     span, threads));
     rewriter.setInsertionPointToStart(&launch.getBody().front());
     Value one = math.idx(1), t = math.idx(tile);
     Value lhsTile = launch.getWorkgroupAttributions()[0];
@@ -339,6 +386,10 @@ struct TileContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
           cK = math.idx(sizeK);
     Value m0 = math.mul(launch.getBlockIds().y, math.idx(span));
     Value n0 = math.mul(launch.getBlockIds().x, math.idx(span));
+    if (prologue)
+      prologue->computeStatistics(
+          b, loc, launch.getWorkgroupAttributions().drop_front(2), linear,
+          threads, m0, span);
     // Thread (ty, tx)'s rows and columns in the block's tile.
     SmallVector<Value> tileRows, tileCols, rows, cols;
     for (int64_t i = 0; i < regs; ++i) {
@@ -391,10 +442,15 @@ struct TileContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
         SmallVector<Value, 2> at = {xx, kk};
         if (kFirst)
           std::swap(at[0], at[1]);
-        storeIf(b, loc, math.both(math.less(x, bound), math.less(k, cK)),
-                memref::LoadOp::create(b, loc, operand->get(),
-                                       indicesFor(op, operand, dims)),
-                tileBuffer, at);
+        storeIf(
+            b, loc, math.both(math.less(x, bound), math.less(k, cK)),
+            [&]() -> Value {
+              if (prologue && operand == lhs)
+                return prologue->load(b, loc, x, k);
+              return memref::LoadOp::create(b, loc, operand->get(),
+                                            indicesFor(op, operand, dims));
+            },
+            tileBuffer, at);
       };
       copy(lhs, c.m, m0, cM, lhsTile, /*kFirst=*/false);
       copy(rhs, c.n, n0, cN, rhsTile, /*kFirst=*/true);
@@ -449,6 +505,7 @@ struct TileContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
 
   int64_t tile, regs;
   bool foldEpilogues;
+  Prologues *prologues;
 };
 
 /// The input (0 or 1) that `v` is, directly or through an `arith.extf`, in
@@ -538,6 +595,8 @@ struct TensorCoreTiling {
   /// Where the accumulators start and where the results go.
   OutputStart start;
   OutputEnd end;
+  /// The norm applied to the lhs as it is staged, if any.
+  std::optional<NormPrologue> prologue;
   int64_t sizeM, sizeN, sizeK;
   /// Set by `build`, in the launch body.
   gpu::LaunchOp launch;
@@ -578,13 +637,15 @@ struct TensorCoreTiling {
     return t;
   }
 
-  /// Creates the launch with `workgroup` buffers, moves `b` to the start
-  /// of its body and returns the buffers.
-  ValueRange build(OpBuilder &b, Location loc, TypeRange workgroup) {
+  /// Creates the launch with `workgroup` buffers (and the prologue's),
+  /// moves `b` to the start of its body and returns the buffers.
+  ValueRange build(OpBuilder &b, Location loc, ArrayRef<Type> workgroup) {
     KernelOps math{b, loc};
+    if (prologue)
+      prologue->prepare(b, loc);
     launch = createLaunch(b, loc, llvm::divideCeil(sizeN, kTile),
                           llvm::divideCeil(sizeM, kTile), kThreads, 1,
-                          workgroup);
+                          withPrologue(prologue, workgroup, kTile, kThreads));
     b.setInsertionPointToStart(&launch.getBody().front());
     tid = launch.getThreadIds().x;
     m0 = math.mul(launch.getBlockIds().y, math.idx(kTile));
@@ -598,7 +659,11 @@ struct TensorCoreTiling {
     cN = math.idx(sizeN);
     cK = math.idx(sizeK);
     c0 = math.idx(0);
-    return launch.getWorkgroupAttributions();
+    ValueRange buffers = launch.getWorkgroupAttributions();
+    if (prologue)
+      prologue->computeStatistics(b, loc, buffers.drop_front(workgroup.size()),
+                                  tid, kThreads, m0, kTile);
+    return buffers.take_front(workgroup.size());
   }
 
   /// A thread's place in the `mma.sync` fragments of its warp (lane =
@@ -678,8 +743,17 @@ struct TensorCoreTiling {
       auto staged = [&](Value v) {
         return half.isF32() ? tmc::roundToTf32(b, loc, v) : v;
       };
-      Value a = staged(loadConverted(b, loc, op, lhs, c.at(m, c0, k),
-                                     math.both(math.less(m, cM), kIn), half));
+      Value mIn = math.both(math.less(m, cM), kIn);
+      Value a = staged(
+          prologue ? valueOrZero(b, loc, mIn, half,
+                                 [&]() -> Value {
+                                   Value v = prologue->load(b, loc, m, k);
+                                   return v.getType() == half
+                                              ? v
+                                              : arith::TruncFOp::create(
+                                                    b, loc, half, v);
+                                 })
+                   : loadConverted(b, loc, op, lhs, c.at(m, c0, k), mIn, half));
       memref::StoreOp::create(b, loc, a, aTile, ValueRange{r, kk});
       Value nIn = math.both(math.less(n, cN), kIn);
       Value bv = staged(
@@ -697,9 +771,9 @@ struct TensorCoreTiling {
 /// `Derived::half(context)` inputs.
 template <typename Derived>
 struct TensorCorePattern : public OpInterfaceRewritePattern<linalg::LinalgOp> {
-  TensorCorePattern(MLIRContext *ctx, bool foldEpilogues)
+  TensorCorePattern(MLIRContext *ctx, bool foldEpilogues, Prologues *prologues)
       : OpInterfaceRewritePattern(ctx, /*benefit=*/2),
-        foldEpilogues(foldEpilogues) {}
+        foldEpilogues(foldEpilogues), prologues(prologues) {}
 
   /// The tiling of `op` if this pattern applies to it; by default, plain
   /// contractions multiply-accumulating `Derived::half` inputs.
@@ -716,6 +790,7 @@ struct TensorCorePattern : public OpInterfaceRewritePattern<linalg::LinalgOp> {
         Derived::matchTiling(op, rewriter, foldEpilogues);
     if (failed(tiling))
       return failure();
+    tiling->prologue = takePrologue(prologues, op, tiling->end);
     OpBuilder::InsertionGuard guard(rewriter);
     tiling->end.setInsertionPoint(rewriter);
     static_cast<const Derived *>(this)->emit(*tiling, rewriter, op.getLoc());
@@ -727,6 +802,7 @@ struct TensorCorePattern : public OpInterfaceRewritePattern<linalg::LinalgOp> {
   }
 
   bool foldEpilogues;
+  Prologues *prologues;
 };
 
 /// f16 contractions as warp-level matrix multiply-accumulate (WMMA): each
@@ -1015,9 +1091,10 @@ static Value dequantizedWeight(OpBuilder &b, Location loc, linalg::LinalgOp op,
 /// once per output row.
 struct DequantContraction
     : public OpInterfaceRewritePattern<linalg::LinalgOp> {
-  DequantContraction(MLIRContext *ctx, int64_t tile, bool foldEpilogues)
+  DequantContraction(MLIRContext *ctx, int64_t tile, bool foldEpilogues,
+                     Prologues *prologues)
       : OpInterfaceRewritePattern(ctx), tile(tile),
-        foldEpilogues(foldEpilogues) {}
+        foldEpilogues(foldEpilogues), prologues(prologues) {}
 
   LogicalResult matchAndRewrite(linalg::LinalgOp op,
                                 PatternRewriter &rewriter) const override {
@@ -1037,10 +1114,16 @@ struct DequantContraction
     KernelOps math{b, loc};
     Type f32 = b.getF32Type();
     Type wType = match.dequantized.getType();
+    std::optional<NormPrologue> prologue = takePrologue(prologues, op, end);
+    if (prologue)
+      prologue->prepare(b, loc);
     auto launch = createLaunch(
         b, loc, llvm::divideCeil(sizeN, tile), llvm::divideCeil(sizeM, tile),
         tile, tile,
-        {workgroupMemRefType({tile, tile}, f32), workgroupMemRefType({tile, tile}, wType)});
+        withPrologue(prologue,
+                     {workgroupMemRefType({tile, tile}, f32),
+                      workgroupMemRefType({tile, tile}, wType)},
+                     tile, tile * tile));
     rewriter.setInsertionPointToStart(&launch.getBody().front());
     Value one = math.idx(1), t = math.idx(tile);
     // xTile[m][k] and wTile[k][n] (dequantized).
@@ -1049,6 +1132,11 @@ struct DequantContraction
     Value tx = launch.getThreadIds().x, ty = launch.getThreadIds().y;
     Value m0 = math.mul(launch.getBlockIds().y, t);
     Value n0 = math.mul(launch.getBlockIds().x, t);
+    Value linear = math.add(math.mul(ty, t), tx);
+    if (prologue)
+      prologue->computeStatistics(
+          b, loc, launch.getWorkgroupAttributions().drop_front(2), linear,
+          tile * tile, m0, tile);
     Value row = math.add(m0, ty), col = math.add(n0, tx);
     Value cM = math.idx(sizeM), cN = math.idx(sizeN), cK = math.idx(sizeK);
     Value c0 = math.idx(0);
@@ -1065,15 +1153,18 @@ struct DequantContraction
       Value k0 = math.mul(kLoop.getInductionVar(), t);
       // Activations: thread (ty, tx) copies x(row, k0 + tx).
       Value xk = math.add(k0, tx);
-      Value xv = valueOrZero(b, loc, math.both(math.less(row, cM), math.less(xk, cK)), f32, [&]() {
-        return memref::LoadOp::create(
-            b, loc, xOperand->get(),
-            indicesFor(op, xOperand, c.at(row, c0, xk)));
-      });
+      Value xv = valueOrZero(
+          b, loc, math.both(math.less(row, cM), math.less(xk, cK)), f32,
+          [&]() -> Value {
+            if (prologue)
+              return prologue->load(b, loc, row, xk);
+            return memref::LoadOp::create(
+                b, loc, xOperand->get(),
+                indicesFor(op, xOperand, c.at(row, c0, xk)));
+          });
       memref::StoreOp::create(b, loc, xv, xTile, ValueRange{ty, tx});
       // Weights: linear thread i dequantizes (n0 + i / tile, k0 + i % tile),
       // consecutive threads along k (contiguous packed rows).
-      Value linear = math.add(math.mul(ty, t), tx);
       Value kk = arith::RemUIOp::create(b, loc, linear, t);
       Value nn = arith::DivUIOp::create(b, loc, linear, t);
       Value n = math.add(n0, nn), k = math.add(k0, kk);
@@ -1115,6 +1206,7 @@ struct DequantContraction
 
   int64_t tile;
   bool foldEpilogues;
+  Prologues *prologues;
 };
 
 /// Weight-only quantized contractions (`DequantMatch`, f32 dequantized
@@ -1163,16 +1255,43 @@ struct TmcGpuTileMatmulsPass
           << static_cast<int64_t>(tile);
       return signalPassFailure();
     }
+    // The norms the kernels will apply to their input, found while every
+    // contraction is still a linalg op: each becomes one of the kernels
+    // below, which all take prologues.
+    Prologues found;
+    Prologues *prologues = nullptr;
+    if (normPrologues) {
+      PatternRewriter probe(&getContext());
+      found.byReader = NormPrologue::find(
+          getOperation(),
+          [&](linalg::LinalgOp op) -> OpOperand * {
+            if (FailureOr<Contraction> c = matchContraction(op, probe);
+                succeeded(c))
+              return op.getDpsInputOperand(c->lhs);
+            if (succeeded(matchDequantContraction(op)))
+              return op.getDpsInputOperand(0);
+            return nullptr;
+          },
+          [&](linalg::LinalgOp op) {
+            OutputStart start = OutputStart::of(op);
+            return OutputEnd::of(op, start, epilogues)
+                .epilogue.insertionPoint();
+          });
+      for (auto &entry : found.byReader)
+        ++found.pending[entry.second.getNorm()];
+      prologues = &found;
+    }
     RewritePatternSet patterns(&getContext());
     patterns.add<TileContraction>(&getContext(), tile, registerTile,
-                                  epilogues);
-    patterns.add<DequantContraction>(&getContext(), tile, epilogues);
+                                  epilogues, prologues);
+    patterns.add<DequantContraction>(&getContext(), tile, epilogues,
+                                     prologues);
     if (tensorCores)
       patterns.add<MmaContraction, MmaSyncContraction>(&getContext(),
-                                                       epilogues);
+                                                       epilogues, prologues);
     if (tf32)
       patterns.add<MmaSyncTf32Contraction, DequantTf32Contraction>(
-          &getContext(), epilogues);
+          &getContext(), epilogues, prologues);
     walkAndApplyPatterns(getOperation(), std::move(patterns));
     // The fills and broadcasts whose values the kernels now start from, and
     // the elementwise ops they now apply before their stores.
@@ -1180,6 +1299,11 @@ struct TmcGpuTileMatmulsPass
       if (folded->hasAttr(kFoldedInit))
         folded->erase();
     });
+    // The norms every reader of which now applies them (a norm some reader
+    // did not take in still runs, for that reader).
+    for (auto [norm, pending] : found.pending)
+      if (pending == 0)
+        norm->erase();
   }
 };
 

@@ -7,6 +7,8 @@
 
 #include "MatmulEpilogue.h"
 
+#include "BufferStorage.h"
+
 #include "tmc/Transforms/BufferLiveness.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -17,89 +19,8 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
-#include <limits>
-
 using namespace mlir;
 using namespace mlir::tmc;
-
-/// `v` through any chain of expand_shape and collapse_shape ops.
-static Value reshapeRoot(Value v) {
-  while (true) {
-    if (auto expand = v.getDefiningOp<memref::ExpandShapeOp>()) {
-      v = expand.getSrc();
-      continue;
-    }
-    if (auto collapse = v.getDefiningOp<memref::CollapseShapeOp>()) {
-      v = collapse.getSrc();
-      continue;
-    }
-    return v;
-  }
-}
-
-/// A statically shaped memref with the identity (row-major, contiguous)
-/// layout.
-static MemRefType contiguousType(Value v) {
-  auto type = dyn_cast<MemRefType>(v.getType());
-  if (!type || !type.hasStaticShape() || !type.getLayout().isIdentity())
-    return {};
-  return type;
-}
-
-namespace {
-/// The buffer a memref view reads, and the byte range of it when known.
-struct Storage {
-  Value root;
-  int64_t begin = 0, end = std::numeric_limits<int64_t>::max();
-
-  /// Follows view ops to a `memref.view` (whose range is its constant byte
-  /// shift and its type's size: any view of it lies within) or to a value
-  /// that is no view (all of it).
-  static Storage of(Value v) {
-    while (Operation *def = v.getDefiningOp()) {
-      if (auto view = dyn_cast<memref::ViewOp>(def)) {
-        Storage storage{view.getSource()};
-        std::optional<int64_t> shift = getConstantIntValue(view.getByteShift());
-        MemRefType type = view.getType();
-        if (shift && type.hasStaticShape() &&
-            type.getElementType().isIntOrFloat()) {
-          storage.begin = *shift;
-          storage.end =
-              *shift + llvm::divideCeil(type.getNumElements() *
-                                            type.getElementTypeBitWidth(),
-                                        8);
-        }
-        return storage;
-      }
-      auto viewLike = dyn_cast<ViewLikeOpInterface>(def);
-      if (!viewLike)
-        break;
-      v = viewLike.getViewSource();
-    }
-    return {v};
-  }
-
-  /// A buffer of its own: a function's argument or an allocation.
-  static bool isBuffer(Value root) {
-    if (auto arg = dyn_cast<BlockArgument>(root))
-      return arg.getOwner()->isEntryBlock() &&
-             isa<FunctionOpInterface>(arg.getOwner()->getParentOp());
-    return isa_and_present<memref::AllocOp, memref::AllocaOp,
-                           memref::GetGlobalOp>(root.getDefiningOp());
-  }
-
-  bool isDisjointFrom(const Storage &other) const {
-    if (root == other.root)
-      return end <= other.begin || other.end <= begin;
-    if (!isBuffer(root) || !isBuffer(other.root))
-      return false;
-    auto global = root.getDefiningOp<memref::GetGlobalOp>();
-    auto otherGlobal = other.root.getDefiningOp<memref::GetGlobalOp>();
-    return !global || !otherGlobal ||
-           global.getNameAttr() != otherGlobal.getNameAttr();
-  }
-};
-} // namespace
 
 /// The number of leading dimensions of `shape` that index the rows of an
 /// [m][n] buffer reshaped to it (the others index the columns), or -1.
@@ -120,7 +41,7 @@ namespace {
 /// holds, and the storage of every buffer they write or read otherwise.
 struct Footprint {
   SmallVector<Value> writtenRoots;
-  SmallVector<Storage> written, read;
+  SmallVector<BufferStorage> written, read;
 
   bool isWritten(Value v) const {
     return llvm::is_contained(writtenRoots, reshapeRoot(v));
@@ -129,9 +50,9 @@ struct Footprint {
 } // namespace
 
 /// Whether `storage` overlaps none of `others`.
-static bool isDisjointFromAll(const Storage &storage,
-                              ArrayRef<Storage> others) {
-  return llvm::all_of(others, [&](const Storage &other) {
+static bool isDisjointFromAll(const BufferStorage &storage,
+                              ArrayRef<BufferStorage> others) {
+  return llvm::all_of(others, [&](const BufferStorage &other) {
     return storage.isDisjointFrom(other);
   });
 }
@@ -152,7 +73,7 @@ static bool isElementwiseStep(linalg::LinalgOp op, Footprint &footprint,
     return false;
   Value outRoot = reshapeRoot(init->get());
   bool inPlace = footprint.isWritten(outRoot);
-  Storage outStorage = Storage::of(init->get());
+  BufferStorage outStorage = BufferStorage::of(init->get());
   // A new buffer: nothing before it reads or writes it.
   if (!inPlace && (!isDisjointFromAll(outStorage, footprint.written) ||
                    !isDisjointFromAll(outStorage, footprint.read)))
@@ -160,7 +81,7 @@ static bool isElementwiseStep(linalg::LinalgOp op, Footprint &footprint,
   Block *body = op.getBlock();
   bool readsWritten =
       inPlace && !body->getArgument(init->getOperandNumber()).use_empty();
-  SmallVector<Storage> reads;
+  SmallVector<BufferStorage> reads;
   for (OpOperand *input : op.getDpsInputOperands()) {
     AffineMap map = op.getMatchingIndexingMap(input);
     Value root = reshapeRoot(input->get());
@@ -172,7 +93,7 @@ static bool isElementwiseStep(linalg::LinalgOp op, Footprint &footprint,
       readsWritten |= root != outRoot || inPlace;
       continue;
     }
-    Storage storage = Storage::of(input->get());
+    BufferStorage storage = BufferStorage::of(input->get());
     if (!isa<MemRefType>(input->get().getType()) ||
         !map.isProjectedPermutation() ||
         !isDisjointFromAll(storage, footprint.written) ||
@@ -245,11 +166,11 @@ MatmulEpilogue MatmulEpilogue::after(linalg::LinalgOp contraction,
   epilogue.sizeN = type.getDimSize(1);
   Footprint footprint;
   footprint.writtenRoots.push_back(reshapeRoot(out));
-  footprint.written.push_back(Storage::of(out));
+  footprint.written.push_back(BufferStorage::of(out));
   for (OpOperand *input : contraction.getDpsInputOperands())
-    footprint.read.push_back(Storage::of(input->get()));
+    footprint.read.push_back(BufferStorage::of(input->get()));
   for (Value read : alsoRead)
-    footprint.read.push_back(Storage::of(read));
+    footprint.read.push_back(BufferStorage::of(read));
   for (Operation *next = contraction->getNextNode(); next;
        next = next->getNextNode()) {
     if (isa<memref::ExpandShapeOp, memref::CollapseShapeOp>(next))

@@ -35,10 +35,10 @@
 // CHECK-SAME: (%[[X:[a-z0-9]+]]: memref<20x64xf32>, %[[W:[a-z0-9]+]]: memref<24x32xi8>, %[[S:[a-z0-9]+]]: memref<24x2xf32>, %[[O:[a-z0-9]+]]: memref<20x24xf32>)
 // CHECK-NOT: linalg.generic
 // CHECK: gpu.launch blocks({{.*}}) in (%{{[a-z0-9]+}} = %c2, %{{[a-z0-9]+}} = %c2, %{{[a-z0-9]+}} = %c1) threads(%[[TX:[a-z0-9]+]], %[[TY:[a-z0-9]+]], %{{[a-z0-9]+}}) in (%{{[a-z0-9]+}} = %c16, %{{[a-z0-9]+}} = %c16, %{{[a-z0-9]+}} = %c1) workgroup(%[[XT:[a-z0-9]+]] : memref<16x16xf32, #gpu.address_space<workgroup>>, %[[WT:[a-z0-9]+]] : memref<16x16xf32, #gpu.address_space<workgroup>>)
+// CHECK: %[[LIN:.*]] = arith.addi %{{.*}}, %[[TX]]
 // CHECK: scf.for %{{.*}} = %c0 to %c4 step %c1 iter_args
 // CHECK: memref.load %[[X]]
 // CHECK: memref.store %{{.*}}, %[[XT]][%[[TY]], %[[TX]]]
-// CHECK: %[[LIN:.*]] = arith.addi %{{.*}}, %[[TX]]
 // CHECK: %[[KK:.*]] = arith.remui %[[LIN]], %c16
 // CHECK: %[[NN:.*]] = arith.divui %[[LIN]], %c16
 // CHECK: %[[K:.*]] = arith.addi %{{.*}}, %[[KK]]

@@ -421,6 +421,24 @@ def TmcGpuTileMatmuls : Pass<"tmc-gpu-tile-matmuls", "::mlir::func::FuncOp"> {
     folded ops reads (through any view) is not stored. A bias the kernel
     starts from counts as read by the kernel: the epilogue may not write
     over it.
+
+    With `prologues`, a `tfm.fused_norm` (a layer or RMS norm on buffers,
+    which `tmc-gpu-fused-norms` would otherwise make a kernel of its own)
+    whose output only contractions read, each as its input indexed (m, k),
+    is computed by those contractions' kernels instead, and erased: each
+    block first computes the mean and inverse standard deviation of its
+    rows of the norm's input (groups of threads sum strided parts of a row,
+    as the norm's kernel does, in two passes for a layer norm), then stages
+    `(x - mean) * rstd * gamma (+ beta)` where it would have loaded the
+    norm's output, which is never written. Conditions: the norm's output is
+    an allocation or an arena buffer of the norm's block, not overlapping
+    its input; the input is contiguous (through casts) and normalized over
+    its last dimension K; every reader of the output (through reshapes) is
+    a contraction later in the block reading it only as a contiguous
+    [M][K] input indexed (m, k); and nothing from the norm up to the last
+    reader's kernel, epilogues included, may write the norm's input, scale
+    or shift. The reads of the input that the kernels add come after the
+    buffer plan, which is why that last condition is checked.
   }];
   let options = [
     Option<"tile", "tile", "int64_t", /*default=*/"16",
@@ -439,7 +457,11 @@ def TmcGpuTileMatmuls : Pass<"tmc-gpu-tile-matmuls", "::mlir::func::FuncOp"> {
     Option<"epilogues", "epilogues", "bool", /*default=*/"true",
            "Apply the elementwise ops right after a contraction (residual "
            "adds, activations, gates, the copy to the output) in its "
-           "kernel">
+           "kernel">,
+    Option<"normPrologues", "prologues", "bool", /*default=*/"true",
+           "Compute a layer or RMS norm (tfm.fused_norm) whose output only "
+           "contractions read in their kernels, as they stage that input, "
+           "instead of in a kernel of its own">
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::LLVM::LLVMDialect",
@@ -447,6 +469,7 @@ def TmcGpuTileMatmuls : Pass<"tmc-gpu-tile-matmuls", "::mlir::func::FuncOp"> {
                            "::mlir::vector::VectorDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
                            "::mlir::memref::MemRefDialect"];
 }
 

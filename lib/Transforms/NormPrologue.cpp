@@ -1,0 +1,343 @@
+//===- NormPrologue.cpp - Norms computed by the matmuls that read them ----===//
+//
+// This file implements the search for the norms that the kernels of the
+// contractions reading them can apply, and the code those kernels run.
+//
+//===----------------------------------------------------------------------===//
+
+#include "NormPrologue.h"
+
+#include "BufferStorage.h"
+#include "KernelOps.h"
+
+#include "tmc/Transforms/BufferLiveness.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+using namespace mlir;
+using namespace mlir::tmc;
+
+/// `v` through any chain of `memref.cast` ops.
+static Value castRoot(Value v) {
+  while (auto cast = v.getDefiningOp<memref::CastOp>())
+    v = cast.getSource();
+  return v;
+}
+
+/// Whether `v` is an allocation or an arena buffer defined in `block`:
+/// storage that nothing outside the function reads.
+static bool isLocalBuffer(Value v, Block *block) {
+  Operation *def = v.getDefiningOp();
+  if (!def || def->getBlock() != block)
+    return false;
+  if (auto view = dyn_cast<memref::ViewOp>(def))
+    return isArenaArgument(view.getSource());
+  return isa<memref::AllocOp>(def);
+}
+
+/// The memory effects of `op` and of every op nested in it (a linalg
+/// op's payload may load from buffers it does not take as operands, a
+/// kernel's body accesses buffers from above), or none if some op's
+/// effects are unknown.
+static std::optional<SmallVector<MemoryEffects::EffectInstance>>
+effectsOf(Operation *op) {
+  SmallVector<MemoryEffects::EffectInstance> effects;
+  WalkResult walk = op->walk([&](Operation *nested) {
+    if (auto iface = dyn_cast<MemoryEffectOpInterface>(nested)) {
+      iface.getEffects(effects);
+      return WalkResult::advance();
+    }
+    // A barrier orders the threads' accesses but makes none; a warp's
+    // matrix multiply-accumulate works on registers only.
+    return isa<gpu::BarrierOp, NVVM::MmaOp>(nested) ||
+                   nested->hasTrait<OpTrait::HasRecursiveMemoryEffects>()
+               ? WalkResult::advance()
+               : WalkResult::interrupt();
+  });
+  if (walk.wasInterrupted())
+    return std::nullopt;
+  return effects;
+}
+
+/// Whether an effect of `effects` of a kind in `Kinds` may touch a byte of
+/// `storage` (an effect on no particular value touches all).
+template <typename... Kinds>
+static bool touches(ArrayRef<MemoryEffects::EffectInstance> effects,
+                    const BufferStorage &storage) {
+  return llvm::any_of(effects, [&](const MemoryEffects::EffectInstance &e) {
+    if (!isa<Kinds...>(e.getEffect()))
+      return false;
+    Value v = e.getValue();
+    return !v || !BufferStorage::of(v).isDisjointFrom(storage);
+  });
+}
+
+/// The contractions that read `norm`'s output before anything else writes
+/// its bytes, if each reads it (through reshapes) only as its foldable
+/// input, a contiguous [M][K] matrix indexed (m, k) whose K is the
+/// normalized dimension, and nothing else reads those bytes in between;
+/// empty otherwise. (The buffer plan may give the bytes to a later value:
+/// its readers are not the norm's.)
+static SmallVector<linalg::LinalgOp>
+findReaders(tfm::FusedNormOp norm,
+            function_ref<OpOperand *(linalg::LinalgOp)> foldableInput) {
+  MemRefType outType = contiguousType(norm.getOutput());
+  if (!outType)
+    return {};
+  int64_t features = outType.getShape().back();
+  BufferStorage outStorage = BufferStorage::of(norm.getOutput());
+  SmallVector<linalg::LinalgOp> readers;
+  for (Operation *op = norm->getNextNode(); op; op = op->getNextNode()) {
+    if (isMemoryEffectFree(op))
+      continue;
+    std::optional<SmallVector<MemoryEffects::EffectInstance>> effects =
+        effectsOf(op);
+    if (!effects)
+      return {};
+    bool writes =
+        touches<MemoryEffects::Write, MemoryEffects::Free>(*effects, outStorage);
+    bool reads = touches<MemoryEffects::Read>(*effects, outStorage);
+    if (!reads) {
+      // A new value in the bytes: the norm's is dead.
+      if (writes)
+        break;
+      continue;
+    }
+    auto reader = dyn_cast<linalg::LinalgOp>(op);
+    OpOperand *input = reader ? foldableInput(reader) : nullptr;
+    if (!input || writes || reshapeRoot(input->get()) != norm.getOutput())
+      return {};
+    // The norm's output is read only through `input`.
+    for (OpOperand &other : op->getOpOperands())
+      if (&other != input && isa<MemRefType>(other.get().getType()) &&
+          !BufferStorage::of(other.get()).isDisjointFrom(outStorage))
+        return {};
+    // Nor through a load in its payload.
+    for (Operation &nested : reader->getRegion(0).front()) {
+      std::optional<SmallVector<MemoryEffects::EffectInstance>> inner =
+          effectsOf(&nested);
+      if (!inner || touches<MemoryEffects::Read>(*inner, outStorage))
+        return {};
+    }
+    MemRefType type = contiguousType(input->get());
+    AffineMap map = reader.getMatchingIndexingMap(input);
+    SmallVector<utils::IteratorType> iterators =
+        reader.getIteratorTypesArray();
+    if (!type || type.getRank() != 2 || type.getShape()[1] != features ||
+        map.getNumResults() != 2 || !map.isProjectedPermutation() ||
+        iterators[map.getDimPosition(0)] != utils::IteratorType::parallel ||
+        iterators[map.getDimPosition(1)] != utils::IteratorType::reduction)
+      return {};
+    readers.push_back(reader);
+  }
+  return readers;
+}
+
+/// Whether an op from the one after `norm` to `last` may write over or
+/// free any byte of `kept`.
+static bool mayWriteBetween(tfm::FusedNormOp norm, Operation *last,
+                            ArrayRef<BufferStorage> kept) {
+  for (Operation *op = norm->getNextNode(); op; op = op->getNextNode()) {
+    if (!isMemoryEffectFree(op)) {
+      std::optional<SmallVector<MemoryEffects::EffectInstance>> effects =
+          effectsOf(op);
+      if (!effects)
+        return true;
+      for (const BufferStorage &storage : kept)
+        if (touches<MemoryEffects::Write, MemoryEffects::Free>(*effects,
+                                                               storage))
+          return true;
+    }
+    if (op == last)
+      return false;
+  }
+  return true;
+}
+
+llvm::DenseMap<Operation *, NormPrologue> NormPrologue::find(
+    Operation *root, function_ref<OpOperand *(linalg::LinalgOp)> foldableInput,
+    function_ref<Operation *(linalg::LinalgOp)> kernelPoint) {
+  llvm::DenseMap<Operation *, NormPrologue> prologues;
+  root->walk([&](tfm::FusedNormOp norm) {
+    Block *block = norm->getBlock();
+    Value input = castRoot(norm.getInput());
+    MemRefType inputType = contiguousType(input);
+    if (!inputType || inputType.getRank() < 2 ||
+        !isLocalBuffer(norm.getOutput(), block))
+      return;
+    SmallVector<BufferStorage> kept = {BufferStorage::of(input),
+                                       BufferStorage::of(norm.getGamma())};
+    if (norm.getBeta())
+      kept.push_back(BufferStorage::of(norm.getBeta()));
+    if (!BufferStorage::of(norm.getOutput()).isDisjointFrom(kept.front()))
+      return;
+    SmallVector<linalg::LinalgOp> readers = findReaders(norm, foldableInput);
+    if (readers.empty())
+      return;
+    Operation *last = norm;
+    SmallVector<Operation *> points;
+    for (linalg::LinalgOp reader : readers) {
+      Operation *point = kernelPoint(reader);
+      if (!point || point->getBlock() != block)
+        return;
+      if (last->isBeforeInBlock(point))
+        last = point;
+      points.push_back(point);
+    }
+    if (mayWriteBetween(norm, last, kept))
+      return;
+    for (auto [reader, point] : llvm::zip_equal(readers, points)) {
+      NormPrologue prologue(norm);
+      prologue.kernelPoint = point;
+      prologues.try_emplace(reader, prologue);
+    }
+  });
+  return prologues;
+}
+
+SmallVector<Type, 3> NormPrologue::workgroupTypes(MLIRContext *ctx,
+                                                  int64_t rows,
+                                                  int64_t threads) {
+  Type f32 = Float32Type::get(ctx);
+  return {workgroupMemRefType({rows}, f32), workgroupMemRefType({rows}, f32),
+          workgroupMemRefType({threads}, f32)};
+}
+
+void NormPrologue::prepare(OpBuilder &b, Location loc) {
+  Value input = castRoot(norm.getInput());
+  auto type = cast<MemRefType>(input.getType());
+  if (type.getRank() == 2) {
+    rowsView = input;
+    return;
+  }
+  ReassociationIndices leading;
+  for (int64_t i = 0, e = type.getRank() - 1; i < e; ++i)
+    leading.push_back(i);
+  rowsView = memref::CollapseShapeOp::create(
+      b, loc, input,
+      ArrayRef<ReassociationIndices>{leading, {type.getRank() - 1}});
+}
+
+void NormPrologue::computeStatistics(OpBuilder &b, Location loc,
+                                     ValueRange buffers, Value tid,
+                                     int64_t threads, Value m0,
+                                     int64_t rows) {
+  KernelOps math{b, loc};
+  this->m0 = m0;
+  mean = buffers[0];
+  rstd = buffers[1];
+  Value partials = buffers[2];
+  auto shape = cast<MemRefType>(rowsView.getType()).getShape();
+  int64_t sizeM = shape[0], features = shape[1];
+  // Groups of `group` threads (a power of two) per row, `perPass` rows at
+  // a time.
+  int64_t group = 1;
+  while (group * 2 * rows <= threads && group * 2 <= features)
+    group *= 2;
+  int64_t perPass = threads / group;
+  Value cGroup = math.idx(group), cK = math.idx(features);
+  Value lane = arith::RemUIOp::create(b, loc, tid, cGroup);
+  Value groupIndex = arith::DivUIOp::create(b, loc, tid, cGroup);
+  Value invK = math.f32(1.0 / static_cast<double>(features));
+  bool layer = static_cast<bool>(norm.getBeta());
+  auto times = [&](Value u, Value v) -> Value {
+    return arith::MulFOp::create(b, loc, u, v);
+  };
+
+  // One statistic of every row: each thread of a row's group sums
+  // term(m, r, k) over its strided part of the row, then the group's first
+  // thread adds the group's sums in order and stores finish(sum) at r.
+  auto rowStatistic = [&](function_ref<Value(Value, Value, Value)> term,
+                          function_ref<Value(Value)> finish, Value into) {
+    math.loop(math.idx(0), math.idx(llvm::divideCeil(rows, perPass)),
+              math.idx(1), [&](Value pass) {
+                Value r = math.add(math.mul(pass, math.idx(perPass)),
+                                   groupIndex);
+                Value m = math.add(m0, r);
+                Value valid = math.both(
+                    math.less(tid, math.idx(perPass * group)),
+                    math.both(math.less(r, math.idx(rows)),
+                              math.less(m, math.idx(sizeM))));
+                Value zero = math.f32(0.0);
+                auto ifOp = scf::IfOp::create(b, loc, TypeRange{b.getF32Type()},
+                                              valid, /*withElseRegion=*/true);
+                {
+                  OpBuilder::InsertionGuard g(b);
+                  b.setInsertionPointToStart(ifOp.thenBlock());
+                  Value sum = math.reduce(
+                      lane, cK, cGroup, zero, [&](Value k, Value acc) -> Value {
+                        return arith::AddFOp::create(b, loc, acc,
+                                                     term(m, r, k));
+                      });
+                  scf::YieldOp::create(b, loc, sum);
+                  b.setInsertionPointToStart(ifOp.elseBlock());
+                  scf::YieldOp::create(b, loc, zero);
+                }
+                math.store(ifOp.getResult(0), partials, {tid});
+                gpu::BarrierOp::create(b, loc);
+                math.ifThen(
+                    math.both(valid,
+                              arith::CmpIOp::create(b, loc,
+                                                    arith::CmpIPredicate::eq,
+                                                    lane, math.idx(0))),
+                    [&] {
+                      Value total = math.reduce(
+                          math.idx(0), cGroup, zero,
+                          [&](Value j, Value acc) -> Value {
+                            return arith::AddFOp::create(
+                                b, loc, acc,
+                                math.load(partials, {math.add(tid, j)}));
+                          });
+                      math.store(finish(total), into, {r});
+                    });
+                // The partial sums are read before the next pass writes
+                // them, and the statistic before anyone reads it.
+                gpu::BarrierOp::create(b, loc);
+              });
+  };
+
+  auto x = [&](Value m, Value k) { return math.load(rowsView, {m, k}); };
+  // A layer norm centers the row on its mean first (two passes, as the
+  // norm's kernel); an RMS norm does not.
+  if (layer)
+    rowStatistic([&](Value m, Value, Value k) { return x(m, k); },
+                 [&](Value sum) { return times(sum, invK); }, mean);
+  double epsilon = norm.getEpsilon().convertToDouble();
+  rowStatistic(
+      [&](Value m, Value r, Value k) {
+        Value c = x(m, k);
+        if (layer)
+          c = arith::SubFOp::create(b, loc, c, math.load(mean, {r}));
+        return times(c, c);
+      },
+      [&](Value sum) -> Value {
+        // 1 / sqrt(variance + epsilon), as the norm's kernel computes it.
+        return arith::DivFOp::create(
+            b, loc, math.f32(1.0),
+            math::SqrtOp::create(
+                b, loc,
+                arith::AddFOp::create(b, loc, times(sum, invK),
+                                      math.f32(epsilon))));
+      },
+      rstd);
+}
+
+Value NormPrologue::load(OpBuilder &b, Location loc, Value m, Value k) const {
+  KernelOps math{b, loc};
+  tfm::FusedNormOp norm = this->norm;
+  Value r = math.sub(m, m0);
+  Value v = math.load(rowsView, {m, k});
+  if (norm.getBeta())
+    v = arith::SubFOp::create(b, loc, v, math.load(mean, {r}));
+  v = arith::MulFOp::create(b, loc, v, math.load(rstd, {r}));
+  v = arith::MulFOp::create(b, loc, v, math.load(norm.getGamma(), {k}));
+  if (norm.getBeta())
+    v = arith::AddFOp::create(b, loc, v, math.load(norm.getBeta(), {k}));
+  return v;
+}
