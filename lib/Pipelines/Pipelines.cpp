@@ -135,6 +135,8 @@ void mlir::tmc::buildTmcFrontPipeline(OpPassManager &pm,
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
   pm.addNestedPass<func::FuncOp>(createTmcForwardOutParams());
   pm.addPass(createCanonicalizerPass());
+  if (target.deferNorms)
+    pm.addNestedPass<func::FuncOp>(createTmcGpuDeferNorms());
   if (options.planBuffers) {
     pm.addPass(createTmcPlanBuffers());
     if (options.checkBufferPlan)
@@ -212,6 +214,8 @@ void mlir::tmc::buildTmcCudaPipeline(OpPassManager &pm,
   front.deviceCache = true;
   front.cachedAttentionSplit = options.cachedAttentionSplit;
   front.fusedNorms = options.reductionThreads > 0;
+  front.deferNorms = front.fusedNorms && options.matmulTile > 0 &&
+                     options.normPrologues;
   front.fuseElementwise = true;
   buildTmcFrontPipeline(pm, options, front);
 
@@ -232,7 +236,7 @@ void mlir::tmc::buildTmcCudaPipeline(OpPassManager &pm,
   cached.threads = options.cachedAttentionThreads;
   pm.addNestedPass<func::FuncOp>(createTmcGpuCachedAttention(cached));
   pm.addNestedPass<func::FuncOp>(createTmcCopyToLinalg());
-  // Matmul kernels, which also apply the norms only they read.
+  // Matmul kernels, which also apply the norms left to them.
   if (options.matmulTile > 0) {
     TmcGpuTileMatmulsOptions matmuls;
     matmuls.tile = options.matmulTile;

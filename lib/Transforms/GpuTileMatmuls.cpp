@@ -10,6 +10,7 @@
 
 #include "KernelOps.h"
 #include "MatmulEpilogue.h"
+#include "MatmulKernels.h"
 #include "NormPrologue.h"
 #include "WarpMma.h"
 
@@ -255,33 +256,6 @@ struct OutputEnd {
   }
 };
 
-/// The norms that kernels apply as they read their (m, k) input
-/// (NormPrologue), found before the rewrite, by reader, and how many of
-/// each norm's readers have yet to take it in.
-struct Prologues {
-  llvm::DenseMap<Operation *, NormPrologue> byReader;
-  llvm::DenseMap<Operation *, int64_t> pending;
-
-  /// The prologue of `op`, whose kernel goes before `end`'s insertion
-  /// point, if one was found for a kernel there; counts it as taken in.
-  std::optional<NormPrologue> take(linalg::LinalgOp op, const OutputEnd &end) {
-    auto it = byReader.find(op);
-    if (it == byReader.end() ||
-        it->second.getKernelPoint() != end.epilogue.insertionPoint())
-      return std::nullopt;
-    NormPrologue prologue = it->second;
-    byReader.erase(it);
-    --pending[prologue.getNorm()];
-    return prologue;
-  }
-};
-
-/// `take` on a pass's prologues, if it has any.
-static std::optional<NormPrologue>
-takePrologue(Prologues *prologues, linalg::LinalgOp op, const OutputEnd &end) {
-  return prologues ? prologues->take(op, end) : std::nullopt;
-}
-
 /// The workgroup buffers of a kernel: its own, then its prologue's for
 /// `rows` rows per block and `threads` threads (NormPrologue).
 static SmallVector<Type> withPrologue(const std::optional<NormPrologue> &prologue,
@@ -334,9 +308,9 @@ static int64_t innermostDim(linalg::LinalgOp op, OpOperand *operand) {
 /// columns `tx + j * tile`) held in registers across the K loop.
 struct TileContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
   TileContraction(MLIRContext *ctx, int64_t tile, int64_t regs,
-                  bool foldEpilogues, Prologues *prologues)
+                  bool foldEpilogues)
       : OpInterfaceRewritePattern(ctx), tile(tile), regs(regs),
-        foldEpilogues(foldEpilogues), prologues(prologues) {}
+        foldEpilogues(foldEpilogues) {}
 
   LogicalResult matchAndRewrite(linalg::LinalgOp op,
                                 PatternRewriter &rewriter) const override {
@@ -346,6 +320,8 @@ struct TileContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
     Contraction c = *match;
     // Before any op is created in front of `op`.
     OutputStart start = OutputStart::of(op);
+    std::optional<NormPrologue> prologue =
+        NormPrologue::of(op.getDpsInputOperand(c.lhs)->get());
     OutputEnd end = OutputEnd::of(op, start, foldEpilogues);
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     int64_t sizeM = ranges[c.m], sizeN = ranges[c.n], sizeK = ranges[c.k];
@@ -363,7 +339,6 @@ struct TileContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
     Type rhsType = cast<MemRefType>(rhs->get().getType()).getElementType();
     Type accType = cast<MemRefType>(out->get().getType()).getElementType();
     int64_t threads = tile * tile;
-    std::optional<NormPrologue> prologue = takePrologue(prologues, op, end);
     if (prologue)
       prologue->prepare(b, loc);
     // lhs tile [m][k], rhs tile [k][n], each row padded by one element so
@@ -505,7 +480,6 @@ struct TileContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
 
   int64_t tile, regs;
   bool foldEpilogues;
-  Prologues *prologues;
 };
 
 /// The input (0 or 1) that `v` is, directly or through an `arith.extf`, in
@@ -629,6 +603,7 @@ struct TensorCoreTiling {
     t.rhs = rhs;
     t.out = op.getDpsInitOperand(0);
     t.start = OutputStart::of(op);
+    t.prologue = NormPrologue::of(lhs->get());
     t.end = OutputEnd::of(op, t.start, foldEpilogues);
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     t.sizeM = ranges[c.m];
@@ -771,9 +746,9 @@ struct TensorCoreTiling {
 /// `Derived::half(context)` inputs.
 template <typename Derived>
 struct TensorCorePattern : public OpInterfaceRewritePattern<linalg::LinalgOp> {
-  TensorCorePattern(MLIRContext *ctx, bool foldEpilogues, Prologues *prologues)
+  TensorCorePattern(MLIRContext *ctx, bool foldEpilogues)
       : OpInterfaceRewritePattern(ctx, /*benefit=*/2),
-        foldEpilogues(foldEpilogues), prologues(prologues) {}
+        foldEpilogues(foldEpilogues) {}
 
   /// The tiling of `op` if this pattern applies to it; by default, plain
   /// contractions multiply-accumulating `Derived::half` inputs.
@@ -790,7 +765,6 @@ struct TensorCorePattern : public OpInterfaceRewritePattern<linalg::LinalgOp> {
         Derived::matchTiling(op, rewriter, foldEpilogues);
     if (failed(tiling))
       return failure();
-    tiling->prologue = takePrologue(prologues, op, tiling->end);
     OpBuilder::InsertionGuard guard(rewriter);
     tiling->end.setInsertionPoint(rewriter);
     static_cast<const Derived *>(this)->emit(*tiling, rewriter, op.getLoc());
@@ -802,7 +776,6 @@ struct TensorCorePattern : public OpInterfaceRewritePattern<linalg::LinalgOp> {
   }
 
   bool foldEpilogues;
-  Prologues *prologues;
 };
 
 /// f16 contractions as warp-level matrix multiply-accumulate (WMMA): each
@@ -1091,10 +1064,9 @@ static Value dequantizedWeight(OpBuilder &b, Location loc, linalg::LinalgOp op,
 /// once per output row.
 struct DequantContraction
     : public OpInterfaceRewritePattern<linalg::LinalgOp> {
-  DequantContraction(MLIRContext *ctx, int64_t tile, bool foldEpilogues,
-                     Prologues *prologues)
+  DequantContraction(MLIRContext *ctx, int64_t tile, bool foldEpilogues)
       : OpInterfaceRewritePattern(ctx), tile(tile),
-        foldEpilogues(foldEpilogues), prologues(prologues) {}
+        foldEpilogues(foldEpilogues) {}
 
   LogicalResult matchAndRewrite(linalg::LinalgOp op,
                                 PatternRewriter &rewriter) const override {
@@ -1104,6 +1076,8 @@ struct DequantContraction
     DequantMatch match = *matched;
     Contraction c = match.c;
     OutputStart start = OutputStart::of(op);
+    std::optional<NormPrologue> prologue =
+        NormPrologue::of(op.getDpsInputOperand(0)->get());
     OutputEnd end = OutputEnd::of(op, start, foldEpilogues);
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     int64_t sizeM = ranges[c.m], sizeN = ranges[c.n], sizeK = ranges[c.k];
@@ -1114,7 +1088,6 @@ struct DequantContraction
     KernelOps math{b, loc};
     Type f32 = b.getF32Type();
     Type wType = match.dequantized.getType();
-    std::optional<NormPrologue> prologue = takePrologue(prologues, op, end);
     if (prologue)
       prologue->prepare(b, loc);
     auto launch = createLaunch(
@@ -1206,7 +1179,6 @@ struct DequantContraction
 
   int64_t tile;
   bool foldEpilogues;
-  Prologues *prologues;
 };
 
 /// Weight-only quantized contractions (`DequantMatch`, f32 dequantized
@@ -1238,6 +1210,19 @@ struct DequantTf32Contraction : public MmaSyncPattern<DequantTf32Contraction> {
   }
 };
 
+} // namespace
+
+OpOperand *tmc::getMatmulKernelInput(linalg::LinalgOp op) {
+  PatternRewriter probe(op->getContext());
+  if (FailureOr<Contraction> c = matchContraction(op, probe); succeeded(c))
+    return op.getDpsInputOperand(c->lhs);
+  if (succeeded(matchDequantContraction(op)))
+    return op.getDpsInputOperand(0);
+  return nullptr;
+}
+
+namespace {
+
 struct TmcGpuTileMatmulsPass
     : public tmc::impl::TmcGpuTileMatmulsBase<TmcGpuTileMatmulsPass> {
   using TmcGpuTileMatmulsBase::TmcGpuTileMatmulsBase;
@@ -1255,43 +1240,16 @@ struct TmcGpuTileMatmulsPass
           << static_cast<int64_t>(tile);
       return signalPassFailure();
     }
-    // The norms the kernels will apply to their input, found while every
-    // contraction is still a linalg op: each becomes one of the kernels
-    // below, which all take prologues.
-    Prologues found;
-    Prologues *prologues = nullptr;
-    if (normPrologues) {
-      PatternRewriter probe(&getContext());
-      found.byReader = NormPrologue::find(
-          getOperation(),
-          [&](linalg::LinalgOp op) -> OpOperand * {
-            if (FailureOr<Contraction> c = matchContraction(op, probe);
-                succeeded(c))
-              return op.getDpsInputOperand(c->lhs);
-            if (succeeded(matchDequantContraction(op)))
-              return op.getDpsInputOperand(0);
-            return nullptr;
-          },
-          [&](linalg::LinalgOp op) {
-            OutputStart start = OutputStart::of(op);
-            return OutputEnd::of(op, start, epilogues)
-                .epilogue.insertionPoint();
-          });
-      for (auto &entry : found.byReader)
-        ++found.pending[entry.second.getNorm()];
-      prologues = &found;
-    }
     RewritePatternSet patterns(&getContext());
     patterns.add<TileContraction>(&getContext(), tile, registerTile,
-                                  epilogues, prologues);
-    patterns.add<DequantContraction>(&getContext(), tile, epilogues,
-                                     prologues);
+                                  epilogues);
+    patterns.add<DequantContraction>(&getContext(), tile, epilogues);
     if (tensorCores)
       patterns.add<MmaContraction, MmaSyncContraction>(&getContext(),
-                                                       epilogues, prologues);
+                                                       epilogues);
     if (tf32)
       patterns.add<MmaSyncTf32Contraction, DequantTf32Contraction>(
-          &getContext(), epilogues, prologues);
+          &getContext(), epilogues);
     walkAndApplyPatterns(getOperation(), std::move(patterns));
     // The fills and broadcasts whose values the kernels now start from, and
     // the elementwise ops they now apply before their stores.
@@ -1299,11 +1257,31 @@ struct TmcGpuTileMatmulsPass
       if (folded->hasAttr(kFoldedInit))
         folded->erase();
     });
-    // The norms every reader of which now applies them (a norm some reader
-    // did not take in still runs, for that reader).
-    for (auto [norm, pending] : found.pending)
-      if (pending == 0)
-        norm->erase();
+    // The norms the kernels now apply, with the reshapes of their results
+    // the kernels read through; any other reader has no buffer to read.
+    SmallVector<tfm::LazyNormOp> norms;
+    getOperation().walk([&](tfm::LazyNormOp norm) { norms.push_back(norm); });
+    for (tfm::LazyNormOp norm : norms) {
+      SmallVector<Operation *> views;
+      SmallVector<Value> family = {norm.getResult()};
+      while (!family.empty()) {
+        Value v = family.pop_back_val();
+        for (Operation *user : v.getUsers()) {
+          if (!isa<memref::CollapseShapeOp, memref::ExpandShapeOp>(user)) {
+            InFlightDiagnostic diag = user->emitError(
+                "reads the result of a tfm.lazy_norm, which only the (m, k) "
+                "input of a matmul kernel may read");
+            diag.attachNote(norm.getLoc()) << "the norm";
+            return signalPassFailure();
+          }
+          views.push_back(user);
+          family.push_back(user->getResult(0));
+        }
+      }
+      for (Operation *view : llvm::reverse(views))
+        view->erase();
+      norm->erase();
+    }
   }
 };
 

@@ -9,6 +9,7 @@
 
 #include "BufferStorage.h"
 
+#include "tmc/Dialect/Tfm/IR/Tfm.h"
 #include "tmc/Transforms/BufferLiveness.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -167,8 +168,15 @@ MatmulEpilogue MatmulEpilogue::after(linalg::LinalgOp contraction,
   Footprint footprint;
   footprint.writtenRoots.push_back(reshapeRoot(out));
   footprint.written.push_back(BufferStorage::of(out));
-  for (OpOperand *input : contraction.getDpsInputOperands())
+  for (OpOperand *input : contraction.getDpsInputOperands()) {
+    // A norm left to the kernel: it reads the norm's operands.
+    if (auto norm = reshapeRoot(input->get()).getDefiningOp<tfm::LazyNormOp>()) {
+      for (Value read : norm->getOperands())
+        footprint.read.push_back(BufferStorage::of(read));
+      continue;
+    }
     footprint.read.push_back(BufferStorage::of(input->get()));
+  }
   for (Value read : alsoRead)
     footprint.read.push_back(BufferStorage::of(read));
   for (Operation *next = contraction->getNextNode(); next;

@@ -39,8 +39,10 @@ class MatmulEpilogue {
 public:
   /// The epilogue of `contraction`, whose output (its only init) is
   /// indexed (m, n); empty if none or if not `search`. A kernel that
-  /// applies it also reads `alsoRead` (e.g. a bias its accumulators start
-  /// from), which the epilogue must then not write.
+  /// applies it reads the contraction's inputs (for the result of a
+  /// `tfm.lazy_norm`, the norm's input, scale and shift) and `alsoRead`
+  /// (e.g. a bias its accumulators start from), which the epilogue must
+  /// then not write.
   static MatmulEpilogue after(linalg::LinalgOp contraction,
                               bool search = true, ValueRange alsoRead = {});
 

@@ -139,11 +139,11 @@ findReaders(tfm::FusedNormOp norm,
   return readers;
 }
 
-/// Whether an op from the one after `norm` to `last` may write over or
+/// Whether an op from the one after `first` to `last` may write over or
 /// free any byte of `kept`.
-static bool mayWriteBetween(tfm::FusedNormOp norm, Operation *last,
+static bool mayWriteBetween(Operation *first, Operation *last,
                             ArrayRef<BufferStorage> kept) {
-  for (Operation *op = norm->getNextNode(); op; op = op->getNextNode()) {
+  for (Operation *op = first->getNextNode(); op; op = op->getNextNode()) {
     if (!isMemoryEffectFree(op)) {
       std::optional<SmallVector<MemoryEffects::EffectInstance>> effects =
           effectsOf(op);
@@ -160,45 +160,41 @@ static bool mayWriteBetween(tfm::FusedNormOp norm, Operation *last,
   return true;
 }
 
-llvm::DenseMap<Operation *, NormPrologue> NormPrologue::find(
-    Operation *root, function_ref<OpOperand *(linalg::LinalgOp)> foldableInput,
-    function_ref<Operation *(linalg::LinalgOp)> kernelPoint) {
-  llvm::DenseMap<Operation *, NormPrologue> prologues;
-  root->walk([&](tfm::FusedNormOp norm) {
-    Block *block = norm->getBlock();
-    Value input = castRoot(norm.getInput());
-    MemRefType inputType = contiguousType(input);
-    if (!inputType || inputType.getRank() < 2 ||
-        !isLocalBuffer(norm.getOutput(), block))
-      return;
-    SmallVector<BufferStorage> kept = {BufferStorage::of(input),
-                                       BufferStorage::of(norm.getGamma())};
-    if (norm.getBeta())
-      kept.push_back(BufferStorage::of(norm.getBeta()));
-    if (!BufferStorage::of(norm.getOutput()).isDisjointFrom(kept.front()))
-      return;
-    SmallVector<linalg::LinalgOp> readers = findReaders(norm, foldableInput);
-    if (readers.empty())
-      return;
-    Operation *last = norm;
-    SmallVector<Operation *> points;
-    for (linalg::LinalgOp reader : readers) {
-      Operation *point = kernelPoint(reader);
-      if (!point || point->getBlock() != block)
-        return;
-      if (last->isBeforeInBlock(point))
-        last = point;
-      points.push_back(point);
-    }
-    if (mayWriteBetween(norm, last, kept))
-      return;
-    for (auto [reader, point] : llvm::zip_equal(readers, points)) {
-      NormPrologue prologue(norm);
-      prologue.kernelPoint = point;
-      prologues.try_emplace(reader, prologue);
-    }
-  });
-  return prologues;
+/// The storage of what a norm reads: its input, scale and shift.
+static SmallVector<BufferStorage, 3> keptStorage(Value input, Value gamma,
+                                                 Value beta) {
+  SmallVector<BufferStorage, 3> kept = {BufferStorage::of(input),
+                                        BufferStorage::of(gamma)};
+  if (beta)
+    kept.push_back(BufferStorage::of(beta));
+  return kept;
+}
+
+Value NormPrologue::getRowsSource(tfm::FusedNormOp norm) {
+  return castRoot(norm.getInput());
+}
+
+bool NormPrologue::canDefer(
+    tfm::FusedNormOp norm,
+    function_ref<OpOperand *(linalg::LinalgOp)> kernelInput) {
+  Value input = getRowsSource(norm);
+  MemRefType inputType = contiguousType(input);
+  if (!inputType || inputType.getRank() < 2 ||
+      !isLocalBuffer(norm.getOutput(), norm->getBlock()))
+    return false;
+  SmallVector<BufferStorage, 3> kept =
+      keptStorage(input, norm.getGamma(), norm.getBeta());
+  if (!BufferStorage::of(norm.getOutput()).isDisjointFrom(kept.front()))
+    return false;
+  SmallVector<linalg::LinalgOp> readers = findReaders(norm, kernelInput);
+  return !readers.empty() &&
+         !mayWriteBetween(norm, readers.back(), kept);
+}
+
+std::optional<NormPrologue> NormPrologue::of(Value input) {
+  if (auto norm = reshapeRoot(input).getDefiningOp<tfm::LazyNormOp>())
+    return NormPrologue(norm);
+  return std::nullopt;
 }
 
 SmallVector<Type, 3> NormPrologue::workgroupTypes(MLIRContext *ctx,
@@ -210,7 +206,7 @@ SmallVector<Type, 3> NormPrologue::workgroupTypes(MLIRContext *ctx,
 }
 
 void NormPrologue::prepare(OpBuilder &b, Location loc) {
-  Value input = castRoot(norm.getInput());
+  Value input = norm.getInput();
   auto type = cast<MemRefType>(input.getType());
   if (type.getRank() == 2) {
     rowsView = input;
@@ -330,7 +326,7 @@ void NormPrologue::computeStatistics(OpBuilder &b, Location loc,
 
 Value NormPrologue::load(OpBuilder &b, Location loc, Value m, Value k) const {
   KernelOps math{b, loc};
-  tfm::FusedNormOp norm = this->norm;
+  tfm::LazyNormOp norm = this->norm;
   Value r = math.sub(m, m0);
   Value v = math.load(rowsView, {m, k});
   if (norm.getBeta())

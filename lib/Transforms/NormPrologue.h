@@ -1,9 +1,10 @@
 //===- NormPrologue.h - Norms computed by the matmuls that read them -*- C++ -*-===//
 //
 // A layer or RMS norm (`tfm.fused_norm`) whose output only contractions
-// read, as their (m, k) input, need not run as a kernel of its own: each of
-// those contractions' kernels can normalize the rows of the norm's input
-// itself as it stages its input tiles.
+// read, as their (m, k) input, need not run as a kernel of its own, nor
+// its output take memory: each of those contractions' kernels can
+// normalize the rows of the norm's input itself as it stages its input
+// tiles.
 //
 //===----------------------------------------------------------------------===//
 
@@ -15,47 +16,46 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/Builders.h"
 
-#include "llvm/ADT/DenseMap.h"
 
 namespace mlir {
 namespace tmc {
 
-/// A `tfm.fused_norm` applied by a contraction's kernel to its (m, k) input
-/// as it reads it (the kernel's prologue). Its conditions:
-///   - the norm's output is an allocation or an arena buffer (a
-///     `memref.view` of the function's `arena` argument) defined in the
-///     norm's block, not overlapping the norm's input;
-///   - the norm's input, through casts, is a contiguous memref of rank 2 or
-///     more whose last dimension K is the normalized one;
-///   - every reader of the output, through reshapes, is a contraction later
-///     in the block that becomes a kernel applying prologues, reading it
-///     only as its input indexed (m, k), a contiguous [M][K] reshape of it;
-///   - nothing from the norm up to the last of those kernels (including
-///     their epilogues) writes over the norm's input, scale or shift.
-/// Every such kernel computes the mean and the inverse standard deviation
-/// of its block's rows itself, at its start, as the norm's kernel would
-/// (the sum over the row, then that of the squared deviations, each times
-/// 1/K), and reads (x - mean) * rstd * gamma (+ beta) in place of the
-/// norm's output, which is then never written: the norm is erased.
+/// A layer or RMS norm that the kernel of a contraction applies to its
+/// (m, k) input as it stages it (its prologue): the input is a reshape of
+/// a `tfm.lazy_norm`'s result, and the kernel reads the norm's input
+/// instead. Every such kernel computes the mean and the inverse standard
+/// deviation of its block's rows itself, at its start, as the norm's
+/// kernel would (the sum over the row, then that of the squared
+/// deviations, each times 1/K), and stages (x - mean) * rstd * gamma
+/// (+ beta).
 class NormPrologue {
 public:
-  /// The norms under `root` whose readers' kernels can apply them, by
-  /// reader. `foldableInput(op)` is the (m, k) input operand of a
-  /// contraction whose kernel applies a prologue (null for any other op);
-  /// `kernelPoint(op)` the op before which its kernel will be created.
-  static llvm::DenseMap<Operation *, NormPrologue>
-  find(Operation *root,
-       function_ref<OpOperand *(linalg::LinalgOp)> foldableInput,
-       function_ref<Operation *(linalg::LinalgOp)> kernelPoint);
+  /// Whether `norm` can be left to the kernels of the contractions that
+  /// read its output (and become a `tfm.lazy_norm`):
+  ///   - its output is an allocation or an arena buffer (a `memref.view`
+  ///     of the function's `arena` argument) defined in its block, not
+  ///     overlapping its input;
+  ///   - its input, through casts, is a contiguous memref of rank 2 or more
+  ///     whose last dimension K is the normalized one;
+  ///   - every op that reads the output's bytes before anything else
+  ///     writes them is a contraction later in the block that reads them
+  ///     only as its `kernelInput`, a contiguous [M][K] reshape of the
+  ///     output indexed (m, k);
+  ///   - nothing from the norm up to the last of those contractions writes
+  ///     the norm's input, scale or shift.
+  /// `kernelInput(op)` is the (m, k) input operand of a contraction that
+  /// becomes a matmul kernel, null for any other op.
+  static bool canDefer(tfm::FusedNormOp norm,
+                       function_ref<OpOperand *(linalg::LinalgOp)> kernelInput);
 
-  NormPrologue() = default;
-  explicit NormPrologue(tfm::FusedNormOp norm) : norm(norm) {}
+  /// `norm`'s input through any casts: what a `tfm.lazy_norm` reads.
+  static Value getRowsSource(tfm::FusedNormOp norm);
 
-  tfm::FusedNormOp getNorm() const { return norm; }
+  /// The prologue of the contraction whose (m, k) input is `input`: the
+  /// norm if `input` is a reshape of a `tfm.lazy_norm`'s result.
+  static std::optional<NormPrologue> of(Value input);
 
-  /// The op before which the reader's kernel was to be created when the
-  /// norm was found foldable into it.
-  Operation *getKernelPoint() const { return kernelPoint; }
+  tfm::LazyNormOp getNorm() const { return norm; }
 
   /// The workgroup buffers a kernel of `threads` threads with `rows` rows
   /// per block adds to its own: each row's mean and inverse standard
@@ -79,8 +79,9 @@ public:
   Value load(OpBuilder &b, Location loc, Value m, Value k) const;
 
 private:
-  tfm::FusedNormOp norm;
-  Operation *kernelPoint = nullptr;
+  explicit NormPrologue(tfm::LazyNormOp norm) : norm(norm) {}
+
+  tfm::LazyNormOp norm;
   /// Set by `prepare` and `computeStatistics`.
   Value rowsView, mean, rstd, m0;
 };

@@ -218,6 +218,14 @@ struct TmcCudaPipelineOptions
                      "tmc-gpu-row-reductions; 0: a thread per row like every "
                      "other op)"),
       llvm::cl::init(128)};
+  Option<bool> normPrologues{
+      *this, "norm-prologues",
+      llvm::cl::desc("Leave each layer or RMS norm that only matmuls read "
+                     "to their kernels, which normalize the rows as they "
+                     "stage them (tmc-gpu-defer-norms): no launch and no "
+                     "buffer for the norm (needs matmul-tile and "
+                     "reduction-threads)"),
+      llvm::cl::init(true)};
   Option<int64_t> matmulRegisterTile{
       *this, "matmul-register-tile",
       llvm::cl::desc("Outputs per thread along each side in the "
@@ -273,6 +281,9 @@ struct TmcFrontTarget {
   /// Chains of elementwise linalg ops become one op
   /// (`tmc-fuse-elementwise`).
   bool fuseElementwise = false;
+  /// Norms that only matmul kernels read become `tfm.lazy_norm`, before the
+  /// buffer plan (`tmc-gpu-defer-norms`; needs `fusedNorms`).
+  bool deferNorms = false;
 };
 
 /// Builds the target-independent front: fix the sequence length, apply the

@@ -47,6 +47,26 @@ def TmcReuseDyingOperands
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def TmcGpuDeferNorms : Pass<"tmc-gpu-defer-norms", "::mlir::func::FuncOp"> {
+  let summary = "Leave the norms that only matmuls read to the matmul kernels";
+  let description = [{
+    On buffers, before the buffer plan (CUDA builds): a `tfm.fused_norm`
+    whose output only contractions that `tmc-gpu-tile-matmuls` makes
+    kernels of read, each as its (m, k) input, becomes a `tfm.lazy_norm` of
+    its input, which those kernels compute as they stage the rows: the norm
+    launches no kernel, and its output, no longer a buffer, takes no room in
+    the arena (the plan keeps the norm's input live until the last reader
+    instead). Conditions: the norm's output is an allocation (or an arena
+    buffer) of its block, not overlapping its input; its input is
+    contiguous (through casts) and normalized over its last dimension K;
+    every op that reads the output before anything else writes it is a
+    contraction later in the block reading it only as a contiguous [M][K]
+    input indexed (m, k); and nothing from the norm up to the last of them
+    writes the norm's input, scale or shift. Other norms (a post-norm
+    layer's, whose output the residual add reads too) stay.
+  }];
+}
+
 def TmcFuseElementwise
     : Pass<"tmc-fuse-elementwise", "::mlir::func::FuncOp"> {
   let summary = "Fuse chains of elementwise linalg ops on tensors into one";
@@ -422,23 +442,17 @@ def TmcGpuTileMatmuls : Pass<"tmc-gpu-tile-matmuls", "::mlir::func::FuncOp"> {
     starts from counts as read by the kernel: the epilogue may not write
     over it.
 
-    With `prologues`, a `tfm.fused_norm` (a layer or RMS norm on buffers,
-    which `tmc-gpu-fused-norms` would otherwise make a kernel of its own)
-    whose output only contractions read, each as its input indexed (m, k),
-    is computed by those contractions' kernels instead, and erased: each
+    A contraction whose (m, k) input is (a reshape of) the result of a
+    `tfm.lazy_norm` (`tmc-gpu-defer-norms`) applies the norm itself: each
     block first computes the mean and inverse standard deviation of its
     rows of the norm's input (groups of threads sum strided parts of a row,
-    as the norm's kernel does, in two passes for a layer norm), then stages
-    `(x - mean) * rstd * gamma (+ beta)` where it would have loaded the
-    norm's output, which is never written. Conditions: the norm's output is
-    an allocation or an arena buffer of the norm's block, not overlapping
-    its input; the input is contiguous (through casts) and normalized over
-    its last dimension K; every reader of the output (through reshapes) is
-    a contraction later in the block reading it only as a contiguous
-    [M][K] input indexed (m, k); and nothing from the norm up to the last
-    reader's kernel, epilogues included, may write the norm's input, scale
-    or shift. The reads of the input that the kernels add come after the
-    buffer plan, which is why that last condition is checked.
+    as the norm's kernel does, in two passes for a layer norm) into
+    workgroup memory, then stages `(x - mean) * rstd * gamma (+ beta)`
+    where it would have loaded its input. Its epilogue is then folded only
+    if the epilogue writes nothing the norm reads (the buffer plan keeps the
+    norm's input live through the contraction only). The `tfm.lazy_norm`
+    ops and their reshapes are erased; any other reader of them is an
+    error.
   }];
   let options = [
     Option<"tile", "tile", "int64_t", /*default=*/"16",
@@ -458,10 +472,6 @@ def TmcGpuTileMatmuls : Pass<"tmc-gpu-tile-matmuls", "::mlir::func::FuncOp"> {
            "Apply the elementwise ops right after a contraction (residual "
            "adds, activations, gates, the copy to the output) in its "
            "kernel">,
-    Option<"normPrologues", "prologues", "bool", /*default=*/"true",
-           "Compute a layer or RMS norm (tfm.fused_norm) whose output only "
-           "contractions read in their kernels, as they stage that input, "
-           "instead of in a kernel of its own">
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::LLVM::LLVMDialect",

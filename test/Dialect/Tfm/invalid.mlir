@@ -859,6 +859,34 @@ func.func @fused_norm_dynamic(%x: memref<1x?x64xf32>, %g: memref<64xf32>) {
 
 // -----
 
+//===----------------------------------------------------------------------===//
+// tfm.lazy_norm
+//===----------------------------------------------------------------------===//
+
+func.func @lazy_norm_result(%x: memref<1x4x64xf32>, %g: memref<64xf32>) {
+  // expected-error @+1 {{'tfm.lazy_norm' op result 'memref<4x64xf32>' must have the input's shape 'memref<1x4x64xf32>'}}
+  %n = tfm.lazy_norm %x, %g {epsilon = 1.0e-6} : memref<1x4x64xf32>, memref<64xf32> -> memref<4x64xf32>
+  return
+}
+
+// -----
+
+func.func @lazy_norm_layout(%x: memref<4x64xf32>, %g: memref<64xf32>) {
+  // expected-error @+1 {{'tfm.lazy_norm' op result must have the identity layout, got 'memref<4x64xf32, strided<[128, 1]>>'}}
+  %n = tfm.lazy_norm %x, %g {epsilon = 1.0e-6} : memref<4x64xf32>, memref<64xf32> -> memref<4x64xf32, strided<[128, 1]>>
+  return
+}
+
+// -----
+
+func.func @lazy_norm_epsilon(%x: memref<4x64xf32>, %g: memref<64xf32>, %b: memref<64xf32>) {
+  // expected-error @+1 {{'tfm.lazy_norm' op epsilon must be non-negative}}
+  %n = tfm.lazy_norm %x, %g, %b {epsilon = -1.0} : memref<4x64xf32>, memref<64xf32>, memref<64xf32> -> memref<4x64xf32>
+  return
+}
+
+// -----
+
 func.func @fused_norm_epsilon(%x: memref<1x4x64xf32>, %g: memref<64xf32>) {
   // expected-error @+1 {{'tfm.fused_norm' op epsilon must be non-negative}}
   tfm.fused_norm %x, %g into %x {epsilon = -1.0} : memref<1x4x64xf32>, memref<1x4x64xf32>, memref<64xf32>

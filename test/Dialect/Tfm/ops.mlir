@@ -181,6 +181,15 @@ func.func @quantized_lookup(%v: tensor<96x32xi8>, %ids: tensor<1x4xi64>, %s: ten
   return %e : tensor<1x4x64xf32>
 }
 
+// CHECK-LABEL: func.func @lazy_norms
+// CHECK: tfm.lazy_norm %{{.*}}, %{{.*}}, %{{.*}} {epsilon = 1.000000e-05 : f64} : memref<1x4x64xf32>, memref<64xf32>, memref<64xf32> -> memref<1x4x64xf32>
+// CHECK: tfm.lazy_norm %{{.*}}, %{{.*}} {epsilon = 9.9999999999999995E-7 : f64} : memref<1x4x64xf32>, memref<64xf32> -> memref<1x4x64xf32>
+func.func @lazy_norms(%x: memref<1x4x64xf32>, %g: memref<64xf32>, %b: memref<64xf32>) -> (memref<1x4x64xf32>, memref<1x4x64xf32>) {
+  %0 = tfm.lazy_norm %x, %g, %b {epsilon = 1.0e-5} : memref<1x4x64xf32>, memref<64xf32>, memref<64xf32> -> memref<1x4x64xf32>
+  %1 = tfm.lazy_norm %x, %g {epsilon = 1.0e-6} : memref<1x4x64xf32>, memref<64xf32> -> memref<1x4x64xf32>
+  return %0, %1 : memref<1x4x64xf32>, memref<1x4x64xf32>
+}
+
 // CHECK-LABEL: func.func @fused_norms
 // CHECK: tfm.fused_norm %{{.*}}, %{{.*}}, %{{.*}} into %{{.*}} {epsilon = 1.000000e-05 : f64} : memref<1x4x64xf32, strided<[?, ?, ?], offset: ?>>, memref<1x4x64xf32>, memref<64xf32>, memref<64xf32>
 // CHECK: tfm.fused_norm %{{.*}}, %{{.*}} into %{{.*}} {epsilon = 9.9999999999999995E-7 : f64} : memref<1x4x64xf32, strided<[?, ?, ?], offset: ?>>, memref<1x4x64xf32>, memref<64xf32>

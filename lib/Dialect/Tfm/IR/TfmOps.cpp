@@ -674,27 +674,52 @@ LogicalResult CachedAttentionOp::verify() {
 // FusedNormOp
 //===----------------------------------------------------------------------===//
 
-LogicalResult FusedNormOp::verify() {
-  auto input = cast<MemRefType>(getInput().getType());
-  auto output = cast<MemRefType>(getOutput().getType());
+/// The checks `tfm.fused_norm` and `tfm.lazy_norm` share: a statically
+/// shaped input, an output (or result) of its shape, `gamma` and `beta` of
+/// its last dimension, and a non-negative epsilon.
+static LogicalResult verifyNormOnBuffers(Operation *op, Value inputValue,
+                                         Value outputValue, Value gamma,
+                                         Value beta, APFloat epsilon,
+                                         StringRef outputName) {
+  auto input = cast<MemRefType>(inputValue.getType());
+  auto output = cast<MemRefType>(outputValue.getType());
   if (!input.hasStaticShape() || input.getRank() < 1)
-    return emitOpError("needs a statically shaped input of rank >= 1, got ")
+    return op->emitOpError(
+               "needs a statically shaped input of rank >= 1, got ")
            << input;
   if (output.getShape() != input.getShape())
-    return emitOpError("output ")
-           << output << " must have the input's shape " << input;
+    return op->emitOpError()
+           << outputName << " " << output << " must have the input's shape "
+           << input;
   int64_t features = input.getShape().back();
-  for (Value vector : {getGamma(), getBeta()}) {
+  for (Value vector : {gamma, beta}) {
     if (!vector)
       continue;
     auto type = cast<MemRefType>(vector.getType());
     if (type.getDimSize(0) != features)
-      return emitOpError("gamma and beta must have the ")
+      return op->emitOpError("gamma and beta must have the ")
              << features << " features of the last dimension, got " << type;
   }
-  if (!(getEpsilon().convertToDouble() >= 0.0))
-    return emitOpError("epsilon must be non-negative");
+  if (!(epsilon.convertToDouble() >= 0.0))
+    return op->emitOpError("epsilon must be non-negative");
   return success();
+}
+
+LogicalResult FusedNormOp::verify() {
+  return verifyNormOnBuffers(*this, getInput(), getOutput(), getGamma(),
+                             getBeta(), getEpsilon(), "output");
+}
+
+//===----------------------------------------------------------------------===//
+// LazyNormOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult LazyNormOp::verify() {
+  if (!getResult().getType().getLayout().isIdentity())
+    return emitOpError("result must have the identity layout, got ")
+           << getResult().getType();
+  return verifyNormOnBuffers(*this, getInput(), getResult(), getGamma(),
+                             getBeta(), getEpsilon(), "result");
 }
 
 //===----------------------------------------------------------------------===//

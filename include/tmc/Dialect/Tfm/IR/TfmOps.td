@@ -489,6 +489,37 @@ def Tfm_FusedNormOp : Tfm_Op<"fused_norm"> {
   let hasVerifier = 1;
 }
 
+def Tfm_LazyNormOp : Tfm_Op<"lazy_norm", [Pure]> {
+  let summary = "a layer or RMS norm that the matmul kernels reading it compute";
+  let description = [{
+    The rows of `input` normalized as `tfm.fused_norm` would write them,
+    left to the GPU matmul kernels that read the result: no buffer holds it.
+    `tmc-gpu-defer-norms` creates it, before the buffer plan, in place of a
+    `tfm.fused_norm` whose output only such kernels read; the matmul kernels
+    of `tmc-gpu-tile-matmuls` read `input` instead and normalize its rows
+    as they stage them, and the op is gone after that pass. Its result may
+    be read only as the (m, k) input of those contractions, through
+    reshapes. Like a view, it keeps `input` live for the buffer plan as long
+    as its result is read.
+
+    ```mlir
+    %n = tfm.lazy_norm %x, %gamma {epsilon = 1.0e-06 : f64}
+        : memref<1x8x64xf32>, memref<64xf32> -> memref<1x8x64xf32>
+    ```
+  }];
+  let arguments = (ins
+      MemRefOf<[F32]>:$input,
+      MemRefRankOf<[F32], [1]>:$gamma,
+      Optional<MemRefRankOf<[F32], [1]>>:$beta,
+      F64Attr:$epsilon);
+  let results = (outs MemRefOf<[F32]>:$result);
+  let assemblyFormat = [{
+    $input `,` $gamma (`,` $beta^)? attr-dict `:`
+    type($input) `,` type($gamma) (`,` type($beta)^)? `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 def Tfm_FusedCachedAttentionOp : Tfm_Op<"fused_cached_attention"> {
   let summary = "attention over a KV cache on buffers, computed as kernels";
   let description = [{
