@@ -33,12 +33,14 @@ MemRefType tmc::contiguousType(Value v) {
 }
 
 BufferStorage BufferStorage::of(Value v) {
+  // A reinterpret_cast may reach past the view it starts from.
+  bool within = true;
   while (Operation *def = v.getDefiningOp()) {
     if (auto view = dyn_cast<memref::ViewOp>(def)) {
       BufferStorage storage{view.getSource()};
       std::optional<int64_t> shift = getConstantIntValue(view.getByteShift());
       MemRefType type = view.getType();
-      if (shift && type.hasStaticShape() &&
+      if (within && shift && type.hasStaticShape() &&
           type.getElementType().isIntOrFloat()) {
         storage.begin = *shift;
         storage.end = *shift + llvm::divideCeil(type.getNumElements() *
@@ -50,6 +52,7 @@ BufferStorage BufferStorage::of(Value v) {
     auto viewLike = dyn_cast<ViewLikeOpInterface>(def);
     if (!viewLike)
       break;
+    within &= !isa<memref::ReinterpretCastOp>(def);
     v = viewLike.getViewSource();
   }
   return {v};

@@ -30,8 +30,8 @@ struct BufferStorage {
   int64_t begin = 0, end = std::numeric_limits<int64_t>::max();
 
   /// Follows view ops to a `memref.view` (whose range is its constant byte
-  /// shift and its type's size: any view of it lies within) or to a value
-  /// that is no view (all of it).
+  /// shift and its type's size: any view of it but a reinterpret_cast lies
+  /// within) or to a value that is no view (all of it).
   static BufferStorage of(Value v);
 
   /// A buffer of its own: a function's argument, an allocation, a global,

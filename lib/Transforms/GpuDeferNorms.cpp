@@ -58,8 +58,6 @@ struct DeferNorm : public OpRewritePattern<tfm::FusedNormOp> {
         }
     }
     rewriter.replaceAllUsesWith(output, lazy.getResult());
-    if (Operation *def = output.getDefiningOp(); def && def->use_empty())
-      rewriter.eraseOp(def);
     return success();
   }
 };
@@ -72,6 +70,14 @@ struct TmcGpuDeferNormsPass
     RewritePatternSet patterns(&getContext());
     patterns.add<DeferNorm>(&getContext());
     walkAndApplyPatterns(getOperation(), std::move(patterns));
+    // The outputs' allocations, read by nothing now.
+    SmallVector<memref::AllocOp> dead;
+    getOperation().walk([&](memref::AllocOp alloc) {
+      if (alloc->use_empty())
+        dead.push_back(alloc);
+    });
+    for (memref::AllocOp alloc : dead)
+      alloc->erase();
   }
 };
 

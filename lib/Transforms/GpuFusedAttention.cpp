@@ -13,6 +13,7 @@
 #include "WarpMma.h"
 
 #include "tmc/Dialect/Tfm/IR/AttentionBlockTable.h"
+#include "tmc/Dialect/Tfm/IR/Rotary.h"
 #include "tmc/Dialect/Tfm/IR/Tfm.h"
 
 #include "mlir/IR/PatternMatch.h"
@@ -204,6 +205,21 @@ protected:
   }
 
   /// The block, head and batch of `launch`, and the geometry of its tile.
+  /// `memref` at (batch, `row`, `feature`), with `rotate` rotated as
+  /// `tfm.rope` would rotate it (row `row` at position rope_offset + row):
+  /// the other element of its pair is loaded too.
+  Value loadRotated(Value memref, bool rotate, Value row, Value feature) {
+    Value x = load(memref, {bIdx, row, feature});
+    if (!rotate)
+      return x;
+    tfm::Rotary rotary{headDim, op.getRopeTheta()->convertToDouble(),
+                       static_cast<int64_t>(op.getRopeOffset())};
+    return rotary.buildElement(b, loc, feature, row, /*start=*/Value(), x,
+                               [&](Value partner) {
+                                 return load(memref, {bIdx, row, partner});
+                               });
+  }
+
   void setUpTile(gpu::LaunchOp launch) {
     tid = launch.getThreadIds().x;
     qb = launch.getBlockIds().x;
@@ -214,6 +230,16 @@ protected:
     qFeature = mul(head, idx(headDim));
     kvFeature =
         mul(arith::DivUIOp::create(b, loc, head, idx(group)), idx(headDim));
+  }
+
+  /// The query at (batch, `row`, `feature`), rotated as the op says.
+  Value loadQuery(Value row, Value feature) {
+    return loadRotated(op.getQuery(), op.getRopeQuery(), row, feature);
+  }
+
+  /// The key at (batch, `row`, `feature`), rotated as the op says.
+  Value loadKey(Value row, Value feature) {
+    return loadRotated(op.getKey(), op.getRopeKey(), row, feature);
   }
 
   Value negInf() { return f32(-std::numeric_limits<double>::infinity()); }
@@ -240,7 +266,7 @@ protected:
     forOwnRows([&](Value r, Value row) {
       Value qRow = add(q0, row);
       loop(idx(0), idx(headDim), idx(1), [&](Value d) {
-        Value v = load(op.getQuery(), {bIdx, qRow, add(qFeature, d)});
+        Value v = loadQuery(qRow, add(qFeature, d));
         store(v, qRows, {r, d});
         store(f32(0.0), acc, {r, d});
       });
@@ -320,7 +346,7 @@ protected:
       Value j = arith::DivUIOp::create(b, loc, i, idx(headDim));
       Value d = arith::RemUIOp::create(b, loc, i, idx(headDim));
       Value key = add(first, j), feature = add(kvFeature, d);
-      store(load(op.getKey(), {bIdx, key, feature}), keys, {j, d});
+      store(loadKey(key, feature), keys, {j, d});
       store(load(op.getValue(), {bIdx, key, feature}), values, {j, d});
     });
     gpu::BarrierOp::create(b, loc);
@@ -472,8 +498,7 @@ protected:
       b.setInsertionPointToStart(qIf.thenBlock());
       SmallVector<Value> loaded;
       for (int64_t d = 0; d < headDim; ++d)
-        loaded.push_back(
-            load(op.getQuery(), {bIdx, qRow, add(qFeature, idx(d))}));
+        loaded.push_back(loadQuery(qRow, add(qFeature, idx(d))));
       scf::YieldOp::create(b, loc, loaded);
       b.setInsertionPointToStart(qIf.elseBlock());
       scf::YieldOp::create(b, loc, SmallVector<Value>(headDim, f32(0.0)));
@@ -684,8 +709,9 @@ public:
         Value row = add(warpRow, add(group, idx(dr)));
         Value col = add(fragmentCol, idx(16 * ks + dc));
         auto element = [&](Value c) {
-          return operand(loadHalf(less(row, qLen), op.getQuery(),
-                                  {bIdx, add(q0, row), add(qFeature, c)}));
+          return operand(loadHalf(less(row, qLen), [&] {
+            return loadQuery(add(q0, row), add(qFeature, c));
+          }));
         };
         Value low = element(col);
         if (half.isF32()) {
@@ -730,9 +756,9 @@ private:
   /// Static shared memory per block, below the 48 KiB limit.
   static constexpr int64_t kSharedBudget = 40 * 1024;
 
-  /// memref[indices] as `half` where `condition` holds, else zero.
-  Value loadHalf(Value condition, Value memref, ValueRange indices) {
-    return tmc::loadRoundedOrZero(b, loc, condition, memref, indices, half);
+  /// What `load` loads as `half` where `condition` holds, else zero.
+  Value loadHalf(Value condition, function_ref<Value()> load) {
+    return tmc::roundedOrZero(b, loc, condition, half, load);
   }
 
   /// `v` (f32, or already `half`) as a tensor-core operand: rounded to
@@ -757,9 +783,13 @@ private:
       Value d = arith::RemUIOp::create(b, loc, i, idx(headDim));
       Value key = add(first, j), feature = add(kvFeature, d);
       Value inChunk = less(j, cLen);
-      store(operand(loadHalf(inChunk, op.getKey(), {bIdx, key, feature})),
+      store(operand(loadHalf(inChunk, [&] { return loadKey(key, feature); })),
             keys, {j, d});
-      store(operand(loadHalf(inChunk, op.getValue(), {bIdx, key, feature})),
+      store(operand(loadHalf(inChunk,
+                             [&] {
+                               return load(op.getValue(),
+                                           {bIdx, key, feature});
+                             })),
             values, {d, j});
     });
     gpu::BarrierOp::create(b, loc);

@@ -321,7 +321,7 @@ struct TileContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
     // Before any op is created in front of `op`.
     OutputStart start = OutputStart::of(op);
     std::optional<NormPrologue> prologue =
-        NormPrologue::of(op.getDpsInputOperand(c.lhs)->get());
+        NormPrologue::of(op, op.getDpsInputOperand(c.lhs));
     OutputEnd end = OutputEnd::of(op, start, foldEpilogues);
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     int64_t sizeM = ranges[c.m], sizeN = ranges[c.n], sizeK = ranges[c.k];
@@ -603,7 +603,7 @@ struct TensorCoreTiling {
     t.rhs = rhs;
     t.out = op.getDpsInitOperand(0);
     t.start = OutputStart::of(op);
-    t.prologue = NormPrologue::of(lhs->get());
+    t.prologue = NormPrologue::of(op, lhs);
     t.end = OutputEnd::of(op, t.start, foldEpilogues);
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     t.sizeM = ranges[c.m];
@@ -720,14 +720,10 @@ struct TensorCoreTiling {
       };
       Value mIn = math.both(math.less(m, cM), kIn);
       Value a = staged(
-          prologue ? valueOrZero(b, loc, mIn, half,
-                                 [&]() -> Value {
-                                   Value v = prologue->load(b, loc, m, k);
-                                   return v.getType() == half
-                                              ? v
-                                              : arith::TruncFOp::create(
-                                                    b, loc, half, v);
-                                 })
+          prologue ? tmc::roundedOrZero(b, loc, mIn, half,
+                                        [&] {
+                                          return prologue->load(b, loc, m, k);
+                                        })
                    : loadConverted(b, loc, op, lhs, c.at(m, c0, k), mIn, half));
       memref::StoreOp::create(b, loc, a, aTile, ValueRange{r, kk});
       Value nIn = math.both(math.less(n, cN), kIn);
@@ -1077,7 +1073,7 @@ struct DequantContraction
     Contraction c = match.c;
     OutputStart start = OutputStart::of(op);
     std::optional<NormPrologue> prologue =
-        NormPrologue::of(op.getDpsInputOperand(0)->get());
+        NormPrologue::of(op, op.getDpsInputOperand(0));
     OutputEnd end = OutputEnd::of(op, start, foldEpilogues);
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     int64_t sizeM = ranges[c.m], sizeN = ranges[c.n], sizeK = ranges[c.k];

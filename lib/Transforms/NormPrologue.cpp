@@ -20,6 +20,8 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+#include "llvm/ADT/SmallPtrSet.h"
+
 using namespace mlir;
 using namespace mlir::tmc;
 
@@ -78,12 +80,26 @@ static bool touches(ArrayRef<MemoryEffects::EffectInstance> effects,
   });
 }
 
-/// The contractions that read `norm`'s output before anything else writes
-/// its bytes, if each reads it (through reshapes) only as its foldable
-/// input, a contiguous [M][K] matrix indexed (m, k) whose K is the
-/// normalized dimension, and nothing else reads those bytes in between;
-/// empty otherwise. (The buffer plan may give the bytes to a later value:
-/// its readers are not the norm's.)
+/// Whether `input`, an operand of `reader`, is a contiguous [M][K] matrix
+/// indexed (m, k), K being `features`: what a matmul kernel can normalize
+/// as it stages it.
+static bool isRowsInput(linalg::LinalgOp reader, OpOperand *input,
+                        int64_t features) {
+  MemRefType type = contiguousType(input->get());
+  AffineMap map = reader.getMatchingIndexingMap(input);
+  SmallVector<utils::IteratorType> iterators = reader.getIteratorTypesArray();
+  return type && type.getRank() == 2 && type.getShape()[1] == features &&
+         map.getNumResults() == 2 && map.isProjectedPermutation() &&
+         iterators[map.getDimPosition(0)] == utils::IteratorType::parallel &&
+         iterators[map.getDimPosition(1)] == utils::IteratorType::reduction;
+}
+
+/// The contractions that read `norm`'s output, in block order, if every
+/// use of the output (through reshapes in the norm's block) is the norm's
+/// own or the foldable input of such a contraction later in the block, a
+/// contiguous [M][K] matrix indexed (m, k) whose K is the normalized
+/// dimension, and no other op from the norm to the last of them reads or
+/// writes the output's bytes (through any other view); empty otherwise.
 static SmallVector<linalg::LinalgOp>
 findReaders(tfm::FusedNormOp norm,
             function_ref<OpOperand *(linalg::LinalgOp)> foldableInput) {
@@ -91,51 +107,67 @@ findReaders(tfm::FusedNormOp norm,
   if (!outType)
     return {};
   int64_t features = outType.getShape().back();
+  Block *block = norm->getBlock();
+  llvm::SmallPtrSet<Operation *, 8> readerSet;
+  SmallVector<Value> family = {norm.getOutput()};
+  while (!family.empty()) {
+    Value v = family.pop_back_val();
+    for (OpOperand &use : v.getUses()) {
+      Operation *user = use.getOwner();
+      if (user == norm.getOperation() &&
+          &use == &norm.getOutputMutable())
+        continue;
+      if (user->getBlock() != block)
+        return {};
+      if (isa<memref::CollapseShapeOp, memref::ExpandShapeOp>(user)) {
+        family.push_back(user->getResult(0));
+        continue;
+      }
+      auto reader = dyn_cast<linalg::LinalgOp>(user);
+      if (!reader || !norm->isBeforeInBlock(user) ||
+          foldableInput(reader) != &use ||
+          !isRowsInput(reader, &use, features))
+        return {};
+      readerSet.insert(user);
+    }
+  }
+  if (readerSet.empty())
+    return {};
+
+  // In block order; nothing else touches the output's bytes meanwhile.
   BufferStorage outStorage = BufferStorage::of(norm.getOutput());
   SmallVector<linalg::LinalgOp> readers;
-  for (Operation *op = norm->getNextNode(); op; op = op->getNextNode()) {
+  for (Operation *op = norm->getNextNode();
+       op && readers.size() < readerSet.size(); op = op->getNextNode()) {
     if (isMemoryEffectFree(op))
       continue;
     std::optional<SmallVector<MemoryEffects::EffectInstance>> effects =
         effectsOf(op);
-    if (!effects)
+    if (!effects || touches<MemoryEffects::Write, MemoryEffects::Free>(
+                        *effects, outStorage))
       return {};
-    bool writes =
-        touches<MemoryEffects::Write, MemoryEffects::Free>(*effects, outStorage);
-    bool reads = touches<MemoryEffects::Read>(*effects, outStorage);
-    if (!reads) {
-      // A new value in the bytes: the norm's is dead.
-      if (writes)
-        break;
+    if (!touches<MemoryEffects::Read>(*effects, outStorage))
       continue;
-    }
-    auto reader = dyn_cast<linalg::LinalgOp>(op);
-    OpOperand *input = reader ? foldableInput(reader) : nullptr;
-    if (!input || writes || reshapeRoot(input->get()) != norm.getOutput())
+    if (!readerSet.contains(op))
       return {};
-    // The norm's output is read only through `input`.
+    auto reader = cast<linalg::LinalgOp>(op);
+    // The output is read only through the foldable input: no other operand
+    // and no load in the payload reaches its bytes.
+    OpOperand *input = foldableInput(reader);
     for (OpOperand &other : op->getOpOperands())
       if (&other != input && isa<MemRefType>(other.get().getType()) &&
           !BufferStorage::of(other.get()).isDisjointFrom(outStorage))
         return {};
-    // Nor through a load in its payload.
     for (Operation &nested : reader->getRegion(0).front()) {
       std::optional<SmallVector<MemoryEffects::EffectInstance>> inner =
           effectsOf(&nested);
       if (!inner || touches<MemoryEffects::Read>(*inner, outStorage))
         return {};
     }
-    MemRefType type = contiguousType(input->get());
-    AffineMap map = reader.getMatchingIndexingMap(input);
-    SmallVector<utils::IteratorType> iterators =
-        reader.getIteratorTypesArray();
-    if (!type || type.getRank() != 2 || type.getShape()[1] != features ||
-        map.getNumResults() != 2 || !map.isProjectedPermutation() ||
-        iterators[map.getDimPosition(0)] != utils::IteratorType::parallel ||
-        iterators[map.getDimPosition(1)] != utils::IteratorType::reduction)
-      return {};
     readers.push_back(reader);
   }
+  if (readers.size() != readerSet.size())
+    return {};
   return readers;
 }
 
@@ -191,10 +223,13 @@ bool NormPrologue::canDefer(
          !mayWriteBetween(norm, readers.back(), kept);
 }
 
-std::optional<NormPrologue> NormPrologue::of(Value input) {
-  if (auto norm = reshapeRoot(input).getDefiningOp<tfm::LazyNormOp>())
-    return NormPrologue(norm);
-  return std::nullopt;
+std::optional<NormPrologue> NormPrologue::of(linalg::LinalgOp reader,
+                                             OpOperand *input) {
+  auto norm = reshapeRoot(input->get()).getDefiningOp<tfm::LazyNormOp>();
+  if (!norm ||
+      !isRowsInput(reader, input, norm.getInput().getType().getShape().back()))
+    return std::nullopt;
+  return NormPrologue(norm);
 }
 
 SmallVector<Type, 3> NormPrologue::workgroupTypes(MLIRContext *ctx,

@@ -24,10 +24,10 @@ namespace tmc {
 /// (m, k) input as it stages it (its prologue): the input is a reshape of
 /// a `tfm.lazy_norm`'s result, and the kernel reads the norm's input
 /// instead. Every such kernel computes the mean and the inverse standard
-/// deviation of its block's rows itself, at its start, as the norm's
-/// kernel would (the sum over the row, then that of the squared
-/// deviations, each times 1/K), and stages (x - mean) * rstd * gamma
-/// (+ beta).
+/// deviation of its block's rows itself, at its start, with the norm
+/// kernel's formulas (the sum over the row, then that of the squared
+/// deviations, each times 1/K; the sums in another order), and stages
+/// (x - mean) * rstd * gamma (+ beta).
 class NormPrologue {
 public:
   /// Whether `norm` can be left to the kernels of the contractions that
@@ -37,10 +37,11 @@ public:
   ///     overlapping its input;
   ///   - its input, through casts, is a contiguous memref of rank 2 or more
   ///     whose last dimension K is the normalized one;
-  ///   - every op that reads the output's bytes before anything else
-  ///     writes them is a contraction later in the block that reads them
-  ///     only as its `kernelInput`, a contiguous [M][K] reshape of the
-  ///     output indexed (m, k);
+  ///   - every use of the output (through reshapes in its block) is the
+  ///     norm's or the `kernelInput` of a contraction later in the block,
+  ///     a contiguous [M][K] reshape of the output indexed (m, k), and no
+  ///     other op from the norm to the last of them reads or writes the
+  ///     output's bytes;
   ///   - nothing from the norm up to the last of those contractions writes
   ///     the norm's input, scale or shift.
   /// `kernelInput(op)` is the (m, k) input operand of a contraction that
@@ -51,9 +52,12 @@ public:
   /// `norm`'s input through any casts: what a `tfm.lazy_norm` reads.
   static Value getRowsSource(tfm::FusedNormOp norm);
 
-  /// The prologue of the contraction whose (m, k) input is `input`: the
-  /// norm if `input` is a reshape of a `tfm.lazy_norm`'s result.
-  static std::optional<NormPrologue> of(Value input);
+  /// The prologue of `reader`, a contraction whose (m, k) input is
+  /// `input`: the norm if `input` is a reshape of a `tfm.lazy_norm`'s
+  /// result, a contiguous [M][K] matrix indexed (m, k) whose K is the
+  /// norm's last dimension (else a reader the kernels cannot serve).
+  static std::optional<NormPrologue> of(linalg::LinalgOp reader,
+                                        OpOperand *input);
 
   tfm::LazyNormOp getNorm() const { return norm; }
 

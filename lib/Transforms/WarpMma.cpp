@@ -13,11 +13,18 @@ using namespace mlir;
 
 Value tmc::loadRoundedOrZero(OpBuilder &b, Location loc, Value condition,
                              Value memref, ValueRange indices, Type type) {
+  return roundedOrZero(b, loc, condition, type, [&]() -> Value {
+    return memref::LoadOp::create(b, loc, memref, indices);
+  });
+}
+
+Value tmc::roundedOrZero(OpBuilder &b, Location loc, Value condition,
+                         Type type, function_ref<Value()> build) {
   auto ifOp = scf::IfOp::create(b, loc, TypeRange{type}, condition,
                                 /*withElseRegion=*/true);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(ifOp.thenBlock());
-  Value v = memref::LoadOp::create(b, loc, memref, indices);
+  Value v = build();
   if (v.getType() != type)
     v = arith::TruncFOp::create(b, loc, type, v);
   scf::YieldOp::create(b, loc, v);

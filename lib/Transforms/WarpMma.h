@@ -20,6 +20,11 @@ namespace tmc {
 Value loadRoundedOrZero(OpBuilder &b, Location loc, Value condition,
                         Value memref, ValueRange indices, Type type);
 
+/// What `build` makes (built where `condition` holds) as `type`, rounded
+/// to it if wider, else zero.
+Value roundedOrZero(OpBuilder &b, Location loc, Value condition, Type type,
+                    function_ref<Value()> build);
+
 /// One fragment register of `mma.sync` holding `low` (its first element)
 /// and `high`, both of the kernel's 16-bit type: an i32 for bf16, a
 /// vector<2xf16> for f16 (the operand types NVVM expects).

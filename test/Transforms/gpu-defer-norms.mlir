@@ -48,13 +48,13 @@ func.func @dequantizing_reader(%x: memref<16x32xf32>, %g: memref<32xf32>, %w: me
 
 // -----
 
-// After a planned arena: the bytes of the norm's output go to another
-// value after its reader (the second matmul's result); that value's
-// readers are not the norm's, and the norm is still deferred.
-// CHECK-LABEL: func.func @bytes_reused
-// CHECK: tfm.lazy_norm
-// CHECK-NOT: tfm.fused_norm
-func.func @bytes_reused(%x: memref<8x32xf32>, %g: memref<32xf32>, %w: memref<32x32xf32>, %arena: memref<?xi8> {tfm.name = "arena"}, %y: memref<8x32xf32>) {
+// After a planned arena, the output's view is used again for a later value
+// (the second matmul's result, copied out): that use is no reader of the
+// norm's, and the norm is not deferred.
+// CHECK-LABEL: func.func @view_reused
+// CHECK: tfm.fused_norm
+// CHECK-NOT: tfm.lazy_norm
+func.func @view_reused(%x: memref<8x32xf32>, %g: memref<32xf32>, %w: memref<32x32xf32>, %arena: memref<?xi8> {tfm.name = "arena"}, %y: memref<8x32xf32>) {
   %c0 = arith.constant 0 : index
   %c2048 = arith.constant 2048 : index
   %cst = arith.constant 0.0 : f32
@@ -66,6 +66,41 @@ func.func @bytes_reused(%x: memref<8x32xf32>, %g: memref<32xf32>, %w: memref<32x
   linalg.fill ins(%cst : f32) outs(%o : memref<8x32xf32>)
   linalg.matmul ins(%t, %w : memref<8x32xf32>, memref<32x32xf32>) outs(%o : memref<8x32xf32>)
   linalg.copy ins(%o : memref<8x32xf32>) outs(%y : memref<8x32xf32>)
+  return
+}
+
+// -----
+
+// Not deferred: between two readers, another view writes part of the
+// output's bytes, which the second reader then reads.
+// CHECK-LABEL: func.func @overwritten_between_readers
+// CHECK: tfm.fused_norm
+// CHECK-NOT: tfm.lazy_norm
+func.func @overwritten_between_readers(%x: memref<8x32xf32>, %g: memref<32xf32>, %w: memref<32x32xf32>, %arena: memref<?xi8> {tfm.name = "arena"}, %y: memref<8x32xf32>, %z: memref<8x32xf32>) {
+  %c0 = arith.constant 0 : index
+  %cst = arith.constant 0.0 : f32
+  %o = memref.view %arena[%c0][] : memref<?xi8> to memref<8x32xf32>
+  %p = memref.view %arena[%c0][] : memref<?xi8> to memref<4x32xf32>
+  tfm.fused_norm %x, %g into %o {epsilon = 1.0e-6} : memref<8x32xf32>, memref<8x32xf32>, memref<32xf32>
+  linalg.matmul ins(%o, %w : memref<8x32xf32>, memref<32x32xf32>) outs(%y : memref<8x32xf32>)
+  linalg.fill ins(%cst : f32) outs(%p : memref<4x32xf32>)
+  linalg.matmul ins(%o, %w : memref<8x32xf32>, memref<32x32xf32>) outs(%z : memref<8x32xf32>)
+  return
+}
+
+// -----
+
+// Not deferred: the output's buffer is used before the norm.
+// CHECK-LABEL: func.func @used_before
+// CHECK: tfm.fused_norm
+// CHECK-NOT: tfm.lazy_norm
+func.func @used_before(%x: memref<8x32xf32>, %g: memref<32xf32>, %w: memref<32x32xf32>, %y: memref<8x32xf32>, %z: memref<8x32xf32>) {
+  %cst = arith.constant 0.0 : f32
+  %o = memref.alloc() : memref<8x32xf32>
+  linalg.fill ins(%cst : f32) outs(%o : memref<8x32xf32>)
+  linalg.copy ins(%o : memref<8x32xf32>) outs(%z : memref<8x32xf32>)
+  tfm.fused_norm %x, %g into %o {epsilon = 1.0e-6} : memref<8x32xf32>, memref<8x32xf32>, memref<32xf32>
+  linalg.matmul ins(%o, %w : memref<8x32xf32>, memref<32x32xf32>) outs(%y : memref<8x32xf32>)
   return
 }
 

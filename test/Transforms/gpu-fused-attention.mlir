@@ -85,3 +85,31 @@ func.func @window(%q: memref<1x128x128xf32>, %k: memref<1x128x128xf32>, %v: memr
   tfm.fused_attention %q, %k, %v into %o2 {num_heads = 1, num_kv_heads = 1, scale = 0.088, block_q = 64, block_k = 64, causal, sparsity = #tfm.window<size = 16>} : memref<1x128x128xf32>, memref<1x128x128xf32>, memref<1x128x128xf32>, memref<1x128x128xf32>
   return
 }
+
+// -----
+
+// Rotated queries and keys (rope_query, rope_key): the kernel rotates each
+// element as it loads it, reading the other element of its pair (8
+// features apart in heads of 16) and computing the angle of its row's
+// position (rope_offset + row) from the pair's frequency; the values are
+// loaded unrotated.
+// CHECK-LABEL: func.func @rotated
+// CHECK-SAME: (%[[Q:[a-z0-9]+]]: memref<1x40x64xf32>, %[[K:[a-z0-9]+]]: memref<1x40x32xf32>, %[[V:[a-z0-9]+]]: memref<1x40x32xf32>
+// CHECK: gpu.launch
+// CHECK: %[[QX:.*]] = memref.load %[[Q]][%{{.*}}, %[[QROW:.*]], %[[QF:.*]]]
+// CHECK: arith.cmpi ult, %{{.*}}, %c8
+// CHECK: %[[QP:.*]] = memref.load %[[Q]][%{{.*}}, %[[QROW]], %{{.*}}]
+// CHECK: math.exp2
+// CHECK: arith.addi %[[QROW]], %c5
+// CHECK: math.cos
+// CHECK: math.sin
+// CHECK: memref.load %[[K]]
+// CHECK: memref.load %[[K]]
+// CHECK: math.cos
+// CHECK: memref.load %[[V]]
+// CHECK-NOT: math.cos
+// CHECK: gpu.terminator
+func.func @rotated(%q: memref<1x40x64xf32>, %k: memref<1x40x32xf32>, %v: memref<1x40x32xf32>, %o: memref<1x40x64xf32>) {
+  tfm.fused_attention %q, %k, %v into %o {num_heads = 4, num_kv_heads = 2, causal, scale = 0.25, block_q = 16, block_k = 16, rope_query, rope_key, rope_theta = 10000.0, rope_offset = 5} : memref<1x40x64xf32>, memref<1x40x32xf32>, memref<1x40x32xf32>, memref<1x40x64xf32>
+  return
+}

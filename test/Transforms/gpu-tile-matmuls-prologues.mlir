@@ -149,3 +149,15 @@ func.func @epilogue_elsewhere(%x: memref<8x32xf32>, %g: memref<32xf32>, %w: memr
   }
   return
 }
+
+// -----
+
+// A transposed read ((k, m)) is no (m, k) input: the kernel cannot serve it.
+func.func @transposed_reader(%x: memref<32x8xf32>, %g: memref<8xf32>, %w: memref<32x16xf32>, %y: memref<8x16xf32>) {
+  // expected-note @+1 {{the norm}}
+  %o = tfm.lazy_norm %x, %g {epsilon = 1.0e-6} : memref<32x8xf32>, memref<8xf32> -> memref<32x8xf32>
+  // expected-error @+1 {{reads the result of a tfm.lazy_norm, which only the (m, k) input of a matmul kernel may read}}
+  linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (k, m)>, affine_map<(m, n, k) -> (k, n)>, affine_map<(m, n, k) -> (m, n)>]
+    ins(%o, %w : memref<32x8xf32>, memref<32x16xf32>) outs(%y : memref<8x16xf32>)
+  return
+}

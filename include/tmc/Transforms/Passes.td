@@ -59,10 +59,11 @@ def TmcGpuDeferNorms : Pass<"tmc-gpu-defer-norms", "::mlir::func::FuncOp"> {
     instead). Conditions: the norm's output is an allocation (or an arena
     buffer) of its block, not overlapping its input; its input is
     contiguous (through casts) and normalized over its last dimension K;
-    every op that reads the output before anything else writes it is a
-    contraction later in the block reading it only as a contiguous [M][K]
-    input indexed (m, k); and nothing from the norm up to the last of them
-    writes the norm's input, scale or shift. Other norms (a post-norm
+    every use of the output (through reshapes in its block) is the norm's
+    or that of a contraction later in the block reading it only as a
+    contiguous [M][K] input indexed (m, k), and nothing else from the norm
+    to the last of them reads or writes the output's bytes; and nothing in
+    that range writes the norm's input, scale or shift. Other norms (a post-norm
     layer's, whose output the residual add reads too) stay.
   }];
 }
@@ -446,8 +447,8 @@ def TmcGpuTileMatmuls : Pass<"tmc-gpu-tile-matmuls", "::mlir::func::FuncOp"> {
     `tfm.lazy_norm` (`tmc-gpu-defer-norms`) applies the norm itself: each
     block first computes the mean and inverse standard deviation of its
     rows of the norm's input (groups of threads sum strided parts of a row,
-    as the norm's kernel does, in two passes for a layer norm) into
-    workgroup memory, then stages `(x - mean) * rstd * gamma (+ beta)`
+    with the norm kernel's formulas, the sums in another order, in two
+    passes for a layer norm) into workgroup memory, then stages `(x - mean) * rstd * gamma (+ beta)`
     where it would have loaded its input. Its epilogue is then folded only
     if the epilogue writes nothing the norm reads (the buffer plan keeps the
     norm's input live through the contraction only). The `tfm.lazy_norm`

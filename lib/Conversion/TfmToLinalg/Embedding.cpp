@@ -7,7 +7,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "Utils.h"
+
 #include "tmc/Conversion/TfmToLinalg/TfmToLinalg.h"
+#include "tmc/Dialect/Tfm/IR/Rotary.h"
 #include "tmc/Dialect/Tfm/IR/Tfm.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -136,11 +138,9 @@ struct RotaryLowering : public OpRewritePattern<RotaryOp> {
       return failure();
     Location loc = op.getLoc();
     auto type = cast<RankedTensorType>(op.getType());
-    int64_t headDim = op.getHeadDim(), half = headDim / 2;
-    int64_t offset = op.getOffset();
-    // inv_freq[j] = theta^(-2j / head_dim), computed in f32 as Hugging Face
-    // does: exp2(-(2j / head_dim) * log2(theta)).
-    double log2Theta = std::log2(op.getTheta().convertToDouble());
+    tfm::Rotary rotary{static_cast<int64_t>(op.getHeadDim()),
+                       op.getTheta().convertToDouble(),
+                       static_cast<int64_t>(op.getOffset()), op.getInverse()};
     Value input = op.getInput();
     Value result = buildParallel(
         rewriter, loc, {input}, {rewriter.getMultiDimIdentityMap(3)},
@@ -149,43 +149,11 @@ struct RotaryLowering : public OpRewritePattern<RotaryOp> {
           Value bIdx = linalg::IndexOp::create(b, l, 0);
           Value s = linalg::IndexOp::create(b, l, 1);
           Value f = linalg::IndexOp::create(b, l, 2);
-          auto idx = [&](int64_t v) {
-            return arith::ConstantIndexOp::create(b, l, v);
-          };
-          Value i = arith::RemUIOp::create(b, l, f, idx(headDim));
-          Value isLow = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult,
-                                              i, idx(half));
-          Value partner = arith::SelectOp::create(
-              b, l, isLow, arith::AddIOp::create(b, l, f, idx(half)),
-              arith::SubIOp::create(b, l, f, idx(half)));
-          Value xp = tensor::ExtractOp::create(b, l, input,
-                                               ValueRange{bIdx, s, partner});
-          Value j = arith::RemUIOp::create(b, l, i, idx(half));
-          Value jf = arith::UIToFPOp::create(
-              b, l, b.getF32Type(),
-              arith::IndexCastUIOp::create(b, l, b.getI64Type(), j));
-          Value exponent = arith::MulFOp::create(
-              b, l, jf,
-              f32Const(b, l, -2.0 * log2Theta / static_cast<double>(headDim)));
-          Value invFreq = math::Exp2Op::create(b, l, exponent);
-          Value pos = arith::AddIOp::create(b, l, s, idx(offset));
-          if (Value start = op.getStart())
-            pos = arith::AddIOp::create(
-                b, l, pos,
-                arith::IndexCastUIOp::create(b, l, b.getIndexType(), start));
-          Value posF = arith::UIToFPOp::create(
-              b, l, b.getF32Type(),
-              arith::IndexCastUIOp::create(b, l, b.getI64Type(), pos));
-          Value angle = arith::MulFOp::create(b, l, posF, invFreq);
-          Value cos = math::CosOp::create(b, l, angle);
-          Value sin = math::SinOp::create(b, l, angle);
-          if (op.getInverse())
-            sin = arith::NegFOp::create(b, l, sin);
-          Value rotated = arith::SelectOp::create(
-              b, l, isLow, arith::NegFOp::create(b, l, xp), xp);
-          return arith::AddFOp::create(
-              b, l, arith::MulFOp::create(b, l, args[0], cos),
-              arith::MulFOp::create(b, l, rotated, sin));
+          return rotary.buildElement(
+              b, l, f, s, op.getStart(), args[0], [&](Value partner) -> Value {
+                return tensor::ExtractOp::create(b, l, input,
+                                                 ValueRange{bIdx, s, partner});
+              });
         });
     rewriter.replaceOp(op, result);
     return success();

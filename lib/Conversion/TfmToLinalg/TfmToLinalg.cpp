@@ -6,6 +6,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "tmc/Conversion/Passes.h"
+
+#include "Utils.h"
+
 #include "tmc/Conversion/TfmToLinalg/TfmToLinalg.h"
 #include "tmc/Dialect/Tfm/IR/Tfm.h"
 
@@ -96,6 +99,11 @@ struct ConvertTfmToLinalgPass
     target.addIllegalDialect<tfm::TfmDialect>();
     target.addLegalOp<tfm::FusedAttentionOp, tfm::FusedCachedAttentionOp,
                       tfm::FusedNormOp>();
+    // A rotation the fused attention applies itself stays until that
+    // attention's lowering erases it.
+    if (fusedAttention)
+      target.addDynamicallyLegalOp<tfm::RotaryOp>(
+          isRopeFoldedIntoFusedAttention);
     target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect,
                            arith::ArithDialect, math::MathDialect,
                            scf::SCFDialect, affine::AffineDialect,

@@ -100,6 +100,11 @@ Value buildDequantizedWeight(OpBuilder &b, Location loc,
                              tfm::QuantSchemeAttr quant, Value packed,
                              Value scale, Value zero, Value column);
 
+/// Whether the fused lowering of the attention that reads `rope` rotates
+/// that operand itself (`tfm.fused_attention`'s `rope_query`/`rope_key`),
+/// so that `rope` is erased rather than lowered.
+bool isRopeFoldedIntoFusedAttention(tfm::RotaryOp rope);
+
 } // namespace tmc
 } // namespace mlir
 

@@ -24,3 +24,46 @@ func.func @causal(%q: tensor<1x16x32xf32>, %k: tensor<1x24x16xf32>, %v: tensor<1
   %0 = tfm.attention %q, %k, %v {num_heads = 4, num_kv_heads = 2, causal, sparsity = #tfm.window<size = 4>} : tensor<1x16x32xf32>, tensor<1x24x16xf32>, tensor<1x24x16xf32>
   return %0 : tensor<1x16x32xf32>
 }
+
+// The rotations of the queries and keys, read by the attention only, become
+// its attributes: the fused op reads their inputs and rotates them itself,
+// and no tfm.rope is lowered.
+// CHECK-LABEL: func.func @rotated
+// CHECK-SAME: (%[[Q:.*]]: tensor<1x8x32xf32>, %[[K:.*]]: tensor<1x8x16xf32>, %[[V:.*]]: tensor<1x8x16xf32>)
+// CHECK-NOT: linalg.generic
+// CHECK-DAG: %[[QB:.*]] = bufferization.to_buffer %[[Q]] read_only
+// CHECK-DAG: %[[KB:.*]] = bufferization.to_buffer %[[K]] read_only
+// CHECK: tfm.fused_attention %[[QB]], %[[KB]], %{{.*}} into %{{.*}} {{{.*}}rope_key, rope_offset = 3 : i64, rope_query, rope_theta = 5.000000e+05 : f64{{.*}}}
+// CHECK-NOT: tfm.rope
+func.func @rotated(%q: tensor<1x8x32xf32>, %k: tensor<1x8x16xf32>, %v: tensor<1x8x16xf32>) -> tensor<1x8x32xf32> {
+  %rq = tfm.rope %q {head_dim = 8, theta = 500000.0, offset = 3} : tensor<1x8x32xf32>
+  %rk = tfm.rope %k {head_dim = 8, theta = 500000.0, offset = 3} : tensor<1x8x16xf32>
+  %0 = tfm.attention %rq, %rk, %v {num_heads = 4, num_kv_heads = 2, causal} : tensor<1x8x32xf32>, tensor<1x8x16xf32>, tensor<1x8x16xf32>
+  return %0 : tensor<1x8x32xf32>
+}
+
+// Not taken in: a rotation read elsewhere too (the first query, returned:
+// its key's rotation is taken in alone), rotations by different thetas
+// (neither), and one with a run-time start.
+// CHECK-LABEL: func.func @kept
+// CHECK: linalg.generic
+// CHECK: tfm.fused_attention {{.*}}rope_key, rope_theta = 5.000000e+05 : f64
+// CHECK-NOT: rope_query
+// CHECK-COUNT-2: linalg.generic
+// CHECK: tfm.fused_attention
+// CHECK-NOT: rope_
+// CHECK: linalg.generic
+// CHECK: tfm.fused_attention
+// CHECK-NOT: rope_
+// CHECK: return
+func.func @kept(%q: tensor<1x8x32xf32>, %k: tensor<1x8x16xf32>, %v: tensor<1x8x16xf32>, %start: i64) -> (tensor<1x8x32xf32>, tensor<1x8x32xf32>, tensor<1x8x32xf32>, tensor<1x8x32xf32>) {
+  %rq = tfm.rope %q {head_dim = 8} : tensor<1x8x32xf32>
+  %rk = tfm.rope %k {head_dim = 8, theta = 500000.0} : tensor<1x8x16xf32>
+  %0 = tfm.attention %rq, %rk, %v {num_heads = 4, num_kv_heads = 2} : tensor<1x8x32xf32>, tensor<1x8x16xf32>, tensor<1x8x16xf32>
+  %tq = tfm.rope %q {head_dim = 8} : tensor<1x8x32xf32>
+  %tk = tfm.rope %k {head_dim = 8, theta = 500000.0} : tensor<1x8x16xf32>
+  %1 = tfm.attention %tq, %tk, %v {num_heads = 4, num_kv_heads = 2} : tensor<1x8x32xf32>, tensor<1x8x16xf32>, tensor<1x8x16xf32>
+  %sq = tfm.rope %q from %start {head_dim = 8} : tensor<1x8x32xf32>
+  %2 = tfm.attention %sq, %k, %v {num_heads = 4, num_kv_heads = 2} : tensor<1x8x32xf32>, tensor<1x8x16xf32>, tensor<1x8x16xf32>
+  return %0, %1, %2, %rq : tensor<1x8x32xf32>, tensor<1x8x32xf32>, tensor<1x8x32xf32>, tensor<1x8x32xf32>
+}

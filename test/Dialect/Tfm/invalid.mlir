@@ -799,6 +799,30 @@ func.func @fused_output(%q: memref<1x8x64xf32>, %o: memref<1x8x32xf32>) {
 
 // -----
 
+func.func @fused_rope_theta(%q: memref<1x8x64xf32>, %o: memref<1x8x64xf32>) {
+  // expected-error @+1 {{'tfm.fused_attention' op needs rope_theta exactly when rope_query or rope_key is set}}
+  tfm.fused_attention %q, %q, %q into %o {num_heads = 4, num_kv_heads = 4, scale = 0.25, block_q = 16, block_k = 16, rope_query} : memref<1x8x64xf32>, memref<1x8x64xf32>, memref<1x8x64xf32>, memref<1x8x64xf32>
+  return
+}
+
+// -----
+
+func.func @fused_rope_odd(%q: memref<1x8x60xf32>, %o: memref<1x8x60xf32>) {
+  // expected-error @+1 {{'tfm.fused_attention' op rotates heads of an odd size 15}}
+  tfm.fused_attention %q, %q, %q into %o {num_heads = 4, num_kv_heads = 4, scale = 0.25, block_q = 16, block_k = 16, rope_key, rope_theta = 10000.0} : memref<1x8x60xf32>, memref<1x8x60xf32>, memref<1x8x60xf32>, memref<1x8x60xf32>
+  return
+}
+
+// -----
+
+func.func @fused_rope_negative(%q: memref<1x8x64xf32>, %o: memref<1x8x64xf32>) {
+  // expected-error @+1 {{'tfm.fused_attention' op rope_theta must be positive}}
+  tfm.fused_attention %q, %q, %q into %o {num_heads = 4, num_kv_heads = 4, scale = 0.25, block_q = 16, block_k = 16, rope_key, rope_theta = -1.0} : memref<1x8x64xf32>, memref<1x8x64xf32>, memref<1x8x64xf32>, memref<1x8x64xf32>
+  return
+}
+
+// -----
+
 func.func @fused_kv_features(%q: memref<1x8x64xf32>, %k: memref<1x8x64xf32>) {
   // expected-error @+1 {{'tfm.fused_attention' op key features (64) must be num_kv_heads * head_dim = 2 * 16}}
   tfm.fused_attention %q, %k, %k into %q {num_heads = 4, num_kv_heads = 2, scale = 0.25, block_q = 16, block_k = 16} : memref<1x8x64xf32>, memref<1x8x64xf32>, memref<1x8x64xf32>, memref<1x8x64xf32>

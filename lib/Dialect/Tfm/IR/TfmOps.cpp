@@ -561,9 +561,18 @@ LogicalResult FusedAttentionOp::verify() {
   if (failed(verifyAttentionBuffers(*this, q, k, getValue().getType(),
                                     getOutput().getType())))
     return failure();
-  return verifyAttention(*this, q.getShape(), k.getShape(), getNumHeads(),
-                         getNumKvHeads(), getCausal(),
-                         getScale().convertToDouble(), getSparsity());
+  if (failed(verifyAttention(*this, q.getShape(), k.getShape(),
+                             getNumHeads(), getNumKvHeads(), getCausal(),
+                             getScale().convertToDouble(), getSparsity())))
+    return failure();
+  if ((getRopeQuery() || getRopeKey()) != getRopeTheta().has_value())
+    return emitOpError("needs rope_theta exactly when rope_query or "
+                       "rope_key is set");
+  if (getRopeTheta() && !(getRopeTheta()->convertToDouble() > 0.0))
+    return emitOpError("rope_theta must be positive");
+  if (getRopeTheta() && getHeadDim() % 2 != 0)
+    return emitOpError("rotates heads of an odd size ") << getHeadDim();
+  return success();
 }
 
 //===----------------------------------------------------------------------===//

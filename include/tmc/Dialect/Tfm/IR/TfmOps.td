@@ -355,7 +355,11 @@ def Tfm_FusedAttentionOp : Tfm_Op<"fused_attention"> {
     `block_q` x `block_k` is the tile of the online softmax: a block of the
     kernel owns `block_q` queries and visits the keys `block_k` at a time,
     skipping the key blocks that the causal mask or the sparsity pattern
-    drops entirely.
+    drops entirely. With `rope_query` (`rope_key`), the queries (keys) are
+    first rotated as `tfm.rope {head_dim, theta = rope_theta, offset =
+    rope_offset}` would rotate them, row `i` at position `rope_offset + i`:
+    the kernel rotates them as it loads them, and no buffer holds the
+    rotated values.
 
     ```mlir
     tfm.fused_attention %q, %k, %v into %out {num_heads = 4,
@@ -374,7 +378,11 @@ def Tfm_FusedAttentionOp : Tfm_Op<"fused_attention"> {
       UnitAttr:$causal, F64Attr:$scale,
       ConfinedAttr<I64Attr, [IntPositive]>:$block_q,
       ConfinedAttr<I64Attr, [IntPositive]>:$block_k,
-      OptionalAttr<Tfm_SparsityPattern>:$sparsity);
+      OptionalAttr<Tfm_SparsityPattern>:$sparsity,
+      UnitAttr:$rope_query, UnitAttr:$rope_key,
+      OptionalAttr<F64Attr>:$rope_theta,
+      DefaultValuedAttr<ConfinedAttr<I64Attr, [IntNonNegative]>, "0">:
+          $rope_offset);
   let assemblyFormat = [{
     $query `,` $key `,` $value `into` $output attr-dict `:` type($query) `,`
     type($key) `,` type($value) `,` type($output)
