@@ -308,17 +308,20 @@ static LogicalResult checkAvailable(Location loc,
   if (options.target != "cuda" && options.gpuTensorCores != "auto")
     return emitError(loc)
            << "--gpu-tensor-cores applies to --target=cuda only";
-  if (options.gpuTensorCores == "tf32") {
-    unsigned arch = 0;
-    if (StringRef(options.gpuArch)
-            .drop_front(3)
-            .take_while(llvm::isDigit)
-            .getAsInteger(10, arch) ||
-        arch < 80)
-      return emitError(loc) << "--gpu-tensor-cores=tf32 needs --gpu-arch "
-                               "sm_80 or later (mma.sync with tf32), got "
-                            << options.gpuArch;
-  }
+  if (options.gpuTensorCores == "tf32" &&
+      getSmVersion(options.gpuArch).value_or(0) < 80)
+    return emitError(loc) << "--gpu-tensor-cores=tf32 needs --gpu-arch "
+                             "sm_80 or later (mma.sync with tf32), got "
+                          << options.gpuArch;
+  if ((options.gpuTensorCores == "f16" || options.gpuTensorCores == "bf16") &&
+      getSmVersion(options.gpuArch).value_or(0) < 80)
+    return emitError(loc)
+           << "--gpu-tensor-cores=" << options.gpuTensorCores
+           << " puts the attention on tensor cores with mma.sync, which "
+              "needs --gpu-arch sm_80 or later, got "
+           << options.gpuArch
+           << " (--gpu-tensor-cores=auto keeps f16 matmuls on tensor cores "
+              "there)";
   if ((options.target != "cuda" || !options.decodeMaxTokens) &&
       options.gpuDecodeSplit)
     return emitError(loc) << "--gpu-decode-split applies to --target=cuda "
@@ -491,6 +494,16 @@ LogicalResult mlir::tmc::compileModel(ModuleOp module,
         CompileOptions::kDefaultGpuDecodeSplit);
     pipeline.toolkit = toolkit;
     pipeline.format = "isa";
+    // bf16 tensor cores (mma.sync) need sm_80: before it, `auto` leaves
+    // bf16 weights to the other kernels (and the attention to the scalar
+    // kernel).
+    if (options.gpuTensorCores == "auto" &&
+        getSmVersion(options.gpuArch).value_or(0) < 80 &&
+        StringRef(options.quantize).split(':').first == "bf16")
+      pipeline.tensorCores = false;
+    if (std::string problem = checkTmcCudaPipelineOptions(pipeline);
+        !problem.empty())
+      return emitError(loc) << problem;
     buildTmcCudaPipeline(pm, pipeline);
   } else {
     if (budget) {

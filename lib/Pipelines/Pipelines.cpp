@@ -180,6 +180,14 @@ void mlir::tmc::buildTmcCpuPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
 }
 
+std::optional<unsigned> mlir::tmc::getSmVersion(StringRef arch) {
+  unsigned version = 0;
+  if (!arch.consume_front("sm_") ||
+      arch.take_while(llvm::isDigit).getAsInteger(10, version))
+    return std::nullopt;
+  return version;
+}
+
 std::string mlir::tmc::findCudaToolkit(StringRef toolkit) {
   if (!toolkit.empty())
     return toolkit.str();
@@ -194,17 +202,42 @@ std::string mlir::tmc::findCudaToolkit(StringRef toolkit) {
 
 /// The fused attention kernels' tensor-core operand type: with `auto`,
 /// that of 16-bit float weights when the matmuls use tensor cores, else
-/// tf32 when the f32 matmuls do.
+/// tf32 when the f32 matmuls do; none before sm_80 (the kernels use
+/// `mma.sync` m16n8k16 and m16n8k8 with tf32).
 static std::string
 attentionTensorCoreType(const TmcCudaPipelineOptions &options) {
   if (options.attentionTensorCores != "auto")
     return options.attentionTensorCores;
+  if (getSmVersion(options.gpuArch).value_or(0) < 80)
+    return "none";
   StringRef scheme = StringRef(options.quantize).split(':').first;
   if (options.tensorCores && scheme == "fp16")
     return "f16";
   if (options.tensorCores && scheme == "bf16")
     return "bf16";
   return options.tf32 ? "tf32" : "none";
+}
+
+std::string
+mlir::tmc::checkTmcCudaPipelineOptions(const TmcCudaPipelineOptions &options) {
+  std::optional<unsigned> sm = getSmVersion(options.gpuArch);
+  if (!sm)
+    return "gpu-arch must name an NVIDIA architecture (sm_80, sm_90, ...), "
+           "got '" + options.gpuArch + "'";
+  if (*sm >= 80)
+    return "";
+  std::string before = " needs gpu-arch sm_80 or later (mma.sync), got " +
+                       options.gpuArch;
+  if (options.tf32)
+    return "tf32" + before;
+  if (std::string attention = attentionTensorCoreType(options);
+      attention != "none")
+    return "attention-tensor-cores=" + attention + before;
+  if (options.tensorCores &&
+      StringRef(options.quantize).split(':').first == "bf16")
+    return "tensor-cores with bf16 weights" + before +
+           " (tensor-cores=0 keeps them off tensor cores)";
+  return "";
 }
 
 void mlir::tmc::buildTmcCudaPipeline(OpPassManager &pm,
@@ -329,10 +362,23 @@ void mlir::tmc::registerTmcPipelines() {
       "Compile a tfm model to the LLVM dialect with the compiled-model ABI "
       "(the pipeline tmc-compile runs)",
       buildTmcCpuPipeline);
-  PassPipelineRegistration<TmcCudaPipelineOptions>(
+  registerPassPipeline(
       "tmc-cuda-pipeline",
       "Compile a tfm model to host LLVM dialect code with the compiled-model "
       "ABI over device buffers, plus its NVVM kernels serialized in a "
       "gpu.binary (the pipeline tmc-compile --target=cuda runs)",
-      buildTmcCudaPipeline);
+      [](OpPassManager &pm, StringRef optionsString,
+         function_ref<LogicalResult(const Twine &)> errorHandler) {
+        TmcCudaPipelineOptions options;
+        if (failed(options.parseFromString(optionsString)))
+          return failure();
+        if (std::string problem = checkTmcCudaPipelineOptions(options);
+            !problem.empty())
+          return errorHandler("tmc-cuda-pipeline: " + problem);
+        buildTmcCudaPipeline(pm, options);
+        return success();
+      },
+      [](function_ref<void(const detail::PassOptions &)> optionsHandler) {
+        optionsHandler(TmcCudaPipelineOptions());
+      });
 }

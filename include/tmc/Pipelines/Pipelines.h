@@ -312,6 +312,18 @@ void buildTmcCpuPipeline(OpPassManager &pm,
 void buildTmcCudaPipeline(OpPassManager &pm,
                           const TmcCudaPipelineOptions &options);
 
+/// The compute capability of an NVIDIA architecture name ("sm_90" and
+/// "sm_90a": 90), or none if `arch` is not one.
+std::optional<unsigned> getSmVersion(StringRef arch);
+
+/// What is wrong with `options` that the passes would find only in the
+/// NVPTX back end or ptxas: an architecture name that is none, or
+/// tensor-core paths the architecture lacks (the `mma.sync` of the TF32
+/// matmuls, the bf16 matmuls and every tensor-core attention kernel needs
+/// sm_80 or later; `auto` attention picks none before it). Empty when
+/// nothing is.
+std::string checkTmcCudaPipelineOptions(const TmcCudaPipelineOptions &options);
+
 /// The CUDA toolkit directory `toolkit` names, or when empty the first of
 /// $CUDA_HOME, $CUDA_ROOT and /usr/local/cuda that exists ("" if none).
 std::string findCudaToolkit(StringRef toolkit);
