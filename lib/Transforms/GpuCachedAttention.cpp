@@ -643,12 +643,9 @@ struct TmcGpuCachedAttentionPass
   using TmcGpuCachedAttentionBase::TmcGpuCachedAttentionBase;
 
   void runOnOperation() override {
-    if (threads < 1 || threads > 1024) {
-      getOperation().emitError("tmc-gpu-cached-attention: threads must be "
-                               "in [1, 1024], got ")
-          << static_cast<int64_t>(threads);
+    if (failed(tmc::checkThreadsOption(getOperation(), getArgument(),
+                                       threads)))
       return signalPassFailure();
-    }
     IRRewriter rewriter(&getContext());
     WalkResult check =
         getOperation().walk([&](tfm::FusedCachedAttentionOp op) {

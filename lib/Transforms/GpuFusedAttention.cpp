@@ -916,13 +916,10 @@ struct TmcGpuFusedAttentionPass
   using TmcGpuFusedAttentionBase::TmcGpuFusedAttentionBase;
 
   void runOnOperation() override {
-    if (threads < 0 || threads > 1024) {
-      getOperation().emitError("tmc-gpu-fused-attention: threads must be in "
-                               "[0, 1024] (0: one per query of the tile), "
-                               "got ")
-          << static_cast<int64_t>(threads);
+    if (failed(tmc::checkThreadsOption(getOperation(), getArgument(),
+                                       threads, /*min=*/0,
+                                       "0: one per query of the tile")))
       return signalPassFailure();
-    }
     WalkResult check = getOperation().walk([&](tfm::FusedAttentionOp op) {
       int64_t blockQ = std::min<int64_t>(
           op.getBlockQ(), op.getQuery().getType().getDimSize(1));

@@ -150,12 +150,9 @@ struct TmcGpuFusedNormsPass
   using TmcGpuFusedNormsBase::TmcGpuFusedNormsBase;
 
   void runOnOperation() override {
-    if (threads < 1 || threads > 1024) {
-      getOperation().emitError("tmc-gpu-fused-norms: threads must be in "
-                               "[1, 1024], got ")
-          << static_cast<int64_t>(threads);
+    if (failed(tmc::checkThreadsOption(getOperation(), getArgument(),
+                                       threads)))
       return signalPassFailure();
-    }
     RewritePatternSet patterns(&getContext());
     patterns.add<LowerFusedNorm>(&getContext(), threads);
     walkAndApplyPatterns(getOperation(), std::move(patterns));

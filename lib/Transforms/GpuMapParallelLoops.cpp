@@ -8,6 +8,8 @@
 
 #include "tmc/Transforms/Passes.h"
 
+#include "KernelOps.h"
+
 #include "mlir/Dialect/GPU/Transforms/ParallelLoopMapper.h"
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
@@ -70,12 +72,9 @@ struct TmcGpuMapParallelLoopsPass
   using TmcGpuMapParallelLoopsBase::TmcGpuMapParallelLoopsBase;
 
   void runOnOperation() override {
-    if (threads < 1 || threads > 1024) {
-      getOperation().emitError("tmc-gpu-map-parallel-loops: threads must be "
-                               "in [1, 1024], got ")
-          << static_cast<int64_t>(threads);
+    if (failed(tmc::checkThreadsOption(getOperation(), getArgument(),
+                                       threads)))
       return signalPassFailure();
-    }
     SmallVector<scf::ParallelOp> outermost;
     getOperation().walk([&](scf::ParallelOp loop) {
       if (!loop->getParentOfType<scf::ParallelOp>() &&

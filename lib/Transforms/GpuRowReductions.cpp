@@ -221,12 +221,9 @@ struct TmcGpuRowReductionsPass
   using TmcGpuRowReductionsBase::TmcGpuRowReductionsBase;
 
   void runOnOperation() override {
-    if (threads < 1 || threads > 1024) {
-      getOperation().emitError("tmc-gpu-row-reductions: threads must be in "
-                               "[1, 1024], got ")
-          << static_cast<int64_t>(threads);
+    if (failed(tmc::checkThreadsOption(getOperation(), getArgument(),
+                                       threads)))
       return signalPassFailure();
-    }
     RewritePatternSet patterns(&getContext());
     patterns.add<ReduceRows>(&getContext(), threads);
     walkAndApplyPatterns(getOperation(), std::move(patterns));

@@ -102,3 +102,16 @@ MemRefType tmc::workgroupMemRefType(ArrayRef<int64_t> shape, Type element) {
       gpu::AddressSpaceAttr::get(element.getContext(),
                                  gpu::AddressSpace::Workgroup));
 }
+
+LogicalResult tmc::checkThreadsOption(Operation *op, StringRef pass,
+                                      int64_t threads, int64_t min,
+                                      StringRef meaning) {
+  if (threads >= min && threads <= 1024)
+    return success();
+  InFlightDiagnostic diag = op->emitError()
+                            << pass << ": threads must be in [" << min
+                            << ", 1024]";
+  if (!meaning.empty())
+    diag << " (" << meaning << ")";
+  return diag << ", got " << threads;
+}

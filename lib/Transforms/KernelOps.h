@@ -60,6 +60,13 @@ struct KernelOps {
                   function_ref<Value(Value, Value)> combine);
 };
 
+/// Checks a GPU pass's `threads` option, a block size: in [`min`, 1024]
+/// (the CUDA limit), else an error on `op` naming the pass, the range and
+/// `meaning` (e.g. what 0 means), which the pass then fails with.
+LogicalResult checkThreadsOption(Operation *op, StringRef pass,
+                                 int64_t threads, int64_t min = 1,
+                                 StringRef meaning = "");
+
 /// The type of a workgroup (shared) memory buffer.
 MemRefType workgroupMemRefType(ArrayRef<int64_t> shape, Type element);
 
