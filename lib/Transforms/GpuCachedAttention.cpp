@@ -23,6 +23,7 @@
 
 #include "KernelOps.h"
 
+#include "tmc/Dialect/Tfm/IR/Rotary.h"
 #include "tmc/Dialect/Tfm/IR/Tfm.h"
 
 #include "mlir/IR/PatternMatch.h"
@@ -250,6 +251,24 @@ private:
     return arith::MulFOp::create(b, loc, q, scale);
   }
 
+  /// `source`, the op's queries or keys, at feature `feature` of the
+  /// chunk's token `t`: rotated as the op says, at position start + t (+
+  /// rope_offset), when it rotates them.
+  Value loadToken(Value source, Value t, Value feature) {
+    Value zero = idx(0);
+    Value x = load(source, {zero, t, feature});
+    bool rotate = (source == op.getQuery() && op.getRopeQuery()) ||
+                  (source == op.getKey() && op.getRopeKey());
+    if (!rotate)
+      return x;
+    tfm::Rotary rotary{headDim, op.getRopeTheta()->convertToDouble(),
+                       static_cast<int64_t>(op.getRopeOffset())};
+    return rotary.buildElement(b, loc, feature, add(start, t),
+                               /*start=*/Value(), x, [&](Value partner) {
+                                 return load(source, {zero, t, partner});
+                               });
+  }
+
   /// Quantizes group `unit` of row `x` (feature `feature0` on of token `t`
   /// in `source`) into cache row `row`, head `g` of `r`: the scale maps the
   /// group's largest magnitude to the largest level, values round to even.
@@ -260,7 +279,7 @@ private:
     Value zero = idx(0);
     Value d0 = mul(unit, idx(groupSize));
     auto element = [&](Value d) {
-      return load(source, {zero, t, add(feature0, d)});
+      return loadToken(source, t, add(feature0, d));
     };
     Value amax = reduce(d0, add(d0, idx(groupSize)), f32(0.0),
                         [&](Value d, Value acc) -> Value {
@@ -324,7 +343,7 @@ private:
         for (auto [source, r] :
              {std::pair(op.getKey(), keys), std::pair(op.getValue(), values)}) {
           if (bits == 32)
-            store(load(source, {idx(0), t, add(feature0, u)}), r.values,
+            store(loadToken(source, t, add(feature0, u)), r.values,
                   {row, g, u});
           else
             storeQuantized(source, t, feature0, r, row, g, u);
@@ -384,7 +403,7 @@ private:
     Value qFeature0 = mul(g, idx(group * headDim));
     Value scale = f32(op.getScale().convertToDouble());
     loop(tid, idx(group * headDim), step, [&](Value e) {
-      Value x = load(op.getQuery(), {zero, t, add(qFeature0, e)});
+      Value x = loadToken(op.getQuery(), t, add(qFeature0, e));
       Value j = arith::DivUIOp::create(b, loc, e, idx(headDim));
       Value d = arith::RemUIOp::create(b, loc, e, idx(headDim));
       store(arith::MulFOp::create(b, loc, x, scale), query, {j, d});

@@ -265,3 +265,29 @@ func.func @split(%q: memref<1x2x64xf32, strided<[?, ?, ?], offset: ?>>, %k: memr
   tfm.fused_cached_attention %q, %k, %v, %cache from %start split by %scratch : memref<2x4x4x18xf32> into %out {num_heads = 4, num_kv_heads = 2, scale = 0.25, k_offset = 0, v_offset = 4096, capacity = 32, window = 0, sinks = 0, cache_bits = 32, split = 8} : memref<1x2x64xf32, strided<[?, ?, ?], offset: ?>>, memref<1x2x32xf32, strided<[?, ?, ?], offset: ?>>, memref<1x2x32xf32, strided<[?, ?, ?], offset: ?>>, memref<?xi8>, memref<1x2x64xf32>
   return
 }
+
+// -----
+
+// Rotated queries and keys (rope_query, rope_key) over an int8 cache: the
+// append kernel rotates each key (at position start + token) as it reads it
+// for the group's scale and again for its value, the attention kernel each
+// query; the values are not rotated.
+// CHECK-LABEL: func.func @rotated
+// CHECK-SAME: (%[[Q:[a-z0-9]+]]: memref<1x1x32xf32, strided<[?, ?, ?], offset: ?>>, %[[K:[a-z0-9]+]]: memref<1x1x32xf32, strided<[?, ?, ?], offset: ?>>, %[[V:[a-z0-9]+]]: memref
+// CHECK: gpu.launch
+// CHECK: memref.load %[[K]]
+// CHECK: math.cos
+// CHECK: math.absf
+// CHECK: memref.load %[[K]]
+// CHECK: math.cos
+// CHECK: memref.load %[[V]]
+// CHECK-NOT: math.cos
+// CHECK: gpu.terminator
+// CHECK: gpu.launch
+// CHECK: memref.load %[[Q]]
+// CHECK: math.cos
+// CHECK: gpu.terminator
+func.func @rotated(%q: memref<1x1x32xf32, strided<[?, ?, ?], offset: ?>>, %k: memref<1x1x32xf32, strided<[?, ?, ?], offset: ?>>, %v: memref<1x1x32xf32, strided<[?, ?, ?], offset: ?>>, %cache: memref<?xi8>, %start: i64, %out: memref<1x1x32xf32>) {
+  tfm.fused_cached_attention %q, %k, %v, %cache from %start into %out {num_heads = 2, num_kv_heads = 2, scale = 0.25, k_offset = 0, v_offset = 1024, capacity = 16, window = 0, sinks = 0, cache_bits = 8, rope_query, rope_key, rope_theta = 10000.0} : memref<1x1x32xf32, strided<[?, ?, ?], offset: ?>>, memref<1x1x32xf32, strided<[?, ?, ?], offset: ?>>, memref<1x1x32xf32, strided<[?, ?, ?], offset: ?>>, memref<?xi8>, memref<1x1x32xf32>
+  return
+}

@@ -419,35 +419,6 @@ struct AttentionLowering : public OpRewritePattern<AttentionOp> {
   int64_t blockQ, blockK;
 };
 
-/// The rotations of `op`'s queries and keys that its fused form applies as
-/// it loads them: a `tfm.rope` that only `op` reads, as its query or key,
-/// over heads of `op`'s size, with neither a run-time start nor `inverse`;
-/// when both are rotated, by the same theta and offset (else neither is
-/// taken in).
-struct FoldedRopes {
-  RotaryOp query, key;
-
-  static FoldedRopes of(AttentionOp op) {
-    int64_t headDim = op.getQuery().getType().getDimSize(2) / op.getNumHeads();
-    auto rotation = [&](Value operand) -> RotaryOp {
-      auto rope = operand.getDefiningOp<RotaryOp>();
-      if (!rope || !rope->hasOneUse() || rope.getStart() ||
-          rope.getInverse() ||
-          static_cast<int64_t>(rope.getHeadDim()) != headDim)
-        return {};
-      return rope;
-    };
-    FoldedRopes ropes{rotation(op.getQuery()), rotation(op.getKey())};
-    if (ropes.query && ropes.key &&
-        (ropes.query.getTheta() != ropes.key.getTheta() ||
-         ropes.query.getOffset() != ropes.key.getOffset()))
-      return {};
-    return ropes;
-  }
-
-  RotaryOp any() const { return query ? query : key; }
-};
-
 /// tfm.attention as tfm.fused_attention on buffers: the read-only buffers
 /// of its operands, a fresh output buffer (placed in the arena by the
 /// planner), and the op, which a target lowers to one kernel. The
@@ -462,7 +433,8 @@ struct FusedAttentionLowering : public OpRewritePattern<AttentionOp> {
     if (failed(checkStaticF32(rewriter, op)))
       return failure();
     Location loc = op.getLoc();
-    FoldedRopes ropes = FoldedRopes::of(op);
+    FoldedRopes ropes = FoldedRopes::of(op.getQuery(), op.getKey(),
+                                        headDimOf(op), /*start=*/Value());
     Value q = asReadOnlyBuffer(
         rewriter, loc, ropes.query ? ropes.query.getInput() : op.getQuery());
     Value k = asReadOnlyBuffer(
@@ -483,16 +455,9 @@ struct FusedAttentionLowering : public OpRewritePattern<AttentionOp> {
         op.getSparsityAttr(), /*rope_query=*/nullptr, /*rope_key=*/nullptr,
         /*rope_theta=*/nullptr);
     fused->setDiscardableAttrs(op->getDiscardableAttrDictionary());
-    if (RotaryOp rope = ropes.any()) {
-      fused.setRopeQuery(static_cast<bool>(ropes.query));
-      fused.setRopeKey(static_cast<bool>(ropes.key));
-      fused.setRopeThetaAttr(rope.getThetaAttr());
-      fused.setRopeOffset(rope.getOffset());
-    }
+    ropes.setOn(fused);
     rewriter.replaceOp(op, asWrittenTensor(rewriter, loc, out));
-    for (RotaryOp rope : {ropes.query, ropes.key})
-      if (rope)
-        rewriter.eraseOp(rope);
+    ropes.erase(rewriter);
     return success();
   }
 
@@ -500,16 +465,6 @@ struct FusedAttentionLowering : public OpRewritePattern<AttentionOp> {
 };
 
 } // namespace
-
-bool mlir::tmc::isRopeFoldedIntoFusedAttention(RotaryOp rope) {
-  if (!rope->hasOneUse())
-    return false;
-  auto attention = dyn_cast<AttentionOp>(*rope->user_begin());
-  if (!attention)
-    return false;
-  FoldedRopes ropes = FoldedRopes::of(attention);
-  return ropes.query == rope || ropes.key == rope;
-}
 
 void mlir::tmc::populateTfmAttentionToLinalgPatterns(
     RewritePatternSet &patterns, int64_t blockQ, int64_t blockK,

@@ -122,14 +122,23 @@ struct FusedCachedAttentionLowering
                               resultType.getDimSize(1), op.getNumHeads(),
                               visible, op.getHeadDim(), pieceSize),
                           rewriter.getF32Type()));
+    FoldedRopes ropes = FoldedRopes::of(op.getQuery(), op.getKey(),
+                                        op.getHeadDim(), op.getStart());
     auto fused = FusedCachedAttentionOp::create(
-        rewriter, loc, asBuffer(op.getQuery()), asBuffer(op.getKey()),
+        rewriter, loc,
+        asBuffer(ropes.query ? ropes.query.getInput() : op.getQuery()),
+        asBuffer(ropes.key ? ropes.key.getInput() : op.getKey()),
         asBuffer(op.getValue()), op.getCache(), op.getStart(), scratch, out,
-        op.getNumHeads(), op.getNumKvHeads(), APFloat(op.getScaleOrDefault()),
-        op.getKOffset(), op.getVOffset(), op.getCapacity(), op.getWindow(),
-        op.getSinks(), op.getCacheBits(), pieceSize);
+        op.getNumHeadsAttr(), op.getNumKvHeadsAttr(),
+        rewriter.getF64FloatAttr(op.getScaleOrDefault()), op.getKOffsetAttr(),
+        op.getVOffsetAttr(), op.getCapacityAttr(), op.getWindowAttr(),
+        op.getSinksAttr(), op.getCacheBitsAttr(),
+        rewriter.getI64IntegerAttr(pieceSize), /*rope_query=*/nullptr,
+        /*rope_key=*/nullptr, /*rope_theta=*/nullptr);
     fused->setDiscardableAttrs(op->getDiscardableAttrDictionary());
+    ropes.setOn(fused);
     rewriter.replaceOp(op, asWrittenTensor(rewriter, loc, out));
+    ropes.erase(rewriter);
     return success();
   }
 

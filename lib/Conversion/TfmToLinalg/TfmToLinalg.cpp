@@ -101,9 +101,11 @@ struct ConvertTfmToLinalgPass
                       tfm::FusedNormOp>();
     // A rotation the fused attention applies itself stays until that
     // attention's lowering erases it.
-    if (fusedAttention)
-      target.addDynamicallyLegalOp<tfm::RotaryOp>(
-          isRopeFoldedIntoFusedAttention);
+    if (fusedAttention || fusedCachedAttention)
+      target.addDynamicallyLegalOp<tfm::RotaryOp>([&](tfm::RotaryOp rope) {
+        return isRopeFoldedIntoFusedAttention(rope, fusedAttention,
+                                              fusedCachedAttention);
+      });
     target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect,
                            arith::ArithDialect, math::MathDialect,
                            scf::SCFDialect, affine::AffineDialect,

@@ -311,3 +311,64 @@ Value mlir::tmc::buildDequantizedWeight(OpBuilder &b, Location l,
   }
   llvm_unreachable("unknown quantization kind");
 }
+
+FoldedRopes FoldedRopes::of(Value query, Value key, int64_t headDim,
+                            Value start) {
+  auto rotation = [&](Value operand) -> tfm::RotaryOp {
+    auto rope = operand.getDefiningOp<tfm::RotaryOp>();
+    if (!rope || !rope->hasOneUse() || rope.getStart() != start ||
+        rope.getInverse() ||
+        static_cast<int64_t>(rope.getHeadDim()) != headDim)
+      return {};
+    return rope;
+  };
+  FoldedRopes ropes{rotation(query), rotation(key)};
+  if (ropes.query && ropes.key &&
+      (ropes.query.getTheta() != ropes.key.getTheta() ||
+       ropes.query.getOffset() != ropes.key.getOffset()))
+    return {};
+  return ropes;
+}
+
+void FoldedRopes::setOn(Operation *fused) const {
+  tfm::RotaryOp rope = query ? query : key;
+  if (!rope)
+    return;
+  Builder b(fused->getContext());
+  if (query)
+    fused->setAttr("rope_query", b.getUnitAttr());
+  if (key)
+    fused->setAttr("rope_key", b.getUnitAttr());
+  fused->setAttr("rope_theta", rope.getThetaAttr());
+  fused->setAttr("rope_offset", rope.getOffsetAttr());
+}
+
+void FoldedRopes::erase(RewriterBase &rewriter) const {
+  for (tfm::RotaryOp rope : {query, key})
+    if (rope)
+      rewriter.eraseOp(rope);
+}
+
+int64_t mlir::tmc::headDimOf(Operation *attention) {
+  if (auto op = dyn_cast<tfm::AttentionOp>(attention))
+    return op.getQuery().getType().getDimSize(2) / op.getNumHeads();
+  return cast<tfm::CachedAttentionOp>(attention).getHeadDim();
+}
+
+bool mlir::tmc::isRopeFoldedIntoFusedAttention(tfm::RotaryOp rope,
+                                               bool fusedAttention,
+                                               bool fusedCachedAttention) {
+  if (!rope->hasOneUse())
+    return false;
+  Operation *user = *rope->user_begin();
+  FoldedRopes ropes;
+  if (auto attention = dyn_cast<tfm::AttentionOp>(user); attention &&
+                                                          fusedAttention)
+    ropes = FoldedRopes::of(attention.getQuery(), attention.getKey(),
+                            headDimOf(attention), Value());
+  else if (auto cached = dyn_cast<tfm::CachedAttentionOp>(user);
+           cached && fusedCachedAttention)
+    ropes = FoldedRopes::of(cached.getQuery(), cached.getKey(),
+                            headDimOf(cached), cached.getStart());
+  return ropes.query == rope || ropes.key == rope;
+}

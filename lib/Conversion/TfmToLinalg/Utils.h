@@ -100,10 +100,35 @@ Value buildDequantizedWeight(OpBuilder &b, Location loc,
                              tfm::QuantSchemeAttr quant, Value packed,
                              Value scale, Value zero, Value column);
 
+/// The rotations of an attention's queries and keys that its fused form
+/// applies as it loads them (`tfm.fused_attention` and
+/// `tfm.fused_cached_attention`'s `rope_query`/`rope_key`, `rope_theta`,
+/// `rope_offset`): a `tfm.rope` that only the attention reads, as its
+/// query or key, over heads of the attention's size, not `inverse`, whose
+/// run-time start is the attention's (none for `tfm.attention`); when both
+/// are rotated, by the same theta and offset (else neither is taken in).
+struct FoldedRopes {
+  tfm::RotaryOp query, key;
+
+  static FoldedRopes of(Value query, Value key, int64_t headDim, Value start);
+
+  /// Sets the rotation attributes on `fused`, the attention's buffer form.
+  void setOn(Operation *fused) const;
+
+  /// Erases the rotations, read by nothing now.
+  void erase(RewriterBase &rewriter) const;
+};
+
+/// The per-head size of an attention (`tfm.attention` or
+/// `tfm.cached_attention`).
+int64_t headDimOf(Operation *attention);
+
 /// Whether the fused lowering of the attention that reads `rope` rotates
-/// that operand itself (`tfm.fused_attention`'s `rope_query`/`rope_key`),
-/// so that `rope` is erased rather than lowered.
-bool isRopeFoldedIntoFusedAttention(tfm::RotaryOp rope);
+/// that operand itself (FoldedRopes), so that `rope` is erased rather than
+/// lowered: with `fusedAttention` for `tfm.attention`, with
+/// `fusedCachedAttention` for `tfm.cached_attention`.
+bool isRopeFoldedIntoFusedAttention(tfm::RotaryOp rope, bool fusedAttention,
+                                    bool fusedCachedAttention);
 
 } // namespace tmc
 } // namespace mlir

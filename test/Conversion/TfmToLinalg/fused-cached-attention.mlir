@@ -37,3 +37,23 @@ func.func @short(%q: tensor<1x1x64xf32>, %k: tensor<1x1x64xf32>, %v: tensor<1x1x
   %o = tfm.cached_attention %q, %k, %v, %cache from %start {num_heads = 2, num_kv_heads = 2, k_offset = 0, v_offset = 1024, capacity = 4, window = 0, sinks = 0, cache_bits = 32} : tensor<1x1x64xf32>, tensor<1x1x64xf32>, tensor<1x1x64xf32>, memref<?xi8>
   return %o : tensor<1x1x64xf32>
 }
+
+// Rotations of the chunk's queries and keys from the attention's own start
+// become its attributes; one from another start is lowered as it is.
+// CHECK-LABEL: func.func @rotated
+// CHECK-SAME: (%[[Q:[a-z0-9]+]]: tensor<1x1x64xf32>, %[[K:[a-z0-9]+]]: tensor<1x1x64xf32>
+// CHECK-DAG: bufferization.to_buffer %[[Q]] read_only
+// CHECK-DAG: bufferization.to_buffer %[[K]] read_only
+// CHECK: tfm.fused_cached_attention {{.*}}rope_key, rope_query, rope_theta = 1.000000e+04 : f64
+// CHECK: linalg.generic
+// CHECK: tfm.fused_cached_attention
+// CHECK-NOT: rope_
+// CHECK: return
+func.func @rotated(%q: tensor<1x1x64xf32>, %k: tensor<1x1x64xf32>, %v: tensor<1x1x64xf32>, %cache: memref<?xi8>, %start: i64, %other: i64) -> (tensor<1x1x64xf32>, tensor<1x1x64xf32>) {
+  %rq = tfm.rope %q from %start {head_dim = 32} : tensor<1x1x64xf32>
+  %rk = tfm.rope %k from %start {head_dim = 32} : tensor<1x1x64xf32>
+  %o = tfm.cached_attention %rq, %rk, %v, %cache from %start {num_heads = 2, num_kv_heads = 2, k_offset = 0, v_offset = 1024, capacity = 4, window = 0, sinks = 0, cache_bits = 32} : tensor<1x1x64xf32>, tensor<1x1x64xf32>, tensor<1x1x64xf32>, memref<?xi8>
+  %sq = tfm.rope %q from %other {head_dim = 32} : tensor<1x1x64xf32>
+  %p = tfm.cached_attention %sq, %k, %v, %cache from %start {num_heads = 2, num_kv_heads = 2, k_offset = 0, v_offset = 1024, capacity = 4, window = 0, sinks = 0, cache_bits = 32} : tensor<1x1x64xf32>, tensor<1x1x64xf32>, tensor<1x1x64xf32>, memref<?xi8>
+  return %o, %p : tensor<1x1x64xf32>, tensor<1x1x64xf32>
+}

@@ -931,6 +931,14 @@ func.func @fused_cached_output(%q: memref<1x4x64xf32>, %c: memref<?xi8>, %s: i64
 
 // -----
 
+func.func @fused_cached_rope(%q: memref<1x4x64xf32>, %c: memref<?xi8>, %s: i64, %o: memref<1x4x64xf32>) {
+  // expected-error @+1 {{'tfm.fused_cached_attention' op needs rope_theta exactly when rope_query or rope_key is set}}
+  tfm.fused_cached_attention %q, %q, %q, %c from %s into %o {num_heads = 2, num_kv_heads = 2, scale = 0.125, k_offset = 0, v_offset = 16384, capacity = 64, window = 0, sinks = 0, cache_bits = 32, rope_key} : memref<1x4x64xf32>, memref<1x4x64xf32>, memref<1x4x64xf32>, memref<?xi8>, memref<1x4x64xf32>
+  return
+}
+
+// -----
+
 func.func @fused_cached_size(%q: memref<1x4x64xf32>, %c: memref<1024xi8>, %s: i64) {
   // expected-error @+1 {{'tfm.fused_cached_attention' op needs 32768 cache bytes but the cache has 1024}}
   tfm.fused_cached_attention %q, %q, %q, %c from %s into %q {num_heads = 2, num_kv_heads = 2, scale = 0.125, k_offset = 0, v_offset = 16384, capacity = 64, window = 0, sinks = 0, cache_bits = 32} : memref<1x4x64xf32>, memref<1x4x64xf32>, memref<1x4x64xf32>, memref<1024xi8>, memref<1x4x64xf32>

@@ -556,6 +556,22 @@ static LogicalResult verifyAttentionBuffers(Operation *op, MemRefType q,
   return success();
 }
 
+/// The rotation attributes of the fused attention ops: a positive
+/// `rope_theta` exactly when the queries or keys are rotated, heads of an
+/// even size then.
+static LogicalResult verifyRotations(Operation *op, bool query, bool key,
+                                     std::optional<APFloat> theta,
+                                     int64_t headDim) {
+  if ((query || key) != theta.has_value())
+    return op->emitOpError("needs rope_theta exactly when rope_query or "
+                           "rope_key is set");
+  if (theta && !(theta->convertToDouble() > 0.0))
+    return op->emitOpError("rope_theta must be positive");
+  if (theta && headDim % 2 != 0)
+    return op->emitOpError("rotates heads of an odd size ") << headDim;
+  return success();
+}
+
 LogicalResult FusedAttentionOp::verify() {
   MemRefType q = getQuery().getType(), k = getKey().getType();
   if (failed(verifyAttentionBuffers(*this, q, k, getValue().getType(),
@@ -565,14 +581,8 @@ LogicalResult FusedAttentionOp::verify() {
                              getNumHeads(), getNumKvHeads(), getCausal(),
                              getScale().convertToDouble(), getSparsity())))
     return failure();
-  if ((getRopeQuery() || getRopeKey()) != getRopeTheta().has_value())
-    return emitOpError("needs rope_theta exactly when rope_query or "
-                       "rope_key is set");
-  if (getRopeTheta() && !(getRopeTheta()->convertToDouble() > 0.0))
-    return emitOpError("rope_theta must be positive");
-  if (getRopeTheta() && getHeadDim() % 2 != 0)
-    return emitOpError("rotates heads of an odd size ") << getHeadDim();
-  return success();
+  return verifyRotations(*this, getRopeQuery(), getRopeKey(), getRopeTheta(),
+                         getHeadDim());
 }
 
 //===----------------------------------------------------------------------===//
@@ -767,10 +777,14 @@ LogicalResult FusedCachedAttentionOp::verify() {
     return emitOpError("split = ")
            << getSplit() << " needs a scratch buffer";
   }
-  return verifyCachedAttention(
-      *this, q.getShape(), k.getShape(), getNumHeads(), getNumKvHeads(),
-      getCacheBits(), getCapacity(), getWindow(), getSinks(), getKOffset(),
-      getVOffset(), std::optional<APFloat>(getScale()), getCache().getType().getDimSize(0));
+  if (failed(verifyCachedAttention(
+          *this, q.getShape(), k.getShape(), getNumHeads(), getNumKvHeads(),
+          getCacheBits(), getCapacity(), getWindow(), getSinks(), getKOffset(),
+          getVOffset(), std::optional<APFloat>(getScale()),
+          getCache().getType().getDimSize(0))))
+    return failure();
+  return verifyRotations(*this, getRopeQuery(), getRopeKey(), getRopeTheta(),
+                         getHeadDim());
 }
 
 //===----------------------------------------------------------------------===//

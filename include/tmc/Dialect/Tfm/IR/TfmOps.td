@@ -551,6 +551,11 @@ def Tfm_FusedCachedAttentionOp : Tfm_Op<"fused_cached_attention"> {
     unnormalized `head_dim` outputs. Its contents before and after the op
     are unspecified.
 
+    With `rope_query` (`rope_key`), the chunk's queries (keys) are first
+    rotated as `tfm.rope {head_dim, theta = rope_theta, offset =
+    rope_offset} from start` would rotate them: the kernels rotate them as
+    they load them (the keys as they are appended to the cache).
+
     ```mlir
     tfm.fused_cached_attention %q, %k, %v, %cache from %start into %out {
         num_heads = 4, num_kv_heads = 4, scale = 0.125, k_offset = 0,
@@ -582,7 +587,11 @@ def Tfm_FusedCachedAttentionOp : Tfm_Op<"fused_cached_attention"> {
       ConfinedAttr<I64Attr, [IntNonNegative]>:$window,
       ConfinedAttr<I64Attr, [IntNonNegative]>:$sinks,
       I64Attr:$cache_bits,
-      DefaultValuedAttr<ConfinedAttr<I64Attr, [IntNonNegative]>, "0">:$split);
+      DefaultValuedAttr<ConfinedAttr<I64Attr, [IntNonNegative]>, "0">:$split,
+      UnitAttr:$rope_query, UnitAttr:$rope_key,
+      OptionalAttr<F64Attr>:$rope_theta,
+      DefaultValuedAttr<ConfinedAttr<I64Attr, [IntNonNegative]>, "0">:
+          $rope_offset);
   let assemblyFormat = [{
     $query `,` $key `,` $value `,` $cache `from` $start
     (`split` `by` $scratch^ `:` type($scratch))? `into` $output
