@@ -251,14 +251,13 @@ private:
     return arith::MulFOp::create(b, loc, q, scale);
   }
 
-  /// `source`, the op's queries or keys, at feature `feature` of the
-  /// chunk's token `t`: rotated as the op says, at position start + t (+
-  /// rope_offset), when it rotates them.
-  Value loadToken(Value source, Value t, Value feature) {
+  /// `source`, the op's queries, keys or values, at feature `feature` of
+  /// the chunk's token `t`; with `rotate`, rotated as the op says, at
+  /// position start + t (+ rope_offset). (The flag says which operand
+  /// `source` is: two operands may be one buffer.)
+  Value loadToken(Value source, bool rotate, Value t, Value feature) {
     Value zero = idx(0);
     Value x = load(source, {zero, t, feature});
-    bool rotate = (source == op.getQuery() && op.getRopeQuery()) ||
-                  (source == op.getKey() && op.getRopeKey());
     if (!rotate)
       return x;
     tfm::Rotary rotary{headDim, op.getRopeTheta()->convertToDouble(),
@@ -270,16 +269,17 @@ private:
   }
 
   /// Quantizes group `unit` of row `x` (feature `feature0` on of token `t`
-  /// in `source`) into cache row `row`, head `g` of `r`: the scale maps the
-  /// group's largest magnitude to the largest level, values round to even.
-  void storeQuantized(Value source, Value t, Value feature0,
+  /// in `source`, rotated with `rotate`) into cache row `row`, head `g` of
+  /// `r`: the scale maps the group's largest magnitude to the largest
+  /// level, values round to even.
+  void storeQuantized(Value source, bool rotate, Value t, Value feature0,
                       const CacheRegion &r, Value row, Value g, Value unit) {
     int64_t groupSize = bits == 8 ? headDim : kInt4Group;
     double qmax = bits == 8 ? 127.0 : 7.0;
     Value zero = idx(0);
     Value d0 = mul(unit, idx(groupSize));
     auto element = [&](Value d) {
-      return loadToken(source, t, add(feature0, d));
+      return loadToken(source, rotate, t, add(feature0, d));
     };
     Value amax = reduce(d0, add(d0, idx(groupSize)), f32(0.0),
                         [&](Value d, Value acc) -> Value {
@@ -340,13 +340,14 @@ private:
     ifThen(isStored(p), [&] {
       Value row = rowOf(p);
       loop(tid, idx(units), idx(blockSize), [&](Value u) {
-        for (auto [source, r] :
-             {std::pair(op.getKey(), keys), std::pair(op.getValue(), values)}) {
+        for (auto [source, rotate, r] :
+             {std::tuple(op.getKey(), op.getRopeKey(), keys),
+              std::tuple(op.getValue(), false, values)}) {
           if (bits == 32)
-            store(loadToken(source, t, add(feature0, u)), r.values,
+            store(loadToken(source, rotate, t, add(feature0, u)), r.values,
                   {row, g, u});
           else
-            storeQuantized(source, t, feature0, r, row, g, u);
+            storeQuantized(source, rotate, t, feature0, r, row, g, u);
         }
       });
     });
@@ -403,7 +404,8 @@ private:
     Value qFeature0 = mul(g, idx(group * headDim));
     Value scale = f32(op.getScale().convertToDouble());
     loop(tid, idx(group * headDim), step, [&](Value e) {
-      Value x = loadToken(op.getQuery(), t, add(qFeature0, e));
+      Value x = loadToken(op.getQuery(), op.getRopeQuery(), t,
+                          add(qFeature0, e));
       Value j = arith::DivUIOp::create(b, loc, e, idx(headDim));
       Value d = arith::RemUIOp::create(b, loc, e, idx(headDim));
       store(arith::MulFOp::create(b, loc, x, scale), query, {j, d});
