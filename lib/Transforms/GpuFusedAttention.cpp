@@ -212,12 +212,16 @@ protected:
     Value x = load(memref, {bIdx, row, feature});
     if (!rotate)
       return x;
-    tfm::Rotary rotary{headDim, op.getRopeTheta()->convertToDouble(),
-                       static_cast<int64_t>(op.getRopeOffset())};
-    return rotary.buildElement(b, loc, feature, row, /*start=*/Value(), x,
-                               [&](Value partner) {
-                                 return load(memref, {bIdx, row, partner});
-                               });
+    return rotary().buildElement(b, loc, feature, row, /*start=*/Value(), x,
+                                 [&](Value partner) {
+                                   return load(memref, {bIdx, row, partner});
+                                 });
+  }
+
+  /// The op's rotation (with rope_query or rope_key).
+  tfm::Rotary rotary() {
+    return {headDim, op.getRopeTheta()->convertToDouble(),
+            static_cast<int64_t>(op.getRopeOffset())};
   }
 
   void setUpTile(gpu::LaunchOp launch) {
@@ -497,8 +501,12 @@ protected:
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(qIf.thenBlock());
       SmallVector<Value> loaded;
+      // The row as it is, then rotated in registers (each element's pair
+      // is in the row: one angle per pair).
       for (int64_t d = 0; d < headDim; ++d)
-        loaded.push_back(loadQuery(qRow, add(qFeature, idx(d))));
+        loaded.push_back(load(op.getQuery(), {bIdx, qRow, add(qFeature, idx(d))}));
+      if (op.getRopeQuery())
+        loaded = rotary().buildHead(b, loc, loaded, qRow);
       scf::YieldOp::create(b, loc, loaded);
       b.setInsertionPointToStart(qIf.elseBlock());
       scf::YieldOp::create(b, loc, SmallVector<Value>(headDim, f32(0.0)));

@@ -88,27 +88,32 @@ func.func @window(%q: memref<1x128x128xf32>, %k: memref<1x128x128xf32>, %v: memr
 
 // -----
 
-// Rotated queries and keys (rope_query, rope_key): the kernel rotates each
-// element as it loads it, reading the other element of its pair (8
-// features apart in heads of 16) and computing the angle of its row's
-// position (rope_offset + row) from the pair's frequency; the values are
-// loaded unrotated.
+// Rotated queries and keys (rope_query, rope_key): with its query row in
+// registers, a thread loads the row and rotates it there, one angle per
+// pair of features (8 pairs in heads of 16) at its row's position
+// (rope_offset + row); the keys are rotated as the block stages them, each
+// element with the other of its pair (8 features apart) loaded too; the
+// values are loaded unrotated.
 // CHECK-LABEL: func.func @rotated
 // CHECK-SAME: (%[[Q:[a-z0-9]+]]: memref<1x40x64xf32>, %[[K:[a-z0-9]+]]: memref<1x40x32xf32>, %[[V:[a-z0-9]+]]: memref<1x40x32xf32>
 // CHECK: gpu.launch
-// CHECK: %[[QX:.*]] = memref.load %[[Q]][%{{.*}}, %[[QROW:.*]], %[[QF:.*]]]
+// CHECK-COUNT-16: memref.load %[[Q]]
+// CHECK: %[[POS:.*]] = arith.addi %[[QROW:.*]], %c5
+// CHECK-COUNT-8: math.cos
+// CHECK: memref.load %[[K]]
 // CHECK: arith.cmpi ult, %{{.*}}, %c8
-// CHECK: %[[QP:.*]] = memref.load %[[Q]][%{{.*}}, %[[QROW]], %{{.*}}]
+// CHECK: memref.load %[[K]]
 // CHECK: math.exp2
-// CHECK: arith.addi %[[QROW]], %c5
 // CHECK: math.cos
 // CHECK: math.sin
-// CHECK: memref.load %[[K]]
-// CHECK: memref.load %[[K]]
-// CHECK: math.cos
 // CHECK: memref.load %[[V]]
 // CHECK-NOT: math.cos
 // CHECK: gpu.terminator
+// T4-LABEL: func.func @rotated
+// T4: memref.load %{{.*}} : memref<1x40x64xf32>
+// T4: arith.cmpi ult, %{{.*}}, %c8
+// T4: memref.load %{{.*}} : memref<1x40x64xf32>
+// T4: math.cos
 func.func @rotated(%q: memref<1x40x64xf32>, %k: memref<1x40x32xf32>, %v: memref<1x40x32xf32>, %o: memref<1x40x64xf32>) {
   tfm.fused_attention %q, %k, %v into %o {num_heads = 4, num_kv_heads = 2, causal, scale = 0.25, block_q = 16, block_k = 16, rope_query, rope_key, rope_theta = 10000.0, rope_offset = 5} : memref<1x40x64xf32>, memref<1x40x32xf32>, memref<1x40x32xf32>, memref<1x40x64xf32>
   return

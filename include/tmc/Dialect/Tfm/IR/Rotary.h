@@ -32,6 +32,23 @@ struct Rotary {
   Value buildElement(OpBuilder &b, Location loc, Value feature, Value seq,
                      Value start, Value x,
                      function_ref<Value(Value)> loadAt) const;
+
+  /// Builds the rotation of one head's values `x` (`headDim` f32 values)
+  /// at position `position` (an index, offset not yet added): the same
+  /// values as `buildElement` gives, one angle per pair.
+  SmallVector<Value> buildHead(OpBuilder &b, Location loc, ValueRange x,
+                               Value position) const;
+
+private:
+  /// The cosine and sine of pair `j`'s angle (j an index) at the position
+  /// `position()` builds (an index, offset added), sine negated when
+  /// `inverse`.
+  std::pair<Value, Value> buildCosSin(OpBuilder &b, Location loc, Value j,
+                                      function_ref<Value()> position) const;
+
+  /// x * cos + partner * sin, `partner` negated in the first half.
+  static Value combine(OpBuilder &b, Location loc, Value x, Value partner,
+                       Value isLow, Value cos, Value sin);
 };
 
 } // namespace tfm
