@@ -110,9 +110,6 @@ static SmallVector<Value> indicesFor(linalg::LinalgOp op, OpOperand *operand,
   return indices;
 }
 
-static Value valueOrZero(OpBuilder &b, Location loc, Value condition,
-                         Type type, function_ref<Value()> build);
-
 /// The attribute that marks a fill or broadcast whose values a contraction
 /// kernel now starts from; the pass erases such ops after its walk.
 static constexpr llvm::StringLiteral kFoldedInit = "tmc.folded_into_contraction";
@@ -185,11 +182,8 @@ struct OutputStart {
   Value initial(OpBuilder &b, Location loc, Value inBounds,
                 ArrayRef<Value> dims, Type type) const {
     if (fillValue)
-      return valueOrZero(b, loc, inBounds, type, [&]() -> Value {
-        return fillValue.getType() == type
-                   ? fillValue
-                   : arith::TruncFOp::create(b, loc, type, fillValue);
-      });
+      return tmc::roundedOrZero(b, loc, inBounds, type,
+                                [&] { return fillValue; });
     auto [buffer, indices] = at(dims);
     return tmc::loadRoundedOrZero(b, loc, inBounds, buffer, indices, type);
   }
@@ -203,21 +197,6 @@ struct OutputStart {
       });
   }
 };
-
-/// What `build` makes where `condition` holds, else the zero of `type`.
-static Value valueOrZero(OpBuilder &b, Location loc, Value condition,
-                         Type type, function_ref<Value()> build) {
-  auto ifOp = scf::IfOp::create(b, loc, TypeRange{type}, condition,
-                                /*withElseRegion=*/true);
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToStart(ifOp.thenBlock());
-  scf::YieldOp::create(b, loc, build());
-  b.setInsertionPointToStart(ifOp.elseBlock());
-  scf::YieldOp::create(
-      b, loc,
-      ValueRange{arith::ConstantOp::create(b, loc, b.getZeroAttr(type))});
-  return ifOp.getResult(0);
-}
 
 /// Where a contraction's results go: its output, through the elementwise
 /// ops right after it that rewrite the output in place (its epilogue, when
@@ -728,8 +707,8 @@ struct TensorCoreTiling {
       memref::StoreOp::create(b, loc, a, aTile, ValueRange{r, kk});
       Value nIn = math.both(math.less(n, cN), kIn);
       Value bv = staged(
-          weight ? valueOrZero(b, loc, nIn, half,
-                               [&] { return weight(b, loc, n, k); })
+          weight ? tmc::roundedOrZero(b, loc, nIn, half,
+                                      [&] { return weight(b, loc, n, k); })
                  : loadConverted(b, loc, op, rhs, c.at(c0, n, k), nIn, half));
       memref::StoreOp::create(b, loc, bv, bTile,
                               bByN ? ValueRange{r, kk} : ValueRange{kk, r});
@@ -1122,7 +1101,7 @@ struct DequantContraction
       Value k0 = math.mul(kLoop.getInductionVar(), t);
       // Activations: thread (ty, tx) copies x(row, k0 + tx).
       Value xk = math.add(k0, tx);
-      Value xv = valueOrZero(
+      Value xv = tmc::roundedOrZero(
           b, loc, math.both(math.less(row, cM), math.less(xk, cK)), f32,
           [&]() -> Value {
             if (prologue)
@@ -1137,7 +1116,7 @@ struct DequantContraction
       Value kk = arith::RemUIOp::create(b, loc, linear, t);
       Value nn = arith::DivUIOp::create(b, loc, linear, t);
       Value n = math.add(n0, nn), k = math.add(k0, kk);
-      Value wv = valueOrZero(
+      Value wv = tmc::roundedOrZero(
           b, loc, math.both(math.less(n, cN), math.less(k, cK)), wType,
           [&]() { return dequantizedWeight(b, loc, op, match, n, k); });
       memref::StoreOp::create(b, loc, wv, wTile, ValueRange{kk, nn});

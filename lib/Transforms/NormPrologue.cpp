@@ -20,7 +20,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
-#include "llvm/ADT/SmallPtrSet.h"
+#include "llvm/ADT/DenseMap.h"
 
 using namespace mlir;
 using namespace mlir::tmc;
@@ -108,7 +108,8 @@ findReaders(tfm::FusedNormOp norm,
     return {};
   int64_t features = outType.getShape().back();
   Block *block = norm->getBlock();
-  llvm::SmallPtrSet<Operation *, 8> readerSet;
+  // Each reader and the operand it reads the output through.
+  llvm::DenseMap<Operation *, OpOperand *> readerInputs;
   SmallVector<Value> family = {norm.getOutput()};
   while (!family.empty()) {
     Value v = family.pop_back_val();
@@ -128,17 +129,17 @@ findReaders(tfm::FusedNormOp norm,
           foldableInput(reader) != &use ||
           !isRowsInput(reader, &use, features))
         return {};
-      readerSet.insert(user);
+      readerInputs[user] = &use;
     }
   }
-  if (readerSet.empty())
+  if (readerInputs.empty())
     return {};
 
   // In block order; nothing else touches the output's bytes meanwhile.
   BufferStorage outStorage = BufferStorage::of(norm.getOutput());
   SmallVector<linalg::LinalgOp> readers;
   for (Operation *op = norm->getNextNode();
-       op && readers.size() < readerSet.size(); op = op->getNextNode()) {
+       op && readers.size() < readerInputs.size(); op = op->getNextNode()) {
     if (isMemoryEffectFree(op))
       continue;
     std::optional<SmallVector<MemoryEffects::EffectInstance>> effects =
@@ -148,12 +149,12 @@ findReaders(tfm::FusedNormOp norm,
       return {};
     if (!touches<MemoryEffects::Read>(*effects, outStorage))
       continue;
-    if (!readerSet.contains(op))
+    OpOperand *input = readerInputs.lookup(op);
+    if (!input)
       return {};
     auto reader = cast<linalg::LinalgOp>(op);
     // The output is read only through the foldable input: no other operand
     // and no load in the payload reaches its bytes.
-    OpOperand *input = foldableInput(reader);
     for (OpOperand &other : op->getOpOperands())
       if (&other != input && isa<MemRefType>(other.get().getType()) &&
           !BufferStorage::of(other.get()).isDisjointFrom(outStorage))
@@ -166,7 +167,7 @@ findReaders(tfm::FusedNormOp norm,
     }
     readers.push_back(reader);
   }
-  if (readers.size() != readerSet.size())
+  if (readers.size() != readerInputs.size())
     return {};
   return readers;
 }
