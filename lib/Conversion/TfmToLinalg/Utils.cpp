@@ -330,19 +330,6 @@ FoldedRopes FoldedRopes::of(Value query, Value key, int64_t headDim,
   return ropes;
 }
 
-void FoldedRopes::setOn(Operation *fused) const {
-  tfm::RotaryOp rope = query ? query : key;
-  if (!rope)
-    return;
-  Builder b(fused->getContext());
-  if (query)
-    fused->setAttr("rope_query", b.getUnitAttr());
-  if (key)
-    fused->setAttr("rope_key", b.getUnitAttr());
-  fused->setAttr("rope_theta", rope.getThetaAttr());
-  fused->setAttr("rope_offset", rope.getOffsetAttr());
-}
-
 void FoldedRopes::erase(RewriterBase &rewriter) const {
   for (tfm::RotaryOp rope : {query, key})
     if (rope)

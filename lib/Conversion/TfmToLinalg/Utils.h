@@ -112,8 +112,17 @@ struct FoldedRopes {
 
   static FoldedRopes of(Value query, Value key, int64_t headDim, Value start);
 
-  /// Sets the rotation attributes on `fused`, the attention's buffer form.
-  void setOn(Operation *fused) const;
+  /// Sets the rotation attributes on `fused`, the attention's buffer form
+  /// (`tfm.fused_attention` or `tfm.fused_cached_attention`).
+  template <typename FusedOp> void setOn(FusedOp fused) const {
+    tfm::RotaryOp rope = query ? query : key;
+    if (!rope)
+      return;
+    fused.setRopeQuery(static_cast<bool>(query));
+    fused.setRopeKey(static_cast<bool>(key));
+    fused.setRopeThetaAttr(rope.getThetaAttr());
+    fused.setRopeOffsetAttr(rope.getOffsetAttr());
+  }
 
   /// Erases the rotations, read by nothing now.
   void erase(RewriterBase &rewriter) const;
