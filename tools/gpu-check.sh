@@ -6,7 +6,8 @@
 #       case for CUDA and for the CPU, runs the CPU builds to get reference
 #       outputs, and writes BUNDLE (default gpu-check/, git-ignored): tmc-run,
 #       libtmcrt.so, the CUDA model directories (cubin + host model.so +
-#       libtmcrt_cuda.so), inputs and references. No MLIR in it.
+#       libtmcrt_cuda.so), inputs and references, and BUNDLE.tar.gz, the
+#       same packed (about 50 MB rather than 62). No MLIR in it.
 #   tools/gpu-check.sh run [BUNDLE]       on the machine with the GPU (needs
 #       only the NVIDIA driver's libcuda.so.1 and bash): runs every CUDA case
 #       with tmc-run, compares each output with the CPU reference
@@ -17,7 +18,8 @@
 #       under a minute.
 #
 # Environment: GPU_ARCH (default sm_90), SEQ_LEN (default 64), RTOL (1e-3),
-# REPEAT (default 20).
+# REPEAT (default 20), CASE_TIMEOUT (seconds a case may run before it is
+# stopped and counted as failed, default 120).
 set -euo pipefail
 
 mode=${1:-}
@@ -26,6 +28,7 @@ arch=${GPU_ARCH:-sm_90}
 seq=${SEQ_LEN:-64}
 rtol=${RTOL:-1e-3}
 repeat=${REPEAT:-20}
+case_timeout=${CASE_TIMEOUT:-120}
 root=$(cd "$(dirname "$0")/.." && pwd)
 
 # name | model | extra tmc-compile flags (the same for both targets, except
@@ -220,7 +223,15 @@ PY
     grep '^decode' "$dir/cpu.txt" | sed "s/^/[prepare] $name: CPU /"
   done < <(decode_cases)
   du -sh "$bundle" | sed 's/^/[prepare] bundle size: /'
-  echo "[prepare] wrote $bundle; on the GPU machine: bash $bundle/gpu-check.sh run $bundle"
+  # The weights and references are mostly random floats, but a gzip'd
+  # copy is still about a fifth smaller: with the working tree, the
+  # directory itself can pass the device tool's 64 MiB.
+  tar -C "$(dirname "$bundle")" -czf "$bundle.tar.gz" "$(basename "$bundle")"
+  du -sh "$bundle.tar.gz" | sed 's/^/[prepare] packed: /'
+  echo "[prepare] wrote $bundle and $bundle.tar.gz; on the GPU machine:"
+  echo "[prepare]   bash $bundle/gpu-check.sh run $bundle"
+  echo "[prepare] or, from the packed copy:"
+  echo "[prepare]   mkdir -p /tmp/gc && tar -xzf $bundle.tar.gz -C /tmp/gc && bash /tmp/gc/$(basename "$bundle")/gpu-check.sh run /tmp/gc/$(basename "$bundle")"
 }
 
 run() {
@@ -243,7 +254,7 @@ run() {
       local log="$dir/gpu.txt"
       local reference="$dir/reference.npy"
       [[ -f "$dir/reference_of" ]] && reference="$bundle/cases/$(cat "$dir/reference_of")/reference.npy"
-      if "$bundle/bin/tmc-generate" "$dir/cuda" --input-ids "$dir/prompt.npy" \
+      if timeout "$case_timeout" "$bundle/bin/tmc-generate" "$dir/cuda" --input-ids "$dir/prompt.npy" \
           --max-new-tokens "$(cat "$dir/generate")" --follow "$dir/ids.npy" \
           --reference "$reference" --rtol "$(cat "$dir/rtol")" > "$log" 2>&1; then
         pass=$((pass + 1)); status=PASS
@@ -283,7 +294,7 @@ PY
     local log="$dir/gpu.txt"
     local reference="$dir/reference.npy"
     [[ -f "$dir/reference_of" ]] && reference="$bundle/cases/$(cat "$dir/reference_of")/reference.npy"
-    if "$bundle/bin/tmc-run" "$dir/cuda" --input input_ids="$dir/input_ids.npy" \
+    if timeout "$case_timeout" "$bundle/bin/tmc-run" "$dir/cuda" --input input_ids="$dir/input_ids.npy" \
         --reference "$output=$reference" --rtol "$(cat "$dir/rtol")" \
         --repeat "$repeat" > "$log" 2>&1; then
       pass=$((pass + 1)); status=PASS
