@@ -274,6 +274,7 @@ void mlir::tmc::buildTmcCudaPipeline(OpPassManager &pm,
     TmcGpuTileMatmulsOptions matmuls;
     matmuls.tile = options.matmulTile;
     matmuls.registerTile = options.matmulRegisterTile;
+    matmuls.rowKernelRows = options.matmulRowKernelRows;
     matmuls.tensorCores = options.tensorCores;
     matmuls.tf32 = options.tf32;
     pm.addNestedPass<func::FuncOp>(createTmcGpuTileMatmuls(matmuls));

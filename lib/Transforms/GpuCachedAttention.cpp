@@ -276,7 +276,6 @@ private:
                       const CacheRegion &r, Value row, Value g, Value unit) {
     int64_t groupSize = bits == 8 ? headDim : kInt4Group;
     double qmax = bits == 8 ? 127.0 : 7.0;
-    Value zero = idx(0);
     Value d0 = mul(unit, idx(groupSize));
     auto element = [&](Value d) {
       return loadToken(source, rotate, t, add(feature0, d));

@@ -926,6 +926,16 @@ struct DequantMatch {
   bool productOperandsSwapped, sumOperandsSwapped;
   /// The payload ops D is computed by.
   SetVector<Operation *> slice;
+
+  /// `acc + x * w` (w a dequantized weight), in the payload's operand
+  /// orders.
+  Value accumulate(OpBuilder &b, Location loc, Value acc, Value x,
+                   Value w) const {
+    Value product = productOperandsSwapped ? arith::MulFOp::create(b, loc, w, x)
+                                           : arith::MulFOp::create(b, loc, x, w);
+    return sumOperandsSwapped ? arith::AddFOp::create(b, loc, product, acc)
+                              : arith::AddFOp::create(b, loc, acc, product);
+  }
 };
 
 static FailureOr<DequantMatch> matchDequantContraction(linalg::LinalgOp op) {
@@ -1132,14 +1142,9 @@ struct DequantContraction
         Value j = inner.getInductionVar();
         Value xj = memref::LoadOp::create(b, loc, xTile, ValueRange{ty, j});
         Value wj = memref::LoadOp::create(b, loc, wTile, ValueRange{j, tx});
-        Value product = match.productOperandsSwapped
-                            ? arith::MulFOp::create(b, loc, wj, xj)
-                            : arith::MulFOp::create(b, loc, xj, wj);
-        Value sum0 = inner.getRegionIterArgs()[0];
-        Value sum = match.sumOperandsSwapped
-                        ? arith::AddFOp::create(b, loc, product, sum0)
-                        : arith::AddFOp::create(b, loc, sum0, product);
-        scf::YieldOp::create(b, loc, sum);
+        scf::YieldOp::create(
+            b, loc,
+            match.accumulate(b, loc, inner.getRegionIterArgs()[0], xj, wj));
       }
       gpu::BarrierOp::create(b, loc);
       scf::YieldOp::create(b, loc, inner.getResult(0));
@@ -1185,6 +1190,206 @@ struct DequantTf32Contraction : public MmaSyncPattern<DequantTf32Contraction> {
   }
 };
 
+
+/// Whether `op`'s payload yields `out + g(...)` (either order) in a float
+/// type, `out` read by that addition alone: a sum over K that may be
+/// split into partial sums.
+static bool isAdditivePayload(linalg::LinalgOp op) {
+  Block &body = op->getRegion(0).front();
+  Value acc = body.getArguments().back();
+  if (!isa<FloatType>(acc.getType()) || !acc.hasOneUse())
+    return false;
+  auto add = cast<linalg::YieldOp>(body.getTerminator())
+                 .getOperand(0)
+                 .getDefiningOp<arith::AddFOp>();
+  return add && add->getBlock() == &body &&
+         (add.getLhs() == acc || add.getRhs() == acc);
+}
+
+/// Contractions with few rows (M <= `maxRows`: a decoding step's token),
+/// plain ones whose payload adds to the output (`isAdditivePayload`) and
+/// weight-only quantized ones: such a product reads each weight once, so
+/// it is bound by the weights' bytes, and the tiled kernels, whose blocks
+/// span 16 or more rows, would leave most of their threads idle and few
+/// blocks reading. Here a block of kColumns x kSlices threads owns
+/// kColumns output columns: each thread sums the products of every row
+/// over one kSlices-th of K (k = slice, slice + kSlices, ...; kUnroll
+/// steps per iteration, their loads issued together), the partial sums
+/// meet in workgroup memory, and one thread per output adds them in slice
+/// order to the output's start and stores the result through the
+/// epilogue. Consecutive threads take consecutive k where the weights are
+/// contiguous along K (a warp reads 128 contiguous bytes of one column),
+/// else consecutive columns (a warp reads 32-byte rows of kColumns
+/// columns).
+struct RowContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
+  static constexpr int64_t kColumns = 8, kSlices = 32, kUnroll = 4;
+
+  RowContraction(MLIRContext *ctx, int64_t maxRows, bool foldEpilogues)
+      : OpInterfaceRewritePattern(ctx, /*benefit=*/2), maxRows(maxRows),
+        foldEpilogues(foldEpilogues) {}
+
+  LogicalResult matchAndRewrite(linalg::LinalgOp op,
+                                PatternRewriter &rewriter) const override {
+    Contraction c;
+    std::optional<DequantMatch> dequant;
+    if (FailureOr<Contraction> plain = matchContraction(op, rewriter);
+        succeeded(plain)) {
+      if (!isAdditivePayload(op))
+        return rewriter.notifyMatchFailure(op, "payload not out + g(a, b)");
+      c = *plain;
+    } else if (FailureOr<DequantMatch> matched = matchDequantContraction(op);
+               succeeded(matched)) {
+      dequant = std::move(*matched);
+      c = dequant->c;
+    } else {
+      return rewriter.notifyMatchFailure(op, "not a contraction");
+    }
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    int64_t sizeM = ranges[c.m], sizeN = ranges[c.n], sizeK = ranges[c.k];
+    if (sizeM > maxRows)
+      return rewriter.notifyMatchFailure(op, "more rows than row kernels take");
+    OpOperand *lhs = op.getDpsInputOperand(c.lhs);
+    OpOperand *rhs = op.getDpsInputOperand(dequant ? 1 : 1 - c.lhs);
+    OpOperand *out = op.getDpsInitOperand(0);
+    // The weights' innermost dimension: contiguous along K, or packed
+    // along K (`k floordiv 2`), or not.
+    bool kFastest = false;
+    auto rhsType = cast<MemRefType>(rhs->get().getType());
+    SmallVector<int64_t> strides;
+    int64_t offset;
+    if (succeeded(rhsType.getStridesAndOffset(strides, offset)) &&
+        !strides.empty() && strides.back() == 1)
+      kFastest = op.getMatchingIndexingMap(rhs).getResults().back()
+                     .isFunctionOfDim(c.k);
+    // Before any op is created in front of `op`.
+    OutputStart start = OutputStart::of(op);
+    std::optional<NormPrologue> prologue = NormPrologue::of(op, lhs);
+    OutputEnd end = OutputEnd::of(op, start, foldEpilogues);
+
+    Location loc = op.getLoc();
+    OpBuilder::InsertionGuard guard(rewriter);
+    end.setInsertionPoint(rewriter);
+    OpBuilder &b = rewriter;
+    KernelOps math{b, loc};
+    Type accType = cast<MemRefType>(out->get().getType()).getElementType();
+    int64_t threads = kColumns * kSlices;
+    if (prologue)
+      prologue->prepare(b, loc);
+    // partials[slice][column * M + m].
+    auto launch = createLaunch(
+        b, loc, llvm::divideCeil(sizeN, kColumns), 1, threads, 1,
+        withPrologue(prologue,
+                     {workgroupMemRefType({kSlices, kColumns * sizeM},
+                                          accType)},
+                     sizeM, threads));
+    rewriter.setInsertionPointToStart(&launch.getBody().front());
+    Value tid = launch.getThreadIds().x;
+    Value partials = launch.getWorkgroupAttributions()[0];
+    Value c0 = math.idx(0), cK = math.idx(sizeK);
+    Value slices = math.idx(kSlices), columns = math.idx(kColumns);
+    Value slice =
+        kFastest ? arith::RemUIOp::create(b, loc, tid, slices).getResult()
+                 : arith::DivUIOp::create(b, loc, tid, columns).getResult();
+    Value column =
+        kFastest ? arith::DivUIOp::create(b, loc, tid, slices).getResult()
+                 : arith::RemUIOp::create(b, loc, tid, columns).getResult();
+    Value n0 = math.mul(launch.getBlockIds().x, columns);
+    // Columns past N compute column N - 1 again and store nothing, so the
+    // loads need no guard.
+    Value n = arith::MinUIOp::create(b, loc, math.add(n0, column),
+                                     math.idx(sizeN - 1));
+    if (prologue)
+      prologue->computeStatistics(
+          b, loc, launch.getWorkgroupAttributions().drop_front(1), tid,
+          threads, c0, sizeM);
+
+    // Adds the products at `ks` (all below K) to `accs` (one per row).
+    Block &payload = op->getRegion(0).front();
+    auto accumulate = [&](ValueRange accs, ArrayRef<Value> ks) {
+      SmallVector<Value> weights, rows;
+      for (Value k : ks)
+        weights.push_back(
+            dequant ? dequantizedWeight(b, loc, op, *dequant, n, k)
+                    : memref::LoadOp::create(b, loc, rhs->get(),
+                                             indicesFor(op, rhs,
+                                                        c.at(c0, n, k))));
+      for (Value k : ks)
+        for (int64_t m = 0; m < sizeM; ++m)
+          rows.push_back(prologue ? prologue->load(b, loc, math.idx(m), k)
+                                  : memref::LoadOp::create(
+                                        b, loc, lhs->get(),
+                                        indicesFor(op, lhs,
+                                                   c.at(math.idx(m), c0, k))));
+      SmallVector<Value> next(accs);
+      for (auto [i, w] : llvm::enumerate(weights))
+        for (int64_t m = 0; m < sizeM; ++m) {
+          Value x = rows[i * sizeM + m];
+          if (dequant) {
+            next[m] = dequant->accumulate(b, loc, next[m], x, w);
+            continue;
+          }
+          IRMapping mapping;
+          mapping.map(payload.getArgument(lhs->getOperandNumber()), x);
+          mapping.map(payload.getArgument(rhs->getOperandNumber()), w);
+          mapping.map(payload.getArgument(out->getOperandNumber()), next[m]);
+          for (Operation &nested : payload.without_terminator())
+            b.clone(nested, mapping);
+          next[m] =
+              mapping.lookupOrDefault(payload.getTerminator()->getOperand(0));
+        }
+      return next;
+    };
+    auto kLoop = [&](Value lb, Value ub, int64_t unroll, ValueRange init) {
+      auto loop = scf::ForOp::create(b, loc, lb, ub,
+                                     math.idx(kSlices * unroll), init);
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(loop.getBody());
+      SmallVector<Value> ks;
+      for (int64_t u = 0; u < unroll; ++u)
+        ks.push_back(u == 0 ? loop.getInductionVar()
+                            : math.add(loop.getInductionVar(),
+                                       math.idx(u * kSlices)));
+      scf::YieldOp::create(b, loc, accumulate(loop.getRegionIterArgs(), ks));
+      return SmallVector<Value>(loop.getResults());
+    };
+    // Whole iterations of kUnroll steps, then the rest one step at a time.
+    SmallVector<Value> accs(
+        sizeM, arith::ConstantOp::create(b, loc, b.getZeroAttr(accType)));
+    int64_t unrolledEnd = sizeK / (kSlices * kUnroll) * (kSlices * kUnroll);
+    if (unrolledEnd > 0)
+      accs = kLoop(slice, math.idx(unrolledEnd), kUnroll, accs);
+    if (unrolledEnd < sizeK)
+      accs = kLoop(math.add(slice, math.idx(unrolledEnd)), cK, 1, accs);
+    Value sizeMValue = math.idx(sizeM);
+    Value base = math.mul(column, sizeMValue);
+    for (int64_t m = 0; m < sizeM; ++m)
+      math.store(accs[m], partials, {slice, math.add(base, math.idx(m))});
+    gpu::BarrierOp::create(b, loc);
+
+    // Thread t < kColumns * M: the output at row t % M, column n0 + t / M.
+    math.ifThen(math.less(tid, math.idx(kColumns * sizeM)), [&] {
+      Value row = arith::RemUIOp::create(b, loc, tid, sizeMValue);
+      Value col =
+          math.add(n0, arith::DivUIOp::create(b, loc, tid, sizeMValue));
+      Value inBounds = math.less(col, math.idx(sizeN));
+      Value init = start.initial(b, loc, inBounds, c.at(row, col, c0), accType);
+      Value sum = math.reduce(c0, slices, init, [&](Value s, Value acc) {
+        return arith::AddFOp::create(b, loc, acc,
+                                     math.load(partials, {s, tid}));
+      });
+      end.store(b, loc, inBounds, row, col, sum);
+    });
+    gpu::TerminatorOp::create(b, loc);
+    start.markFolded(rewriter);
+    end.markFolded(rewriter);
+    rewriter.eraseOp(op);
+    return success();
+  }
+
+  int64_t maxRows;
+  bool foldEpilogues;
+};
+
 } // namespace
 
 OpOperand *tmc::getMatmulKernelInput(linalg::LinalgOp op) {
@@ -1215,10 +1420,18 @@ struct TmcGpuTileMatmulsPass
           << static_cast<int64_t>(tile);
       return signalPassFailure();
     }
+    if (rowKernelRows < 0 || rowKernelRows > 16) {
+      getOperation().emitError("tmc-gpu-tile-matmuls: row-kernel-rows must "
+                               "be in [0, 16], got ")
+          << static_cast<int64_t>(rowKernelRows);
+      return signalPassFailure();
+    }
     RewritePatternSet patterns(&getContext());
     patterns.add<TileContraction>(&getContext(), tile, registerTile,
                                   epilogues);
     patterns.add<DequantContraction>(&getContext(), tile, epilogues);
+    if (rowKernelRows > 0)
+      patterns.add<RowContraction>(&getContext(), rowKernelRows, epilogues);
     if (tensorCores)
       patterns.add<MmaContraction, MmaSyncContraction>(&getContext(),
                                                        epilogues);

@@ -232,6 +232,13 @@ struct TmcCudaPipelineOptions
                      "shared-memory matmul kernels (register blocking; a "
                      "block computes (matmul-tile * this)^2 outputs)"),
       llvm::cl::init(4)};
+  Option<int64_t> matmulRowKernelRows{
+      *this, "matmul-row-kernel-rows",
+      llvm::cl::desc("Matmuls with at most this many rows (a decoding "
+                     "step's token) get the row kernel: blocks of 8 output "
+                     "columns, K split over 32 threads per column, the "
+                     "weights read once (0: the tiled kernels for all)"),
+      llvm::cl::init(8)};
   Option<bool> tensorCores{
       *this, "tensor-cores",
       llvm::cl::desc("Matmuls of f16 and bf16 weights on tensor cores "

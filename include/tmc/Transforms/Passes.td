@@ -412,6 +412,20 @@ def TmcGpuTileMatmuls : Pass<"tmc-gpu-tile-matmuls", "::mlir::func::FuncOp"> {
     contractions with f32 dequantized weights get the same kernel, their
     B tile the dequantized weights (rounded to TF32 too).
 
+    With `row-kernel-rows` = R > 0, contractions with at most R rows (M;
+    a decoding step's token), plain ones whose payload adds to the output
+    (`out + g(a, b)`) and weight-only quantized ones, get the row kernel
+    instead: such a product reads each weight once and is bound by the
+    weights' bytes, where the tiled kernels would leave most threads idle
+    and few blocks reading. A block of 256 threads owns 8 output columns;
+    each thread sums the products of every row over one 32nd of K (k =
+    slice, slice + 32, ..., four steps per iteration with their loads
+    issued first), consecutive threads taking consecutive k where the
+    weights are contiguous (or packed) along K and consecutive columns
+    otherwise; the partial sums meet in workgroup memory and one thread
+    per output adds them, in slice order, to the output's start and
+    stores the result through the epilogue.
+
     Every kernel starts its accumulators from the output, or, when the op
     right before the contraction is a `linalg.fill` of the same output
     buffer (a linear layer without bias) or a `linalg.generic` that only
@@ -473,6 +487,9 @@ def TmcGpuTileMatmuls : Pass<"tmc-gpu-tile-matmuls", "::mlir::func::FuncOp"> {
            "Apply the elementwise ops right after a contraction (residual "
            "adds, activations, gates, the copy to the output) in its "
            "kernel">,
+    Option<"rowKernelRows", "row-kernel-rows", "int64_t", /*default=*/"0",
+           "Contractions with at most this many rows (M) get the row "
+           "kernel, split along K, instead of the tiled ones (0: none)">,
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::LLVM::LLVMDialect",
