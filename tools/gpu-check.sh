@@ -90,6 +90,25 @@ decode-gpt2-window|gpt2|--decode --attention=window:4 --kv-sinks=2|8|13|40
 CASES
 }
 
+# Kernel-shape variants: name | base case | tmc-compile flags added to the
+# base case's. Each is compiled for CUDA only, with the base case's model,
+# sequence length, inputs and reference, and runs as a case of its own, so
+# that the default shapes can be compared with others on the same GPU in
+# the same run (--gpu-kernel-options takes tmc-cuda-pipeline options).
+variant_cases() {
+  cat <<CASES
+matmul-2048x4096x256-regs2|matmul-2048x4096x256|--gpu-kernel-options=matmul-register-tile=2
+matmul-2048x4096x256-regs1|matmul-2048x4096x256|--gpu-kernel-options=matmul-register-tile=1
+matmul-2048x4096x256-tile8|matmul-2048x4096x256|--gpu-kernel-options=matmul-tile=8
+attention-s2048-q32|attention-s2048|--attention-block-q=32
+attention-s2048-q16|attention-s2048|--attention-block-q=16
+attention-tf32-s2048-q32|attention-tf32-s2048|--attention-block-q=32
+gpt2-d256-s512-regs2|gpt2-d256-s512|--gpu-kernel-options=matmul-register-tile=2
+gpt2-d256-s512-q16|gpt2-d256-s512|--attention-block-q=16
+decode-gpt2-d256-tiled|decode-gpt2-d256|--gpu-kernel-options=matmul-row-kernel-rows=0
+CASES
+}
+
 # The checkpoint of gpt2-d256 (make_checkpoint.py's arguments): made here,
 # and again on the GPU machine for the PyTorch peer of its decoding case.
 gpt2_d256="--type gpt2 --layers 4 --hidden 256 --heads 4 --vocab 2048 --max-pos 512 --seed 7"
@@ -172,6 +191,7 @@ PY
     local s=${case_seq:-$seq}
     local dir="$bundle/cases/$name"
     compile_cuda_case "$name" "$model_file" "$s" "$flags"
+    printf '%s\n%s\n%s\n' "$model_file" "$s" "$flags" > "$tmp/$name.build"
     # The CPU reference without the CUDA-only flags.
     local cpu_flags=${flags//--gpu-attention=tiles/}
     cpu_flags=${cpu_flags//--gpu-tensor-cores=tf32/}
@@ -206,6 +226,7 @@ PY
     [[ -f "$model_file" ]] || model_file="$tmp/$model.mlir"
     local dir="$bundle/cases/$name"
     compile_cuda_case "$name" "$model_file" "$chunk" "$flags"
+    printf '%s\n%s\n%s\n' "$model_file" "$chunk" "$flags" > "$tmp/$name.build"
     local cpu_flags
     cpu_flags=$(sed -E 's/--gpu-decode-split=[0-9]+//' <<< "$flags")
     # shellcheck disable=SC2086
@@ -222,6 +243,24 @@ PY
     dedupe "$dir" reference.npy reference_of
     grep '^decode' "$dir/cpu.txt" | sed "s/^/[prepare] $name: CPU /"
   done < <(decode_cases)
+  while IFS='|' read -r name base extra; do
+    [[ -n "$name" ]] || continue
+    local dir="$bundle/cases/$name" base_dir="$bundle/cases/$base"
+    local model_file s flags
+    { read -r model_file; read -r s; read -r flags; } < "$tmp/$base.build"
+    compile_cuda_case "$name" "$model_file" "$s" "$flags $extra"
+    # Everything but the build is the base case's.
+    for file in input_ids.npy prompt.npy ids.npy output_name rtol generate \
+        matmul_shape attention_shape; do
+      [[ -f "$base_dir/$file" ]] && cp "$base_dir/$file" "$dir/"
+    done
+    if [[ -f "$base_dir/reference_of" ]]; then
+      cp "$base_dir/reference_of" "$dir/"
+    else
+      echo "$base" > "$dir/reference_of"
+    fi
+    echo "$base $extra" > "$dir/variant_of"
+  done < <(variant_cases)
   du -sh "$bundle" | sed 's/^/[prepare] bundle size: /'
   # The weights and references are mostly random floats, but a gzip'd
   # copy is still about a fifth smaller: with the working tree, the
@@ -264,10 +303,11 @@ run() {
       local gpu_rate cpu_rate compare
       gpu_rate=$(grep -o '^decode: .*tokens/s' "$log" | grep -o '[0-9.]* tokens/s' || true)
       grep -q 'device: TMC fake CUDA device' "$log" && gpu_rate="(fake driver)"
-      cpu_rate=$(grep -o '^decode: .*tokens/s' "$dir/cpu.txt" | grep -o '[0-9.]* tokens/s' || true)
+      cpu_rate=$(grep -o '^decode: .*tokens/s' "$dir/cpu.txt" 2>/dev/null | grep -o '[0-9.]* tokens/s' || true)
       compare=$(grep '^reference' "$log" || tail -1 "$log")
       printf '[run] %-4s %-20s GPU decode %-18s CPU(prepare machine) %-18s %s\n' \
         "$status" "$name" "${gpu_rate:-?}" "${cpu_rate:-?}" "$compare"
+      [[ -f "$dir/variant_of" ]] && echo "[run]      variant of $(cat "$dir/variant_of")"
       if [[ -f "$dir/peer_checkpoint" && -z "$(grep -l 'TMC fake CUDA device' "$log")" ]] &&
           python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
         # The same checkpoint (same seed) and prompt in a plain PyTorch
@@ -309,17 +349,38 @@ PY
     else
       fake_device=
     fi
-    cpu_time=$(grep -o 'median [0-9.]* ms' "$dir/cpu.txt" || true)
+    cpu_time=$(grep -o 'median [0-9.]* ms' "$dir/cpu.txt" 2>/dev/null || true)
     compare=$(grep '^reference' "$log" || tail -1 "$log")
     printf '[run] %-4s %-20s GPU %-18s CPU(prepare machine) %-18s %s\n' \
       "$status" "$name" "${gpu_time:-?}" "${cpu_time:-?}" "$compare"
+    [[ -f "$dir/variant_of" ]] && echo "[run]      variant of $(cat "$dir/variant_of")"
+    # The kernel time of the linear layer or attention alone, from a
+    # profiled run (CUDA events around each launch).
+    local kernel_ms="" op=""
+    [[ -f "$dir/matmul_shape" ]] && op=tfm.linear
+    [[ -f "$dir/attention_shape" ]] && op=tfm.attention
+    if [[ -n "$op" && -n "${gpu_time:-}" && -z "$fake_device" ]]; then
+      kernel_ms=$(timeout "$case_timeout" "$bundle/bin/tmc-run" "$dir/cuda" \
+          --input input_ids="$dir/input_ids.npy" --profile 2>&1 |
+        sed -n '/^profile/,$p' | awk -v op="$op" '$1 == op { print $4; exit }')
+    elif [[ $name == gpt2-d256-s512* && -n "${gpu_time:-}" ]]; then
+      # The kernel time per op of the larger model and its variants.
+      timeout "$case_timeout" "$bundle/bin/tmc-run" "$dir/cuda" \
+          --input input_ids="$dir/input_ids.npy" --profile 2>&1 |
+        sed -n '/^profile/,$p' | awk '
+          /^profile/ { printf "[run]      kernel time: %s ms", $(NF-4) }
+          $1 ~ /^tfm\./ { printf ", %s %s ms", $1, $4 }
+          END { print "" }'
+    fi
     if [[ -f "$dir/matmul_shape" && -n "${gpu_time:-}" && -z "$fake_device" ]]; then
       read -r _ mm kk nn dtype < "$dir/matmul_shape"
       dtype=${dtype:-f32}
       local ms; ms=$(echo "$gpu_time" | awk '{print $2}')
       awk -v m="$mm" -v k="$kk" -v n="$nn" -v ms="$ms" -v dtype="$dtype" 'BEGIN {
         printf "[run]      TMC %dx%dx%d " dtype " matmul model: %.3f ms per run (copies and the embedding included) = %.2f TFLOP/s\n", m, k, n, ms, 2*m*k*n/(ms*1e-3)/1e12 }'
-      if python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
+      [[ -n "$kernel_ms" ]] && awk -v m="$mm" -v k="$kk" -v n="$nn" -v ms="$kernel_ms" 'BEGIN {
+        printf "[run]      TMC matmul kernel alone (--profile): %.3f ms = %.2f TFLOP/s\n", ms, 2*m*k*n/(ms*1e-3)/1e12 }'
+      if [[ ! -f "$dir/variant_of" ]] && python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
         python3 - "$mm" "$kk" "$nn" "$dtype" <<'PY' || echo "[run]      cuBLAS: PyTorch failed"
 import sys, torch
 m, k, n = map(int, sys.argv[1:4])
@@ -350,7 +411,9 @@ PY
       # Causal: about half of the 4 S^2 H D flops of q k^T and p v.
       awk -v s="$sq" -v h="$hh" -v d="$dd" -v ms="$ms" -v dtype="$dtype" 'BEGIN {
         printf "[run]      TMC causal attention (" dtype ") S=%d, %d heads of %d: %.3f ms per run (copies and the embedding included) = %.2f TFLOP/s\n", s, h, d, ms, 2*s*s*h*d/(ms*1e-3)/1e12 }'
-      if python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
+      [[ -n "$kernel_ms" ]] && awk -v s="$sq" -v h="$hh" -v d="$dd" -v ms="$kernel_ms" 'BEGIN {
+        printf "[run]      TMC attention kernel alone (--profile): %.3f ms = %.2f TFLOP/s\n", ms, 2*s*s*h*d/(ms*1e-3)/1e12 }'
+      if [[ ! -f "$dir/variant_of" ]] && python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
         python3 - "$sq" "$hh" "$dd" "$dtype" <<'PY' || echo "[run]      PyTorch attention: failed"
 import sys, torch
 s, h, d = map(int, sys.argv[1:4])

@@ -322,6 +322,9 @@ static LogicalResult checkAvailable(Location loc,
            << options.gpuArch
            << " (--gpu-tensor-cores=auto keeps f16 matmuls on tensor cores "
               "there)";
+  if (options.target != "cuda" && !options.gpuKernelOptions.empty())
+    return emitError(loc) << "--gpu-kernel-options applies to --target=cuda "
+                             "only";
   if ((options.target != "cuda" || !options.decodeMaxTokens) &&
       options.gpuDecodeSplit)
     return emitError(loc) << "--gpu-decode-split applies to --target=cuda "
@@ -501,6 +504,13 @@ LogicalResult mlir::tmc::compileModel(ModuleOp module,
         getSmVersion(options.gpuArch).value_or(0) < 80 &&
         StringRef(options.quantize).split(':').first == "bf16")
       pipeline.tensorCores = false;
+    if (!options.gpuKernelOptions.empty()) {
+      std::string message;
+      llvm::raw_string_ostream os(message);
+      if (failed(pipeline.parseFromString(options.gpuKernelOptions, os)))
+        return emitError(loc) << "--gpu-kernel-options: "
+                              << StringRef(message).trim();
+    }
     if (std::string problem = checkTmcCudaPipelineOptions(pipeline);
         !problem.empty())
       return emitError(loc) << problem;

@@ -99,6 +99,8 @@ llvm::Error mlir::tmc::setCompileOption(CompileOptions &options,
     options.gpuDecodeSplit = split;
     return llvm::Error::success();
   }
+  if (name == "gpu-kernel-options")
+    return setString(options.gpuKernelOptions);
   if (name == "cuda-toolkit")
     return setString(options.cudaToolkit);
   if (name == "cpu")

@@ -71,6 +71,13 @@ static cl::opt<std::string> gpuDecodeSplit(
              "over several blocks, then combined (flash-decoding); 0: one "
              "block per query and key/value head"),
     cl::cat(category));
+static cl::opt<std::string> gpuKernelOptions(
+    "gpu-kernel-options", cl::init(""), cl::value_desc("OPTIONS"),
+    cl::desc("With --target=cuda: tmc-cuda-pipeline options applied over "
+             "what the other flags set, to try other kernel shapes, e.g. "
+             "'matmul-tile=8 matmul-register-tile=2 attention-threads=128' "
+             "(tmc-opt --help lists them under --tmc-cuda-pipeline)"),
+    cl::cat(category));
 static cl::opt<std::string> cudaToolkit(
     "cuda-toolkit", cl::init(""),
     cl::desc("CUDA toolkit directory with --target=cuda (default: "
@@ -257,6 +264,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   options.cudaToolkit = cudaToolkit;
+  options.gpuKernelOptions = gpuKernelOptions;
   if (llvm::Error err =
           tmc::setCompileOption(options, "gpu-attention", gpuAttention)) {
     llvm::errs() << "tmc-compile: " << llvm::toString(std::move(err)) << "\n";

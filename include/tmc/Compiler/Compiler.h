@@ -73,6 +73,10 @@ struct CompileOptions {
   /// key/value head. Unset: kDefaultGpuDecodeSplit.
   std::optional<int64_t> gpuDecodeSplit;
   static constexpr int64_t kDefaultGpuDecodeSplit = 256;
+  /// With target "cuda": `tmc-cuda-pipeline` options (e.g. "matmul-tile=8
+  /// attention-threads=128"), applied over what the other fields set, to
+  /// try other kernel shapes.
+  std::string gpuKernelOptions;
   /// Low-rank factorization (tfm-low-rank's `scheme`).
   std::string lowRank = "none";
   /// Activation-aware low-rank factorization, calibrated on
