@@ -275,6 +275,7 @@ void mlir::tmc::buildTmcCudaPipeline(OpPassManager &pm,
     matmuls.tile = options.matmulTile;
     matmuls.registerTile = options.matmulRegisterTile;
     matmuls.rowKernelRows = options.matmulRowKernelRows;
+    matmuls.minBlocks = options.matmulMinBlocks;
     matmuls.tensorCores = options.tensorCores;
     matmuls.tf32 = options.tf32;
     pm.addNestedPass<func::FuncOp>(createTmcGpuTileMatmuls(matmuls));

@@ -284,12 +284,14 @@ static int64_t innermostDim(linalg::LinalgOp op, OpOperand *operand) {
 /// Plain contractions with shared-memory tiles and register blocking: a
 /// block of `tile` x `tile` threads computes a (`tile` * `regs`)-square
 /// output tile, each thread `regs` x `regs` outputs (rows `ty + i * tile`,
-/// columns `tx + j * tile`) held in registers across the K loop.
+/// columns `tx + j * tile`) held in registers across the K loop; `regs` is
+/// `maxRegs`, halved (down to 2) while the grid has fewer than `minBlocks`
+/// blocks.
 struct TileContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
-  TileContraction(MLIRContext *ctx, int64_t tile, int64_t regs,
-                  bool foldEpilogues)
-      : OpInterfaceRewritePattern(ctx), tile(tile), regs(regs),
-        foldEpilogues(foldEpilogues) {}
+  TileContraction(MLIRContext *ctx, int64_t tile, int64_t maxRegs,
+                  int64_t minBlocks, bool foldEpilogues)
+      : OpInterfaceRewritePattern(ctx), tile(tile), maxRegs(maxRegs),
+        minBlocks(minBlocks), foldEpilogues(foldEpilogues) {}
 
   LogicalResult matchAndRewrite(linalg::LinalgOp op,
                                 PatternRewriter &rewriter) const override {
@@ -304,6 +306,16 @@ struct TileContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
     OutputEnd end = OutputEnd::of(op, start, foldEpilogues);
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     int64_t sizeM = ranges[c.m], sizeN = ranges[c.n], sizeK = ranges[c.k];
+    // Half as many outputs per thread (down to 2 x 2) while the grid would
+    // have fewer than minBlocks blocks: more blocks to spread over the
+    // multiprocessors, at the cost of less reuse of each staged element.
+    int64_t regs = maxRegs;
+    auto blocks = [&](int64_t r) {
+      return llvm::divideCeil(sizeM, tile * r) *
+             llvm::divideCeil(sizeN, tile * r);
+    };
+    while (regs > 2 && blocks(regs) < minBlocks)
+      regs = std::max<int64_t>(2, regs / 2);
     int64_t span = tile * regs; // output rows and columns per block
 
     Location loc = op.getLoc();
@@ -457,7 +469,7 @@ struct TileContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
     return success();
   }
 
-  int64_t tile, regs;
+  int64_t tile, maxRegs, minBlocks;
   bool foldEpilogues;
 };
 
@@ -1211,22 +1223,24 @@ static bool isAdditivePayload(linalg::LinalgOp op) {
 /// weight-only quantized ones: such a product reads each weight once, so
 /// it is bound by the weights' bytes, and the tiled kernels, whose blocks
 /// span 16 or more rows, would leave most of their threads idle and few
-/// blocks reading. Here a block of kColumns x kSlices threads owns
-/// kColumns output columns: each thread sums the products of every row
-/// over one kSlices-th of K (k = slice, slice + kSlices, ...; kUnroll
-/// steps per iteration, their loads issued together), the partial sums
-/// meet in workgroup memory, and one thread per output adds them in slice
-/// order to the output's start and stores the result through the
-/// epilogue. Consecutive threads take consecutive k where the weights are
-/// contiguous along K (a warp reads 128 contiguous bytes of one column),
-/// else consecutive columns (a warp reads 32-byte rows of kColumns
-/// columns).
+/// blocks reading. Here a block of kThreads threads owns numColumns output
+/// columns (8, or fewer while that leaves fewer than `minBlocks` blocks),
+/// numSlices = kThreads / numColumns threads per column: each thread sums
+/// the products of every row over one numSlices-th of K (k = slice,
+/// slice + numSlices, ...; kUnroll steps per iteration, their loads
+/// issued together), the partial sums meet in a tree in workgroup memory,
+/// and one thread per output adds the total to the output's start and
+/// stores the result through the epilogue. Consecutive threads take
+/// consecutive k where the weights are contiguous (or packed) along K (a
+/// warp reads 128 contiguous bytes of one column), else consecutive
+/// columns.
 struct RowContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
-  static constexpr int64_t kColumns = 8, kSlices = 32, kUnroll = 4;
+  static constexpr int64_t kThreads = 256, kMaxColumns = 8, kUnroll = 4;
 
-  RowContraction(MLIRContext *ctx, int64_t maxRows, bool foldEpilogues)
+  RowContraction(MLIRContext *ctx, int64_t maxRows, int64_t minBlocks,
+                 bool foldEpilogues)
       : OpInterfaceRewritePattern(ctx, /*benefit=*/2), maxRows(maxRows),
-        foldEpilogues(foldEpilogues) {}
+        minBlocks(minBlocks), foldEpilogues(foldEpilogues) {}
 
   LogicalResult matchAndRewrite(linalg::LinalgOp op,
                                 PatternRewriter &rewriter) const override {
@@ -1272,21 +1286,27 @@ struct RowContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
     OpBuilder &b = rewriter;
     KernelOps math{b, loc};
     Type accType = cast<MemRefType>(out->get().getType()).getElementType();
-    int64_t threads = kColumns * kSlices;
+    // Fewer columns per block (down to one) while that leaves fewer than
+    // minBlocks blocks: more threads per column, each with fewer loads
+    // in sequence.
+    int64_t numColumns = kMaxColumns;
+    while (numColumns > 1 && llvm::divideCeil(sizeN, numColumns) < minBlocks)
+      numColumns /= 2;
+    int64_t numSlices = kThreads / numColumns, threads = kThreads;
     if (prologue)
       prologue->prepare(b, loc);
     // partials[slice][column * M + m].
     auto launch = createLaunch(
-        b, loc, llvm::divideCeil(sizeN, kColumns), 1, threads, 1,
+        b, loc, llvm::divideCeil(sizeN, numColumns), 1, threads, 1,
         withPrologue(prologue,
-                     {workgroupMemRefType({kSlices, kColumns * sizeM},
+                     {workgroupMemRefType({numSlices, numColumns * sizeM},
                                           accType)},
                      sizeM, threads));
     rewriter.setInsertionPointToStart(&launch.getBody().front());
     Value tid = launch.getThreadIds().x;
     Value partials = launch.getWorkgroupAttributions()[0];
     Value c0 = math.idx(0), cK = math.idx(sizeK);
-    Value slices = math.idx(kSlices), columns = math.idx(kColumns);
+    Value slices = math.idx(numSlices), columns = math.idx(numColumns);
     Value slice =
         kFastest ? arith::RemUIOp::create(b, loc, tid, slices).getResult()
                  : arith::DivUIOp::create(b, loc, tid, columns).getResult();
@@ -1341,21 +1361,21 @@ struct RowContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
     };
     auto kLoop = [&](Value lb, Value ub, int64_t unroll, ValueRange init) {
       auto loop = scf::ForOp::create(b, loc, lb, ub,
-                                     math.idx(kSlices * unroll), init);
+                                     math.idx(numSlices * unroll), init);
       OpBuilder::InsertionGuard g(b);
       b.setInsertionPointToStart(loop.getBody());
       SmallVector<Value> ks;
       for (int64_t u = 0; u < unroll; ++u)
         ks.push_back(u == 0 ? loop.getInductionVar()
                             : math.add(loop.getInductionVar(),
-                                       math.idx(u * kSlices)));
+                                       math.idx(u * numSlices)));
       scf::YieldOp::create(b, loc, accumulate(loop.getRegionIterArgs(), ks));
       return SmallVector<Value>(loop.getResults());
     };
     // Whole iterations of kUnroll steps, then the rest one step at a time.
     SmallVector<Value> accs(
         sizeM, arith::ConstantOp::create(b, loc, b.getZeroAttr(accType)));
-    int64_t unrolledEnd = sizeK / (kSlices * kUnroll) * (kSlices * kUnroll);
+    int64_t unrolledEnd = sizeK / (numSlices * kUnroll) * (numSlices * kUnroll);
     if (unrolledEnd > 0)
       accs = kLoop(slice, math.idx(unrolledEnd), kUnroll, accs);
     if (unrolledEnd < sizeK)
@@ -1366,17 +1386,31 @@ struct RowContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
       math.store(accs[m], partials, {slice, math.add(base, math.idx(m))});
     gpu::BarrierOp::create(b, loc);
 
-    // Thread t < kColumns * M: the output at row t % M, column n0 + t / M.
-    math.ifThen(math.less(tid, math.idx(kColumns * sizeM)), [&] {
+    // The partial sums of each output meet in a tree over the slices: at
+    // each level the lower half of the slices adds the upper half's sums
+    // to its own.
+    for (int64_t half = numSlices / 2; half >= 1; half /= 2) {
+      Value h = math.idx(half);
+      math.ifThen(math.less(slice, h), [&] {
+        for (int64_t m = 0; m < sizeM; ++m) {
+          Value at = math.add(base, math.idx(m));
+          math.store(arith::AddFOp::create(
+                         b, loc, math.load(partials, {slice, at}),
+                         math.load(partials, {math.add(slice, h), at})),
+                     partials, {slice, at});
+        }
+      });
+      gpu::BarrierOp::create(b, loc);
+    }
+    // Thread t < numColumns * M: the output at row t % M, column n0 + t / M.
+    math.ifThen(math.less(tid, math.idx(numColumns * sizeM)), [&] {
       Value row = arith::RemUIOp::create(b, loc, tid, sizeMValue);
       Value col =
           math.add(n0, arith::DivUIOp::create(b, loc, tid, sizeMValue));
       Value inBounds = math.less(col, math.idx(sizeN));
       Value init = start.initial(b, loc, inBounds, c.at(row, col, c0), accType);
-      Value sum = math.reduce(c0, slices, init, [&](Value s, Value acc) {
-        return arith::AddFOp::create(b, loc, acc,
-                                     math.load(partials, {s, tid}));
-      });
+      Value sum = arith::AddFOp::create(b, loc, init,
+                                        math.load(partials, {c0, tid}));
       end.store(b, loc, inBounds, row, col, sum);
     });
     gpu::TerminatorOp::create(b, loc);
@@ -1386,7 +1420,7 @@ struct RowContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
     return success();
   }
 
-  int64_t maxRows;
+  int64_t maxRows, minBlocks;
   bool foldEpilogues;
 };
 
@@ -1420,6 +1454,12 @@ struct TmcGpuTileMatmulsPass
           << static_cast<int64_t>(tile);
       return signalPassFailure();
     }
+    if (minBlocks < 0) {
+      getOperation().emitError("tmc-gpu-tile-matmuls: min-blocks must be "
+                               "0 or more, got ")
+          << static_cast<int64_t>(minBlocks);
+      return signalPassFailure();
+    }
     if (rowKernelRows < 0 || rowKernelRows > 16) {
       getOperation().emitError("tmc-gpu-tile-matmuls: row-kernel-rows must "
                                "be in [0, 16], got ")
@@ -1428,10 +1468,11 @@ struct TmcGpuTileMatmulsPass
     }
     RewritePatternSet patterns(&getContext());
     patterns.add<TileContraction>(&getContext(), tile, registerTile,
-                                  epilogues);
+                                  minBlocks, epilogues);
     patterns.add<DequantContraction>(&getContext(), tile, epilogues);
     if (rowKernelRows > 0)
-      patterns.add<RowContraction>(&getContext(), rowKernelRows, epilogues);
+      patterns.add<RowContraction>(&getContext(), rowKernelRows, minBlocks,
+                                   epilogues);
     if (tensorCores)
       patterns.add<MmaContraction, MmaSyncContraction>(&getContext(),
                                                        epilogues);

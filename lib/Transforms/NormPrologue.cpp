@@ -283,8 +283,8 @@ void NormPrologue::computeStatistics(OpBuilder &b, Location loc,
   };
 
   // One statistic of every row: each thread of a row's group sums
-  // term(m, r, k) over its strided part of the row, then the group's first
-  // thread adds the group's sums in order and stores finish(sum) at r.
+  // term(m, r, k) over its strided part of the row, the group's sums are
+  // added in a tree, and the group's first thread stores finish(sum) at r.
   auto rowStatistic = [&](function_ref<Value(Value, Value, Value)> term,
                           function_ref<Value(Value)> finish, Value into) {
     math.loop(math.idx(0), math.idx(llvm::divideCeil(rows, perPass)),
@@ -313,20 +313,27 @@ void NormPrologue::computeStatistics(OpBuilder &b, Location loc,
                 }
                 math.store(ifOp.getResult(0), partials, {tid});
                 gpu::BarrierOp::create(b, loc);
+                // The group's sums meet in a tree: at each level the lower
+                // half of the group adds the upper half's sums to its own.
+                Value inGroup = math.less(tid, math.idx(perPass * group));
+                for (int64_t half = group / 2; half >= 1; half /= 2) {
+                  Value h = math.idx(half);
+                  math.ifThen(math.both(inGroup, math.less(lane, h)), [&] {
+                    math.store(arith::AddFOp::create(
+                                   b, loc, math.load(partials, {tid}),
+                                   math.load(partials, {math.add(tid, h)})),
+                               partials, {tid});
+                  });
+                  gpu::BarrierOp::create(b, loc);
+                }
                 math.ifThen(
                     math.both(valid,
                               arith::CmpIOp::create(b, loc,
                                                     arith::CmpIPredicate::eq,
                                                     lane, math.idx(0))),
                     [&] {
-                      Value total = math.reduce(
-                          math.idx(0), cGroup, zero,
-                          [&](Value j, Value acc) -> Value {
-                            return arith::AddFOp::create(
-                                b, loc, acc,
-                                math.load(partials, {math.add(tid, j)}));
-                          });
-                      math.store(finish(total), into, {r});
+                      math.store(finish(math.load(partials, {tid})), into,
+                                 {r});
                     });
                 // The partial sums are read before the next pass writes
                 // them, and the statistic before anyone reads it.

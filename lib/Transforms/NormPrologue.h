@@ -74,8 +74,8 @@ public:
   /// Builds, in the kernel, run by all its `threads` threads (`tid`), the
   /// statistics of the block's rows m0, ..., m0 + rows - 1 (those below M)
   /// into `buffers` (as `workgroupTypes`), ending with a barrier: groups of
-  /// threads sum strided parts of a row, one thread of each adds the
-  /// group's sums.
+  /// threads (a power of two each) sum strided parts of a row, and each
+  /// group's sums meet in a tree.
   void computeStatistics(OpBuilder &b, Location loc, ValueRange buffers,
                          Value tid, int64_t threads, Value m0, int64_t rows);
 

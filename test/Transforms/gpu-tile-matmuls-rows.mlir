@@ -1,8 +1,13 @@
 // RUN: tmc-opt %s --split-input-file --tmc-gpu-tile-matmuls=row-kernel-rows=8 --cse | FileCheck %s
+// RUN: tmc-opt %s --split-input-file --tmc-gpu-tile-matmuls="row-kernel-rows=8 min-blocks=8" | FileCheck %s --check-prefix=MINB
 // RUN: tmc-opt %s --split-input-file --tmc-gpu-tile-matmuls | FileCheck %s --check-prefix=OFF
+// RUN: tmc-opt %s --split-input-file --tmc-gpu-tile-matmuls="register-tile=4 min-blocks=2" | FileCheck %s --check-prefix=REGS2
+// RUN: tmc-opt %s --split-input-file --tmc-gpu-tile-matmuls="register-tile=4" | FileCheck %s --check-prefix=REGS4
 // RUN: not tmc-opt %s --split-input-file --tmc-gpu-tile-matmuls=row-kernel-rows=17 2>&1 | FileCheck %s --check-prefix=BAD
 
+// RUN: not tmc-opt %s --split-input-file --tmc-gpu-tile-matmuls=min-blocks=-1 2>&1 | FileCheck %s --check-prefix=BADMIN
 // BAD: tmc-gpu-tile-matmuls: row-kernel-rows must be in [0, 16], got 17
+// BADMIN: tmc-gpu-tile-matmuls: min-blocks must be 0 or more, got -1
 
 // A decoding step's linear layer (one row, K = 300, N = 20, weights
 // [k][n]) with its bias and a residual add: 3 blocks of 256 threads, 8
@@ -10,9 +15,9 @@
 // weights are contiguous along n; columns past 19 recompute column 19);
 // each thread sums k = slice, slice + 32, ...: two iterations of 4 steps
 // up to 256, their loads first, then the rest one step at a time. The
-// 32 partial sums per column meet in workgroup memory, and the first 8
-// threads add them, in slice order, to the bias and store through the
-// epilogue.
+// 32 partial sums per column meet in a tree in workgroup memory (5
+// levels), and the first 8 threads add the totals to the bias and store
+// through the epilogue.
 // CHECK-LABEL: func.func @decode_linear
 // CHECK-SAME: (%[[X:[a-z0-9]+]]: memref<1x300xf32>, %[[W:[a-z0-9]+]]: memref<300x20xf32>, %[[BIAS:[a-z0-9]+]]: memref<20xf32>, %[[R:[a-z0-9]+]]: memref<1x20xf32>, %[[Y:[a-z0-9]+]]: memref<1x20xf32>)
 // CHECK-NOT: linalg.
@@ -28,12 +33,20 @@
 // CHECK: %[[SUM:.*]] = scf.for %{{.*}} = %[[REST0]] to %c300 step %c32 iter_args(%{{.*}} = %[[MAIN]])
 // CHECK: memref.store %[[SUM]], %[[PART]][%[[SLICE]], %{{.*}}]
 // CHECK: gpu.barrier
+// CHECK: arith.cmpi ult, %[[SLICE]], %c16
+// CHECK: memref.load %[[PART]]
+// CHECK: memref.load %[[PART]]
+// CHECK: memref.store %{{.*}}, %[[PART]]
+// CHECK-COUNT-5: gpu.barrier
 // CHECK: arith.cmpi ult, %[[TID]], %c8
 // CHECK: memref.load %[[BIAS]]
-// CHECK: scf.for %{{.*}} = %c0 to %c32 step %c1
-// CHECK: memref.load %[[PART]][%{{.*}}, %[[TID]]]
+// CHECK: memref.load %[[PART]][%c0, %[[TID]]]
 // CHECK: memref.load %[[R]]
 // CHECK: memref.store %{{.*}}, %[[Y]]
+// With min-blocks=8, 2 columns per block (10 blocks) and 128 threads per
+// column.
+// MINB-LABEL: func.func @decode_linear
+// MINB: gpu.launch blocks({{.*}}) in (%{{[a-z0-9]+}} = %c10{{.*}} workgroup(%{{.*}} : memref<128x2xf32, #gpu.address_space<workgroup>>)
 // OFF-LABEL: func.func @decode_linear
 // OFF: workgroup(%{{.*}} : memref<16x17xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<16x17xf32, #gpu.address_space<workgroup>>)
 #x = affine_map<(m, n, k) -> (m, k)>
@@ -148,6 +161,13 @@ func.func @max_plus(%x: memref<1x64xf32>, %w: memref<64x16xf32>, %y: memref<1x16
 
 // -----
 
+// The tiled kernel's register tile: 4 x 4 outputs per thread (a 64 x 64
+// tile, one block), halved to 2 x 2 (32 x 32) while the grid has fewer
+// than min-blocks blocks, and no further.
+// REGS4-LABEL: func.func @nine_rows
+// REGS4: workgroup(%{{.*}} : memref<64x17xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<16x65xf32, #gpu.address_space<workgroup>>)
+// REGS2-LABEL: func.func @nine_rows
+// REGS2: workgroup(%{{.*}} : memref<32x17xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<16x33xf32, #gpu.address_space<workgroup>>)
 // CHECK-LABEL: func.func @nine_rows
 // CHECK: workgroup(%{{.*}} : memref<16x17xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<16x17xf32, #gpu.address_space<workgroup>>)
 func.func @nine_rows(%x: memref<9x64xf32>, %w: memref<64x16xf32>, %y: memref<9x16xf32>) {

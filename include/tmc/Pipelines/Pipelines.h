@@ -232,6 +232,14 @@ struct TmcCudaPipelineOptions
                      "shared-memory matmul kernels (register blocking; a "
                      "block computes (matmul-tile * this)^2 outputs)"),
       llvm::cl::init(4)};
+  Option<int64_t> matmulMinBlocks{
+      *this, "matmul-min-blocks",
+      llvm::cl::desc("Blocks a scalar matmul kernel should have at least "
+                     "(about two per multiprocessor): the tiled kernel "
+                     "halves its register tile (down to 2) and the row "
+                     "kernel its columns per block while the grid has "
+                     "fewer"),
+      llvm::cl::init(256)};
   Option<int64_t> matmulRowKernelRows{
       *this, "matmul-row-kernel-rows",
       llvm::cl::desc("Matmuls with at most this many rows (a decoding "

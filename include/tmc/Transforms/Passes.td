@@ -461,7 +461,7 @@ def TmcGpuTileMatmuls : Pass<"tmc-gpu-tile-matmuls", "::mlir::func::FuncOp"> {
     `tfm.lazy_norm` (`tmc-gpu-defer-norms`) applies the norm itself: each
     block first computes the mean and inverse standard deviation of its
     rows of the norm's input (groups of threads sum strided parts of a row,
-    with the norm kernel's formulas, the sums in another order, in two
+    the group's sums then added in a tree, with the norm kernel's formulas, the sums in another order, in two
     passes for a layer norm) into workgroup memory, then stages `(x - mean) * rstd * gamma (+ beta)`
     where it would have loaded its input. Its epilogue is then folded only
     if the epilogue writes nothing the norm reads (the buffer plan keeps the
@@ -487,6 +487,10 @@ def TmcGpuTileMatmuls : Pass<"tmc-gpu-tile-matmuls", "::mlir::func::FuncOp"> {
            "Apply the elementwise ops right after a contraction (residual "
            "adds, activations, gates, the copy to the output) in its "
            "kernel">,
+    Option<"minBlocks", "min-blocks", "int64_t", /*default=*/"0",
+           "Blocks a scalar kernel should have at least: the tiled kernel "
+           "halves its register tile (down to 2) and the row kernel its "
+           "columns per block (down to 1) while the grid has fewer">,
     Option<"rowKernelRows", "row-kernel-rows", "int64_t", /*default=*/"0",
            "Contractions with at most this many rows (M) get the row "
            "kernel, split along K, instead of the tiled ones (0: none)">,
