@@ -97,15 +97,11 @@ CASES
 # the same run (--gpu-kernel-options takes tmc-cuda-pipeline options).
 variant_cases() {
   cat <<CASES
-matmul-2048x4096x256-regs2|matmul-2048x4096x256|--gpu-kernel-options=matmul-register-tile=2
-matmul-2048x4096x256-regs1|matmul-2048x4096x256|--gpu-kernel-options=matmul-register-tile=1
-matmul-2048x4096x256-tile8|matmul-2048x4096x256|--gpu-kernel-options=matmul-tile=8
+matmul-2048x4096x256-regs4|matmul-2048x4096x256|--gpu-kernel-options=matmul-min-blocks=0
+gpt2-d256-s512-regs4|gpt2-d256-s512|--gpu-kernel-options=matmul-min-blocks=0
 attention-s2048-q32|attention-s2048|--attention-block-q=32
-attention-s2048-q16|attention-s2048|--attention-block-q=16
-attention-tf32-s2048-q32|attention-tf32-s2048|--attention-block-q=32
-gpt2-d256-s512-regs2|gpt2-d256-s512|--gpu-kernel-options=matmul-register-tile=2
-gpt2-d256-s512-q16|gpt2-d256-s512|--attention-block-q=16
 decode-gpt2-d256-tiled|decode-gpt2-d256|--gpu-kernel-options=matmul-row-kernel-rows=0
+decode-gpt2-d256-cols8|decode-gpt2-d256|--gpu-kernel-options=matmul-min-blocks=0
 CASES
 }
 

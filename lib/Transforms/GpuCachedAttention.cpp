@@ -125,23 +125,63 @@ public:
   }
 
 private:
+  /// Iterations per trip of `unrolledLoop`.
+  static constexpr int64_t kUnroll = 8;
+
+  /// A loop over [0, ub) carrying `init`: state = step(state, load(i), i)
+  /// for i = 0, 1, ..., in that order, kUnroll iterations per trip whose
+  /// loads are all built before their steps, so that they are in flight
+  /// together (a thread's loads otherwise wait, one after the other, for
+  /// the step before), then the rest one at a time.
+  SmallVector<Value>
+  unrolledLoop(Value ub, ValueRange init,
+               function_ref<SmallVector<Value>(Value)> load,
+               function_ref<SmallVector<Value>(ValueRange, ArrayRef<Value>,
+                                               Value)>
+                   step) {
+    auto trips = [&](Value lb, Value end, int64_t unroll, ValueRange state) {
+      auto forOp = scf::ForOp::create(b, loc, lb, end, idx(unroll), state);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(forOp.getBody());
+      SmallVector<Value> is;
+      SmallVector<SmallVector<Value>> loaded;
+      for (int64_t u = 0; u < unroll; ++u) {
+        is.push_back(u == 0 ? forOp.getInductionVar()
+                            : add(forOp.getInductionVar(), idx(u)));
+        loaded.push_back(load(is.back()));
+      }
+      SmallVector<Value> current(forOp.getRegionIterArgs());
+      for (int64_t u = 0; u < unroll; ++u)
+        current = step(current, loaded[u], is[u]);
+      scf::YieldOp::create(b, loc, current);
+      return SmallVector<Value>(forOp.getResults());
+    };
+    Value whole = sub(ub, arith::RemUIOp::create(b, loc, ub, idx(kUnroll)));
+    SmallVector<Value> state = trips(idx(0), whole, kUnroll, init);
+    return trips(whole, ub, 1, state);
+  }
+
   /// A loop over [0, ub) carrying an f32 per head j of the group:
-  /// acc_j = fma(weight(j, i), x, acc_j) with x = shared(i) computed once
+  /// acc_j = fma(weight(j, i), x, acc_j) with x = shared(i) loaded once
   /// per iteration (a cached key or value the heads share).
-  ValueRange fmaPerHead(Value ub, ValueRange init,
-                        function_ref<Value(Value)> shared,
-                        function_ref<Value(int64_t, Value)> weight) {
-    auto forOp = scf::ForOp::create(b, loc, idx(0), ub, idx(1), init);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(forOp.getBody());
-    Value i = forOp.getInductionVar();
-    Value x = shared(i);
-    SmallVector<Value> next;
-    for (int64_t j = 0; j < group; ++j)
-      next.push_back(
-          math::FmaOp::create(b, loc, weight(j, i), x, forOp.getRegionIterArgs()[j]));
-    scf::YieldOp::create(b, loc, next);
-    return forOp.getResults();
+  SmallVector<Value> fmaPerHead(Value ub, ValueRange init,
+                                function_ref<Value(Value)> shared,
+                                function_ref<Value(int64_t, Value)> weight) {
+    return unrolledLoop(
+        ub, init,
+        [&](Value i) {
+          SmallVector<Value> operands = {shared(i)};
+          for (int64_t j = 0; j < group; ++j)
+            operands.push_back(weight(j, i));
+          return operands;
+        },
+        [&](ValueRange accs, ArrayRef<Value> operands, Value) {
+          SmallVector<Value> next;
+          for (int64_t j = 0; j < group; ++j)
+            next.push_back(math::FmaOp::create(b, loc, operands[1 + j],
+                                               operands[0], accs[j]));
+          return next;
+        });
   }
   /// A launch of `gridX` x `gridY` x `gridZ` blocks of `blockSize` threads
   /// with the given workgroup buffers; the builder is left inside its body.
@@ -461,7 +501,7 @@ private:
           store(loadCached(keys, row, g, add(d0, dd)), keyTile, {k, dd});
         });
         gpu::BarrierOp::create(b, loc);
-        ValueRange dots = fmaPerHead(
+        SmallVector<Value> dots = fmaPerHead(
             idx(sliceDims), slices.getRegionIterArgs(),
             [&](Value dd) { return load(keyTile, {tid, dd}); },
             [&](int64_t j, Value dd) {
@@ -480,11 +520,17 @@ private:
       // then a probability per thread.
       SmallVector<Value> newMax, alpha;
       for (int64_t j = 0; j < group; ++j) {
-        Value chunkMax = reduce(zero, chunkLen, negInf,
-                                [&](Value k, Value acc) -> Value {
-                                  return arith::MaximumFOp::create(
-                                      b, loc, acc, load(scores, {idx(j), k}));
-                                });
+        Value chunkMax =
+            unrolledLoop(
+                chunkLen, {negInf},
+                [&](Value k) -> SmallVector<Value> {
+                  return {load(scores, {idx(j), k})};
+                },
+                [&](ValueRange acc, ArrayRef<Value> s,
+                    Value) -> SmallVector<Value> {
+                  return {arith::MaximumFOp::create(b, loc, acc[0], s[0])};
+                })
+                .front();
         newMax.push_back(
             arith::MaximumFOp::create(b, loc, maxOf(carried, j), chunkMax));
         alpha.push_back(math::ExpOp::create(
@@ -503,11 +549,17 @@ private:
       // cached value read once for the group.
       SmallVector<Value> next(newMax);
       for (int64_t j = 0; j < group; ++j) {
-        Value chunkSum = reduce(zero, chunkLen, f32(0.0),
-                                [&](Value k, Value acc) -> Value {
-                                  return arith::AddFOp::create(
-                                      b, loc, acc, load(probs, {idx(j), k}));
-                                });
+        Value chunkSum =
+            unrolledLoop(
+                chunkLen, {f32(0.0)},
+                [&](Value k) -> SmallVector<Value> {
+                  return {load(probs, {idx(j), k})};
+                },
+                [&](ValueRange acc, ArrayRef<Value> p,
+                    Value) -> SmallVector<Value> {
+                  return {arith::AddFOp::create(b, loc, acc[0], p[0])};
+                })
+                .front();
         next.push_back(arith::AddFOp::create(
             b, loc, arith::MulFOp::create(b, loc, sumOf(carried, j), alpha[j]),
             chunkSum));
@@ -524,7 +576,7 @@ private:
             /*withElse=*/true);
         OpBuilder::InsertionGuard inIf(b);
         b.setInsertionPointToStart(inRange.thenBlock());
-        ValueRange sums = fmaPerHead(
+        SmallVector<Value> sums = fmaPerHead(
             chunkLen, rescaled,
             [&](Value c) {
               Value row = arith::IndexCastOp::create(b, loc, b.getIndexType(),

@@ -63,12 +63,14 @@
 // CHECK: %[[KX:.*]] = memref.load %[[KEYS]][%[[ROW]], %[[KVH]], %[[C]]] : memref<32x2x16xf32>
 // CHECK: memref.store %[[KX]], %[[KTILE]][%[[R]], %[[C]]]
 // CHECK: gpu.barrier
-// Scores: a position per thread from its row of the tile, for both heads.
-// CHECK: %[[DOTS:.*]]:2 = scf.for %[[D:.*]] = %c0 to %c16 step %c1 iter_args(%[[DOT0:.*]] = %cst{{.*}}, %[[DOT1:.*]] = %cst{{.*}})
+// Scores: a position per thread from its row of the tile, for both heads,
+// eight dimensions per trip, their loads first, then the FMAs in order.
+// CHECK: %[[DOTS:.*]]:2 = scf.for %[[D:.*]] = %c0 to %c16 step %c8 iter_args(%[[DOT0:.*]] = %cst{{.*}}, %[[DOT1:.*]] = %cst{{.*}})
 // CHECK: %[[KEY:.*]] = memref.load %[[KTILE]][%[[TID]], %[[D]]] : memref<8x17xf32, #gpu.address_space<workgroup>>
 // CHECK: %[[Q0:.*]] = memref.load %[[QS]][%c0, %[[D]]]
-// CHECK: math.fma %[[Q0]], %[[KEY]], %[[DOT0]]
 // CHECK: %[[Q1:.*]] = memref.load %[[QS]][%c1, %[[D]]]
+// CHECK-COUNT-7: memref.load %[[KTILE]]
+// CHECK: math.fma %[[Q0]], %[[KEY]], %[[DOT0]]
 // CHECK: math.fma %[[Q1]], %[[KEY]], %[[DOT1]]
 // CHECK: gpu.barrier
 // CHECK: %[[S0:.*]] = arith.select %[[VALID]], %[[DOTS]]#0, %cst
@@ -91,13 +93,18 @@
 // CHECK: %[[R00:.*]] = arith.mulf %[[ACC00]], %[[ALPHA0]]
 // CHECK: %[[R10:.*]] = arith.mulf %[[ACC10]], %[[ALPHA1]]
 // CHECK: scf.if
-// CHECK: scf.for {{.*}} iter_args(%[[P0:.*]] = %[[R00]], %[[P1:.*]] = %[[R10]])
+// Eight positions per trip (their rows, values and probabilities loaded
+// first), then the rest of the chunk one at a time.
+// CHECK: %[[WHOLE:.*]]:2 = scf.for {{.*}} step %c8 iter_args(%[[P0:.*]] = %[[R00]], %[[P1:.*]] = %[[R10]])
 // CHECK: memref.load %[[ROWS]]
 // CHECK: %[[VALUE:.*]] = memref.load %[[VALUES]]
 // CHECK: %[[PR0:.*]] = memref.load %[[PROBS]][%c0,
-// CHECK: math.fma %[[PR0]], %[[VALUE]], %[[P0]]
 // CHECK: %[[PR1:.*]] = memref.load %[[PROBS]][%c1,
+// CHECK-COUNT-7: memref.load %[[VALUES]]
+// CHECK: math.fma %[[PR0]], %[[VALUE]], %[[P0]]
 // CHECK: math.fma %[[PR1]], %[[VALUE]], %[[P1]]
+// CHECK: scf.for {{.*}} step %c1 iter_args(%{{.*}} = %[[WHOLE]]#0, %{{.*}} = %[[WHOLE]]#1)
+// CHECK: math.fma
 // CHECK: gpu.barrier
 // CHECK: scf.yield %[[NEWMAX0]], %[[NEWMAX1]]
 // Normalized, zero for a query past the cache; head 1 at 16 features on.
