@@ -16,6 +16,7 @@ config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
 
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%tmc_src_root", config.tmc_src_root))
+config.substitutions.append(("%tmc_obj_root", config.tmc_obj_root))
 config.substitutions.append(("%examples", os.path.join(config.tmc_src_root, "examples")))
 config.substitutions.append(("%python", config.python_executable))
 # The mlir-opt plugins (test/Plugins).

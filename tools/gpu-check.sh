@@ -19,7 +19,9 @@
 #
 # Environment: GPU_ARCH (default sm_90), SEQ_LEN (default 64), RTOL (1e-3),
 # REPEAT (default 20), CASE_TIMEOUT (seconds a case may run before it is
-# stopped and counted as failed, default 120).
+# stopped and counted as failed, default 120); for prepare, TMC_BUILD_DIR
+# (default build/ in the source tree) and GPU_CHECK_CASES (an extended
+# regular expression: only the cases whose names match).
 set -euo pipefail
 
 mode=${1:-}
@@ -30,6 +32,11 @@ rtol=${RTOL:-1e-3}
 repeat=${REPEAT:-20}
 case_timeout=${CASE_TIMEOUT:-120}
 root=$(cd "$(dirname "$0")/.." && pwd)
+build=${TMC_BUILD_DIR:-$root/build}
+# Only the cases whose names match this extended regular expression (all
+# if empty); a variant also needs its base case.
+only=${GPU_CHECK_CASES:-}
+selected() { [[ -z $only || $1 =~ $only ]]; }
 
 # name | model | extra tmc-compile flags (the same for both targets, except
 # --gpu-attention) | seq-len | tolerance (default RTOL). fp16 weights run on
@@ -132,7 +139,7 @@ compile_cuda_case() {
   mkdir -p "$dir"
   echo "[prepare] $name: tmc-compile --target=cuda --gpu-arch=$arch --seq-len=$s $flags"
   # shellcheck disable=SC2086
-  "$root/build/bin/tmc-compile" "$model_file" -o "$dir/cuda" --target=cuda \
+  "$build/bin/tmc-compile" "$model_file" -o "$dir/cuda" --target=cuda \
     --gpu-arch="$arch" --seq-len="$s" $flags --quiet 2>/dev/null
   # model.so embeds the kernels (a fat binary): no separate copy travels.
   rm -f "$dir/cuda/model.o" "$dir/cuda/tmc_kernels."*
@@ -140,16 +147,16 @@ compile_cuda_case() {
 }
 
 prepare() {
-  local bin="$root/build/bin"
+  local bin="$build/bin"
   for tool in tmc-compile tmc-run tmc-generate; do
     [[ -x "$bin/$tool" ]] || { echo "gpu-check: $bin/$tool is missing (build first: tools/quickstart.sh build)" >&2; exit 1; }
   done
-  [[ -f "$root/build/lib/libtmcrt_cuda.so" ]] || { echo "gpu-check: build/lib/libtmcrt_cuda.so is missing (no CUDA toolkit at configure time?)" >&2; exit 1; }
+  [[ -f "$build/lib/libtmcrt_cuda.so" ]] || { echo "gpu-check: $build/lib/libtmcrt_cuda.so is missing (no CUDA toolkit at configure time?)" >&2; exit 1; }
   python3 -c 'import numpy' 2>/dev/null || { echo "gpu-check: prepare needs python3 with numpy" >&2; exit 1; }
   rm -rf "$bundle"
   mkdir -p "$bundle/bin" "$bundle/lib" "$bundle/cases"
   cp "$bin/tmc-run" "$bin/tmc-generate" "$bundle/bin/"
-  cp "$root/build/lib/libtmcrt.so" "$bundle/lib/"
+  cp "$build/lib/libtmcrt.so" "$bundle/lib/"
   cp "$0" "$bundle/gpu-check.sh"
   # The PyTorch peer of the decoding cases, in the repository's layout.
   mkdir -p "$bundle/peer/bench" "$bundle/peer/test/e2e" "$bundle/peer/test/Import/Inputs"
@@ -181,7 +188,7 @@ m.output("y", m.attention(x, x, x, num_heads=8, causal=True))
 open(sys.argv[1], "w").write(m.to_mlir())
 PY
   while IFS='|' read -r name model flags case_seq case_rtol; do
-    [[ -n "$name" ]] || continue
+    [[ -n "$name" ]] && selected "$name" || continue
     local model_file="$root/examples/$model.mlir"
     [[ -f "$model_file" ]] || model_file="$tmp/$model.mlir"
     local s=${case_seq:-$seq}
@@ -217,7 +224,7 @@ PY
     grep 'time per run' "$dir/cpu.txt" | sed "s/^/[prepare] $name: CPU /"
   done < <(cases)
   while IFS='|' read -r name model flags chunk prompt new; do
-    [[ -n "$name" ]] || continue
+    [[ -n "$name" ]] && selected "$name" || continue
     local model_file="$root/examples/$model.mlir"
     [[ -f "$model_file" ]] || model_file="$tmp/$model.mlir"
     local dir="$bundle/cases/$name"
@@ -240,7 +247,7 @@ PY
     grep '^decode' "$dir/cpu.txt" | sed "s/^/[prepare] $name: CPU /"
   done < <(decode_cases)
   while IFS='|' read -r name base extra; do
-    [[ -n "$name" ]] || continue
+    [[ -n "$name" && -f "$tmp/$base.build" ]] && selected "$name" || continue
     local dir="$bundle/cases/$name" base_dir="$bundle/cases/$base"
     local model_file s flags
     { read -r model_file; read -r s; read -r flags; } < "$tmp/$base.build"

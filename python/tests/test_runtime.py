@@ -170,6 +170,22 @@ def test_gpu_attention_reaches_the_compiler(tmp_path):
 
 
 @needs_ptxas
+def test_gpu_kernel_options_reach_the_compiler(tmp_path):
+    # A decode step's one-row matmuls: the row kernel (blocks of 256
+    # threads, sums in workgroup memory) by default, the tiled kernel
+    # without it; a bad option is the pipeline's error.
+    def decode_ptx(name, **options):
+        tmc.compile(helpers.EXAMPLES / "gpt2.mlir", tmp_path / name, seq_len=8,
+                    target="cuda", decode=32, progress=False, **options)
+        return (tmp_path / name / "tmc_kernels.ptx").read_text()
+    rows = decode_ptx("rows")
+    tiled = decode_ptx("tiled", gpu_kernel_options="matmul-row-kernel-rows=0")
+    assert rows.count(".maxntid 256, 1, 1") > tiled.count(".maxntid 256, 1, 1")
+    with pytest.raises(tmc.TmcError, match="row-kernel-rows must be in"):
+        decode_ptx("bad", gpu_kernel_options="matmul-row-kernel-rows=17")
+
+
+@needs_ptxas
 def test_gpu_tensor_cores_reach_the_compiler(tmp_path):
     # f16 attention on tensor cores for an f32 model; tf32 the f32 matmuls;
     # none keeps the fp16 weights' matmuls scalar too.

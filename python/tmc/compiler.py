@@ -44,7 +44,7 @@ def _is_mlir_text(model):
 
 def compile(model, out_dir, *, seq_len=128, target="cpu", gpu_arch=None,
             gpu_attention="fused", gpu_tensor_cores="auto",
-            gpu_decode_split=None,
+            gpu_decode_split=None, gpu_kernel_options=None,
             attention=None, attention_block_q=64, attention_block_k=64,
             quantize="none", quantize_calibration=None, quantize_error=True,
             prune="none",
@@ -64,7 +64,9 @@ def compile(model, out_dir, *, seq_len=128, target="cpu", gpu_arch=None,
     "tiles", --gpu-attention), gpu_tensor_cores ("auto", "none", "f16",
     "bf16" or "tf32", --gpu-tensor-cores), gpu_decode_split (cached positions per
     block of a CUDA decoding build's attention, --gpu-decode-split; 0: no
-    split; None: tmc-compile's default), attention (None: as the
+    split; None: tmc-compile's default), gpu_kernel_options
+    (tmc-cuda-pipeline options for other kernel shapes, e.g.
+    "matmul-min-blocks=0", --gpu-kernel-options), attention (None: as the
     model says), attention_block_q/_k, quantize (with quantize_calibration:
     an .npy of token ids for the output error it reports, and
     quantize_error=False to skip that measurement), prune, low_rank
@@ -89,6 +91,8 @@ def compile(model, out_dir, *, seq_len=128, target="cpu", gpu_arch=None,
                                  ("gpu-tensor-cores", gpu_tensor_cores,
                                   "auto"),
                                  ("gpu-decode-split", gpu_decode_split, None),
+                                 ("gpu-kernel-options", gpu_kernel_options,
+                                  None),
                                  ("attention", attention, None),
                                  ("attention-block-q", attention_block_q, 64),
                                  ("attention-block-k", attention_block_k, 64),

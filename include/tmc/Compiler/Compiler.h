@@ -116,7 +116,7 @@ struct CompileOptions {
 
 /// Sets the option spelled `name` (tmc-compile's flag without its dashes:
 /// "seq-len", "target", "gpu-arch", "gpu-attention", "gpu-tensor-cores",
-/// "gpu-decode-split",
+/// "gpu-decode-split", "gpu-kernel-options",
 /// "cuda-toolkit", "cpu",
 /// "no-kernels",
 /// "no-plan-buffers", "attention", "attention-block-q", "attention-block-k",
