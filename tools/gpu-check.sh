@@ -107,6 +107,9 @@ variant_cases() {
 matmul-2048x4096x256-regs4|matmul-2048x4096x256|--gpu-kernel-options=matmul-min-blocks=0
 gpt2-d256-s512-regs4|gpt2-d256-s512|--gpu-kernel-options=matmul-min-blocks=0
 attention-s2048-q32|attention-s2048|--attention-block-q=32
+attention-s2048-split2|attention-s2048|--gpu-kernel-options=attention-key-split=2
+attention-s2048-split4|attention-s2048|--gpu-kernel-options=attention-key-split=4
+gpt2-d256-s512-split4|gpt2-d256-s512|--gpu-kernel-options=attention-key-split=4
 decode-gpt2-d256-tiled|decode-gpt2-d256|--gpu-kernel-options=matmul-row-kernel-rows=0
 decode-gpt2-d256-cols8|decode-gpt2-d256|--gpu-kernel-options=matmul-min-blocks=0
 CASES

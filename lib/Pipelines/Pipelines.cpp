@@ -260,6 +260,7 @@ void mlir::tmc::buildTmcCudaPipeline(OpPassManager &pm,
   if (options.fusedAttention) {
     TmcGpuFusedAttentionOptions attention;
     attention.threads = options.attentionThreads;
+    attention.keySplit = options.attentionKeySplit;
     attention.tensorCores = attentionTensorCoreType(options);
     pm.addPass(createTmcGpuFusedAttention(attention));
   }

@@ -53,13 +53,40 @@ using TableCache = std::map<TableKey, TableGlobals>;
 /// Builds the body of one fused attention kernel.
 class KernelBuilder : protected tmc::KernelOps {
 public:
+  /// Heads up to this size keep a thread's query row and output
+  /// accumulator in registers.
+  static constexpr int64_t kRegisterHeadDim = 64;
+
   /// The scalar kernel with `threads` threads per block (0: one per query
-  /// of the tile).
-  KernelBuilder(PatternRewriter &b, tfm::FusedAttentionOp op, int64_t threads)
-      : KernelBuilder(b, op, threads > 0 ? threads : tileQueries(op),
-                      std::clamp<int64_t>(
-                          kChunkElements / (2 * op.getHeadDim()), 1,
-                          tileKeys(op))) {}
+  /// of the tile, or `keySplit` per query where `keyParts` allows).
+  KernelBuilder(PatternRewriter &b, tfm::FusedAttentionOp op, int64_t threads,
+                int64_t keySplit = 1)
+      : KernelBuilder(b, op,
+                      threads > 0 ? threads
+                                  : tileQueries(op) *
+                                        keyParts(op, threads, keySplit),
+                      chunkKeys(op), keyParts(op, threads, keySplit)) {}
+
+  /// Keys staged per chunk by the scalar kernel.
+  static int64_t chunkKeys(tfm::FusedAttentionOp op) {
+    return std::clamp<int64_t>(kChunkElements / (2 * op.getHeadDim()), 1,
+                               tileKeys(op));
+  }
+
+  /// The threads that share each query of the scalar kernel with one
+  /// query per thread (`threads` 0): `keySplit` where the query row and
+  /// accumulator are registers (heads of up to kRegisterHeadDim), the
+  /// tile's accumulators fit the staged keys' workgroup tile (block_q <=
+  /// the chunk) for their merge, and the block has at most 1024 threads;
+  /// else 1.
+  static int64_t keyParts(tfm::FusedAttentionOp op, int64_t threads,
+                          int64_t keySplit) {
+    int64_t blockQ = tileQueries(op);
+    if (threads > 0 || keySplit <= 1 || op.getHeadDim() > kRegisterHeadDim ||
+        blockQ > chunkKeys(op) || blockQ * keySplit > 1024)
+      return 1;
+    return keySplit;
+  }
 
   /// Queries and keys per tile of `op`.
   static int64_t tileQueries(tfm::FusedAttentionOp op) {
@@ -185,10 +212,12 @@ public:
   }
 
 protected:
-  /// A kernel of `threads` threads per block staging `chunk` keys at a time.
+  /// A kernel of `threads` threads per block staging `chunk` keys at a
+  /// time, `parts` threads per query (keyParts).
   KernelBuilder(PatternRewriter &b, tfm::FusedAttentionOp op, int64_t threads,
-                int64_t chunk)
-      : KernelOps{b, op.getLoc()}, op(op), threads(threads), chunk(chunk) {
+                int64_t chunk, int64_t parts)
+      : KernelOps{b, op.getLoc()}, op(op), threads(threads), chunk(chunk),
+        parts(parts) {
     MemRefType qType = op.getQuery().getType();
     batch = qType.getDimSize(0);
     seqQ = qType.getDimSize(1);
@@ -483,15 +512,18 @@ protected:
     });
   }
 
-  /// Heads up to this size keep a thread's query row and output
-  /// accumulator in registers.
-  static constexpr int64_t kRegisterHeadDim = 64;
-
   /// The kernel body with one query per thread (row `tid` of the tile), its
   /// query row, output accumulator, running maximum and sum carried in
   /// registers across the key loop.
   void emitInRegisters() {
+    // With `parts` threads per query, thread tid serves row tid mod
+    // block_q and the keys j = part, part + parts, ... of every chunk.
     Value row = tid;
+    keyPart = idx(0);
+    if (parts > 1) {
+      row = arith::RemUIOp::create(b, loc, tid, idx(blockQ));
+      keyPart = arith::DivUIOp::create(b, loc, tid, idx(blockQ));
+    }
     Value owns = less(row, qLen);
     Value qRow = add(q0, row);
     Type f32Type = b.getF32Type();
@@ -522,6 +554,11 @@ protected:
           return emitChunkInRegisters(q, row, owns, k0, c0, cLen, maskIdx,
                                       carried);
         });
+    if (parts > 1) {
+      state = mergeParts(state, row, owns);
+      owns = both(owns, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                              keyPart, idx(0)));
+    }
     ifThen(owns, [&] {
       for (int64_t d = 0; d < headDim; ++d)
         store(arith::DivFOp::create(b, loc, state[d], state[headDim + 1]),
@@ -543,8 +580,9 @@ protected:
     b.setInsertionPointToStart(rowIf.elseBlock());
     scf::YieldOp::create(b, loc, carried);
     b.setInsertionPointToStart(rowIf.thenBlock());
-    // Scaled, masked scores of the chunk and their maximum.
-    Value chunkMax = reduce(idx(0), cLen, negInf(), [&](Value j, Value max) {
+    // Scaled, masked scores of the chunk (this thread's part of its keys)
+    // and their maximum.
+    Value chunkMax = reduce(keyPart, cLen, idx(parts), negInf(), [&](Value j, Value max) {
       Value dot = f32(0.0);
       for (int64_t d = 0; d < headDim; ++d)
         dot = arith::AddFOp::create(
@@ -560,7 +598,8 @@ protected:
     for (int64_t d = 0; d < headDim; ++d)
       init.push_back(arith::MulFOp::create(b, loc, carried[d], alpha));
     init.push_back(f32(0.0));
-    auto keysLoop = scf::ForOp::create(b, loc, idx(0), cLen, idx(1), init);
+    auto keysLoop =
+        scf::ForOp::create(b, loc, keyPart, cLen, idx(parts), init);
     {
       OpBuilder::InsertionGuard g(b);
       b.setInsertionPointToStart(keysLoop.getBody());
@@ -584,6 +623,66 @@ protected:
     return rowIf.getResults();
   }
 
+  /// Merges the states [acc..., max, sum] of a row's `parts` threads into
+  /// part 0's: part p (1, 2, ...) in turn writes its accumulator to the
+  /// keys' workgroup tile (row `row`) and its maximum and sum to the
+  /// values' tile (flattened), and part 0 folds it in, each side rescaled to the
+  /// larger maximum (as the online softmax combines chunks). Returns the
+  /// merged state in part 0 (the others' as they were).
+  SmallVector<Value> mergeParts(ArrayRef<Value> state, Value row,
+                                Value owns) {
+    SmallVector<Value> merged(state);
+    // Element e of the values' tile, flattened: the maxima at [0, block_q),
+    // the sums at [block_q, 2 block_q).
+    auto flat = [&](int64_t offset) -> SmallVector<Value> {
+      Value e = add(row, idx(offset));
+      return {arith::DivUIOp::create(b, loc, e, idx(headDim)),
+              arith::RemUIOp::create(b, loc, e, idx(headDim))};
+    };
+    Value isPart0 = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                          keyPart, idx(0));
+    // Every thread is done with the last chunk's tiles.
+    gpu::BarrierOp::create(b, loc);
+    for (int64_t p = 1; p < parts; ++p) {
+      Value isP = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                        keyPart, idx(p));
+      ifThen(both(owns, isP), [&] {
+        for (int64_t d = 0; d < headDim; ++d)
+          store(merged[d], keys, {row, idx(d)});
+        store(merged[headDim], values, flat(0));
+        store(merged[headDim + 1], values, flat(blockQ));
+      });
+      gpu::BarrierOp::create(b, loc);
+      auto fold = scf::IfOp::create(b, loc, ValueRange(merged).getTypes(),
+                                    both(owns, isPart0),
+                                    /*withElseRegion=*/true);
+      {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(fold.thenBlock());
+        Value otherMax = load(values, flat(0));
+        Value otherSum = load(values, flat(blockQ));
+        auto [newMax, alpha] = rescale(merged[headDim], otherMax);
+        Value beta = rescale(otherMax, merged[headDim]).second;
+        SmallVector<Value> next;
+        for (int64_t d = 0; d < headDim; ++d)
+          next.push_back(arith::AddFOp::create(
+              b, loc, arith::MulFOp::create(b, loc, merged[d], alpha),
+              arith::MulFOp::create(b, loc, load(keys, {row, idx(d)}), beta)));
+        next.push_back(newMax);
+        next.push_back(arith::AddFOp::create(
+            b, loc, arith::MulFOp::create(b, loc, merged[headDim + 1], alpha),
+            arith::MulFOp::create(b, loc, otherSum, beta)));
+        scf::YieldOp::create(b, loc, next);
+        b.setInsertionPointToStart(fold.elseBlock());
+        scf::YieldOp::create(b, loc, merged);
+      }
+      merged.assign(fold.getResults().begin(), fold.getResults().end());
+      // Part 0 has read the tiles before the next part writes them.
+      gpu::BarrierOp::create(b, loc);
+    }
+    return merged;
+  }
+
   /// out = acc / rowSum for each own query row.
   void emitStore() {
     forOwnRows([&](Value r, Value row) {
@@ -599,6 +698,10 @@ protected:
   tfm::FusedAttentionOp op;
   int64_t batch, seqQ, seqK, heads, group, headDim, blockQ, blockK, shift;
   int64_t threads, rowsPerThread, chunk;
+  /// Threads per query row (the register kernel's key split), and this
+  /// thread's part.
+  int64_t parts;
+  Value keyPart;
   double scale;
   bool causal;
   TableGlobals tables;
@@ -664,7 +767,8 @@ public:
   MmaKernelBuilder(PatternRewriter &b, tfm::FusedAttentionOp op, Type half)
       : KernelBuilder(b, op, 32 * llvm::divideCeil(tileQueries(op), 16),
                       chooseChunk(tileQueries(op), tileKeys(op),
-                                  op.getHeadDim(), half)),
+                                  op.getHeadDim(), half),
+                      /*parts=*/1),
         half(half), kPad(padding(half.getIntOrFloatBitWidth() / 8)),
         warps(threads / 32), rows(16 * warps) {}
 
@@ -888,9 +992,10 @@ private:
 
 struct LowerFusedAttention : public OpRewritePattern<tfm::FusedAttentionOp> {
   LowerFusedAttention(MLIRContext *ctx, SymbolTable &symbols,
-                      TableCache &cache, int64_t threads, Type half)
+                      TableCache &cache, int64_t threads, int64_t keySplit,
+                      Type half)
       : OpRewritePattern(ctx), symbols(symbols), cache(cache),
-        threads(threads), half(half) {}
+        threads(threads), keySplit(keySplit), half(half) {}
 
   LogicalResult matchAndRewrite(tfm::FusedAttentionOp op,
                                 PatternRewriter &rewriter) const override {
@@ -904,7 +1009,7 @@ struct LowerFusedAttention : public OpRewritePattern<tfm::FusedAttentionOp> {
       kernel.createTables(symbols, cache, module);
       kernel.build();
     } else {
-      KernelBuilder kernel(rewriter, op, threads);
+      KernelBuilder kernel(rewriter, op, threads, keySplit);
       kernel.createTables(symbols, cache, module);
       kernel.build();
     }
@@ -914,7 +1019,7 @@ struct LowerFusedAttention : public OpRewritePattern<tfm::FusedAttentionOp> {
 
   SymbolTable &symbols;
   TableCache &cache;
-  int64_t threads;
+  int64_t threads, keySplit;
   /// The tensor cores' operand type (f16, bf16, or f32 as TF32), or null.
   Type half;
 };
@@ -928,6 +1033,12 @@ struct TmcGpuFusedAttentionPass
                                        threads, /*min=*/0,
                                        "0: one per query of the tile")))
       return signalPassFailure();
+    if (keySplit < 1 || keySplit > 32) {
+      getOperation().emitError("tmc-gpu-fused-attention: key-split must be "
+                               "in [1, 32], got ")
+          << static_cast<int64_t>(keySplit);
+      return signalPassFailure();
+    }
     WalkResult check = getOperation().walk([&](tfm::FusedAttentionOp op) {
       int64_t blockQ = std::min<int64_t>(
           op.getBlockQ(), op.getQuery().getType().getDimSize(1));
@@ -958,7 +1069,7 @@ struct TmcGpuFusedAttentionPass
     TableCache cache;
     RewritePatternSet patterns(&getContext());
     patterns.add<LowerFusedAttention>(&getContext(), symbols, cache, threads,
-                                      half);
+                                      keySplit, half);
     walkAndApplyPatterns(getOperation(), std::move(patterns));
   }
 };

@@ -1,5 +1,8 @@
 // RUN: tmc-opt %s --split-input-file --tmc-gpu-fused-attention --cse | FileCheck %s
 // RUN: tmc-opt %s --split-input-file --tmc-gpu-fused-attention=threads=4 --cse | FileCheck %s --check-prefix=T4
+// RUN: tmc-opt %s --split-input-file --tmc-gpu-fused-attention=key-split=4 --cse | FileCheck %s --check-prefix=SPLIT
+// RUN: not tmc-opt %s --split-input-file --tmc-gpu-fused-attention=key-split=0 2>&1 | FileCheck %s --check-prefix=BADSPLIT
+// BADSPLIT: tmc-gpu-fused-attention: key-split must be in [1, 32], got 0
 
 // Causal grouped-query attention: 40 queries in 3 tiles of 16 (the last 8
 // long), 4 heads over 2 key/value heads of 16 features. One block per
@@ -55,6 +58,29 @@
 // T4-LABEL: func.func @causal_gqa
 // T4: threads(%{{[a-z0-9]+}}, %{{[a-z0-9]+}}, %{{[a-z0-9]+}}) in (%{{[a-z0-9]+}} = %c4, %{{[a-z0-9]+}} = %c1, %{{[a-z0-9]+}} = %c1)
 // T4-SAME: private(%{{.*}} : memref<4x16xf32, #gpu.address_space<private>>, %{{.*}} : memref<4x16xf32, #gpu.address_space<private>>, %{{.*}} : memref<4xf32, #gpu.address_space<private>>, %{{.*}} : memref<4xf32, #gpu.address_space<private>>, %{{.*}} : memref<16xf32, #gpu.address_space<private>>)
+// With key-split=4, four threads per query (64 per block): thread t serves
+// row t mod 16 and keys t / 16, t / 16 + 4, ... of each chunk; after the
+// key loop, parts 1, 2 and 3 in turn leave their accumulators (in the
+// keys' tile, row t mod 16) and their maxima and sums (the values' tile)
+// for part 0, which folds them in; part 0 stores the row.
+// SPLIT-LABEL: func.func @causal_gqa
+// SPLIT: gpu.launch {{.*}} threads(%[[TID:[a-z0-9]+]], %{{[a-z0-9]+}}, %{{[a-z0-9]+}}) in (%{{[a-z0-9]+}} = %c64, {{.*}} workgroup(%[[KT:[a-z0-9]+]] : memref<16x16xf32, #gpu.address_space<workgroup>>, %[[VT:[a-z0-9]+]] : memref<16x16xf32, #gpu.address_space<workgroup>>)
+// SPLIT: %[[ROW:.*]] = arith.remui %[[TID]], %c16
+// SPLIT: %[[PART:.*]] = arith.divui %[[TID]], %c16
+// SPLIT: scf.for %{{.*}} = %[[PART]] to %{{.*}} step %c4
+// SPLIT: scf.for %{{.*}} = %[[PART]] to %{{.*}} step %c4
+// SPLIT: gpu.barrier
+// SPLIT-COUNT-16: memref.store %{{.*}}, %[[KT]][%[[ROW]], %{{.*}}]
+// SPLIT: memref.store %{{.*}}, %[[VT]]
+// SPLIT: memref.store %{{.*}}, %[[VT]]
+// SPLIT: gpu.barrier
+// SPLIT: math.exp
+// SPLIT: memref.load %[[KT]][%[[ROW]], %c0]
+// SPLIT: gpu.barrier
+// SPLIT-COUNT-2: gpu.barrier
+// SPLIT: gpu.barrier
+// SPLIT: arith.cmpi eq, %[[PART]], %c0
+// SPLIT: memref.store {{.*}} : memref<1x40x64xf32>
 func.func @causal_gqa(%q: memref<1x40x64xf32>, %k: memref<1x40x32xf32>, %v: memref<1x40x32xf32>, %o: memref<1x40x64xf32>) {
   tfm.fused_attention %q, %k, %v into %o {num_heads = 4, num_kv_heads = 2, scale = 0.25, block_q = 16, block_k = 16, causal} : memref<1x40x64xf32>, memref<1x40x32xf32>, memref<1x40x32xf32>, memref<1x40x64xf32>
   return

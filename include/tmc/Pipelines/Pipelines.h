@@ -191,6 +191,13 @@ struct TmcCudaPipelineOptions
       llvm::cl::desc("Threads per block of the fused attention kernels (0: "
                      "one per query of the tile)"),
       llvm::cl::init(0)};
+  Option<int64_t> attentionKeySplit{
+      *this, "attention-key-split",
+      llvm::cl::desc("Threads per query of the scalar fused attention "
+                     "kernel (tmc-gpu-fused-attention key-split): each "
+                     "takes every N-th key, their softmax states merged at "
+                     "the end (1: one thread per query)"),
+      llvm::cl::init(1)};
   Option<int64_t> cachedAttentionThreads{
       *this, "cached-attention-threads",
       llvm::cl::desc("Threads per block of a decoding build's KV-cache "

@@ -335,11 +335,26 @@ def TmcGpuFusedAttention
     operands rounded to TF32 (10 mantissa bits, to nearest, ties away from
     zero) and `nvvm.mma.sync` m16n8k8, two per 16 of k. Other ops keep the
     scalar kernel.
+
+    With `key-split` = P > 1, the scalar kernel with one query per thread
+    in registers (`threads` 0, heads of up to 64, a tile of at most as
+    many queries as the staged chunk has keys, P times that many threads
+    at most 1024) has P threads per query: thread t serves query t mod
+    block_q and the keys t / block_q, t / block_q + P, ... of every chunk,
+    with its own running maximum, sum and accumulator; after the key loop
+    the parts 1 to P - 1 in turn leave their states in the workgroup tiles
+    and part 0 folds each in, both rescaled to the larger maximum, then
+    stores the row. Other ops keep one thread per query.
   }];
   let options = [
     Option<"threads", "threads", "int64_t", /*default=*/"0",
            "Threads per block of the scalar kernel (0: block_q, one per "
            "query of the tile)">,
+    Option<"keySplit", "key-split", "int64_t", /*default=*/"1",
+           "Threads per query of the scalar kernel with one query per "
+           "thread (threads 0, heads of up to 64, block_q <= the staged "
+           "chunk): each takes every key-split-th key of a chunk, and the "
+           "threads' softmax states are merged at the end">,
     Option<"tensorCores", "tensor-cores", "std::string", /*default=*/"\"\"",
            "Tensor-core kernel operand type: none (default), f16, bf16, or "
            "tf32 (f32 operands rounded to TF32)">
