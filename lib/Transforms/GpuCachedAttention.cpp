@@ -516,21 +516,27 @@ private:
               scores, {idx(j), tid});
       gpu::BarrierOp::create(b, loc);
 
+      // combine(...combine(init, buffer[j][0])..., buffer[j][chunkLen - 1]).
+      auto overChunk = [&](Value buffer, int64_t j, Value init,
+                           function_ref<Value(Value, Value)> combine) {
+        return unrolledLoop(
+                   chunkLen, {init},
+                   [&](Value k) -> SmallVector<Value> {
+                     return {load(buffer, {idx(j), k})};
+                   },
+                   [&](ValueRange acc, ArrayRef<Value> x,
+                       Value) -> SmallVector<Value> {
+                     return {combine(acc[0], x[0])};
+                   })
+            .front();
+      };
       // Per head, the chunk's maximum (every thread) and rescale factor,
       // then a probability per thread.
       SmallVector<Value> newMax, alpha;
       for (int64_t j = 0; j < group; ++j) {
-        Value chunkMax =
-            unrolledLoop(
-                chunkLen, {negInf},
-                [&](Value k) -> SmallVector<Value> {
-                  return {load(scores, {idx(j), k})};
-                },
-                [&](ValueRange acc, ArrayRef<Value> s,
-                    Value) -> SmallVector<Value> {
-                  return {arith::MaximumFOp::create(b, loc, acc[0], s[0])};
-                })
-                .front();
+        Value chunkMax = overChunk(scores, j, negInf, [&](Value x, Value y) {
+          return arith::MaximumFOp::create(b, loc, x, y);
+        });
         newMax.push_back(
             arith::MaximumFOp::create(b, loc, maxOf(carried, j), chunkMax));
         alpha.push_back(math::ExpOp::create(
@@ -549,17 +555,9 @@ private:
       // cached value read once for the group.
       SmallVector<Value> next(newMax);
       for (int64_t j = 0; j < group; ++j) {
-        Value chunkSum =
-            unrolledLoop(
-                chunkLen, {f32(0.0)},
-                [&](Value k) -> SmallVector<Value> {
-                  return {load(probs, {idx(j), k})};
-                },
-                [&](ValueRange acc, ArrayRef<Value> p,
-                    Value) -> SmallVector<Value> {
-                  return {arith::AddFOp::create(b, loc, acc[0], p[0])};
-                })
-                .front();
+        Value chunkSum = overChunk(probs, j, f32(0.0), [&](Value x, Value y) {
+          return arith::AddFOp::create(b, loc, x, y);
+        });
         next.push_back(arith::AddFOp::create(
             b, loc, arith::MulFOp::create(b, loc, sumOf(carried, j), alpha[j]),
             chunkSum));
