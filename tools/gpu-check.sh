@@ -7,7 +7,7 @@
 #       outputs, and writes BUNDLE (default gpu-check/, git-ignored): tmc-run,
 #       libtmcrt.so, the CUDA model directories (cubin + host model.so +
 #       libtmcrt_cuda.so), inputs and references, and BUNDLE.tar.gz, the
-#       same packed (about 50 MB rather than 62). No MLIR in it.
+#       same packed (about 51 MB rather than 65). No MLIR in it.
 #   tools/gpu-check.sh run [BUNDLE]       on the machine with the GPU (needs
 #       only the NVIDIA driver's libcuda.so.1 and bash): runs every CUDA case
 #       with tmc-run, compares each output with the CPU reference
