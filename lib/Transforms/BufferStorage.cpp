@@ -25,6 +25,24 @@ Value tmc::reshapeRoot(Value v) {
   }
 }
 
+ReshapeFamily ReshapeFamily::of(Value v) {
+  ReshapeFamily family;
+  SmallVector<Value> pending = {v};
+  while (!pending.empty()) {
+    Value next = pending.pop_back_val();
+    for (OpOperand &use : next.getUses()) {
+      Operation *user = use.getOwner();
+      if (isa<memref::CollapseShapeOp, memref::ExpandShapeOp>(user)) {
+        family.reshapes.push_back(user);
+        pending.push_back(user->getResult(0));
+      } else {
+        family.uses.push_back(&use);
+      }
+    }
+  }
+  return family;
+}
+
 MemRefType tmc::contiguousType(Value v) {
   auto type = dyn_cast<MemRefType>(v.getType());
   if (!type || !type.hasStaticShape() || !type.getLayout().isIdentity())

@@ -20,6 +20,18 @@ namespace tmc {
 /// `v` through any chain of expand_shape and collapse_shape ops.
 Value reshapeRoot(Value v);
 
+/// The views of `v` by reshapes (expand_shape, collapse_shape), transitively,
+/// and every other use of `v` or of them: what reads or writes `v`'s
+/// buffer through `v`.
+struct ReshapeFamily {
+  /// Depth first, each after the reshape it reshapes.
+  SmallVector<Operation *> reshapes;
+  /// The uses by ops other than those reshapes.
+  SmallVector<OpOperand *> uses;
+
+  static ReshapeFamily of(Value v);
+};
+
 /// `v`'s type if it is a statically shaped memref with the identity
 /// (row-major, contiguous) layout, else null.
 MemRefType contiguousType(Value v);

@@ -300,12 +300,9 @@ private:
     Value x = load(source, {zero, t, feature});
     if (!rotate)
       return x;
-    tfm::Rotary rotary{headDim, op.getRopeTheta()->convertToDouble(),
-                       static_cast<int64_t>(op.getRopeOffset())};
-    return rotary.buildElement(b, loc, feature, add(start, t),
-                               /*start=*/Value(), x, [&](Value partner) {
-                                 return load(source, {zero, t, partner});
-                               });
+    return tfm::Rotary::ofFolded(op).buildElement(
+        b, loc, feature, add(start, t), /*start=*/Value(), x,
+        [&](Value partner) { return load(source, {zero, t, partner}); });
   }
 
   /// Quantizes group `unit` of row `x` (feature `feature0` on of token `t`

@@ -8,6 +8,7 @@
 
 #include "tmc/Transforms/Passes.h"
 
+#include "BufferStorage.h"
 #include "MatmulKernels.h"
 #include "NormPrologue.h"
 
@@ -44,20 +45,16 @@ struct DeferNorm : public OpRewritePattern<tfm::FusedNormOp> {
     // The reshapes of the output made before the norm come after it now.
     // (A reshape is moved after the one it reshapes.)
     Operation *last = lazy;
-    SmallVector<Value> family = {output};
-    while (!family.empty()) {
-      Value v = family.pop_back_val();
-      for (Operation *user : v.getUsers())
-        if (isa<memref::CollapseShapeOp, memref::ExpandShapeOp>(user)) {
-          if (user->getBlock() == lazy->getBlock() &&
-              user->isBeforeInBlock(last)) {
-            rewriter.moveOpAfter(user, last);
-            last = user;
-          }
-          family.push_back(user->getResult(0));
-        }
-    }
+    for (Operation *reshape : ReshapeFamily::of(output).reshapes)
+      if (reshape->getBlock() == lazy->getBlock() &&
+          reshape->isBeforeInBlock(last)) {
+        rewriter.moveOpAfter(reshape, last);
+        last = reshape;
+      }
     rewriter.replaceAllUsesWith(output, lazy.getResult());
+    // The output's allocation, read by nothing now.
+    if (auto alloc = output.getDefiningOp<memref::AllocOp>())
+      rewriter.eraseOp(alloc);
     return success();
   }
 };
@@ -70,14 +67,6 @@ struct TmcGpuDeferNormsPass
     RewritePatternSet patterns(&getContext());
     patterns.add<DeferNorm>(&getContext());
     walkAndApplyPatterns(getOperation(), std::move(patterns));
-    // The outputs' allocations, read by nothing now.
-    SmallVector<memref::AllocOp> dead;
-    getOperation().walk([&](memref::AllocOp alloc) {
-      if (alloc->use_empty())
-        dead.push_back(alloc);
-    });
-    for (memref::AllocOp alloc : dead)
-      alloc->erase();
   }
 };
 

@@ -233,7 +233,6 @@ protected:
     rowsPerThread = llvm::divideCeil(blockQ, threads);
   }
 
-  /// The block, head and batch of `launch`, and the geometry of its tile.
   /// `memref` at (batch, `row`, `feature`), with `rotate` rotated as
   /// `tfm.rope` would rotate it (row `row` at position rope_offset + row):
   /// the other element of its pair is loaded too.
@@ -248,11 +247,9 @@ protected:
   }
 
   /// The op's rotation (with rope_query or rope_key).
-  tfm::Rotary rotary() {
-    return {headDim, op.getRopeTheta()->convertToDouble(),
-            static_cast<int64_t>(op.getRopeOffset())};
-  }
+  tfm::Rotary rotary() { return tfm::Rotary::ofFolded(op); }
 
+  /// The block, head and batch of `launch`, and the geometry of its tile.
   void setUpTile(gpu::LaunchOp launch) {
     tid = launch.getThreadIds().x;
     qb = launch.getBlockIds().x;
@@ -536,7 +533,8 @@ protected:
       // The row as it is, then rotated in registers (each element's pair
       // is in the row: one angle per pair).
       for (int64_t d = 0; d < headDim; ++d)
-        loaded.push_back(load(op.getQuery(), {bIdx, qRow, add(qFeature, idx(d))}));
+        loaded.push_back(
+            load(op.getQuery(), {bIdx, qRow, add(qFeature, idx(d))}));
       if (op.getRopeQuery())
         loaded = rotary().buildHead(b, loc, loaded, qRow);
       scf::YieldOp::create(b, loc, loaded);
@@ -582,7 +580,8 @@ protected:
     b.setInsertionPointToStart(rowIf.thenBlock());
     // Scaled, masked scores of the chunk (this thread's part of its keys)
     // and their maximum.
-    Value chunkMax = reduce(keyPart, cLen, idx(parts), negInf(), [&](Value j, Value max) {
+    Value chunkMax = reduce(keyPart, cLen, idx(parts), negInf(),
+                            [&](Value j, Value max) {
       Value dot = f32(0.0);
       for (int64_t d = 0; d < headDim; ++d)
         dot = arith::AddFOp::create(
@@ -626,9 +625,9 @@ protected:
   /// Merges the states [acc..., max, sum] of a row's `parts` threads into
   /// part 0's: part p (1, 2, ...) in turn writes its accumulator to the
   /// keys' workgroup tile (row `row`) and its maximum and sum to the
-  /// values' tile (flattened), and part 0 folds it in, each side rescaled to the
-  /// larger maximum (as the online softmax combines chunks). Returns the
-  /// merged state in part 0 (the others' as they were).
+  /// values' tile (flattened), and part 0 folds it in, each side rescaled
+  /// to the larger maximum (as the online softmax combines chunks). Returns
+  /// the merged state in part 0 (the others' as they were).
   SmallVector<Value> mergeParts(ArrayRef<Value> state, Value row,
                                 Value owns) {
     SmallVector<Value> merged(state);
@@ -1033,12 +1032,9 @@ struct TmcGpuFusedAttentionPass
                                        threads, /*min=*/0,
                                        "0: one per query of the tile")))
       return signalPassFailure();
-    if (keySplit < 1 || keySplit > 32) {
-      getOperation().emitError("tmc-gpu-fused-attention: key-split must be "
-                               "in [1, 32], got ")
-          << static_cast<int64_t>(keySplit);
+    if (failed(tmc::checkOptionRange(getOperation(), getArgument(),
+                                     "key-split", keySplit, 1, 32)))
       return signalPassFailure();
-    }
     WalkResult check = getOperation().walk([&](tfm::FusedAttentionOp op) {
       int64_t blockQ = std::min<int64_t>(
           op.getBlockQ(), op.getQuery().getType().getDimSize(1));

@@ -8,6 +8,7 @@
 
 #include "tmc/Transforms/Passes.h"
 
+#include "BufferStorage.h"
 #include "KernelOps.h"
 #include "MatmulEpilogue.h"
 #include "MatmulKernels.h"
@@ -268,17 +269,20 @@ static void storeIf(OpBuilder &b, Location loc, Value condition,
   memref::StoreOp::create(b, loc, build(), memref, indices);
 }
 
-/// The innermost (fastest varying) loop dimension of `operand`'s memref, or
-/// -1 if its layout is not strided with a unit innermost stride.
-static int64_t innermostDim(linalg::LinalgOp op, OpOperand *operand) {
+/// Whether `operand`'s memref has a unit innermost stride and its innermost
+/// index is a function of loop dimension `dim` alone or with constants
+/// (`k`, or `k floordiv 2` for packed values): then consecutive values of
+/// `dim` read adjacent (or the same) elements.
+static bool isInnermost(linalg::LinalgOp op, OpOperand *operand,
+                        unsigned dim) {
   auto type = cast<MemRefType>(operand->get().getType());
   SmallVector<int64_t> strides;
   int64_t offset;
   if (failed(type.getStridesAndOffset(strides, offset)) || strides.empty() ||
       strides.back() != 1)
-    return -1;
-  AffineMap map = op.getMatchingIndexingMap(operand);
-  return map.getDimPosition(map.getNumResults() - 1);
+    return false;
+  return op.getMatchingIndexingMap(operand).getResults().back().isFunctionOfDim(
+      dim);
 }
 
 /// Plain contractions with shared-memory tiles and register blocking: a
@@ -310,9 +314,9 @@ struct TileContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
     // have fewer than minBlocks blocks: more blocks to spread over the
     // multiprocessors, at the cost of less reuse of each staged element.
     int64_t regs = maxRegs;
-    auto blocks = [&](int64_t r) {
-      return llvm::divideCeil(sizeM, tile * r) *
-             llvm::divideCeil(sizeN, tile * r);
+    auto blocks = [&](int64_t r) -> int64_t {
+      return llvm::divideCeilSigned(sizeM, tile * r) *
+             llvm::divideCeilSigned(sizeN, tile * r);
     };
     while (regs > 2 && blocks(regs) < minBlocks)
       regs = std::max<int64_t>(2, regs / 2);
@@ -387,7 +391,7 @@ struct TileContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
       // walking the operand's innermost dimension fastest (coalesced).
       auto copy = [&](OpOperand *operand, unsigned dim, Value base,
                       Value bound, Value tileBuffer, bool kFirst) {
-        bool kInnermost = innermostDim(op, operand) == c.k;
+        bool kInnermost = isInnermost(op, operand, c.k);
         int64_t elements = span * tile;
         auto loop = scf::ForOp::create(b, loc, linear, math.idx(elements),
                                        math.idx(threads));
@@ -1265,16 +1269,8 @@ struct RowContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
     OpOperand *lhs = op.getDpsInputOperand(c.lhs);
     OpOperand *rhs = op.getDpsInputOperand(dequant ? 1 : 1 - c.lhs);
     OpOperand *out = op.getDpsInitOperand(0);
-    // The weights' innermost dimension: contiguous along K, or packed
-    // along K (`k floordiv 2`), or not.
-    bool kFastest = false;
-    auto rhsType = cast<MemRefType>(rhs->get().getType());
-    SmallVector<int64_t> strides;
-    int64_t offset;
-    if (succeeded(rhsType.getStridesAndOffset(strides, offset)) &&
-        !strides.empty() && strides.back() == 1)
-      kFastest = op.getMatchingIndexingMap(rhs).getResults().back()
-                     .isFunctionOfDim(c.k);
+    // Whether the weights are contiguous (or packed) along K.
+    bool kFastest = isInnermost(op, rhs, c.k);
     // Before any op is created in front of `op`.
     OutputStart start = OutputStart::of(op);
     std::optional<NormPrologue> prologue = NormPrologue::of(op, lhs);
@@ -1290,18 +1286,19 @@ struct RowContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
     // minBlocks blocks: more threads per column, each with fewer loads
     // in sequence.
     int64_t numColumns = kMaxColumns;
-    while (numColumns > 1 && llvm::divideCeil(sizeN, numColumns) < minBlocks)
+    while (numColumns > 1 &&
+           llvm::divideCeilSigned(sizeN, numColumns) < minBlocks)
       numColumns /= 2;
-    int64_t numSlices = kThreads / numColumns, threads = kThreads;
+    int64_t numSlices = kThreads / numColumns;
     if (prologue)
       prologue->prepare(b, loc);
     // partials[slice][column * M + m].
     auto launch = createLaunch(
-        b, loc, llvm::divideCeil(sizeN, numColumns), 1, threads, 1,
+        b, loc, llvm::divideCeil(sizeN, numColumns), 1, kThreads, 1,
         withPrologue(prologue,
                      {workgroupMemRefType({numSlices, numColumns * sizeM},
                                           accType)},
-                     sizeM, threads));
+                     sizeM, kThreads));
     rewriter.setInsertionPointToStart(&launch.getBody().front());
     Value tid = launch.getThreadIds().x;
     Value partials = launch.getWorkgroupAttributions()[0];
@@ -1321,7 +1318,7 @@ struct RowContraction : public OpInterfaceRewritePattern<linalg::LinalgOp> {
     if (prologue)
       prologue->computeStatistics(
           b, loc, launch.getWorkgroupAttributions().drop_front(1), tid,
-          threads, c0, sizeM);
+          kThreads, c0, sizeM);
 
     // Adds the products at `ks` (all below K) to `accs` (one per row).
     Block &payload = op->getRegion(0).front();
@@ -1442,30 +1439,21 @@ struct TmcGpuTileMatmulsPass
   using TmcGpuTileMatmulsBase::TmcGpuTileMatmulsBase;
 
   void runOnOperation() override {
-    if (registerTile < 1 || registerTile > 8) {
-      getOperation().emitError("tmc-gpu-tile-matmuls: register-tile must be "
-                               "in [1, 8], got ")
-          << static_cast<int64_t>(registerTile);
+    Operation *root = getOperation();
+    if (failed(checkOptionRange(root, getArgument(), "register-tile",
+                                registerTile, 1, 8)))
       return signalPassFailure();
-    }
     if (tile < 1 || tile * tile > 1024) {
-      getOperation().emitError("tmc-gpu-tile-matmuls: tile * tile must be a "
+      root->emitError("tmc-gpu-tile-matmuls: tile * tile must be a "
                                "block size in [1, 1024], got tile = ")
           << static_cast<int64_t>(tile);
       return signalPassFailure();
     }
-    if (minBlocks < 0) {
-      getOperation().emitError("tmc-gpu-tile-matmuls: min-blocks must be "
-                               "0 or more, got ")
-          << static_cast<int64_t>(minBlocks);
+    if (failed(checkOptionRange(root, getArgument(), "min-blocks", minBlocks,
+                                0)) ||
+        failed(checkOptionRange(root, getArgument(), "row-kernel-rows",
+                                rowKernelRows, 0, 16)))
       return signalPassFailure();
-    }
-    if (rowKernelRows < 0 || rowKernelRows > 16) {
-      getOperation().emitError("tmc-gpu-tile-matmuls: row-kernel-rows must "
-                               "be in [0, 16], got ")
-          << static_cast<int64_t>(rowKernelRows);
-      return signalPassFailure();
-    }
     RewritePatternSet patterns(&getContext());
     patterns.add<TileContraction>(&getContext(), tile, registerTile,
                                   minBlocks, epilogues);
@@ -1491,23 +1479,15 @@ struct TmcGpuTileMatmulsPass
     SmallVector<tfm::LazyNormOp> norms;
     getOperation().walk([&](tfm::LazyNormOp norm) { norms.push_back(norm); });
     for (tfm::LazyNormOp norm : norms) {
-      SmallVector<Operation *> views;
-      SmallVector<Value> family = {norm.getResult()};
-      while (!family.empty()) {
-        Value v = family.pop_back_val();
-        for (Operation *user : v.getUsers()) {
-          if (!isa<memref::CollapseShapeOp, memref::ExpandShapeOp>(user)) {
-            InFlightDiagnostic diag = user->emitError(
-                "reads the result of a tfm.lazy_norm, which only the (m, k) "
-                "input of a matmul kernel may read");
-            diag.attachNote(norm.getLoc()) << "the norm";
-            return signalPassFailure();
-          }
-          views.push_back(user);
-          family.push_back(user->getResult(0));
-        }
+      ReshapeFamily family = ReshapeFamily::of(norm.getResult());
+      if (!family.uses.empty()) {
+        InFlightDiagnostic diag = family.uses.front()->getOwner()->emitError(
+            "reads the result of a tfm.lazy_norm, which only the (m, k) "
+            "input of a matmul kernel may read");
+        diag.attachNote(norm.getLoc()) << "the norm";
+        return signalPassFailure();
       }
-      for (Operation *view : llvm::reverse(views))
+      for (Operation *view : llvm::reverse(family.reshapes))
         view->erase();
       norm->erase();
     }

@@ -103,15 +103,24 @@ MemRefType tmc::workgroupMemRefType(ArrayRef<int64_t> shape, Type element) {
                                  gpu::AddressSpace::Workgroup));
 }
 
+LogicalResult tmc::checkOptionRange(Operation *op, StringRef pass,
+                                    StringRef option, int64_t value,
+                                    int64_t min, int64_t max,
+                                    StringRef meaning) {
+  if (value >= min && value <= max)
+    return success();
+  InFlightDiagnostic diag = op->emitError() << pass << ": " << option;
+  if (max == std::numeric_limits<int64_t>::max())
+    diag << " must be " << min << " or more";
+  else
+    diag << " must be in [" << min << ", " << max << "]";
+  if (!meaning.empty())
+    diag << " (" << meaning << ")";
+  return diag << ", got " << value;
+}
+
 LogicalResult tmc::checkThreadsOption(Operation *op, StringRef pass,
                                       int64_t threads, int64_t min,
                                       StringRef meaning) {
-  if (threads >= min && threads <= 1024)
-    return success();
-  InFlightDiagnostic diag = op->emitError()
-                            << pass << ": threads must be in [" << min
-                            << ", 1024]";
-  if (!meaning.empty())
-    diag << " (" << meaning << ")";
-  return diag << ", got " << threads;
+  return checkOptionRange(op, pass, "threads", threads, min, 1024, meaning);
 }

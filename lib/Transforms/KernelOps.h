@@ -13,6 +13,8 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 
+#include <limits>
+
 namespace mlir {
 namespace tmc {
 
@@ -59,6 +61,15 @@ struct KernelOps {
   void treeReduce(Value partials, Value tid, int64_t size,
                   function_ref<Value(Value, Value)> combine);
 };
+
+/// Checks a pass's integer option `option`, set to `value`: in [`min`,
+/// `max`] (no upper bound when `max` is the largest int64_t), else an error
+/// on `op` naming the pass, the option, the range and `meaning` (e.g. what
+/// 0 means), which the pass then fails with.
+LogicalResult checkOptionRange(Operation *op, StringRef pass, StringRef option,
+                               int64_t value, int64_t min,
+                               int64_t max = std::numeric_limits<int64_t>::max(),
+                               StringRef meaning = "");
 
 /// Checks a GPU pass's `threads` option, a block size: in [`min`, 1024]
 /// (the CUDA limit), else an error on `op` naming the pass, the range and

@@ -108,29 +108,21 @@ findReaders(tfm::FusedNormOp norm,
     return {};
   int64_t features = outType.getShape().back();
   Block *block = norm->getBlock();
+  ReshapeFamily family = ReshapeFamily::of(norm.getOutput());
+  for (Operation *reshape : family.reshapes)
+    if (reshape->getBlock() != block)
+      return {};
   // Each reader and the operand it reads the output through.
   llvm::DenseMap<Operation *, OpOperand *> readerInputs;
-  SmallVector<Value> family = {norm.getOutput()};
-  while (!family.empty()) {
-    Value v = family.pop_back_val();
-    for (OpOperand &use : v.getUses()) {
-      Operation *user = use.getOwner();
-      if (user == norm.getOperation() &&
-          &use == &norm.getOutputMutable())
-        continue;
-      if (user->getBlock() != block)
-        return {};
-      if (isa<memref::CollapseShapeOp, memref::ExpandShapeOp>(user)) {
-        family.push_back(user->getResult(0));
-        continue;
-      }
-      auto reader = dyn_cast<linalg::LinalgOp>(user);
-      if (!reader || !norm->isBeforeInBlock(user) ||
-          foldableInput(reader) != &use ||
-          !isRowsInput(reader, &use, features))
-        return {};
-      readerInputs[user] = &use;
-    }
+  for (OpOperand *use : family.uses) {
+    Operation *user = use->getOwner();
+    if (use == &norm.getOutputMutable())
+      continue;
+    auto reader = dyn_cast<linalg::LinalgOp>(user);
+    if (!reader || user->getBlock() != block || !norm->isBeforeInBlock(user) ||
+        foldableInput(reader) != use || !isRowsInput(reader, use, features))
+      return {};
+    readerInputs[user] = use;
   }
   if (readerInputs.empty())
     return {};

@@ -21,6 +21,15 @@ struct Rotary {
   int64_t offset = 0;
   bool inverse = false;
 
+  /// The rotation that a fused attention op (`tfm.fused_attention`,
+  /// `tfm.fused_cached_attention`) with `rope_query` or `rope_key` applies
+  /// to those operands.
+  template <typename FusedAttentionOp>
+  static Rotary ofFolded(FusedAttentionOp op) {
+    return {op.getHeadDim(), op.getRopeTheta()->convertToDouble(),
+            static_cast<int64_t>(op.getRopeOffset())};
+  }
+
   /// Builds `tfm.rope`'s value at feature `feature` (an index; the
   /// feature within the head is `feature % headDim`) of the row at sequence
   /// index `seq` (an index; its position is `seq + offset`, plus `start`
