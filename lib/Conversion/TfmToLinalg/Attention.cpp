@@ -435,10 +435,8 @@ struct FusedAttentionLowering : public OpRewritePattern<AttentionOp> {
     Location loc = op.getLoc();
     FoldedRopes ropes = FoldedRopes::of(op.getQuery(), op.getKey(),
                                         headDimOf(op), /*start=*/Value());
-    Value q = asReadOnlyBuffer(
-        rewriter, loc, ropes.query ? ropes.query.getInput() : op.getQuery());
-    Value k = asReadOnlyBuffer(
-        rewriter, loc, ropes.key ? ropes.key.getInput() : op.getKey());
+    Value q = asReadOnlyBuffer(rewriter, loc, ropes.queryInput);
+    Value k = asReadOnlyBuffer(rewriter, loc, ropes.keyInput);
     Value v = asReadOnlyBuffer(rewriter, loc, op.getValue());
     auto resultType = cast<RankedTensorType>(op.getType());
     auto outType =

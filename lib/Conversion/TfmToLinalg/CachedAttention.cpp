@@ -126,8 +126,7 @@ struct FusedCachedAttentionLowering
                                         op.getHeadDim(), op.getStart());
     auto fused = FusedCachedAttentionOp::create(
         rewriter, loc,
-        asBuffer(ropes.query ? ropes.query.getInput() : op.getQuery()),
-        asBuffer(ropes.key ? ropes.key.getInput() : op.getKey()),
+        asBuffer(ropes.queryInput), asBuffer(ropes.keyInput),
         asBuffer(op.getValue()), op.getCache(), op.getStart(), scratch, out,
         op.getNumHeadsAttr(), op.getNumKvHeadsAttr(),
         rewriter.getF64FloatAttr(op.getScaleOrDefault()), op.getKOffsetAttr(),

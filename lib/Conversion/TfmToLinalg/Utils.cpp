@@ -322,11 +322,15 @@ FoldedRopes FoldedRopes::of(Value query, Value key, int64_t headDim,
       return {};
     return rope;
   };
-  FoldedRopes ropes{rotation(query), rotation(key)};
+  FoldedRopes ropes;
+  ropes.query = rotation(query);
+  ropes.key = rotation(key);
   if (ropes.query && ropes.key &&
       (ropes.query.getTheta() != ropes.key.getTheta() ||
        ropes.query.getOffset() != ropes.key.getOffset()))
-    return {};
+    ropes = {};
+  ropes.queryInput = ropes.query ? ropes.query.getInput() : query;
+  ropes.keyInput = ropes.key ? ropes.key.getInput() : key;
   return ropes;
 }
 

@@ -109,6 +109,9 @@ Value buildDequantizedWeight(OpBuilder &b, Location loc,
 /// are rotated, by the same theta and offset (else neither is taken in).
 struct FoldedRopes {
   tfm::RotaryOp query, key;
+  /// What the fused op reads as its query and key: the rotations' inputs
+  /// where they are folded, else the operands themselves.
+  Value queryInput, keyInput;
 
   static FoldedRopes of(Value query, Value key, int64_t headDim, Value start);
 
